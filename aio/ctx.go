@@ -1,0 +1,275 @@
+package aio
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type loopKey struct{}
+type taskKey struct{}
+
+// loopCtx is the context of a task or of a Timeout scope: a cancellable
+// context whose state changes only on its loop's goroutine and whose
+// deadline runs on the loop's clock (virtual clocks included).
+//
+// Cancellation wakes the owner (the task the context belongs to, or the
+// task that opened the scope) if it is suspended, so that a task waiting
+// with its own context needs no registration at all. Other waiters
+// register through afterFunc. Err, Done, Deadline and AfterFunc are safe
+// from any goroutine, as context.Context requires.
+type loopCtx struct {
+	parent context.Context
+	loop   *Loop
+	owner  *taskCore
+	task   *taskCore // set when this is a task's own context
+
+	// children are contexts of the same loop, cancelled synchronously.
+	children []*loopCtx
+	idx      int // position in parent's children, -1 when detached
+	lparent  *loopCtx
+	stopFar  func() bool // stops propagation from a foreign parent
+
+	timer *Timer // deadline timer of a Timeout scope
+
+	taskDone bool // the task of this context has finished
+
+	isDone atomic.Bool
+	err    error // written before isDone is set
+
+	mu       sync.Mutex // guards done, funcs, deadline for other goroutines
+	done     chan struct{}
+	funcs    map[uint64]func()
+	funcSeq  uint64
+	deadline time.Time
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func newRootCtx(l *Loop) *loopCtx {
+	return &loopCtx{parent: context.Background(), loop: l, idx: -1}
+}
+
+// newLoopCtx returns a child of parent bound to loop l, owned by owner.
+// Loop-only.
+func newLoopCtx(l *Loop, parent context.Context, owner *taskCore) *loopCtx {
+	c := &loopCtx{parent: parent, loop: l, owner: owner, idx: -1}
+	c.attach()
+	return c
+}
+
+// attach links c to its parent's cancellation.
+func (c *loopCtx) attach() {
+	parent := c.parent
+	if p, ok := parent.(*loopCtx); ok && p.loop == c.loop {
+		if p.isDone.Load() {
+			c.cancel(p.err)
+			return
+		}
+		c.lparent = p
+		c.idx = len(p.children)
+		p.children = append(p.children, c)
+		return
+	}
+	if parent.Done() == nil {
+		return
+	}
+	if err := parent.Err(); err != nil {
+		c.cancel(err)
+		return
+	}
+	l := c.loop
+	c.stopFar = context.AfterFunc(parent, func() {
+		err := parent.Err()
+		l.CallSoonThreadsafe(func() { c.cancel(err) })
+	})
+}
+
+// detach removes c from its parent's cancellation. Loop-only.
+func (c *loopCtx) detach() {
+	if p := c.lparent; p != nil && c.idx >= 0 {
+		last := len(p.children) - 1
+		moved := p.children[last]
+		p.children[c.idx] = moved
+		moved.idx = c.idx
+		p.children[last] = nil
+		p.children = p.children[:last]
+		if cap(p.children) > 64 && len(p.children) < cap(p.children)/4 {
+			p.children = append([]*loopCtx(nil), p.children...)
+		}
+		c.idx = -1
+		c.lparent = nil
+		if p.taskDone && len(p.children) == 0 {
+			p.detach()
+		}
+	}
+	if c.stopFar != nil {
+		c.stopFar()
+		c.stopFar = nil
+	}
+}
+
+// cancel marks c and its children done with err. Loop-only.
+func (c *loopCtx) cancel(err error) {
+	if c.isDone.Load() {
+		return
+	}
+	c.err = err
+	c.mu.Lock()
+	c.isDone.Store(true)
+	if c.done != nil {
+		close(c.done)
+	}
+	funcs := c.funcs
+	c.funcs = nil
+	c.mu.Unlock()
+	c.detach()
+	if c.timer != nil {
+		c.timer.Cancel()
+		c.timer = nil
+	}
+	children := c.children
+	c.children = nil
+	for _, ch := range children {
+		ch.idx, ch.lparent = -1, nil
+		ch.cancel(err)
+	}
+	for _, f := range funcs {
+		f()
+	}
+	if c.owner != nil {
+		c.loop.wake(c.owner)
+	}
+}
+
+// Deadline implements context.Context.
+func (c *loopCtx) Deadline() (time.Time, bool) {
+	c.mu.Lock()
+	d := c.deadline
+	c.mu.Unlock()
+	if !d.IsZero() {
+		if pd, ok := c.parent.Deadline(); ok && pd.Before(d) {
+			return pd, true
+		}
+		return d, true
+	}
+	return c.parent.Deadline()
+}
+
+// Done implements context.Context. The channel is made on first use.
+func (c *loopCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.isDone.Load() {
+			return closedChan
+		}
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+// Err implements context.Context.
+func (c *loopCtx) Err() error {
+	if c.isDone.Load() {
+		return c.err
+	}
+	return nil
+}
+
+// Value implements context.Context.
+func (c *loopCtx) Value(key any) any {
+	switch key.(type) {
+	case loopKey:
+		return c.loop
+	case taskKey:
+		if c.task != nil {
+			return c.task
+		}
+	}
+	return c.parent.Value(key)
+}
+
+// AfterFunc arranges for f to run when c is done; the context package
+// uses it to link child contexts without a goroutine. Safe from any
+// goroutine; f runs on the loop's goroutine.
+func (c *loopCtx) AfterFunc(f func()) func() bool {
+	c.mu.Lock()
+	if c.isDone.Load() {
+		c.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	if c.funcs == nil {
+		c.funcs = make(map[uint64]func())
+	}
+	c.funcSeq++
+	id := c.funcSeq
+	c.funcs[id] = f
+	c.mu.Unlock()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if _, ok := c.funcs[id]; ok {
+			delete(c.funcs, id)
+			return true
+		}
+		return false
+	}
+}
+
+func (c *loopCtx) String() string {
+	if c.task != nil {
+		return "aio.TaskContext(" + c.task.name + ")"
+	}
+	return "aio.LoopContext"
+}
+
+// loopOf returns the loop that ctx carries, or nil.
+func loopOf(ctx context.Context) *Loop {
+	if c, ok := ctx.(*loopCtx); ok {
+		return c.loop
+	}
+	l, _ := ctx.Value(loopKey{}).(*Loop)
+	return l
+}
+
+// ctxErr is ctx.Err without the interface call for braid's own contexts.
+func ctxErr(ctx context.Context) error {
+	if c, ok := ctx.(*loopCtx); ok {
+		if c.isDone.Load() {
+			return c.err
+		}
+		return nil
+	}
+	return ctx.Err()
+}
+
+// watch arranges for t to be woken when ctx is done, while t waits. The
+// returned function undoes it. Waiting with one's own context costs
+// nothing: its cancellation wakes its owner directly.
+func (t *taskCore) watch(ctx context.Context) func() bool {
+	if c, ok := ctx.(*loopCtx); ok && c.loop == t.loop {
+		if c.owner == t {
+			return nil
+		}
+		return c.AfterFunc(func() { t.loop.wake(t) })
+	}
+	if ctx.Done() == nil {
+		return nil
+	}
+	l := t.loop
+	return context.AfterFunc(ctx, func() {
+		l.CallSoonThreadsafe(func() { l.wake(t) })
+	})
+}
+
+// finished is called when c's task is done: c leaves its parent unless
+// contexts derived from it still need the parent's cancellation.
+func (c *loopCtx) finished() {
+	c.taskDone = true
+	if len(c.children) == 0 {
+		c.detach()
+	}
+}

@@ -1,0 +1,350 @@
+package aio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+type futureState uint8
+
+const (
+	statePending futureState = iota
+	stateDone
+	stateCancelled
+)
+
+// Errors about futures and awaiting.
+var (
+	// ErrNotDone is returned by Result on a future that is still pending
+	// (asyncio's InvalidStateError).
+	ErrNotDone = errors.New("aio: the future is not done yet")
+	// ErrAlreadyDone is returned when setting the outcome of a future that
+	// already has one (asyncio's InvalidStateError).
+	ErrAlreadyDone = errors.New("aio: the future is already done")
+	// ErrOtherLoop is returned when a task awaits a future of another loop.
+	ErrOtherLoop = errors.New("aio: the future belongs to another event loop; await it from a task of its own loop, or bridge with RunCoroutineThreadsafe")
+	// ErrInCallback is returned when code running as a plain loop
+	// callback tries to wait: it would block the loop forever.
+	ErrInCallback = errors.New("aio: cannot wait inside a loop callback (it would block the loop); spawn a task with aio.Spawn and wait there")
+	// ErrNoLoop is returned when a context carries no event loop: pass
+	// the context your task received, or the loop's Context().
+	ErrNoLoop = errors.New("aio: the context carries no event loop; pass the ctx your task function received (or Loop.Context())")
+)
+
+// cancelledError is the error of a cancelled future or task. It matches
+// context.Canceled with errors.Is.
+type cancelledError struct{ what string }
+
+func (e *cancelledError) Error() string        { return "aio: " + e.what + " was cancelled" }
+func (e *cancelledError) Is(target error) bool { return target == context.Canceled }
+
+// ErrCancelled is the error of a cancelled Future; errors.Is(err,
+// context.Canceled) is true for it and for every cancellation error of a
+// task.
+var ErrCancelled error = &cancelledError{what: "the future"}
+
+// doneCB is one registration on a future: a task to wake, or a callback.
+type doneCB struct {
+	task *taskCore
+	n    notifier
+	fn   func()
+	id   uint64
+}
+
+// futureCore is the untyped state shared by Future[T] and Task[T].
+type futureCore struct {
+	loop   *Loop
+	state  futureState
+	err    error
+	cbs    []doneCB
+	cbSeq  uint64
+	report *errReport // a failure nobody retrieved yet
+}
+
+func (f *futureCore) core() *futureCore { return f }
+
+// Loop returns the loop the future belongs to.
+func (f *futureCore) Loop() *Loop { return f.loop }
+
+// Done reports whether the future is done: it has a value, an error, or
+// was cancelled.
+func (f *futureCore) Done() bool { return f.state != statePending }
+
+// Cancelled reports whether the future was cancelled.
+func (f *futureCore) Cancelled() bool { return f.state == stateCancelled }
+
+// Err returns the error of a done future (nil if it has a value), or
+// ErrNotDone.
+func (f *futureCore) Err() error {
+	if f.state == statePending {
+		return ErrNotDone
+	}
+	f.retrieved()
+	return f.err
+}
+
+// AddDoneCallback schedules fn on the loop when the future is done (at
+// once if it is already). The returned function removes fn if it has not
+// been scheduled yet, and reports whether it did.
+func (f *futureCore) AddDoneCallback(fn func()) (remove func() bool) {
+	id := f.addCallback(fn)
+	return func() bool { return id != 0 && f.removeCallback(id) }
+}
+
+// finish moves the future to its final state and schedules its callbacks
+// and waiters. Loop-only.
+func (f *futureCore) finish(st futureState, err error) {
+	f.state = st
+	f.err = err
+	cbs := f.cbs
+	f.cbs = nil
+	for _, cb := range cbs {
+		if cb.task != nil {
+			f.loop.wake(cb.task)
+		} else if cb.n != nil {
+			cb.n.notify(f)
+		} else {
+			f.loop.soon(cb.fn)
+		}
+	}
+}
+
+func (f *futureCore) addWaiter(t *taskCore) {
+	f.cbs = append(f.cbs, doneCB{task: t})
+}
+
+func (f *futureCore) removeWaiter(t *taskCore) {
+	for i := range f.cbs {
+		if f.cbs[i].task == t {
+			f.cbs = append(f.cbs[:i], f.cbs[i+1:]...)
+			return
+		}
+	}
+}
+
+func (f *futureCore) addCallback(fn func()) uint64 {
+	if f.state != statePending {
+		f.loop.soon(fn)
+		return 0
+	}
+	f.cbSeq++
+	f.cbs = append(f.cbs, doneCB{fn: fn, id: f.cbSeq})
+	return f.cbSeq
+}
+
+func (f *futureCore) removeCallback(id uint64) bool {
+	for i := range f.cbs {
+		if f.cbs[i].id == id && f.cbs[i].fn != nil {
+			f.cbs = append(f.cbs[:i], f.cbs[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// retrieved marks the outcome as seen, so it is not reported as lost.
+func (f *futureCore) retrieved() {
+	if f.report != nil {
+		f.report.retrieved.Store(true)
+		delete(f.loop.failures, f.report)
+		f.report = nil
+	}
+}
+
+// Waitable is any future or task of a loop, whatever its result type:
+// what Wait, AsCompleted and RunUntilComplete accept. Only braid's
+// futures and tasks implement it.
+type Waitable interface {
+	// Done reports whether the future has a result, an error, or was
+	// cancelled.
+	Done() bool
+	// Cancelled reports whether the future was cancelled.
+	Cancelled() bool
+	// Cancel cancels the future (a task: cancels its context). It reports
+	// false if it was already done.
+	Cancel() bool
+	// Err returns the error of a done future (nil for a result); ErrNotDone
+	// while pending.
+	Err() error
+	core() *futureCore
+}
+
+// Awaitable is a future or task whose result is a T: what Gather, WaitFor
+// and Shield accept.
+type Awaitable[T any] interface {
+	Waitable
+	// Result returns the outcome of a done future without waiting.
+	Result() (T, error)
+	// Await waits for the outcome.
+	Await(ctx context.Context) (T, error)
+}
+
+// Future is a result that will be set later, on one loop (asyncio.Future).
+// Its methods belong to the loop, except Await, which also works from any
+// goroutine.
+type Future[T any] struct {
+	futureCore
+	value T
+}
+
+// NewFuture returns a pending future of the loop that ctx carries. It
+// panics if ctx carries no loop: pass the ctx your task received.
+func NewFuture[T any](ctx context.Context) *Future[T] {
+	l := loopOf(ctx)
+	if l == nil {
+		panic(ErrNoLoop)
+	}
+	return &Future[T]{futureCore: futureCore{loop: l}}
+}
+
+
+
+
+// SetResult completes the future with v. It fails with ErrAlreadyDone if
+// the future is already done.
+func (f *Future[T]) SetResult(v T) error {
+	if f.state != statePending {
+		return ErrAlreadyDone
+	}
+	f.value = v
+	f.finish(stateDone, nil)
+	return nil
+}
+
+// SetError completes the future with err (which must not be nil). It
+// fails with ErrAlreadyDone if the future is already done.
+func (f *Future[T]) SetError(err error) error {
+	if err == nil {
+		return errors.New("aio: SetError needs a non-nil error; use SetResult for a value")
+	}
+	if f.state != statePending {
+		return ErrAlreadyDone
+	}
+	f.finish(stateDone, err)
+	return nil
+}
+
+// Cancel cancels a pending future; it returns false if it was already
+// done.
+func (f *Future[T]) Cancel() bool {
+	if f.state != statePending {
+		return false
+	}
+	f.finish(stateCancelled, ErrCancelled)
+	return true
+}
+
+// Result returns the value and error of a done future without waiting,
+// or ErrNotDone.
+func (f *Future[T]) Result() (T, error) {
+	if f.state == statePending {
+		var zero T
+		return zero, ErrNotDone
+	}
+	f.retrieved()
+	return f.value, f.err
+}
+
+
+
+// Await waits until the future is done and returns its outcome, or
+// returns ctx's error first if ctx is done.
+//
+// In a task of the future's loop it suspends the task, not the thread. In
+// a goroutine that is not a task of any loop it blocks that goroutine
+// (the loop must be running for the future to complete). In a loop
+// callback it returns ErrInCallback, and in a task of another loop
+// ErrOtherLoop: waiting there would deadlock the loop.
+func (f *Future[T]) Await(ctx context.Context) (T, error) {
+	if err := awaitCore(ctx, &f.futureCore); err != nil {
+		var zero T
+		return zero, err
+	}
+	return f.value, f.err
+}
+
+// awaitCore waits for f to be done. A nil result means f is done (and its
+// outcome is safe to read); otherwise the wait was abandoned.
+func awaitCore(ctx context.Context, f *futureCore) error {
+	l := f.loop
+	t, err := l.callerTask(ctx)
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		return awaitFromGoroutine(ctx, f)
+	}
+	if f.state == statePending {
+		if err := ctxErr(ctx); err != nil {
+			return err
+		}
+		f.addWaiter(t)
+		stop := t.watch(ctx)
+		for f.state == statePending {
+			if err := ctxErr(ctx); err != nil {
+				f.removeWaiter(t)
+				if stop != nil {
+					stop()
+				}
+				return err
+			}
+			if !t.park() {
+				f.removeWaiter(t)
+				return errAbandoned
+			}
+		}
+		if stop != nil {
+			stop()
+		}
+	}
+	f.retrieved()
+	return nil
+}
+
+// awaitFromGoroutine waits for f from a goroutine that is not a task,
+// blocking it.
+func awaitFromGoroutine(ctx context.Context, f *futureCore) error {
+	l := f.loop
+	ch := make(chan struct{})
+	err := l.CallSoonThreadsafe(func() {
+		f.addCallback(func() { close(ch) })
+	})
+	if err != nil {
+		return fmt.Errorf("aio: cannot wait for a future of a closed loop: %w", err)
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// callerTask identifies who is calling: the running task of l (t != nil),
+// a plain goroutine (nil, nil), or misuse (an error).
+func (l *Loop) callerTask(ctx context.Context) (*taskCore, error) {
+	g := getg()
+	if t := l.current.Load(); t != nil && t.g == g {
+		return t, nil
+	}
+	if !canIdentifyGoroutine {
+		return nil, nil
+	}
+	if g == l.g.Load() {
+		return nil, ErrInCallback
+	}
+	// A task or a callback of another loop? Waiting here would block it.
+	for _, ol := range *runningLoops.Load() {
+		if ol == l {
+			continue
+		}
+		if t := ol.current.Load(); t != nil && t.g == g {
+			return nil, ErrOtherLoop
+		}
+		if g == ol.g.Load() {
+			return nil, ErrInCallback
+		}
+	}
+	return nil, nil
+}

@@ -1,0 +1,190 @@
+package aio
+
+import (
+	"context"
+	"errors"
+)
+
+// notifier receives the completion of futures it watches, synchronously
+// on the loop, so that one waiter can watch many futures at O(1) each.
+type notifier interface{ notify(f *futureCore) }
+
+func (f *futureCore) addNotifier(n notifier) {
+	f.cbs = append(f.cbs, doneCB{n: n})
+}
+
+// multiWait is the state of a wait on many futures by one task.
+type multiWait struct {
+	t         *taskCore
+	loop      *Loop
+	remaining int
+	errMode   errMode
+	firstErr  *futureCore // the first future that failed, per errMode
+	wakeAny   bool        // wake on the first completion
+	keepOrder bool        // record completion order (AsCompleted)
+	completed []*futureCore
+	closed    bool // the waiter is gone: only mark outcomes retrieved
+}
+
+type errMode uint8
+
+const (
+	noErrors       errMode = iota
+	anyError               // an error or a cancellation stops the wait (Gather)
+	nonCancelError         // an error that is not a cancellation (FIRST_EXCEPTION)
+)
+
+func (m *multiWait) notify(f *futureCore) {
+	if m.closed {
+		if f.state == stateDone {
+			f.retrieved()
+		}
+		return
+	}
+	m.remaining--
+	if m.keepOrder {
+		m.completed = append(m.completed, f)
+	}
+	wake := m.remaining == 0 || m.wakeAny
+	if f.err != nil && m.firstErr == nil &&
+		(m.errMode == anyError || (m.errMode == nonCancelError && f.state != stateCancelled)) {
+		m.firstErr = f
+		wake = true
+	}
+	if wake {
+		m.loop.wake(m.t)
+	}
+}
+
+// watchAll registers m on every future of fs that is pending and counts
+// the ones that are.
+func watchAll[F Waitable](m *multiWait, fs []F) {
+	for _, f := range fs {
+		fc := f.core()
+		if fc.state == statePending {
+			m.remaining++
+			fc.addNotifier(m)
+		} else {
+			m.remaining++
+			m.notify(fc)
+		}
+	}
+}
+
+// Gather waits for every future or task in fs and returns their values
+// in the order of fs (asyncio.gather). The first error is returned as
+// soon as it happens, and the other futures are not cancelled: they go on
+// running. A cancelled child counts as an error matching context.Canceled.
+//
+// If ctx is done first, Gather cancels the children that are not done,
+// waits for them to finish, and returns ctx's error, as cancelling
+// asyncio.gather does. Gather belongs to a task of the loop.
+func Gather[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, error) {
+	out := make([]T, len(fs))
+	if len(fs) == 0 {
+		return out, nil
+	}
+	l := fs[0].core().loop
+	t, err := l.callerTask(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, errNotInTask("Gather")
+	}
+	m := &multiWait{t: t, loop: l, errMode: anyError}
+	watchAll(m, fs)
+	if err := waitMulti(ctx, t, m, func() bool { return m.remaining == 0 || m.firstErr != nil }); err != nil {
+		m.closed = true
+		cancelAndDrain(t, fs)
+		return nil, err
+	}
+	m.closed = true
+	if m.firstErr != nil {
+		m.firstErr.retrieved()
+		return nil, m.firstErr.err
+	}
+	for i, f := range fs {
+		out[i], _ = f.Result()
+	}
+	return out, nil
+}
+
+// GatherAll waits for every future or task in fs and returns every value
+// and every error, both in the order of fs (asyncio.gather with
+// return_exceptions=True). If ctx is done first, the children that are
+// not done are cancelled and waited for; their errors then say so.
+func GatherAll[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, []error) {
+	vals := make([]T, len(fs))
+	errs := make([]error, len(fs))
+	if len(fs) == 0 {
+		return vals, errs
+	}
+	l := fs[0].core().loop
+	t, err := l.callerTask(ctx)
+	if err == nil && t == nil {
+		err = errNotInTask("GatherAll")
+	}
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return vals, errs
+	}
+	m := &multiWait{t: t, loop: l}
+	watchAll(m, fs)
+	if err := waitMulti(ctx, t, m, func() bool { return m.remaining == 0 }); err != nil {
+		cancelAndDrain(t, fs)
+	}
+	m.closed = true
+	for i, f := range fs {
+		vals[i], errs[i] = f.Result()
+	}
+	return vals, errs
+}
+
+// waitMulti parks t until done() or ctx is done.
+func waitMulti(ctx context.Context, t *taskCore, m *multiWait, done func() bool) error {
+	if done() {
+		return nil
+	}
+	stop := t.watch(ctx)
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	for !done() {
+		if err := ctxErr(ctx); err != nil {
+			return err
+		}
+		if !t.park() {
+			return errAbandoned
+		}
+	}
+	return nil
+}
+
+// cancelAndDrain cancels the futures of fs that are not done and waits,
+// whatever happens to the waiter's context, until they are.
+func cancelAndDrain[F Waitable](t *taskCore, fs []F) {
+	m := &multiWait{t: t, loop: t.loop}
+	for _, f := range fs {
+		f.Cancel()
+	}
+	watchAll(m, fs)
+	for m.remaining > 0 {
+		if !t.park() {
+			return
+		}
+	}
+	m.closed = true
+}
+
+func errNotInTask(what string) error {
+	return errors.New("aio: " + what + " must be called from a task of the loop; from another goroutine use RunCoroutineThreadsafe or Future.Await")
+}
+
+// ErrEmpty is returned by Wait for an empty set of futures, as asyncio's
+// wait raises ValueError.
+var ErrEmpty = errors.New("aio: Wait needs at least one future")

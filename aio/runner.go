@@ -1,0 +1,112 @@
+package aio
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+)
+
+// interruptedError is the error of Run after SIGINT. It matches
+// context.Canceled with errors.Is.
+type interruptedError struct{}
+
+func (interruptedError) Error() string        { return "aio: interrupted by SIGINT" }
+func (interruptedError) Is(target error) bool { return target == context.Canceled }
+
+// ErrInterrupted is returned by Run when SIGINT cancelled the main task.
+var ErrInterrupted error = interruptedError{}
+
+// Run is the analog of asyncio.run(main()): it creates a loop, runs main
+// as its main task until it returns, then cancels every task still alive
+// and waits for them, logs errors that nobody retrieved, shuts down what
+// the loop owns, closes the loop, and returns main's error. No goroutine
+// of the loop is left behind.
+//
+// SIGINT while Run runs cancels the main task; Run then returns an error
+// matching both ErrInterrupted and context.Canceled. A second SIGINT gets
+// Go's default behaviour (the program exits). Cancelling ctx cancels the
+// main task too.
+func Run(ctx context.Context, main func(ctx context.Context) error, opts ...Option) (err error) {
+	l, err := NewLoop(opts...)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := l.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	parent := newLoopCtx(l, ctx, nil)
+	mainTask := Spawn(parent, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, main(ctx)
+	}, WithName("main"))
+
+	interrupted := false
+	sig := make(chan os.Signal, 1)
+	quit := make(chan struct{})
+	signal.Notify(sig, os.Interrupt)
+	watcher := make(chan struct{})
+	go func() {
+		defer close(watcher)
+		select {
+		case <-sig:
+			signal.Stop(sig)
+			l.CallSoonThreadsafe(func() {
+				interrupted = true
+				mainTask.Cancel()
+			})
+		case <-quit:
+		}
+	}()
+	stopSignals := func() {
+		signal.Stop(sig)
+		close(quit)
+		<-watcher
+	}
+
+	runErr := l.RunUntilComplete(mainTask)
+	stopSignals()
+	shutErr := l.cancelAll()
+	parent.cancel(context.Canceled)
+	l.runShutdownHooks()
+	if runErr == nil {
+		runErr = shutErr
+	}
+	if interrupted {
+		if runErr == nil || isCancel(runErr) {
+			return ErrInterrupted
+		}
+		return fmt.Errorf("%w (main returned: %w)", ErrInterrupted, runErr)
+	}
+	return runErr
+}
+
+
+// cancelAll cancels every task still alive and runs the loop until they
+// have ended, as asyncio.run does after main.
+func (l *Loop) cancelAll() error {
+	if l.tasks.n == 0 {
+		return nil
+	}
+	for t := l.tasks.head; t != nil; t = t.nextT {
+		t.self.Cancel()
+	}
+	return l.run(func() bool { return l.tasks.n == 0 })
+}
+
+// OnShutdown registers fn to run when Run ends, after the tasks have been
+// cancelled and before the loop closes (the default executor's shutdown
+// uses it). Loop-only.
+func (l *Loop) OnShutdown(fn func()) { l.shutdownHooks = append(l.shutdownHooks, fn) }
+
+func (l *Loop) runShutdownHooks() {
+	hooks := l.shutdownHooks
+	l.shutdownHooks = nil
+	for i := len(hooks) - 1; i >= 0; i-- {
+		hooks[i]()
+	}
+}
+
+func stack() []byte { return debug.Stack() }

@@ -1,0 +1,198 @@
+package aio
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+)
+
+// ReturnWhen says when Wait returns.
+type ReturnWhen uint8
+
+// The conditions of Wait, as asyncio's FIRST_COMPLETED, FIRST_EXCEPTION
+// and ALL_COMPLETED.
+const (
+	AllCompleted ReturnWhen = iota
+	FirstCompleted
+	// FirstError returns when a future fails with an error that is not a
+	// cancellation, or when all are done.
+	FirstError
+)
+
+// Forever is the timeout of a Wait that waits without limit.
+const Forever time.Duration = -1
+
+// Wait waits for the futures or tasks of fs until the condition when
+// holds or timeout passes on the loop's clock (Forever: no limit; 0: just
+// look), and returns the ones that are done and the ones still pending,
+// each in the order of fs (asyncio.wait). It cancels nothing, not even on
+// timeout. If ctx is done first it returns the sets as they are and ctx's
+// error. An empty fs is an error (ErrEmpty). Wait belongs to a task of
+// the loop.
+func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen, timeout time.Duration) (done, pending []F, err error) {
+	if len(fs) == 0 {
+		return nil, nil, ErrEmpty
+	}
+	l := fs[0].core().loop
+	t, err := l.callerTask(ctx)
+	if err == nil && t == nil {
+		err = errNotInTask("Wait")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	m := &multiWait{t: t, loop: l}
+	switch when {
+	case FirstCompleted:
+		m.wakeAny = true
+	case FirstError:
+		m.errMode = nonCancelError
+	}
+	total := len(fs)
+	watchAll(m, fs)
+	cond := func() bool {
+		switch when {
+		case FirstCompleted:
+			return m.remaining < total
+		case FirstError:
+			return m.remaining == 0 || m.firstErr != nil
+		}
+		return m.remaining == 0
+	}
+	var tm *Timer
+	if timeout >= 0 && !cond() {
+		tm = l.addTimer(l.now()+int64(timeout), nil, t)
+	}
+	err = waitMulti(ctx, t, m, func() bool { return cond() || (tm != nil && tm.fired) })
+	m.closed = true
+	if tm != nil {
+		tm.Cancel()
+	}
+	for _, f := range fs {
+		if f.Done() {
+			done = append(done, f)
+		} else {
+			pending = append(pending, f)
+		}
+	}
+	return done, pending, err
+}
+
+// AsCompleted yields the futures or tasks of fs as they complete, in
+// completion order (asyncio.as_completed, yielding the originals). The
+// ones already done come first, in the order of fs. If ctx is done before
+// all are yielded (its deadline: see WithTimeout), the sequence yields
+// one last pair (zero, ctx's error) and stops. Stopping the range early
+// is fine. It cancels nothing. The sequence belongs to a task of the loop.
+func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
+	return func(yield func(F, error) bool) {
+		var zero F
+		if len(fs) == 0 {
+			return
+		}
+		l := fs[0].core().loop
+		t, err := l.callerTask(ctx)
+		if err == nil && t == nil {
+			err = errNotInTask("AsCompleted")
+		}
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		byCore := make(map[*futureCore]F, len(fs))
+		for _, f := range fs {
+			byCore[f.core()] = f
+		}
+		m := &multiWait{t: t, loop: l, keepOrder: true, wakeAny: true}
+		watchAll(m, fs)
+		defer func() { m.closed = true }()
+		seen := 0
+		for seen < len(byCore) {
+			for len(m.completed) > 0 {
+				fc := m.completed[0]
+				m.completed = m.completed[1:]
+				f, ok := byCore[fc]
+				if !ok {
+					continue // a duplicate in fs
+				}
+				delete(byCore, fc)
+				seen++
+				if !yield(f, nil) {
+					return
+				}
+				if len(byCore) == 0 {
+					return
+				}
+			}
+			if err := waitMulti(ctx, t, m, func() bool { return len(m.completed) > 0 }); err != nil {
+				yield(zero, err)
+				return
+			}
+		}
+	}
+}
+
+// timeoutError is the error of WaitFor when its time runs out: Python's
+// TimeoutError, matching context.DeadlineExceeded with errors.Is.
+type timeoutError struct{}
+
+func (timeoutError) Error() string        { return "aio: timed out" }
+func (timeoutError) Timeout() bool        { return true }
+func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// ErrTimeout is returned by WaitFor when the time runs out. It matches
+// context.DeadlineExceeded with errors.Is.
+var ErrTimeout error = timeoutError{}
+
+// WaitFor waits for aw for at most d on the loop's clock
+// (asyncio.wait_for). On timeout it cancels aw, waits for it to finish,
+// and returns ErrTimeout; if aw completed with a value in the meantime,
+// the value wins, and if it failed with another error, that error is
+// returned. If ctx is done first, aw is cancelled and waited for in the
+// same way and ctx's error is returned. WaitFor belongs to a task of the
+// loop.
+func WaitFor[T any, F Awaitable[T]](ctx context.Context, d time.Duration, aw F) (T, error) {
+	var zero T
+	fc := aw.core()
+	l := fc.loop
+	t, err := l.callerTask(ctx)
+	if err == nil && t == nil {
+		err = errNotInTask("WaitFor")
+	}
+	if err != nil {
+		return zero, err
+	}
+	if fc.state != statePending {
+		return aw.Result()
+	}
+	var tm *Timer
+	if d > 0 {
+		tm = l.addTimer(l.now()+int64(d), nil, t)
+	}
+	expired := func() bool { return tm == nil || tm.fired }
+	m := &multiWait{t: t, loop: l}
+	watchAll(m, []F{aw})
+	werr := waitMulti(ctx, t, m, func() bool { return fc.state != statePending || expired() })
+	m.closed = true
+	if tm != nil {
+		tm.Cancel()
+	}
+	if fc.state != statePending {
+		return aw.Result()
+	}
+	// Out of time or cancelled: cancel the inner one and wait until it
+	// has really finished, so that nothing of it outlives WaitFor.
+	cancelAndDrain(t, []F{aw})
+	v, err := aw.Result()
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, context.Canceled) {
+		return zero, err
+	}
+	if werr != nil {
+		return zero, werr
+	}
+	return zero, ErrTimeout
+}

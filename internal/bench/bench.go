@@ -1,0 +1,167 @@
+// Package bench holds the workloads that `braid bench` runs and the table
+// and JSON output they share. Each capability of braid registers its
+// workloads here (loop.go, cpu.go, pool.go, ...); the CLI only selects
+// and prints.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+)
+
+// Row is one measured line of the table. Figures that do not apply to a
+// workload stay zero and are omitted from the JSON output. The JSON names
+// are a stable contract: scripts read them.
+type Row struct {
+	Workload     string  `json:"workload"`
+	Model        string  `json:"model"`
+	Seconds      float64 `json:"seconds,omitempty"`
+	NsPerOp      float64 `json:"ns_per_op,omitempty"`
+	Speedup      float64 `json:"speedup,omitempty"`
+	RPS          float64 `json:"rps,omitempty"`
+	P50us        float64 `json:"p50_us,omitempty"`
+	P99us        float64 `json:"p99_us,omitempty"`
+	CPUusPerReq  float64 `json:"cpu_us_per_req,omitempty"`
+	PeakRSSMB    float64 `json:"peak_rss_mb,omitempty"`
+	BytesPerTask float64 `json:"bytes_per_task,omitempty"`
+	// Note is a short human remark (the size of the run, a goal); it is
+	// printed in the table and kept in JSON.
+	Note string `json:"note,omitempty"`
+}
+
+// Config is what the command line passes to every workload.
+type Config struct {
+	// Quick asks for a smaller run (used by tests of the command itself).
+	Quick bool
+	// Progress receives one line per step of a long run; never nil.
+	Progress func(format string, args ...any)
+}
+
+// Workload is one named measurement.
+type Workload struct {
+	Name        string
+	Description string
+	// Run measures and reports its rows through report. It must end when
+	// ctx is cancelled.
+	Run func(ctx context.Context, cfg Config, report func(Row)) error
+}
+
+var (
+	mu        sync.Mutex
+	workloads = map[string]Workload{}
+)
+
+// Register adds a workload; it panics on a duplicate name, which is a
+// programming error caught by the first run.
+func Register(w Workload) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := workloads[w.Name]; dup {
+		panic("bench: workload registered twice: " + w.Name)
+	}
+	workloads[w.Name] = w
+}
+
+// All returns every registered workload sorted by name.
+func All() []Workload {
+	mu.Lock()
+	defer mu.Unlock()
+	out := make([]Workload, 0, len(workloads))
+	for _, w := range workloads {
+		out = append(out, w)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Select returns the named workloads in the order given, or every
+// workload when names is empty. An unknown name is an error that lists
+// the known ones.
+func Select(names []string) ([]Workload, error) {
+	all := All()
+	if len(names) == 0 {
+		return all, nil
+	}
+	byName := map[string]Workload{}
+	known := make([]string, 0, len(all))
+	for _, w := range all {
+		byName[w.Name] = w
+		known = append(known, w.Name)
+	}
+	out := make([]Workload, 0, len(names))
+	for _, n := range names {
+		w, ok := byName[n]
+		if !ok {
+			return nil, fmt.Errorf("unknown workload %q: known workloads are %s", n, strings.Join(known, ", "))
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// WriteJSON writes rows as one JSON array.
+func WriteJSON(w io.Writer, rows []Row) error {
+	if rows == nil {
+		rows = []Row{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rows)
+}
+
+// WriteTable writes rows as an aligned table with only the columns that
+// some row uses.
+func WriteTable(w io.Writer, rows []Row) error {
+	type col struct {
+		name string
+		get  func(Row) float64
+		fmt  string
+	}
+	cols := []col{
+		{"seconds", func(r Row) float64 { return r.Seconds }, "%.3f"},
+		{"ns/op", func(r Row) float64 { return r.NsPerOp }, "%.0f"},
+		{"speedup", func(r Row) float64 { return r.Speedup }, "%.2fx"},
+		{"req/s", func(r Row) float64 { return r.RPS }, "%.0f"},
+		{"p50 us", func(r Row) float64 { return r.P50us }, "%.1f"},
+		{"p99 us", func(r Row) float64 { return r.P99us }, "%.1f"},
+		{"cpu us/req", func(r Row) float64 { return r.CPUusPerReq }, "%.2f"},
+		{"peak RSS MB", func(r Row) float64 { return r.PeakRSSMB }, "%.1f"},
+		{"B/task", func(r Row) float64 { return r.BytesPerTask }, "%.0f"},
+	}
+	var used []col
+	for _, c := range cols {
+		for _, r := range rows {
+			if c.get(r) != 0 {
+				used = append(used, c)
+				break
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	header := []string{"workload", "model"}
+	for _, c := range used {
+		header = append(header, c.name)
+	}
+	header = append(header, "note")
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		cells := []string{r.Workload, r.Model}
+		for _, c := range used {
+			v := c.get(r)
+			if v == 0 {
+				cells = append(cells, "-")
+			} else {
+				cells = append(cells, fmt.Sprintf(c.fmt, v))
+			}
+		}
+		cells = append(cells, r.Note)
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
+}
