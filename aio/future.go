@@ -198,9 +198,6 @@ func NewFuture[T any](ctx context.Context) *Future[T] {
 	return &Future[T]{futureCore: futureCore{loop: l}}
 }
 
-
-
-
 // SetResult completes the future with v. It fails with ErrAlreadyDone if
 // the future is already done.
 func (f *Future[T]) SetResult(v T) error {
@@ -245,8 +242,6 @@ func (f *Future[T]) Result() (T, error) {
 	f.retrieved()
 	return f.value, f.err
 }
-
-
 
 // Await waits until the future is done and returns its outcome, or
 // returns ctx's error first if ctx is done.

@@ -83,7 +83,6 @@ func Run(ctx context.Context, main func(ctx context.Context) error, opts ...Opti
 	return runErr
 }
 
-
 // cancelAll cancels every task still alive and runs the loop until they
 // have ended, as asyncio.run does after main.
 func (l *Loop) cancelAll() error {
