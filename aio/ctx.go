@@ -20,29 +20,55 @@ type taskKey struct{}
 // register through afterFunc. Err, Done, Deadline and AfterFunc are safe
 // from any goroutine, as context.Context requires.
 type loopCtx struct {
-	parent context.Context
-	loop   *Loop
-	owner  *taskCore
-	task   *taskCore // set when this is a task's own context
+	parent  context.Context
+	loop    *Loop
+	owner   *taskCore
+	task    *taskCore // set when this is a task's own context
+	lparent *loopCtx  // parent of the same loop, while attached
+	lx      *ctxLoopExtra
+	sx      *ctxSharedExtra // guarded by mu
+	err     error           // written before isDone is set
+	idx     int32           // position in lparent's children, -1 when detached
+	isDone  atomic.Bool
+	// taskDone: the task of this context has finished.
+	taskDone bool
+	mu       sync.Mutex
+}
 
-	// children are contexts of the same loop, cancelled synchronously.
+// ctxLoopExtra holds what only some contexts need, touched only on the
+// loop's goroutine; kept apart so that a task costs less memory.
+type ctxLoopExtra struct {
+	// children are contexts of the same loop, cancelled synchronously. A
+	// child that leaves empties its slot and pushes it on free, so that
+	// leaving never touches another child's memory (a task ending is the
+	// hot path of a fan-out).
 	children []*loopCtx
-	idx      int // position in parent's children, -1 when detached
-	lparent  *loopCtx
+	free     []int32
 	stopFar  func() bool // stops propagation from a foreign parent
+	timer    *Timer      // deadline timer of a Timeout scope
+}
 
-	timer *Timer // deadline timer of a Timeout scope
-
-	taskDone bool // the task of this context has finished
-
-	isDone atomic.Bool
-	err    error // written before isDone is set
-
-	mu       sync.Mutex // guards done, funcs, deadline for other goroutines
+// ctxSharedExtra holds what other goroutines may reach, under mu.
+type ctxSharedExtra struct {
 	done     chan struct{}
 	funcs    map[uint64]func()
 	funcSeq  uint64
 	deadline time.Time
+}
+
+func (c *loopCtx) loopExtra() *ctxLoopExtra {
+	if c.lx == nil {
+		c.lx = &ctxLoopExtra{}
+	}
+	return c.lx
+}
+
+// shared returns the shared extra; c.mu must be held.
+func (c *loopCtx) shared() *ctxSharedExtra {
+	if c.sx == nil {
+		c.sx = &ctxSharedExtra{}
+	}
+	return c.sx
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -68,8 +94,15 @@ func (c *loopCtx) attach() {
 			return
 		}
 		c.lparent = p
-		c.idx = len(p.children)
-		p.children = append(p.children, c)
+		px := p.loopExtra()
+		if n := len(px.free); n > 0 {
+			c.idx = px.free[n-1]
+			px.free = px.free[:n-1]
+			px.children[c.idx] = c
+		} else {
+			c.idx = int32(len(px.children))
+			px.children = append(px.children, c)
+		}
 		return
 	}
 	if parent.Done() == nil {
@@ -80,7 +113,7 @@ func (c *loopCtx) attach() {
 		return
 	}
 	l := c.loop
-	c.stopFar = context.AfterFunc(parent, func() {
+	c.loopExtra().stopFar = context.AfterFunc(parent, func() {
 		err := parent.Err()
 		l.CallSoonThreadsafe(func() { c.cancel(err) })
 	})
@@ -89,24 +122,27 @@ func (c *loopCtx) attach() {
 // detach removes c from its parent's cancellation. Loop-only.
 func (c *loopCtx) detach() {
 	if p := c.lparent; p != nil && c.idx >= 0 {
-		last := len(p.children) - 1
-		moved := p.children[last]
-		p.children[c.idx] = moved
-		moved.idx = c.idx
-		p.children[last] = nil
-		p.children = p.children[:last]
-		if cap(p.children) > 64 && len(p.children) < cap(p.children)/4 {
-			p.children = append([]*loopCtx(nil), p.children...)
+		px := p.lx
+		px.children[c.idx] = nil
+		px.free = append(px.free, c.idx)
+		if len(px.free) == len(px.children) {
+			// Every child has left: start again, and give back the memory
+			// of a large fan-out.
+			if cap(px.children) > 1024 {
+				px.children, px.free = nil, nil
+			} else {
+				px.children, px.free = px.children[:0], px.free[:0]
+			}
 		}
 		c.idx = -1
 		c.lparent = nil
-		if p.taskDone && len(p.children) == 0 {
+		if p.taskDone && len(px.children) == len(px.free) {
 			p.detach()
 		}
 	}
-	if c.stopFar != nil {
-		c.stopFar()
-		c.stopFar = nil
+	if c.lx != nil && c.lx.stopFar != nil {
+		c.lx.stopFar()
+		c.lx.stopFar = nil
 	}
 }
 
@@ -118,22 +154,29 @@ func (c *loopCtx) cancel(err error) {
 	c.err = err
 	c.mu.Lock()
 	c.isDone.Store(true)
-	if c.done != nil {
-		close(c.done)
+	var funcs map[uint64]func()
+	if sx := c.sx; sx != nil {
+		if sx.done != nil {
+			close(sx.done)
+		}
+		funcs = sx.funcs
+		sx.funcs = nil
 	}
-	funcs := c.funcs
-	c.funcs = nil
 	c.mu.Unlock()
 	c.detach()
-	if c.timer != nil {
-		c.timer.Cancel()
-		c.timer = nil
-	}
-	children := c.children
-	c.children = nil
-	for _, ch := range children {
-		ch.idx, ch.lparent = -1, nil
-		ch.cancel(err)
+	if lx := c.lx; lx != nil {
+		if lx.timer != nil {
+			lx.timer.Cancel()
+			lx.timer = nil
+		}
+		children := lx.children
+		lx.children, lx.free = nil, nil
+		for _, ch := range children {
+			if ch != nil {
+				ch.idx, ch.lparent = -1, nil
+				ch.cancel(err)
+			}
+		}
 	}
 	for _, f := range funcs {
 		f()
@@ -146,7 +189,10 @@ func (c *loopCtx) cancel(err error) {
 // Deadline implements context.Context.
 func (c *loopCtx) Deadline() (time.Time, bool) {
 	c.mu.Lock()
-	d := c.deadline
+	var d time.Time
+	if c.sx != nil {
+		d = c.sx.deadline
+	}
 	c.mu.Unlock()
 	if !d.IsZero() {
 		if pd, ok := c.parent.Deadline(); ok && pd.Before(d) {
@@ -161,13 +207,13 @@ func (c *loopCtx) Deadline() (time.Time, bool) {
 func (c *loopCtx) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done == nil {
+	if c.sx == nil || c.sx.done == nil {
 		if c.isDone.Load() {
 			return closedChan
 		}
-		c.done = make(chan struct{})
+		c.shared().done = make(chan struct{})
 	}
-	return c.done
+	return c.sx.done
 }
 
 // Err implements context.Context.
@@ -201,19 +247,22 @@ func (c *loopCtx) AfterFunc(f func()) func() bool {
 		go f()
 		return func() bool { return false }
 	}
-	if c.funcs == nil {
-		c.funcs = make(map[uint64]func())
+	sx := c.shared()
+	if sx.funcs == nil {
+		sx.funcs = make(map[uint64]func())
 	}
-	c.funcSeq++
-	id := c.funcSeq
-	c.funcs[id] = f
+	sx.funcSeq++
+	id := sx.funcSeq
+	sx.funcs[id] = f
 	c.mu.Unlock()
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if _, ok := c.funcs[id]; ok {
-			delete(c.funcs, id)
-			return true
+		if c.sx != nil {
+			if _, ok := c.sx.funcs[id]; ok {
+				delete(c.sx.funcs, id)
+				return true
+			}
 		}
 		return false
 	}
@@ -221,7 +270,7 @@ func (c *loopCtx) AfterFunc(f func()) func() bool {
 
 func (c *loopCtx) String() string {
 	if c.task != nil {
-		return "aio.TaskContext(" + c.task.name + ")"
+		return "aio.TaskContext(" + c.task.taskName() + ")"
 	}
 	return "aio.LoopContext"
 }
@@ -269,7 +318,7 @@ func (t *taskCore) watch(ctx context.Context) func() bool {
 // contexts derived from it still need the parent's cancellation.
 func (c *loopCtx) finished() {
 	c.taskDone = true
-	if len(c.children) == 0 {
+	if c.lx == nil || len(c.lx.children) == len(c.lx.free) {
 		c.detach()
 	}
 }

@@ -54,5 +54,5 @@ func (l *Loop) dispatchFD(ev poller.Event) {
 		return
 	}
 	cb := w.cb
-	l.callback(func() { cb(ev.Events) })
+	l.ready.push(readyItem{fn: func() { cb(ev.Events) }})
 }

@@ -58,7 +58,6 @@ type futureCore struct {
 	state  futureState
 	err    error
 	cbs    []doneCB
-	cbSeq  uint64
 	report *errReport // a failure nobody retrieved yet
 }
 
@@ -128,9 +127,9 @@ func (f *futureCore) addCallback(fn func()) uint64 {
 		f.loop.soon(fn)
 		return 0
 	}
-	f.cbSeq++
-	f.cbs = append(f.cbs, doneCB{fn: fn, id: f.cbSeq})
-	return f.cbSeq
+	f.loop.cbSeq++
+	f.cbs = append(f.cbs, doneCB{fn: fn, id: f.loop.cbSeq})
+	return f.loop.cbSeq
 }
 
 func (f *futureCore) removeCallback(id uint64) bool {

@@ -52,6 +52,7 @@ type Loop struct {
 
 	tasks    taskList
 	taskSeq  uint64
+	cbSeq    uint64
 	root     *loopCtx
 	cfg      config
 	failures map[*errReport]struct{}
@@ -182,19 +183,35 @@ func (l *Loop) CallLater(d time.Duration, fn func()) *Timer {
 	if d < 0 {
 		d = 0
 	}
-	return l.addTimer(l.now()+int64(d), fn, nil)
+	return l.addTimer(l.now()+int64(d), fn)
 }
 
 // CallAt schedules fn to run at when on the loop's clock (see Time).
 // Loop-only.
 func (l *Loop) CallAt(when time.Time, fn func()) *Timer {
-	return l.addTimer(int64(when.Sub(l.epoch)), fn, nil)
+	return l.addTimer(int64(when.Sub(l.epoch)), fn)
 }
 
-func (l *Loop) addTimer(when int64, fn func(), t *taskCore) *Timer {
-	tm := &Timer{loop: l, fn: fn, task: t, when: when}
+func (l *Loop) addTimer(when int64, fn func()) *Timer {
+	tm := &Timer{loop: l, fn: fn, when: when}
 	l.timers.push(tm)
 	return tm
+}
+
+// startTaskTimer arms t's own timer to wake it after d. A task has one
+// such timer; arming it again replaces it.
+func (l *Loop) startTaskTimer(t *taskCore, d time.Duration) {
+	l.stopTaskTimer(t)
+	t.timerSeq = l.timers.pushTask(l.now()+int64(d), t)
+}
+
+// stopTaskTimer disarms t's own timer if it is armed.
+func (l *Loop) stopTaskTimer(t *taskCore) {
+	if t.timerSeq != 0 {
+		t.timerSeq = 0
+		l.timers.cancelled++
+		l.timers.maybeCompact()
+	}
 }
 
 // CallSoonThreadsafe schedules fn to run on the loop and wakes the loop.
@@ -299,10 +316,14 @@ func (l *Loop) run(until func() bool) error {
 func (l *Loop) runOnce() error {
 	timeout := int64(-1)
 	next := l.timers.peek()
+	var nextWhen int64
+	if next != nil {
+		nextWhen = next.when
+	}
 	if l.ready.len() > 0 || l.stopping.Load() {
 		timeout = 0
 	} else if next != nil {
-		timeout = next.when - l.now()
+		timeout = nextWhen - l.now()
 		if timeout < 0 {
 			timeout = 0
 		}
@@ -315,7 +336,7 @@ func (l *Loop) runOnce() error {
 		}
 		l.drainThreadsafe()
 		if l.ready.len() == 0 && next != nil && l.external == 0 && !l.wakePending.Load() {
-			l.vnow = next.when
+			l.vnow = nextWhen
 		} else if l.ready.len() == 0 {
 			if err := l.poll(-1); err != nil {
 				return err
@@ -328,17 +349,18 @@ func (l *Loop) runOnce() error {
 
 	now := l.now()
 	for {
-		t := l.timers.peek()
-		if t == nil || t.when > now {
+		sl := l.timers.peek()
+		if sl == nil || sl.when > now {
 			break
 		}
-		l.timers.pop()
-		t.fired = true
-		if t.task != nil {
-			l.wake(t.task)
+		due := l.timers.pop()
+		if due.task != nil {
+			due.task.timerSeq = 0 // fired
+			l.wake(due.task)
 		} else {
-			l.ready.push(readyItem{fn: t.fn})
-			t.fn = nil
+			due.t.fired = true
+			l.ready.push(readyItem{fn: due.t.fn})
+			due.t.fn = nil
 		}
 	}
 

@@ -90,7 +90,7 @@ func (l *Loop) cancelAll() error {
 		return nil
 	}
 	for t := l.tasks.head; t != nil; t = t.nextT {
-		t.self.Cancel()
+		t.impl.Cancel()
 	}
 	return l.run(func() bool { return l.tasks.n == 0 })
 }

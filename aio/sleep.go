@@ -36,20 +36,20 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		}
 		return ctxErr(ctx)
 	}
-	tm := l.addTimer(l.now()+int64(d), nil, t)
+	l.startTaskTimer(t, d)
 	stop := t.watch(ctx)
 	defer func() {
 		if stop != nil {
 			stop()
 		}
 	}()
-	for !tm.fired {
+	for t.timerSeq != 0 {
 		if err := ctxErr(ctx); err != nil {
-			tm.Cancel()
+			l.stopTaskTimer(t)
 			return err
 		}
 		if !t.park() {
-			tm.Cancel()
+			l.stopTaskTimer(t)
 			return errAbandoned
 		}
 	}

@@ -45,6 +45,7 @@ var errAbandoned = fmt.Errorf("%w: the task was abandoned by Close (%w)", ErrLoo
 
 // taskImpl is the typed half of a task, seen from the untyped loop.
 type taskImpl interface {
+	AnyTask
 	runBody()
 	abort(err error)
 }
@@ -53,11 +54,10 @@ type taskImpl interface {
 // its place in the loop.
 type taskCore struct {
 	loop  *Loop
-	fut   *futureCore
 	impl  taskImpl
-	self  AnyTask
 	ctx   loopCtx
-	name  string
+	name  string // empty: "Task-<id>"
+	id    uint64
 	next  func() (struct{}, bool)
 	stop  func()
 	yield func(struct{}) bool
@@ -65,6 +65,7 @@ type taskCore struct {
 
 	state     taskState
 	scheduled bool
+	timerSeq  uint64 // the task's own timer while armed (see timerSlot)
 
 	prev, nextT *taskCore // the loop's list of live tasks
 }
@@ -114,20 +115,16 @@ func Spawn[T any](ctx context.Context, fn func(context.Context) (T, error), opts
 	if l == nil {
 		panic(ErrNoLoop)
 	}
-	var cfg spawnConfig
-	for _, o := range opts {
-		o(&cfg)
+	var name string
+	if len(opts) > 0 {
+		name = spawnOptions(opts).name
 	}
 	t := &Task[T]{fn: fn}
 	t.futureCore.loop = l
 	tc := &t.tc
-	tc.loop, tc.fut, tc.impl, tc.self = l, &t.futureCore, t, t
+	tc.loop, tc.impl = l, t
 	l.taskSeq++
-	if cfg.name != "" {
-		tc.name = cfg.name
-	} else {
-		tc.name = "Task-" + strconv.FormatUint(l.taskSeq, 10)
-	}
+	tc.id, tc.name = l.taskSeq, name
 	if l.closed.Load() {
 		t.abort(ErrLoopClosed)
 		return t
@@ -138,6 +135,14 @@ func Spawn[T any](ctx context.Context, fn func(context.Context) (T, error), opts
 	tc.scheduled = true
 	l.ready.push(readyItem{task: tc})
 	return t
+}
+
+func spawnOptions(opts []SpawnOption) spawnConfig {
+	var cfg spawnConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
 }
 
 // runBody runs in the task's coroutine: it calls fn and completes the
@@ -151,9 +156,9 @@ func (t *Task[T]) runBody() {
 	defer func() {
 		if !returned {
 			if p := recover(); p != nil {
-				err = &PanicError{Task: t.tc.name, Value: p, Stack: debug.Stack()}
+				err = &PanicError{Task: t.tc.taskName(), Value: p, Stack: debug.Stack()}
 			} else {
-				err = fmt.Errorf("aio: task %q called runtime.Goexit (t.FailNow in a test?)", t.tc.name)
+				err = fmt.Errorf("aio: task %q called runtime.Goexit (t.FailNow in a test?)", t.tc.taskName())
 			}
 		}
 		t.complete(v, err)
@@ -181,7 +186,7 @@ func (t *Task[T]) complete(v T, err error) {
 	tc.ctx.finished()
 	t.finish(st, err)
 	if st == stateDone && err != nil {
-		tc.loop.trackFailure(&t.futureCore, tc.name, err)
+		tc.loop.trackFailure(&t.futureCore, tc.taskName(), err)
 	}
 }
 
@@ -195,7 +200,7 @@ func (t *Task[T]) Cancel() bool {
 	if t.tc.state == taskDone {
 		return false
 	}
-	t.tc.ctx.cancel(&cancelledError{what: "task " + strconv.Quote(t.tc.name)})
+	t.tc.ctx.cancel(&cancelledError{what: "task " + strconv.Quote(t.tc.taskName())})
 	return true
 }
 
@@ -204,7 +209,7 @@ func (t *Task[T]) Cancel() bool {
 func (t *Task[T]) Cancelling() bool { return t.tc.state != taskDone && t.tc.ctx.isDone.Load() }
 
 // Name returns the task's name.
-func (t *Task[T]) Name() string { return t.tc.name }
+func (t *Task[T]) Name() string { return t.tc.taskName() }
 
 // Context returns the task's context.
 func (t *Task[T]) Context() context.Context { return &t.tc.ctx }
@@ -220,7 +225,7 @@ func (t *Task[T]) String() string {
 	case t.state == stateDone:
 		st = "done"
 	}
-	return fmt.Sprintf("<Task %s %s>", t.tc.name, st)
+	return fmt.Sprintf("<Task %s %s>", t.tc.taskName(), st)
 }
 
 // Result returns the value and error of a done task without waiting, or
@@ -253,7 +258,7 @@ func CurrentTask(ctx context.Context) AnyTask {
 		return nil
 	}
 	if t, _ := l.callerTask(ctx); t != nil {
-		return t.self
+		return t.impl
 	}
 	return nil
 }
@@ -262,9 +267,18 @@ func CurrentTask(ctx context.Context) AnyTask {
 func (l *Loop) AllTasks() []AnyTask {
 	out := make([]AnyTask, 0, l.tasks.n)
 	for t := l.tasks.head; t != nil; t = t.nextT {
-		out = append(out, t.self)
+		out = append(out, t.impl)
 	}
 	return out
+}
+
+// taskName returns the task's name, making the default one on demand so
+// that unnamed tasks cost no allocation.
+func (tc *taskCore) taskName() string {
+	if tc.name != "" {
+		return tc.name
+	}
+	return "Task-" + strconv.FormatUint(tc.id, 10)
 }
 
 // seq is the body of the task's coroutine.
@@ -298,7 +312,7 @@ func (l *Loop) step(tc *taskCore) {
 	l.current.Store(nil)
 	if l.cfg.debug {
 		if d := time.Since(start); d >= l.cfg.slow {
-			l.cfg.logger.Warn("aio: a task step held the event loop (a blocking call in a coroutine?)", "task", tc.name, "duration", d)
+			l.cfg.logger.Warn("aio: a task step held the event loop (a blocking call in a coroutine?)", "task", tc.taskName(), "duration", d)
 		}
 	}
 	if !alive {

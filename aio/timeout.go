@@ -49,18 +49,19 @@ var ErrTimeoutDone = errors.New("aio: the timeout scope has already expired or w
 
 func (t *Timeout) schedule(when time.Time) {
 	c := t.c
-	if c.timer != nil {
-		c.timer.Cancel()
-		c.timer = nil
+	lx := c.loopExtra()
+	if lx.timer != nil {
+		lx.timer.Cancel()
+		lx.timer = nil
 	}
 	c.mu.Lock()
-	c.deadline = when
+	c.shared().deadline = when
 	c.mu.Unlock()
 	if when.IsZero() {
 		return
 	}
-	c.timer = c.loop.CallAt(when, func() {
-		c.timer = nil
+	lx.timer = c.loop.CallAt(when, func() {
+		lx.timer = nil
 		t.expired = true
 		c.cancel(context.DeadlineExceeded)
 	})
@@ -80,7 +81,10 @@ func (t *Timeout) Reschedule(when time.Time) error {
 func (t *Timeout) When() (time.Time, bool) {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
-	return t.c.deadline, !t.c.deadline.IsZero()
+	if t.c.sx == nil {
+		return time.Time{}, false
+	}
+	return t.c.sx.deadline, !t.c.sx.deadline.IsZero()
 }
 
 // Expired reports whether the deadline passed (as opposed to the scope

@@ -7,8 +7,7 @@ import "time"
 type Timer struct {
 	loop      *Loop
 	fn        func()
-	task      *taskCore // a task to wake instead of fn (Sleep)
-	when      int64     // loop time, ns
+	when      int64 // loop time, ns
 	cancelled bool
 	fired     bool
 }
@@ -34,11 +33,23 @@ func (t *Timer) When() time.Time { return t.loop.epoch.Add(time.Duration(t.when)
 func (t *Timer) Cancelled() bool { return t.cancelled }
 
 // timerSlot keeps the sort key beside the pointer so that sifting reads
-// one cache line instead of chasing pointers.
+// one cache line instead of chasing pointers. A slot holds either a
+// Timer or a task's own timer (Sleep and the timeouts of Wait and
+// WaitFor): a task waits on at most one timer at a time, so its timer is
+// just the slot's seq recorded in the task, and costs no allocation. A
+// task slot whose seq no longer matches the task's is a cancelled one.
 type timerSlot struct {
 	when int64
 	seq  uint64
 	t    *Timer
+	task *taskCore
+}
+
+func (sl *timerSlot) dead() bool {
+	if sl.task != nil {
+		return sl.task.timerSeq != sl.seq
+	}
+	return sl.t.cancelled
 }
 
 // timerHeap is a 4-ary min-heap ordered by (when, seq): timers due at the
@@ -59,12 +70,18 @@ func less(a, b *timerSlot) bool {
 	return a.when < b.when || (a.when == b.when && a.seq < b.seq)
 }
 
-func (h *timerHeap) len() int { return len(h.s) }
-
 func (h *timerHeap) push(t *Timer) {
 	h.seq++
 	h.s = append(h.s, timerSlot{when: t.when, seq: h.seq, t: t})
 	h.up(len(h.s) - 1)
+}
+
+// pushTask schedules task's own timer and returns its seq.
+func (h *timerHeap) pushTask(when int64, task *taskCore) uint64 {
+	h.seq++
+	h.s = append(h.s, timerSlot{when: when, seq: h.seq, task: task})
+	h.up(len(h.s) - 1)
+	return h.seq
 }
 
 func (h *timerHeap) up(i int) {
@@ -109,13 +126,12 @@ func (h *timerHeap) down(i int) {
 	s[i] = x
 }
 
-// peek returns the earliest live timer, dropping cancelled ones from the
+// peek returns the earliest live slot, dropping cancelled ones from the
 // top, or nil.
-func (h *timerHeap) peek() *Timer {
+func (h *timerHeap) peek() *timerSlot {
 	for len(h.s) > 0 {
-		t := h.s[0].t
-		if !t.cancelled {
-			return t
+		if !h.s[0].dead() {
+			return &h.s[0]
 		}
 		h.pop()
 		h.cancelled--
@@ -123,9 +139,9 @@ func (h *timerHeap) peek() *Timer {
 	return nil
 }
 
-func (h *timerHeap) pop() *Timer {
+func (h *timerHeap) pop() timerSlot {
 	s := h.s
-	t := s[0].t
+	t := s[0]
 	n := len(s) - 1
 	s[0] = s[n]
 	s[n] = timerSlot{}
@@ -142,7 +158,7 @@ func (h *timerHeap) maybeCompact() {
 	}
 	live := h.s[:0]
 	for _, sl := range h.s {
-		if !sl.t.cancelled {
+		if !sl.dead() {
 			live = append(live, sl)
 		}
 	}

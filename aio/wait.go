@@ -60,14 +60,14 @@ func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen, timeout time
 		}
 		return m.remaining == 0
 	}
-	var tm *Timer
-	if timeout >= 0 && !cond() {
-		tm = l.addTimer(l.now()+int64(timeout), nil, t)
+	timed := timeout >= 0 && !cond()
+	if timed {
+		l.startTaskTimer(t, timeout)
 	}
-	err = waitMulti(ctx, t, m, func() bool { return cond() || (tm != nil && tm.fired) })
+	err = waitMulti(ctx, t, m, func() bool { return cond() || (timed && t.timerSeq == 0) })
 	m.closed = true
-	if tm != nil {
-		tm.Cancel()
+	if timed {
+		l.stopTaskTimer(t)
 	}
 	for _, f := range fs {
 		if f.Done() {
@@ -166,18 +166,15 @@ func WaitFor[T any, F Awaitable[T]](ctx context.Context, d time.Duration, aw F) 
 	if fc.state != statePending {
 		return aw.Result()
 	}
-	var tm *Timer
 	if d > 0 {
-		tm = l.addTimer(l.now()+int64(d), nil, t)
+		l.startTaskTimer(t, d)
 	}
-	expired := func() bool { return tm == nil || tm.fired }
+	expired := func() bool { return t.timerSeq == 0 }
 	m := &multiWait{t: t, loop: l}
 	watchAll(m, []F{aw})
 	werr := waitMulti(ctx, t, m, func() bool { return fc.state != statePending || expired() })
 	m.closed = true
-	if tm != nil {
-		tm.Cancel()
-	}
+	l.stopTaskTimer(t)
 	if fc.state != statePending {
 		return aw.Result()
 	}

@@ -77,13 +77,8 @@ func (p *epoll) Wait(events []Event, timeoutNs int64) (int, bool, error) {
 	if len(events) < len(raw) {
 		raw = raw[:len(events)]
 	}
-	var n int
-	var err error
-	for {
-		n, err = unix.EpollWait(p.epfd, raw, ms)
-		if err != unix.EINTR {
-			break
-		}
+	n, err := unix.EpollWait(p.epfd, raw, ms)
+	if err == unix.EINTR {
 		// A signal interrupted the wait: report no events and let the
 		// caller recompute its timeout.
 		return 0, false, nil

@@ -1,0 +1,197 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/braid-go/braid/aio"
+)
+
+// The event-loop workloads of `braid bench` and of aio's go test
+// benchmarks (which call these functions, so both measure the same code).
+
+func init() {
+	Register(Workload{
+		Name:        "loop",
+		Description: "event loop core: spawn+gather 100k tasks, memory of 100k sleeping tasks, 1M CallLater timers",
+		Run:         runLoop,
+	})
+}
+
+func runLoop(ctx context.Context, cfg Config, report func(Row)) error {
+	n, timers := 100_000, 1_000_000
+	if cfg.Quick {
+		n, timers = 2_000, 20_000
+	}
+	// Best of three, as the figures are quoted: the machines are shared.
+	best := time.Duration(1 << 62)
+	for i := 0; i < 3; i++ {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d, err := SpawnGather(n)
+		if err != nil {
+			return err
+		}
+		best = min(best, d)
+	}
+	report(Row{Workload: "loop/spawn-gather", Model: "braid-aio", Seconds: best.Seconds(),
+		NsPerOp: float64(best.Nanoseconds()) / float64(n), Note: fmt.Sprintf("%d tasks, yield once, gather; goal <= 0.15 s", n)})
+
+	perTask, rssPerTask, err := SleepingTasks(n, time.Second)
+	if err != nil {
+		return err
+	}
+	report(Row{Workload: "loop/sleeping-tasks", Model: "braid-aio", BytesPerTask: perTask,
+		Note: fmt.Sprintf("%d tasks asleep; heap+stacks in use; RSS says %.0f B; goal <= 3200 B", n, rssPerTask)})
+
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	wall, peak, err := Timers(timers)
+	if err != nil {
+		return err
+	}
+	report(Row{Workload: "loop/timers", Model: "braid-aio", Seconds: wall.Seconds(), PeakRSSMB: peak,
+		Note: fmt.Sprintf("%d CallLater, random delays in [0,1s]; goal <= 2.0 s, <= 200 MB", timers)})
+	return nil
+}
+
+// SpawnGather spawns n tasks on a fresh loop that each yield once, gathers
+// them, and returns the time from the first spawn to the gathered result.
+func SpawnGather(n int) (time.Duration, error) {
+	var took time.Duration
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		var err error
+		took, err = SpawnGatherOn(ctx, make([]*aio.Task[int], n))
+		return err
+	})
+	return took, err
+}
+
+// SpawnGatherOn is one round of SpawnGather in a running task, with room
+// for len(tasks) tasks.
+func SpawnGatherOn(ctx context.Context, tasks []*aio.Task[int]) (time.Duration, error) {
+	start := time.Now()
+	for j := range tasks {
+		tasks[j] = aio.Spawn(ctx, yieldOnce)
+	}
+	res, err := aio.Gather(ctx, tasks...)
+	took := time.Since(start)
+	if err != nil {
+		return took, err
+	}
+	if len(res) != len(tasks) {
+		return took, fmt.Errorf("gathered %d results of %d", len(res), len(tasks))
+	}
+	return took, nil
+}
+
+func yieldOnce(ctx context.Context) (int, error) {
+	if err := aio.Sleep(ctx, 0); err != nil {
+		return 0, err
+	}
+	return 1, nil
+}
+
+// SleepingTasks puts n tasks asleep for d at once and returns what each
+// costs: the growth of heap and stacks in use per task, and the growth of
+// the process's RSS per task (noisier: the runtime keeps freed memory).
+func SleepingTasks(n int, d time.Duration) (perTask, rssPerTask float64, err error) {
+	err = aio.Run(context.Background(), func(ctx context.Context) error {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		rss0 := ProcStatusKiB("VmRSS")
+		tasks := make([]*aio.Task[struct{}], n)
+		for j := range tasks {
+			tasks[j] = aio.Spawn(ctx, func(ctx context.Context) (struct{}, error) {
+				return struct{}{}, aio.Sleep(ctx, d)
+			})
+		}
+		// Let every task reach its Sleep.
+		if err := aio.Sleep(ctx, d/5); err != nil {
+			return err
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		rss1 := ProcStatusKiB("VmRSS")
+		inuse := func(m *runtime.MemStats) float64 { return float64(m.HeapInuse + m.StackInuse) }
+		perTask = (inuse(&after) - inuse(&before)) / float64(n)
+		rssPerTask = float64(rss1-rss0) * 1024 / float64(n)
+		_, err := aio.Gather(ctx, tasks...)
+		return err
+	})
+	return perTask, rssPerTask, err
+}
+
+// Timers schedules n CallLater callbacks with random delays in [0, 1 s)
+// on a fresh loop and returns the wall time until the last has fired and
+// the process's peak RSS in MB over that time (the peak is reset first
+// where Linux allows it).
+func Timers(n int) (time.Duration, float64, error) {
+	rnd := rand.New(rand.NewPCG(42, 42))
+	delays := make([]time.Duration, n)
+	for i := range delays {
+		delays[i] = time.Duration(rnd.Int64N(int64(time.Second)))
+	}
+	runtime.GC()
+	ResetPeakRSS()
+	var took time.Duration
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		var err error
+		took, err = TimersOn(ctx, delays)
+		return err
+	})
+	return took, float64(ProcStatusKiB("VmHWM")) / 1024, err
+}
+
+// TimersOn schedules one CallLater per delay on the loop of ctx and waits
+// until all have fired.
+func TimersOn(ctx context.Context, delays []time.Duration) (time.Duration, error) {
+	l := aio.CurrentLoop(ctx)
+	done := aio.NewFuture[struct{}](ctx)
+	left := len(delays)
+	cb := func() {
+		left--
+		if left == 0 {
+			done.SetResult(struct{}{})
+		}
+	}
+	start := time.Now()
+	for _, d := range delays {
+		l.CallLater(d, cb)
+	}
+	_, err := done.Await(ctx)
+	return time.Since(start), err
+}
+
+// ProcStatusKiB reads a field of /proc/self/status (VmRSS, VmHWM) in KiB;
+// 0 where there is no such file.
+func ProcStatusKiB(field string) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			if f := strings.Fields(line); len(f) >= 2 {
+				v, _ := strconv.ParseInt(f[1], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// ResetPeakRSS resets the process's VmHWM to its current RSS (Linux:
+// writing 5 to /proc/self/clear_refs); elsewhere it does nothing.
+func ResetPeakRSS() {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
