@@ -1,0 +1,180 @@
+package mp
+
+import (
+	"bytes"
+	"encoding"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Arguments and results cross the process boundary in CBOR (RFC 8949),
+// encoded and decoded by github.com/fxamacker/cbor/v2. Decoding is bounded:
+// a frame is at most the pool's MaxFrameBytes, and inside it CBOR arrays,
+// maps and nesting are limited below, so a malformed or hostile frame is an
+// error, never a crash or an allocation of gigabytes.
+//
+// A []byte argument or result (the exact type, not a named one) skips CBOR:
+// it travels as one marker byte and the raw bytes, and a large one is
+// decoded without a copy.
+
+const (
+	// MaxArrayElements is the largest CBOR array (a slice or array) that a
+	// decoder accepts.
+	MaxArrayElements = 1 << 24
+	// MaxMapPairs is the largest CBOR map (a Go map or struct) that a
+	// decoder accepts.
+	MaxMapPairs = 1 << 22
+	// MaxNestedLevels is the deepest nesting of arrays and maps that a
+	// decoder accepts.
+	MaxNestedLevels = 64
+)
+
+var (
+	encMode cbor.UserBufferEncMode
+	decMode cbor.DecMode
+)
+
+func init() {
+	var err error
+	encMode, err = cbor.EncOptions{
+		// Keep nanoseconds and the zone offset of time.Time values.
+		Time: cbor.TimeRFC3339Nano,
+	}.UserBufferEncMode()
+	if err != nil {
+		panic(err)
+	}
+	decMode, err = cbor.DecOptions{
+		MaxNestedLevels:  MaxNestedLevels,
+		MaxArrayElements: MaxArrayElements,
+		MaxMapPairs:      MaxMapPairs,
+		IndefLength:      cbor.IndefLengthForbidden,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+}
+
+var bytesType = reflect.TypeOf([]byte(nil))
+
+// Marker bytes of the raw []byte encoding.
+const (
+	rawNil  = 0
+	rawData = 1
+)
+
+// isRaw reports whether values of type T use the raw []byte encoding.
+func isRaw[T any]() bool { return reflect.TypeFor[T]() == bytesType }
+
+// encodeValue returns the encoding of v in a new slice.
+func encodeValue[T any](raw bool, v T) ([]byte, error) {
+	if raw {
+		b := any(v).([]byte)
+		if b == nil {
+			return []byte{rawNil}, nil
+		}
+		out := make([]byte, 1+len(b))
+		out[0] = rawData
+		copy(out[1:], b)
+		return out, nil
+	}
+	return encMode.Marshal(v)
+}
+
+// appendValue appends the encoding of v to out. For a raw value it appends
+// only the marker and returns the bytes as tail, to be written after out
+// without a copy.
+func appendValue[T any](out *bytes.Buffer, raw bool, v T) (tail []byte, err error) {
+	if raw {
+		b := any(v).([]byte)
+		if b == nil {
+			out.WriteByte(rawNil)
+			return nil, nil
+		}
+		out.WriteByte(rawData)
+		return b, nil
+	}
+	return nil, encMode.MarshalToBuffer(v, out)
+}
+
+// decodeValue decodes data into v. owned says that data belongs to the
+// caller for good, so a raw []byte may alias it instead of copying.
+func decodeValue[T any](raw bool, data []byte, owned bool, v *T) error {
+	if raw {
+		p := any(v).(*[]byte)
+		if len(data) == 0 {
+			return errors.New("empty raw []byte encoding")
+		}
+		switch data[0] {
+		case rawNil:
+			*p = nil
+		case rawData:
+			if owned {
+				*p = data[1:len(data):len(data)]
+			} else {
+				*p = append([]byte{}, data[1:]...)
+			}
+		default:
+			return fmt.Errorf("bad raw []byte marker %#x", data[0])
+		}
+		return nil
+	}
+	return decMode.Unmarshal(data, v)
+}
+
+var (
+	cborMarshaler   = reflect.TypeFor[cbor.Marshaler]()
+	binaryMarshaler = reflect.TypeFor[encoding.BinaryMarshaler]()
+)
+
+// checkType returns an error if values of type t can never be encoded (a
+// func, a channel, an unsafe.Pointer or a complex number anywhere in it).
+// Interfaces are checked at submit time, when their dynamic type is known.
+func checkType(t reflect.Type) error {
+	return checkTypeSeen(t, map[reflect.Type]bool{})
+}
+
+func checkTypeSeen(t reflect.Type, seen map[reflect.Type]bool) error {
+	if seen[t] {
+		return nil
+	}
+	seen[t] = true
+	if t.Implements(cborMarshaler) || t.Implements(binaryMarshaler) ||
+		reflect.PointerTo(t).Implements(cborMarshaler) || reflect.PointerTo(t).Implements(binaryMarshaler) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
+		return fmt.Errorf("type %s cannot cross a process boundary", t)
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		if err := checkTypeSeen(t.Elem(), seen); err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+	case reflect.Map:
+		if err := checkTypeSeen(t.Key(), seen); err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+		if err := checkTypeSeen(t.Elem(), seen); err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() && !f.Anonymous {
+				continue
+			}
+			if tag := f.Tag.Get("cbor"); tag == "-" {
+				continue
+			}
+			if tag, ok := f.Tag.Lookup("json"); ok && tag == "-" && f.Tag.Get("cbor") == "" {
+				continue
+			}
+			if err := checkTypeSeen(f.Type, seen); err != nil {
+				return fmt.Errorf("%s.%s: %w", t, f.Name, err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+// Package mp runs registered Go functions in worker processes: Python's
+// multiprocessing and concurrent.futures.ProcessPoolExecutor for Go.
+//
+// Processes give what goroutines cannot: a task that overruns its deadline
+// is stopped by killing its worker, a crash or a leak stays in one process,
+// a library that is not thread-safe runs alone, and the pool survives all
+// of it.
+//
+// A function crosses the process boundary by name. Register it at package
+// level, call Main first thing in main, and submit calls through the typed
+// handle to a Pool (or to any futures.Executor: on a futures.ThreadPool the
+// same call runs in-process):
+//
+//	var Square = mp.Register("square", func(ctx context.Context, x int) (int, error) {
+//		return x * x, nil
+//	})
+//
+//	func main() {
+//		mp.Main() // in a worker, serves tasks and never returns
+//		pool, err := mp.NewPool(mp.WithMaxWorkers(4))
+//		...
+//		defer pool.Shutdown(context.Background(), true, false)
+//		f, err := Square.Submit(ctx, pool, 7)
+//		v, err := f.Result(ctx) // 49
+//		for v, err := range Square.Map(ctx, pool, slices.Values(xs), mp.WithChunkSize(100)) {
+//			...
+//		}
+//	}
+//
+// Arguments and results are encoded in CBOR with decoding limits; a []byte
+// travels raw. Workers talk to the pool over two pipes with length-prefixed
+// frames, batched both ways. See Pool for what happens when workers die,
+// overrun or leak.
+package mp

@@ -1,0 +1,184 @@
+package mp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/braid-go/braid/futures"
+)
+
+// Where a job is, for the pool (guarded by Pool.mu).
+const (
+	stateNew      = iota
+	stateQueued   // in Pool.queue
+	stateInflight // sent to a worker, no result yet
+	stateDone     // completed, failed or dropped
+)
+
+// entry is the pool's bookkeeping of one job, embedded in mp's own jobs.
+type entry struct {
+	name     string // registered function
+	batch    bool   // a Map chunk
+	payload  []byte // encoded argument
+	retries  int    // runs left after a worker death (Idempotent)
+	attempts int
+	started  bool // Start was called
+	state    uint8
+	id       uint64
+	w        *worker
+	stop     func() bool // stops the context.AfterFunc watching the job's context
+}
+
+// poolJob is a job the pool can run: mp's own jobs, and other RemoteJobs
+// wrapped in foreignJob.
+type poolJob interface {
+	futures.RemoteJob
+	ent() *entry
+	// deliver completes the job with a result payload (owned: the job may
+	// keep it) or with a worker's error.
+	deliver(payload []byte, owned bool, werr *wireError, pid int)
+}
+
+var errZeroFunc = fmt.Errorf("%w: this is the zero mp.Func; get one from mp.Register, called at package level", ErrUnregistered)
+
+var errNilExecutor = errors.New("mp: nil Executor")
+
+// inProcess reports whether ex runs jobs in this process, so arguments need
+// no encoding.
+func inProcess(ex futures.Executor) bool {
+	_, ok := ex.(*futures.ThreadPool)
+	return ok
+}
+
+// callJob is the job of one Submit: the future, the call and the pool's
+// bookkeeping in one allocation.
+type callJob[A, R any] struct {
+	futures.Future[R]
+	e   entry
+	f   *fnInfo[A, R]
+	ctx context.Context
+	arg A
+}
+
+// Submit schedules a call of the function with arg on ex and returns its
+// future (Python's executor.submit(fn, arg)). On an mp.Pool the call runs
+// in a worker process; on a futures.ThreadPool it runs in this process, and
+// the argument is not encoded.
+//
+// ctx is the call's context: the function receives one with the same
+// deadline in the worker, and when ctx ends before the call starts, the call
+// fails with ctx's error without running; when it ends while the call runs
+// in a pool worker, that worker is killed (a goroutine could not be), the
+// call fails with a *KilledError matching ctx's error, and a new worker
+// takes its place.
+//
+// An argument that cannot be encoded (a func or channel inside an
+// interface, a value over the pool's frame limit), the zero Func, a shut
+// down or broken executor: these are errors returned here, at once.
+func (f Func[A, R]) Submit(ctx context.Context, ex futures.Executor, arg A) (*futures.Future[R], error) {
+	if f.f == nil {
+		return nil, errZeroFunc
+	}
+	if ex == nil {
+		return nil, errNilExecutor
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	j := &callJob[A, R]{f: f.f, ctx: ctx, arg: arg}
+	j.e.name = f.f.name
+	j.e.retries = f.f.retries
+	if !inProcess(ex) {
+		p, err := encodeValue(f.f.rawA, arg)
+		if err != nil {
+			return nil, fmt.Errorf("%w the argument of %s (%T): %v; pass plain data: numbers, strings, slices, maps, structs with exported fields", ErrEncode, f.f.name, arg, err)
+		}
+		j.e.payload = p
+	}
+	if err := ex.Execute(j); err != nil {
+		return nil, err
+	}
+	return &j.Future, nil
+}
+
+func (j *callJob[A, R]) ent() *entry { return &j.e }
+
+// Context returns the submitter's context.
+func (j *callJob[A, R]) Context() context.Context { return j.ctx }
+
+// Start marks the future running; false if it was cancelled.
+func (j *callJob[A, R]) Start() bool { return j.SetRunning() }
+
+// Run calls the function in this process (a ThreadPool runs it so).
+func (j *callJob[A, R]) Run() {
+	if j.ctx.Done() != nil {
+		if j.ctx.Err() != nil {
+			var zero R
+			j.Complete(zero, context.Cause(j.ctx))
+			return
+		}
+	}
+	r, err := j.f.call(j.ctx, j.arg)
+	j.Complete(r, err)
+}
+
+// Fail completes the future with err.
+func (j *callJob[A, R]) Fail(err error) {
+	var zero R
+	j.Complete(zero, err)
+}
+
+// Function returns the registered name.
+func (j *callJob[A, R]) Function() string { return j.f.name }
+
+// Payload returns the encoded argument.
+func (j *callJob[A, R]) Payload() []byte { return j.e.payload }
+
+// CompleteRemote decodes result and completes the future.
+func (j *callJob[A, R]) CompleteRemote(result []byte, err error) {
+	if err != nil {
+		j.Fail(err)
+		return
+	}
+	j.deliver(result, false, nil, 0)
+}
+
+func (j *callJob[A, R]) deliver(payload []byte, owned bool, werr *wireError, pid int) {
+	var r R
+	if werr != nil {
+		j.Complete(r, werr.toError(j.f.name, pid))
+		return
+	}
+	if err := decodeValue(j.f.rawR, payload, owned, &r); err != nil {
+		j.Complete(r, fmt.Errorf("%w: %s: cannot decode the result from worker pid %d: %v", ErrProtocol, j.f.name, pid, err))
+		return
+	}
+	j.Complete(r, nil)
+}
+
+// foreignJob adapts a RemoteJob that mp did not make (its Function names a
+// registered function) to the pool.
+type foreignJob struct {
+	futures.RemoteJob
+	e entry
+}
+
+func (j *foreignJob) ent() *entry { return &j.e }
+
+// Cancel cancels the wrapped job if it can be (futures.CancelJob).
+func (j *foreignJob) Cancel() bool {
+	futures.CancelJob(j.RemoteJob)
+	return true
+}
+
+func (j *foreignJob) deliver(payload []byte, owned bool, werr *wireError, pid int) {
+	if werr != nil {
+		j.CompleteRemote(nil, werr.toError(j.e.name, pid))
+		return
+	}
+	if !owned {
+		payload = append([]byte(nil), payload...)
+	}
+	j.CompleteRemote(payload, nil)
+}

@@ -1,0 +1,304 @@
+package mp
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/braid-go/braid/futures"
+)
+
+// MapOption configures Func.Map.
+type MapOption func(*mapConfig)
+
+type mapConfig struct {
+	chunk  int
+	buffer int
+	policy futures.ErrorPolicy
+}
+
+// WithChunkSize makes Map send items in chunks of n (default 1), as
+// Python's chunksize: one task, one round trip to a worker, runs the
+// function over n items in turn. Larger chunks amortise the cost of a task
+// over many small items. It panics if n < 1.
+func WithChunkSize(n int) MapOption {
+	if n < 1 {
+		panic("mp: WithChunkSize needs n >= 1, got " + strconv.Itoa(n))
+	}
+	return func(c *mapConfig) { c.chunk = n }
+}
+
+// WithBufferSize sets how many chunks Map keeps submitted and not yet
+// yielded; the input is read only that far ahead. The default keeps about
+// 4096 items in flight (and at least two chunks per worker), enough to keep
+// the workers' pipes full. It panics if n < 1.
+func WithBufferSize(n int) MapOption {
+	if n < 1 {
+		panic("mp: WithBufferSize needs n >= 1, got " + strconv.Itoa(n))
+	}
+	return func(c *mapConfig) { c.buffer = n }
+}
+
+// WithErrorPolicy sets what Map does when the function fails for an item
+// (default futures.StopOnError, as Python's map).
+func WithErrorPolicy(p futures.ErrorPolicy) MapOption {
+	return func(c *mapConfig) { c.policy = p }
+}
+
+// mapRun is shared by the chunks of one Map.
+type mapRun struct {
+	ctx       context.Context
+	notify    chan struct{} // a chunk completed
+	abandoned atomic.Bool   // the Map ended: chunks not started are skipped
+}
+
+// chunkJob is the job of one Map chunk.
+type chunkJob[A, R any] struct {
+	e    entry
+	f    *fnInfo[A, R]
+	m    *mapRun
+	in   []A
+	out  []R
+	errs []error // per item, nil if none failed
+	err  error   // the whole chunk failed
+
+	started    atomic.Bool
+	completing atomic.Bool
+	done       atomic.Bool
+}
+
+// Map calls the function on every item of in, on ex, and yields the results
+// in the order of in (Python's executor.map(fn, items, chunksize=n)).
+// Items go to the executor in chunks (WithChunkSize), with a bounded number
+// of chunks in flight (WithBufferSize), so in is read lazily.
+//
+// With futures.StopOnError (the default) Map yields the results up to the
+// first item that failed, then that error, and stops; with
+// futures.CollectErrors it yields a (result, error) pair for every item. A
+// chunk that failed as a whole (its worker died, its context ended) fails
+// each of its items. An argument that cannot be encoded or an executor that
+// refuses the work ends the Map with that error, after the results before
+// it.
+//
+// When the loop over Map stops early, chunks not yet started are skipped;
+// chunks already running finish in their workers (as in Python: running
+// work is not cancelled). When ctx ends, Map yields ctx's error and stops;
+// the pool fails the chunks still queued and kills the workers running
+// chunks, as for Submit.
+func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
+	cfg := mapConfig{chunk: 1, policy: futures.StopOnError}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.buffer == 0 {
+		n := runtime.GOMAXPROCS(0)
+		if s, ok := ex.(interface{ MaxWorkers() int }); ok && s.MaxWorkers() > 0 {
+			n = s.MaxWorkers()
+		}
+		cfg.buffer = max(2*n, (4096+cfg.chunk-1)/cfg.chunk)
+	}
+	return func(yield func(R, error) bool) {
+		var zero R
+		switch {
+		case f.f == nil:
+			yield(zero, errZeroFunc)
+			return
+		case ex == nil:
+			yield(zero, errNilExecutor)
+			return
+		}
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		m := &mapRun{ctx: ctx, notify: make(chan struct{}, 1)}
+		defer m.abandoned.Store(true)
+		remote := !inProcess(ex)
+		var window ring[*chunkJob[A, R]]
+
+		// drain waits for the oldest chunk and yields its results; false
+		// ends the Map.
+		drain := func() bool {
+			c, _ := window.pop()
+			for !c.done.Load() {
+				select {
+				case <-m.notify:
+				case <-ctx.Done():
+					yield(zero, context.Cause(ctx))
+					return false
+				}
+			}
+			if c.err != nil {
+				if cfg.policy == futures.StopOnError {
+					yield(zero, c.err)
+					return false
+				}
+				for range c.in {
+					if !yield(zero, c.err) {
+						return false
+					}
+				}
+				return true
+			}
+			for i := range c.out {
+				var err error
+				if c.errs != nil {
+					err = c.errs[i]
+				}
+				if !yield(c.out[i], err) || (err != nil && cfg.policy == futures.StopOnError) {
+					return false
+				}
+			}
+			return true
+		}
+		// refuse yields the results submitted before a refused chunk,
+		// then the refusal.
+		refuse := func(err error) {
+			for window.len() > 0 {
+				if !drain() {
+					return
+				}
+			}
+			yield(zero, err)
+		}
+		submit := func(c *chunkJob[A, R]) bool {
+			for window.len() >= cfg.buffer {
+				if !drain() {
+					return false
+				}
+			}
+			if remote {
+				p, err := encMode.Marshal(c.in)
+				if err != nil {
+					refuse(fmt.Errorf("%w the arguments of %s ([]%T): %v; pass plain data: numbers, strings, slices, maps, structs with exported fields", ErrEncode, f.f.name, zero, err))
+					return false
+				}
+				c.e.payload = p
+			}
+			if err := ex.Execute(c); err != nil {
+				refuse(err)
+				return false
+			}
+			window.push(c)
+			return true
+		}
+		newChunk := func() *chunkJob[A, R] {
+			c := &chunkJob[A, R]{f: f.f, m: m, in: make([]A, 0, cfg.chunk)}
+			c.e.name, c.e.batch, c.e.retries = f.f.name, true, f.f.retries
+			return c
+		}
+
+		var cur *chunkJob[A, R]
+		for a := range in {
+			if cur == nil {
+				cur = newChunk()
+			}
+			cur.in = append(cur.in, a)
+			if len(cur.in) == cfg.chunk {
+				if !submit(cur) {
+					return
+				}
+				cur = nil
+			}
+		}
+		if cur != nil && !submit(cur) {
+			return
+		}
+		for window.len() > 0 {
+			if !drain() {
+				return
+			}
+		}
+	}
+}
+
+func (c *chunkJob[A, R]) ent() *entry { return &c.e }
+
+// Context returns the Map's context.
+func (c *chunkJob[A, R]) Context() context.Context { return c.m.ctx }
+
+// Start reports whether the chunk should run: false once the Map ended.
+func (c *chunkJob[A, R]) Start() bool {
+	return !c.m.abandoned.Load() && c.started.CompareAndSwap(false, true)
+}
+
+// Run calls the function over the chunk's items in this process.
+func (c *chunkJob[A, R]) Run() {
+	out := make([]R, len(c.in))
+	var errs []error
+	for i, a := range c.in {
+		if err := c.m.ctx.Err(); err != nil {
+			c.complete(nil, nil, context.Cause(c.m.ctx))
+			return
+		}
+		r, err := c.f.call(c.m.ctx, a)
+		if err != nil {
+			if errs == nil {
+				errs = make([]error, len(c.in))
+			}
+			errs[i] = err
+		}
+		out[i] = r
+	}
+	c.complete(out, errs, nil)
+}
+
+// Fail fails every item of the chunk with err.
+func (c *chunkJob[A, R]) Fail(err error) { c.complete(nil, nil, err) }
+
+// Function returns the registered name with the chunk marker.
+func (c *chunkJob[A, R]) Function() string { return c.f.name + batchSuffix }
+
+// Payload returns the encoded arguments (a CBOR array).
+func (c *chunkJob[A, R]) Payload() []byte { return c.e.payload }
+
+// CompleteRemote decodes the chunk's results.
+func (c *chunkJob[A, R]) CompleteRemote(result []byte, err error) {
+	if err != nil {
+		c.Fail(err)
+		return
+	}
+	c.deliver(result, false, nil, 0)
+}
+
+func (c *chunkJob[A, R]) deliver(payload []byte, _ bool, werr *wireError, pid int) {
+	if werr != nil {
+		c.complete(nil, nil, werr.toError(c.f.name, pid))
+		return
+	}
+	var res batchOut[R]
+	if err := decMode.Unmarshal(payload, &res); err != nil {
+		c.complete(nil, nil, fmt.Errorf("%w: %s: cannot decode the results from worker pid %d: %v", ErrProtocol, c.f.name, pid, err))
+		return
+	}
+	if len(res.Vals) != len(c.in) {
+		c.complete(nil, nil, fmt.Errorf("%w: %s: %d results for %d items from worker pid %d", ErrProtocol, c.f.name, len(res.Vals), len(c.in), pid))
+		return
+	}
+	var errs []error
+	for i, we := range res.Errs {
+		if int(i) >= len(c.in) || we == nil {
+			continue
+		}
+		if errs == nil {
+			errs = make([]error, len(c.in))
+		}
+		errs[i] = we.toError(c.f.name, pid)
+	}
+	c.complete(res.Vals, errs, nil)
+}
+
+// complete publishes the outcome once and wakes the Map.
+func (c *chunkJob[A, R]) complete(out []R, errs []error, err error) {
+	if !c.completing.CompareAndSwap(false, true) {
+		return
+	}
+	c.out, c.errs, c.err = out, errs, err
+	c.done.Store(true)
+	select {
+	case c.m.notify <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,1187 @@
+package mp
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/braid-go/braid/futures"
+)
+
+// Pool is a pool of worker processes: Python's ProcessPoolExecutor and
+// multiprocessing.Pool, implementing futures.Executor. Submit calls of
+// registered functions to it with Func.Submit and Func.Map; Execute refuses
+// Go closures, which cannot cross a process boundary.
+//
+// Workers are this binary started again (see Main), on demand, up to
+// MaxWorkers; each runs one task at a time. Unlike Python's pools:
+//
+//   - a worker that dies (a crash, os.Exit, kill -9, out of memory) fails
+//     only the task it was running, with a *WorkerError naming its exit
+//     code or signal and its last lines of stderr; a replacement starts and
+//     the pool goes on (no BrokenProcessPool, no hang);
+//   - a task whose context ends while it runs is stopped by killing its
+//     worker (*KilledError), which no goroutine-based pool can do;
+//   - workers never outlive the pool's process, even when it is killed
+//     with SIGKILL: a worker exits when its task pipe closes.
+//
+// All methods are safe from any goroutine. A done callback of a future runs
+// in the pool's goroutine that read the result: keep it short, and do not
+// wait for the pool in it.
+type Pool struct {
+	cfg  config
+	name string
+	exe  string
+	log  *slog.Logger
+
+	mu          sync.Mutex
+	queue       ring[poolJob] // accepted jobs not sent to a worker (may hold dropped ones)
+	queued      int           // jobs in queue in stateQueued
+	workers     []*worker     // started and not yet reaped
+	nextID      uint64
+	spawned     int
+	shut        bool
+	terminating bool
+	broken      *futures.BrokenError
+	startFails  int     // consecutive workers that died before saying hello
+	avgRunNs    float64 // moving average of task run time, for the pipeline depth
+	stats       Stats
+	finished    chan struct{} // closed when shut down and every worker is gone
+	finClosed   bool
+}
+
+// Stats counts what a pool did, for monitoring and tests.
+type Stats struct {
+	// Workers is the number of worker processes alive now.
+	Workers int
+	// Started counts the worker processes ever started.
+	Started int
+	// Crashed counts workers that died unexpectedly (crash, exit, signal).
+	Crashed int
+	// Killed counts workers the pool killed to stop a task whose context
+	// ended.
+	Killed int
+	// Recycled counts workers replaced on purpose: max tasks reached,
+	// memory limit passed, idle timeout.
+	Recycled int
+	// Completed counts tasks that got an answer from a worker.
+	Completed int
+	// Retried counts tasks run again after their worker died.
+	Retried int
+	// Queued is the number of tasks waiting for a worker now.
+	Queued int
+}
+
+// Option configures NewPool.
+type Option func(*config)
+
+type config struct {
+	maxWorkers int
+	initFunc   string
+	initArg    []byte
+	initErr    error
+	maxTasks   int
+	memLimit   int64
+	idle       time.Duration
+	maxFrame   int
+	stderr     io.Writer
+	name       string
+	logger     *slog.Logger
+}
+
+// WithMaxWorkers sets the number of worker processes (default
+// runtime.NumCPU()). It panics if n < 1.
+func WithMaxWorkers(n int) Option {
+	if n < 1 {
+		panic("mp: WithMaxWorkers needs n >= 1, got " + strconv.Itoa(n))
+	}
+	return func(c *config) { c.maxWorkers = n }
+}
+
+// WithInitializer makes every worker call f(arg) when it starts, before its
+// first task (Python's initializer and initargs); f's result is dropped.
+// If it fails (an error, a panic), the pool is broken, as in Python: queued
+// and later tasks fail with a *futures.BrokenError that unwraps to the
+// initializer's error.
+func WithInitializer[A, R any](f Func[A, R], arg A) Option {
+	return func(c *config) {
+		if f.f == nil {
+			c.initErr = fmt.Errorf("mp.WithInitializer: %w", errZeroFunc)
+			return
+		}
+		p, err := encodeValue(f.f.rawA, arg)
+		if err != nil {
+			c.initErr = fmt.Errorf("mp.WithInitializer: %w the argument of %s: %v", ErrEncode, f.f.name, err)
+			return
+		}
+		c.initFunc, c.initArg = f.f.name, p
+	}
+}
+
+// WithMaxTasksPerWorker replaces a worker after it has run n tasks
+// (Python's max_tasks_per_child), to bound leaks in long-running pools.
+// The default, 0, keeps workers.
+func WithMaxTasksPerWorker(n int) Option {
+	return func(c *config) { c.maxTasks = n }
+}
+
+// WithMemoryLimit replaces a worker whose resident memory is over bytes
+// after a task: the check runs between tasks, so a task is never killed in
+// the middle for its memory (the kernel's out-of-memory killer may still
+// kill a worker; that worker's task then fails with a *WorkerError). Before
+// deciding, the worker returns freed memory to the system. The default, 0,
+// sets no limit.
+func WithMemoryLimit(bytes int64) Option {
+	return func(c *config) { c.memLimit = bytes }
+}
+
+// WithIdleTimeout stops a worker that has had no task for d; a new one
+// starts when work comes. The default, 0, keeps idle workers.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *config) { c.idle = d }
+}
+
+// WithMaxFrameBytes limits the size of one encoded argument or result
+// (default DefaultMaxFrameBytes, 256 MiB). A larger argument is refused at
+// submit time; a larger result fails its task; a worker that sends a larger
+// frame is killed. This bounds the memory a broken or hostile worker can
+// make the pool allocate.
+func WithMaxFrameBytes(n int) Option {
+	return func(c *config) { c.maxFrame = n }
+}
+
+// WithStderr sets where the workers' standard error goes (default
+// os.Stderr; nil or io.Discard drops it). The pool also keeps the last
+// lines of each worker's stderr for the *WorkerError of a worker that dies.
+// Workers share the parent's standard output.
+func WithStderr(w io.Writer) Option {
+	return func(c *config) {
+		if w == nil {
+			w = io.Discard
+		}
+		c.stderr = w
+	}
+}
+
+// WithName names the pool in errors and logs (default "ProcessPool-<n>").
+func WithName(name string) Option {
+	return func(c *config) { c.name = name }
+}
+
+// WithLogger sets the logger for events that are no task's error: a worker
+// replaced for its memory, an idle worker that died (default
+// slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+var poolCounter atomic.Int64
+
+// NewPool returns a process pool. No worker starts before the first task.
+// It fails with ErrNoMain if the program did not call Main. Shut the pool
+// down with Shutdown (or Terminate) when done with it.
+func NewPool(opts ...Option) (*Pool, error) {
+	if v, ok := os.LookupEnv(envWorker); ok && v != "" {
+		return nil, errors.New("mp: this process was started as a pool worker but did not call mp.Main() first thing in main; it must not start pools of its own")
+	}
+	if !mainCalled.Load() {
+		return nil, ErrNoMain
+	}
+	cfg := config{
+		maxWorkers: runtime.NumCPU(),
+		maxFrame:   DefaultMaxFrameBytes,
+		stderr:     os.Stderr,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.initErr != nil {
+		return nil, cfg.initErr
+	}
+	if cfg.maxFrame < 1 || cfg.maxFrame > 1<<31-1-frameSlack {
+		return nil, fmt.Errorf("mp: WithMaxFrameBytes(%d) out of range", cfg.maxFrame)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("mp: cannot find this program's executable to start workers: %w", err)
+	}
+	p := &Pool{cfg: cfg, exe: exe, name: cfg.name, log: cfg.logger, finished: make(chan struct{})}
+	if p.name == "" {
+		p.name = "ProcessPool-" + strconv.FormatInt(poolCounter.Add(1)-1, 10)
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	return p, nil
+}
+
+// Name returns the pool's name.
+func (p *Pool) Name() string { return p.name }
+
+// String returns the pool's name.
+func (p *Pool) String() string { return p.name }
+
+// MaxWorkers returns the largest number of worker processes.
+func (p *Pool) MaxWorkers() int { return p.cfg.maxWorkers }
+
+// Stats returns the pool's counters.
+func (p *Pool) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.stats
+	s.Workers = len(p.workers)
+	s.Queued = p.queued
+	return s
+}
+
+// PIDs returns the process ids of the workers alive now.
+func (p *Pool) PIDs() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var pids []int
+	for _, w := range p.workers {
+		if w.proc != nil && !w.dead {
+			pids = append(pids, w.proc.Pid)
+		}
+	}
+	return pids
+}
+
+// Execute accepts a job built by Func.Submit or Func.Map, or any other
+// futures.RemoteJob whose Function is a registered name. It returns
+// ErrNotRemote for a closure job, an error wrapping ErrUnregistered for an
+// unknown function, one wrapping ErrEncode for an argument over the frame
+// limit, futures.ErrShutdown after Shutdown, and the *futures.BrokenError
+// of a broken pool.
+func (p *Pool) Execute(job futures.Job) error {
+	var pj poolJob
+	switch j := job.(type) {
+	case poolJob:
+		pj = j
+	case futures.RemoteJob:
+		name := j.Function()
+		batch := strings.HasSuffix(name, batchSuffix)
+		name = strings.TrimSuffix(name, batchSuffix)
+		if lookup(name) == nil {
+			return fmt.Errorf("%w: %q; register it with mp.Register at package level", ErrUnregistered, name)
+		}
+		fj := &foreignJob{RemoteJob: j}
+		fj.e.name, fj.e.batch, fj.e.payload = name, batch, j.Payload()
+		if fj.e.payload == nil {
+			return fmt.Errorf("%w: job for %q has no payload", ErrEncode, name)
+		}
+		pj = fj
+	case nil:
+		return errors.New("mp: nil job")
+	default:
+		return ErrNotRemote
+	}
+	e := pj.ent()
+	if e.payload == nil {
+		return fmt.Errorf("%w: job for %q has no payload", ErrEncode, e.name)
+	}
+	if len(e.payload) > p.cfg.maxFrame {
+		return fmt.Errorf("%w the argument of %s: %d bytes encoded, over the pool's frame limit of %d (mp.WithMaxFrameBytes)", ErrEncode, e.name, len(e.payload), p.cfg.maxFrame)
+	}
+	ctx := pj.Context()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.broken != nil {
+		return p.broken
+	}
+	if p.shut {
+		return futures.ErrShutdown
+	}
+	if e.state != stateNew {
+		return errors.New("mp: job submitted twice")
+	}
+	e.state = stateQueued
+	p.queue.push(pj)
+	p.queued++
+	if ctx != nil && ctx.Done() != nil {
+		// Registered under p.mu: if ctx is already done, the callback
+		// runs in its own goroutine and waits for p.mu.
+		e.stop = context.AfterFunc(ctx, func() { p.contextDone(pj, ctx) })
+	}
+	p.dispatchLocked()
+	return nil
+}
+
+// dispatchLocked wakes a worker that can take the queued work, and starts
+// workers when those alive cannot take it all.
+func (p *Pool) dispatchLocked() {
+	for _, w := range p.workers {
+		if w.waiting && w.canTakeLocked() {
+			w.cond.Signal()
+			break
+		}
+	}
+	p.ensureWorkersLocked()
+}
+
+// Pipeline depth: how many tasks a worker may have in flight. Enough that
+// the pipe never runs dry for trivial tasks, one for long ones (so that
+// work is not stuck behind a long task while another worker idles).
+const (
+	depthTargetNs    = 200_000
+	taskOverheadNs   = 1_000
+	maxDepth         = 128
+	maxInflightBytes = 4 << 20
+)
+
+func (p *Pool) depthLocked() int {
+	if p.avgRunNs == 0 {
+		return 1
+	}
+	d := int(depthTargetNs / (p.avgRunNs + taskOverheadNs))
+	return min(max(d, 1), maxDepth)
+}
+
+// ensureWorkersLocked starts workers while the queue holds more than the
+// workers alive can take, up to MaxWorkers.
+func (p *Pool) ensureWorkersLocked() {
+	if p.terminating || p.broken != nil || p.queued == 0 {
+		return
+	}
+	depth := p.depthLocked()
+	for {
+		accepting, free, live := 0, 0, 0
+		for _, w := range p.workers {
+			if w.dead {
+				continue
+			}
+			live++
+			if w.accepting {
+				accepting++
+				free += max(0, depth-w.inflight.len())
+			}
+		}
+		if accepting >= p.cfg.maxWorkers || live >= 2*p.cfg.maxWorkers || p.queued <= free {
+			return
+		}
+		p.spawnLocked()
+	}
+}
+
+func (p *Pool) spawnLocked() {
+	w := &worker{
+		p:          p,
+		n:          p.spawned,
+		accepting:  true,
+		writerDone: make(chan struct{}),
+		readerDone: make(chan struct{}),
+		stderrDone: make(chan struct{}),
+	}
+	w.cond.L = &p.mu
+	p.spawned++
+	p.stats.Started++
+	p.workers = append(p.workers, w)
+	go w.run()
+}
+
+// contextDone handles the end of a job's context: a queued job fails, a job
+// queued in a worker is cancelled there, a running job's worker is killed.
+func (p *Pool) contextDone(pj poolJob, ctx context.Context) {
+	e := pj.ent()
+	cause := context.Cause(ctx)
+	p.mu.Lock()
+	var err error
+	switch e.state {
+	case stateQueued:
+		e.state = stateDone
+		p.queued--
+		err = cause
+	case stateInflight:
+		e.state = stateDone
+		w := e.w
+		if front, _ := w.inflight.peek(); front == pj && w.hello {
+			// Running (or about to run: then it fails all the same).
+			if !w.killedRunning && w.proc != nil {
+				w.killedRunning = true
+				p.stats.Killed++
+				_ = w.proc.Kill()
+			}
+			err = &KilledError{Function: e.name, PID: w.pid, Cause: cause}
+		} else {
+			// Queued in the worker: it drops the task, or exits if the
+			// task started meanwhile.
+			w.cancels = append(w.cancels, e.id)
+			w.cond.Signal()
+			err = cause
+		}
+	default:
+		p.mu.Unlock()
+		return
+	}
+	p.checkFinishedLocked()
+	p.mu.Unlock()
+	pj.Fail(err)
+}
+
+// breakLocked marks the pool broken and returns the queued jobs to fail.
+func (p *Pool) breakLocked(reason string, cause error) []poolJob {
+	if p.broken == nil {
+		p.broken = &futures.BrokenError{Executor: p.name, Reason: reason, Cause: cause}
+	}
+	for _, w := range p.workers {
+		w.accepting = false
+		w.cond.Broadcast()
+	}
+	return p.takeQueuedLocked()
+}
+
+// takeQueuedLocked empties the queue and returns the jobs still queued.
+func (p *Pool) takeQueuedLocked() []poolJob {
+	var out []poolJob
+	for _, j := range p.queue.drain() {
+		if e := j.ent(); e.state == stateQueued {
+			e.state = stateDone
+			out = append(out, j)
+		}
+	}
+	p.queued = 0
+	return out
+}
+
+func (p *Pool) checkFinishedLocked() {
+	if p.shut && !p.finClosed && len(p.workers) == 0 && p.queued == 0 {
+		p.finClosed = true
+		close(p.finished)
+	}
+}
+
+// Shutdown stops accepting work (Python's executor.shutdown). With
+// cancelFutures, tasks not yet sent to a worker are cancelled. With wait,
+// it returns when every accepted task is done and every worker process has
+// exited and been reaped, or when ctx ends (the work then goes on and
+// ctx's error is returned). Workers exit as soon as they have nothing left
+// to do. Shutdown is idempotent.
+func (p *Pool) Shutdown(ctx context.Context, wait, cancelFutures bool) error {
+	p.mu.Lock()
+	p.shut = true
+	var cancel []poolJob
+	if cancelFutures {
+		cancel = p.takeQueuedLocked()
+	}
+	for _, w := range p.workers {
+		w.cond.Broadcast()
+	}
+	p.checkFinishedLocked()
+	p.mu.Unlock()
+	for _, j := range cancel {
+		stopWatch(j)
+		futures.CancelJob(j)
+	}
+	if !wait {
+		return nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	select {
+	case <-p.finished:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Terminate stops the pool at once (Python's Pool.terminate): queued tasks
+// are cancelled, running ones fail with an error wrapping
+// futures.ErrShutdown, every worker is killed. It returns when all of
+// them are reaped.
+func (p *Pool) Terminate() {
+	p.mu.Lock()
+	p.shut = true
+	p.terminating = true
+	cancel := p.takeQueuedLocked()
+	for _, w := range p.workers {
+		w.accepting = false
+		if w.proc != nil {
+			_ = w.proc.Kill()
+		}
+		w.cond.Broadcast()
+	}
+	p.checkFinishedLocked()
+	p.mu.Unlock()
+	for _, j := range cancel {
+		stopWatch(j)
+		futures.CancelJob(j)
+	}
+	<-p.finished
+}
+
+// Done returns a channel closed when the pool is shut down and every worker
+// has exited and been reaped.
+func (p *Pool) Done() <-chan struct{} { return p.finished }
+
+func stopWatch(j poolJob) {
+	if e := j.ent(); e.stop != nil {
+		e.stop()
+	}
+}
+
+// worker is the parent's side of one worker process.
+type worker struct {
+	p    *Pool
+	n    int
+	cond sync.Cond // on p.mu: wakes the writer
+
+	// Set before the goroutines start, read-only after.
+	proc    *os.Process
+	pid     int
+	tasksW  *os.File
+	resultR *os.File
+	stderrR *os.File
+	tail    tailBuffer
+
+	// Guarded by p.mu.
+	inflight      ring[poolJob]
+	inflightBytes int
+	sent          int
+	cancels       []uint64
+	accepting     bool // takes new tasks
+	waiting       bool // the writer waits on cond
+	dead          bool // the process was reaped
+	hello         bool
+	helloErr      *wireError
+	retired       bool // said it exceeded its memory limit
+	killedRunning bool // killed by the pool to stop its running task
+	protoErr      error
+	idleTimer     *time.Timer
+	idleArmed     bool
+	idleSince     time.Time
+
+	exitState  *os.ProcessState
+	startErr   error
+	writerDone chan struct{}
+	readerDone chan struct{}
+	stderrDone chan struct{}
+}
+
+// canTakeLocked reports whether the writer should take queued jobs now.
+func (w *worker) canTakeLocked() bool {
+	p := w.p
+	if !w.accepting || w.dead || p.queued == 0 {
+		return false
+	}
+	n := w.inflight.len()
+	if n > 0 && w.inflightBytes >= maxInflightBytes {
+		return false
+	}
+	depth := p.depthLocked()
+	free := depth - n
+	if free <= 0 {
+		return false
+	}
+	// With tasks in flight, wait for room for a worthwhile batch.
+	return n == 0 || free >= depth/4 || p.queued <= free
+}
+
+// closeDueLocked reports whether the worker should be told to exit: it
+// takes no more work and has none in flight.
+func (w *worker) closeDueLocked() bool {
+	p := w.p
+	if w.inflight.len() > 0 {
+		return false
+	}
+	return !w.accepting || (p.shut && p.queued == 0)
+}
+
+// run starts the worker process and supervises it until it is reaped.
+func (w *worker) run() {
+	p := w.p
+	// Pdeathsig (Linux) is tied to the thread that started the process:
+	// this goroutine keeps its thread until the worker is reaped, and the
+	// thread ends with it. The task pipe is the other guard: a worker exits
+	// when it closes, which the kernel does when the parent dies.
+	runtime.LockOSThread()
+	if err := w.start(); err != nil {
+		close(w.writerDone)
+		close(w.readerDone)
+		close(w.stderrDone)
+		w.startErr = err
+		p.mu.Lock()
+		w.dead = true
+		p.mu.Unlock()
+		w.finish()
+		return
+	}
+	p.mu.Lock()
+	if p.terminating {
+		_ = w.proc.Kill()
+	}
+	p.mu.Unlock()
+	go w.writeLoop()
+	go w.readLoop()
+	go w.stderrLoop()
+	st, err := w.proc.Wait()
+	if err != nil {
+		// Cannot happen for our own child; treat it as a death.
+		w.startErr = err
+	}
+	w.exitState = st
+	// A grandchild may hold the worker's stderr open: stop reading soon.
+	_ = w.stderrR.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	<-w.readerDone
+	<-w.stderrDone
+	p.mu.Lock()
+	w.dead = true
+	w.cond.Broadcast()
+	p.mu.Unlock()
+	<-w.writerDone
+	w.finish()
+}
+
+// start creates the pipes and the process.
+func (w *worker) start() (err error) {
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+		if err != nil {
+			for _, f := range []*os.File{w.tasksW, w.resultR, w.stderrR} {
+				if f != nil {
+					f.Close()
+				}
+			}
+		}
+	}()
+	tasksR, tasksW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	files = append(files, tasksR)
+	w.tasksW = tasksW
+	resultR, resultW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	files = append(files, resultW)
+	w.resultR = resultR
+	stderrR, stderrW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	files = append(files, stderrW)
+	w.stderrR = stderrR
+	setPipeSize(tasksW, 1<<20)
+	setPipeSize(resultW, 1<<20)
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	files = append(files, devnull)
+	attr := &os.ProcAttr{
+		Env:   append(os.Environ(), envWorker+"="+protoVersion),
+		Files: []*os.File{devnull, os.Stdout, stderrW, tasksR, resultW},
+		Sys:   workerSysProcAttr(),
+	}
+	proc, err := os.StartProcess(w.p.exe, []string{w.p.exe, workerArg}, attr)
+	if err != nil {
+		return fmt.Errorf("mp: starting a worker (%s): %w", w.p.exe, err)
+	}
+	w.p.mu.Lock()
+	w.proc, w.pid = proc, proc.Pid
+	w.p.mu.Unlock()
+	return nil
+}
+
+// writeLoop sends the init frame, then tasks and cancellations, batching
+// what is ready into one write. Closing the task pipe tells the worker to
+// exit; the writer does that when the worker is to take no more work.
+func (w *worker) writeLoop() {
+	defer close(w.writerDone)
+	defer w.tasksW.Close()
+	p := w.p
+	buf := make([]byte, 0, 64<<10)
+	buf, off := beginFrame(buf, kindInit)
+	initEnc, err := encMode.Marshal(&initMsg{MaxFrame: p.cfg.maxFrame, MemoryLimit: p.cfg.memLimit, InitFunc: p.cfg.initFunc, InitArg: p.cfg.initArg})
+	if err != nil {
+		panic(err) // plain data: cannot fail
+	}
+	buf = append(buf, initEnc...)
+	endFrame(buf, off, 0)
+	if _, err := w.tasksW.Write(buf); err != nil {
+		return
+	}
+	var batch []poolJob
+	var cancels []uint64
+	for {
+		batch, cancels = batch[:0], cancels[:0]
+		p.mu.Lock()
+		for {
+			if w.dead {
+				p.mu.Unlock()
+				return
+			}
+			if len(w.cancels) > 0 || w.canTakeLocked() {
+				break
+			}
+			if w.closeDueLocked() {
+				p.mu.Unlock()
+				return
+			}
+			w.waiting = true
+			w.cond.Wait()
+			w.waiting = false
+		}
+		cancels = append(cancels, w.cancels...)
+		w.cancels = w.cancels[:0]
+		batch = w.takeLocked(batch)
+		p.mu.Unlock()
+
+		buf = buf[:0]
+		for _, id := range cancels {
+			buf, off = beginFrame(buf, kindCancel)
+			buf = binary.AppendUvarint(buf, id)
+			endFrame(buf, off, 0)
+		}
+		for _, j := range batch {
+			e := j.ent()
+			if len(buf) > 0 && len(buf)+len(e.payload) > 256<<10 {
+				if _, err := w.tasksW.Write(buf); err != nil {
+					return
+				}
+				buf = buf[:0]
+			}
+			kind := kindTask
+			if e.batch {
+				kind = kindBatch
+			}
+			buf, off = beginFrame(buf, kind)
+			buf = binary.AppendUvarint(buf, e.id)
+			var deadline int64
+			if d, ok := j.Context().Deadline(); ok {
+				deadline = d.UnixNano()
+			}
+			buf = binary.AppendVarint(buf, deadline)
+			buf = binary.AppendUvarint(buf, uint64(len(e.name)))
+			buf = append(buf, e.name...)
+			if len(e.payload) >= bigFrame {
+				endFrame(buf, off, len(e.payload))
+				if _, err := w.tasksW.Write(buf); err != nil {
+					return
+				}
+				if _, err := w.tasksW.Write(e.payload); err != nil {
+					return
+				}
+				buf = buf[:0]
+				continue
+			}
+			buf = append(buf, e.payload...)
+			endFrame(buf, off, 0)
+		}
+		if len(buf) > 0 {
+			if _, err := w.tasksW.Write(buf); err != nil {
+				return
+			}
+		}
+		if cap(buf) > 1<<20 {
+			buf = make([]byte, 0, 64<<10)
+		}
+	}
+}
+
+// takeLocked moves queued jobs to the worker, up to its pipeline depth.
+func (w *worker) takeLocked(batch []poolJob) []poolJob {
+	p := w.p
+	depth := p.depthLocked()
+	for w.accepting && w.inflight.len() < depth && (w.inflight.len() == 0 || w.inflightBytes < maxInflightBytes) {
+		j, ok := p.queue.pop()
+		if !ok {
+			break
+		}
+		e := j.ent()
+		if e.state != stateQueued {
+			continue // failed or cancelled while queued
+		}
+		p.queued--
+		if !e.started {
+			if !j.Start() {
+				// Cancelled by its future's Cancel: drop it.
+				e.state = stateDone
+				if e.stop != nil {
+					e.stop()
+				}
+				continue
+			}
+			e.started = true
+		}
+		p.nextID++
+		e.id = p.nextID
+		e.state = stateInflight
+		e.w = w
+		e.attempts++
+		w.inflight.push(j)
+		w.inflightBytes += len(e.payload)
+		w.sent++
+		batch = append(batch, j)
+		if p.cfg.maxTasks > 0 && w.sent >= p.cfg.maxTasks {
+			// Recycle: this worker takes nothing more; start its
+			// replacement now so that it is ready in time.
+			w.accepting = false
+			p.stats.Recycled++
+			p.ensureWorkersLocked()
+		}
+	}
+	p.checkFinishedLocked()
+	return batch
+}
+
+// delivery is a result read from a worker, delivered outside the lock.
+type delivery struct {
+	j       poolJob
+	status  byte
+	payload []byte
+	owned   bool
+}
+
+// readLoop reads the worker's frames and completes jobs. It ends at the
+// end of the result pipe (the worker exited) or at a broken frame (then it
+// kills the worker).
+func (w *worker) readLoop() {
+	defer close(w.readerDone)
+	p := w.p
+	fr := newFrameReader(w.resultR, p.cfg.maxFrame)
+	var batch []delivery
+	for {
+		kind, body, owned, err := fr.next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
+				w.protocolError(err)
+			}
+			w.resultR.Close()
+			return
+		}
+		batch = batch[:0]
+		p.mu.Lock()
+		for {
+			batch, err = w.frameLocked(kind, body, owned, batch)
+			if err != nil || !fr.buffered() {
+				break
+			}
+			kind, body, owned, err = fr.next()
+			if err != nil {
+				break
+			}
+		}
+		if w.inflight.len() == 0 && p.cfg.idle > 0 && w.accepting {
+			w.armIdleLocked()
+		}
+		if w.waiting && (len(w.cancels) > 0 || w.canTakeLocked() || w.closeDueLocked()) {
+			w.cond.Signal()
+		}
+		p.mu.Unlock()
+		for _, d := range batch {
+			stopWatch(d.j)
+			switch d.status {
+			case statusOK:
+				d.j.deliver(d.payload, d.owned, nil, w.pid)
+			case statusError:
+				var werr wireError
+				if err := decMode.Unmarshal(d.payload, &werr); err != nil {
+					werr = wireError{Kind: errPlain, Msg: fmt.Sprintf("%v: undecodable error from worker pid %d: %v", ErrProtocol, w.pid, err)}
+				}
+				d.j.deliver(nil, false, &werr, w.pid)
+			}
+		}
+		if err != nil {
+			w.protocolError(err)
+			w.resultR.Close()
+			return
+		}
+	}
+}
+
+// frameLocked handles one frame from the worker.
+func (w *worker) frameLocked(kind byte, body []byte, owned bool, batch []delivery) ([]delivery, error) {
+	p := w.p
+	switch kind {
+	case kindResult:
+		r, err := parseResult(body)
+		if err != nil {
+			return batch, err
+		}
+		j, ok := w.inflight.pop()
+		if !ok || j.ent().id != r.id {
+			return batch, fmt.Errorf("%w: result for task %d, expected another", ErrProtocol, r.id)
+		}
+		e := j.ent()
+		w.inflightBytes -= len(e.payload)
+		p.stats.Completed++
+		if r.status != statusSkipped {
+			x := float64(r.runNs)
+			if p.avgRunNs == 0 {
+				p.avgRunNs = x
+			} else {
+				p.avgRunNs += (x - p.avgRunNs) / 8
+			}
+		}
+		if e.state == stateInflight {
+			e.state = stateDone
+			e.w = nil
+			if r.status == statusSkipped {
+				// Only cancelled tasks are skipped, and those are done.
+				return batch, fmt.Errorf("%w: task %d skipped but not cancelled", ErrProtocol, r.id)
+			}
+			batch = append(batch, delivery{j: j, status: r.status, payload: r.payload, owned: owned})
+		}
+		return batch, nil
+	case kindHello:
+		pid, rest, err := uvarint(body)
+		if err != nil || len(rest) < 1 {
+			return batch, fmt.Errorf("%w: bad hello", ErrProtocol)
+		}
+		if int(pid) != w.pid {
+			return batch, fmt.Errorf("%w: hello from pid %d, started pid %d", ErrProtocol, pid, w.pid)
+		}
+		if rest[0] != statusOK {
+			var werr wireError
+			if err := decMode.Unmarshal(rest[1:], &werr); err != nil {
+				werr = wireError{Kind: errPlain, Msg: "undecodable initializer error: " + err.Error()}
+			}
+			w.helloErr = &werr
+			w.accepting = false
+			return batch, nil
+		}
+		w.hello = true
+		p.startFails = 0
+		return batch, nil
+	case kindRetire:
+		rss, _, err := uvarint(body)
+		if err != nil {
+			return batch, err
+		}
+		w.retired = true
+		if w.accepting {
+			w.accepting = false
+			p.stats.Recycled++
+		}
+		p.log.Info("mp: worker over its memory limit is replaced", "pool", p.name, "pid", w.pid, "rss_bytes", rss, "limit_bytes", p.cfg.memLimit)
+		p.ensureWorkersLocked()
+		return batch, nil
+	}
+	return batch, fmt.Errorf("%w: frame of unknown kind %d", ErrProtocol, kind)
+}
+
+// protocolError kills a worker that broke the protocol.
+func (w *worker) protocolError(err error) {
+	p := w.p
+	p.mu.Lock()
+	if w.protoErr == nil {
+		w.protoErr = err
+	}
+	w.accepting = false
+	p.mu.Unlock()
+	_ = w.proc.Kill()
+}
+
+func (w *worker) armIdleLocked() {
+	w.idleSince = time.Now()
+	if w.idleArmed {
+		return
+	}
+	w.idleArmed = true
+	if w.idleTimer == nil {
+		w.idleTimer = time.AfterFunc(w.p.cfg.idle, w.idleCheck)
+	} else {
+		w.idleTimer.Reset(w.p.cfg.idle)
+	}
+}
+
+func (w *worker) idleCheck() {
+	p := w.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w.idleArmed = false
+	if w.dead || !w.accepting || w.inflight.len() > 0 {
+		return
+	}
+	if left := p.cfg.idle - time.Since(w.idleSince); left > 0 {
+		w.idleArmed = true
+		w.idleTimer.Reset(left)
+		return
+	}
+	w.accepting = false
+	p.stats.Recycled++
+	w.cond.Broadcast()
+}
+
+// stderrLoop copies the worker's stderr to the pool's and keeps its tail.
+func (w *worker) stderrLoop() {
+	defer close(w.stderrDone)
+	defer w.stderrR.Close()
+	buf := make([]byte, 4096)
+	for {
+		n, err := w.stderrR.Read(buf)
+		if n > 0 {
+			w.tail.write(buf[:n])
+			if w.p.cfg.stderr != io.Discard {
+				_, _ = w.p.cfg.stderr.Write(buf[:n])
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// finish runs once the worker process is reaped and its goroutines ended:
+// it settles the jobs it had in flight and takes it out of the pool.
+func (w *worker) finish() {
+	p := w.p
+	var fail []poolJob
+	var failErr []error
+	var logDeath bool
+	p.mu.Lock()
+	for i, x := range p.workers {
+		if x == w {
+			p.workers = append(p.workers[:i], p.workers[i+1:]...)
+			break
+		}
+	}
+	if w.idleTimer != nil {
+		w.idleTimer.Stop()
+	}
+	jobs := w.inflight.drain()
+	w.inflightBytes = 0
+	var requeue []poolJob
+	var broke []poolJob
+	expected := w.retired || w.killedRunning ||
+		(w.exitState != nil && w.exitState.Success() && (len(jobs) == 0 || jobs[0].ent().state != stateInflight))
+	switch {
+	case p.terminating:
+		for _, j := range jobs {
+			if j.ent().state == stateInflight {
+				fail = append(fail, j)
+				failErr = append(failErr, errTerminated)
+			}
+		}
+	case w.helloErr != nil:
+		requeue = jobs
+		broke = p.breakLocked("worker initializer failed", w.helloErr.toError(p.cfg.initFunc, w.pid))
+	case !w.hello:
+		// Nothing ran: the worker could not start. A few failures in a
+		// row mean it never will (a program without mp.Main, a missing
+		// executable).
+		requeue = jobs
+		p.startFails++
+		if p.startFails >= 3 {
+			broke = p.breakLocked("workers cannot start", w.startCause())
+		}
+	case len(jobs) > 0 && jobs[0].ent().state == stateInflight && !expected:
+		// The worker died running its oldest task: that task alone fails
+		// (or runs again if its function is idempotent).
+		p.stats.Crashed++
+		first := jobs[0]
+		e := first.ent()
+		if e.retries > 0 && first.Context().Err() == nil {
+			e.retries--
+			p.stats.Retried++
+			requeue = jobs
+		} else {
+			fail = append(fail, first)
+			failErr = append(failErr, w.deathError(e))
+			requeue = jobs[1:]
+		}
+	default:
+		// Nothing was running, or the pool knows why it ended (memory
+		// retirement, killed for a cancelled task, asked to exit): what
+		// is left in flight never started.
+		if !expected {
+			p.stats.Crashed++
+			logDeath = true
+		}
+		requeue = jobs
+	}
+	// Settle the jobs that failed here before requeueing (they leave the
+	// inflight state under the lock).
+	for _, j := range fail {
+		j.ent().state = stateDone
+		j.ent().w = nil
+	}
+	for i := len(requeue) - 1; i >= 0; i-- {
+		j := requeue[i]
+		e := j.ent()
+		if e.state != stateInflight {
+			continue
+		}
+		e.w = nil
+		if p.terminating || p.broken != nil {
+			e.state = stateDone
+			fail = append(fail, j)
+			if p.broken != nil {
+				failErr = append(failErr, p.broken)
+			} else {
+				failErr = append(failErr, errTerminated)
+			}
+			continue
+		}
+		e.state = stateQueued
+		p.queue.pushFront(j)
+		p.queued++
+	}
+	p.dispatchLocked()
+	for _, x := range p.workers {
+		x.cond.Broadcast()
+	}
+	p.checkFinishedLocked()
+	brokenErr := p.broken
+	p.mu.Unlock()
+
+	for i, j := range fail {
+		stopWatch(j)
+		j.Fail(failErr[i])
+	}
+	for _, j := range broke {
+		stopWatch(j)
+		j.Fail(brokenErr)
+	}
+	if logDeath {
+		p.log.Warn("mp: idle worker died", "pool", p.name, "pid", w.pid, "how", w.describeExit(), "stderr", w.tail.lines())
+	}
+}
+
+// deathError describes the death of the worker running e.
+func (w *worker) deathError(e *entry) error {
+	we := &WorkerError{Function: e.name, PID: w.pid, ExitCode: -1, Stderr: w.tail.lines(), Attempts: e.attempts, Cause: w.protoErr}
+	if w.exitState != nil {
+		we.ExitCode = w.exitState.ExitCode()
+		we.Signal = exitSignal(w.exitState)
+	}
+	return we
+}
+
+func (w *worker) describeExit() string {
+	if w.exitState == nil {
+		return "unknown"
+	}
+	return w.exitState.String()
+}
+
+// startCause is the error of a worker that never said hello.
+func (w *worker) startCause() error {
+	if w.startErr != nil {
+		return w.startErr
+	}
+	msg := "the worker exited before it was ready (" + w.describeExit() + ")"
+	if w.exitState != nil && w.exitState.ExitCode() == 2 {
+		msg += "; does the program call mp.Main() first thing in main (and in TestMain)?"
+	}
+	if t := w.tail.lines(); t != "" {
+		msg += "; last lines of its stderr:\n" + t
+	}
+	return errors.New(msg)
+}

@@ -1,0 +1,218 @@
+package mp
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/braid-go/braid/futures"
+)
+
+// handler is the untyped view of a registered function, used by workers.
+type handler interface {
+	funcName() string
+	// invoke decodes arg, runs the function and appends the encoded result
+	// to out; a raw []byte result is returned as tail instead, to be
+	// written after out. werr is the function's error or panic, or a
+	// codec failure.
+	invoke(ctx context.Context, arg []byte, owned bool, out *bytes.Buffer) (tail []byte, werr *wireError)
+	// invokeBatch is invoke for a Map chunk: a CBOR array of arguments in,
+	// a batchOut out.
+	invokeBatch(ctx context.Context, args []byte, out *bytes.Buffer) *wireError
+}
+
+var (
+	regMu    sync.Mutex
+	registry atomic.Pointer[map[string]handler] // copied on write; read without a lock
+)
+
+func lookup(name string) handler {
+	m := registry.Load()
+	if m == nil {
+		return nil
+	}
+	return (*m)[name]
+}
+
+// lookupBytes is lookup without converting name to a string on the heap.
+func lookupBytes(name []byte) handler {
+	m := registry.Load()
+	if m == nil {
+		return nil
+	}
+	return (*m)[string(name)]
+}
+
+// batchSuffix ends the Function name of a Map chunk job, for executors that
+// see only the futures.RemoteJob interface.
+const batchSuffix = "#map"
+
+// fnInfo is a registered function.
+type fnInfo[A, R any] struct {
+	name    string
+	fn      func(context.Context, A) (R, error)
+	rawA    bool
+	rawR    bool
+	retries int
+}
+
+// Func is the typed handle of a function registered with Register. Its
+// methods submit calls of the function to any futures.Executor: on an
+// mp.Pool the call runs in a worker process, on a futures.ThreadPool it runs
+// in-process (the argument is then not encoded). The zero Func is not
+// registered: submitting it is an error.
+type Func[A, R any] struct {
+	f *fnInfo[A, R]
+}
+
+// FuncOption configures a function at registration.
+type FuncOption func(*funcConfig)
+
+type funcConfig struct {
+	retries int
+}
+
+// Idempotent marks the function as safe to run again: when the worker
+// running a call dies (killed, crashed, out of memory), the call is run
+// again on another worker, up to retries more times, before it fails with
+// the *WorkerError. Calls stopped by their context's deadline or
+// cancellation are not retried, nor are errors the function returns.
+func Idempotent(retries int) FuncOption {
+	if retries < 0 {
+		panic(fmt.Sprintf("mp: Idempotent needs retries >= 0, got %d", retries))
+	}
+	return func(c *funcConfig) { c.retries = retries }
+}
+
+// Register registers fn under name and returns its typed handle. Call it
+// at package level, as the initializer of a package variable, so that it
+// runs in every process of the program, workers included (a worker is the
+// same binary started again):
+//
+//	var Square = mp.Register("square", func(ctx context.Context, x int) (int, error) {
+//		return x * x, nil
+//	})
+//
+// Register panics (a programming error, caught by the first run) if name
+// is empty or holds '#', if it is already registered, if A or R can never
+// be encoded (funcs, channels, complex numbers), or if it is called after
+// Main (a registration in main would not happen in the workers).
+//
+// Arguments and results are encoded with CBOR: numbers, strings, slices,
+// maps, structs (exported fields, `cbor:` or `json:` tags), pointers, time,
+// and types that implement cbor.Marshaler or encoding.BinaryMarshaler. A
+// []byte argument or result travels raw, without encoding.
+func Register[A, R any](name string, fn func(ctx context.Context, arg A) (R, error), opts ...FuncOption) Func[A, R] {
+	if name == "" || strings.Contains(name, "#") {
+		panic(fmt.Sprintf("mp.Register(%q): the name must be non-empty and must not contain '#'", name))
+	}
+	if fn == nil {
+		panic(fmt.Sprintf("mp.Register(%q): nil function", name))
+	}
+	if mainCalled.Load() {
+		panic(fmt.Sprintf("mp.Register(%q) was called after mp.Main: register functions at package level (var F = mp.Register(...)) so that worker processes, which run the same binary, have them too", name))
+	}
+	if err := checkType(reflect.TypeFor[A]()); err != nil {
+		panic(fmt.Sprintf("mp.Register(%q): the argument %v; use plain data (numbers, strings, slices, maps, structs)", name, err))
+	}
+	if err := checkType(reflect.TypeFor[R]()); err != nil {
+		panic(fmt.Sprintf("mp.Register(%q): the result %v; use plain data (numbers, strings, slices, maps, structs)", name, err))
+	}
+	var cfg funcConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	f := &fnInfo[A, R]{name: name, fn: fn, rawA: isRaw[A](), rawR: isRaw[R](), retries: cfg.retries}
+	regMu.Lock()
+	defer regMu.Unlock()
+	old := registry.Load()
+	m := map[string]handler{}
+	if old != nil {
+		if _, dup := (*old)[name]; dup {
+			panic(fmt.Sprintf("mp.Register(%q): the name is already registered", name))
+		}
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	m[name] = f
+	registry.Store(&m)
+	return Func[A, R]{f: f}
+}
+
+// Name returns the registered name, or "" for the zero Func.
+func (f Func[A, R]) Name() string {
+	if f.f == nil {
+		return ""
+	}
+	return f.f.name
+}
+
+func (f *fnInfo[A, R]) funcName() string { return f.name }
+
+// call runs the function in this goroutine and turns a panic into a
+// *futures.PanicError.
+func (f *fnInfo[A, R]) call(ctx context.Context, a A) (r R, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &futures.PanicError{Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return f.fn(ctx, a)
+}
+
+func (f *fnInfo[A, R]) invoke(ctx context.Context, arg []byte, owned bool, out *bytes.Buffer) ([]byte, *wireError) {
+	var a A
+	if err := decodeValue(f.rawA, arg, owned, &a); err != nil {
+		return nil, &wireError{Kind: errDecode, Type: fmt.Sprintf("%T", err), Msg: fmt.Sprintf("cannot decode the argument as %s: %v", reflect.TypeFor[A](), err)}
+	}
+	r, err := f.call(ctx, a)
+	if err != nil {
+		return nil, toWire(err)
+	}
+	start := out.Len()
+	tail, err := appendValue(out, f.rawR, r)
+	if err != nil {
+		out.Truncate(start)
+		return nil, &wireError{Kind: errEncode, Type: fmt.Sprintf("%T", err), Msg: fmt.Sprintf("cannot encode the result of type %s: %v", reflect.TypeFor[R](), err)}
+	}
+	return tail, nil
+}
+
+// batchOut is the result of a Map chunk: the values in order, and the
+// errors of the items that failed, by index.
+type batchOut[R any] struct {
+	_    struct{} `cbor:",toarray"`
+	Vals []R
+	Errs map[uint32]*wireError
+}
+
+func (f *fnInfo[A, R]) invokeBatch(ctx context.Context, args []byte, out *bytes.Buffer) *wireError {
+	var in []A
+	if err := decMode.Unmarshal(args, &in); err != nil {
+		return &wireError{Kind: errDecode, Type: fmt.Sprintf("%T", err), Msg: fmt.Sprintf("cannot decode the arguments as []%s: %v", reflect.TypeFor[A](), err)}
+	}
+	res := batchOut[R]{Vals: make([]R, len(in))}
+	for i, a := range in {
+		r, err := f.call(ctx, a)
+		if err != nil {
+			if res.Errs == nil {
+				res.Errs = map[uint32]*wireError{}
+			}
+			res.Errs[uint32(i)] = toWire(err)
+			continue
+		}
+		res.Vals[i] = r
+	}
+	start := out.Len()
+	if err := encMode.MarshalToBuffer(&res, out); err != nil {
+		out.Truncate(start)
+		return &wireError{Kind: errEncode, Type: fmt.Sprintf("%T", err), Msg: fmt.Sprintf("cannot encode the results of type %s: %v", reflect.TypeFor[R](), err)}
+	}
+	return nil
+}

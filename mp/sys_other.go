@@ -1,0 +1,26 @@
+//go:build !linux
+
+package mp
+
+import (
+	"os"
+	"runtime/metrics"
+	"syscall"
+)
+
+// workerSysProcAttr: no Pdeathsig outside Linux; the task pipe alone makes
+// workers exit with their parent.
+func workerSysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
+
+func setPipeSize(*os.File, int) {}
+
+// residentBytes approximates the resident memory with the Go runtime's
+// own accounting (memory mapped, less what it returned to the system).
+func residentBytes() int64 {
+	s := []metrics.Sample{
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+	}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64()) - int64(s[1].Value.Uint64())
+}
