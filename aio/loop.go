@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/braid-go/braid/futures"
 	"github.com/braid-go/braid/internal/poller"
 )
 
@@ -60,6 +61,9 @@ type Loop struct {
 	fds map[int]*fdWatch
 
 	shutdownHooks []func()
+
+	defaultExec     futures.Executor
+	ownsDefaultExec bool
 }
 
 type config struct {
@@ -439,6 +443,7 @@ func (l *Loop) Close() error {
 		t = nx
 	}
 	l.g.Store(0)
+	l.shutdownDefaultExecutor()
 	l.reportUnretrieved()
 	l.ready = readyQueue{}
 	l.timers = timerHeap{}

@@ -71,6 +71,7 @@ func Run(ctx context.Context, main func(ctx context.Context) error, opts ...Opti
 	shutErr := l.cancelAll()
 	parent.cancel(context.Canceled)
 	l.runShutdownHooks()
+	l.shutdownDefaultExecutor()
 	if runErr == nil {
 		runErr = shutErr
 	}
