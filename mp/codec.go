@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -77,7 +78,7 @@ func encodeValue[T any](raw bool, v T) ([]byte, error) {
 		}
 		out := make([]byte, 1+len(b))
 		out[0] = rawData
-		copy(out[1:], b)
+		chunkedCopy(out[1:], b)
 		return out, nil
 	}
 	return encMode.Marshal(v)
@@ -114,7 +115,8 @@ func decodeValue[T any](raw bool, data []byte, owned bool, v *T) error {
 			if owned {
 				*p = data[1:len(data):len(data)]
 			} else {
-				*p = append([]byte{}, data[1:]...)
+				*p = make([]byte, len(data)-1)
+				chunkedCopy(*p, data[1:])
 			}
 		default:
 			return fmt.Errorf("bad raw []byte marker %#x", data[0])
@@ -122,6 +124,20 @@ func decodeValue[T any](raw bool, data []byte, owned bool, v *T) error {
 		return nil
 	}
 	return decMode.Unmarshal(data, v)
+}
+
+// chunkedCopy copies src to dst in pieces with a yield between them: one
+// copy of megabytes cannot be preempted (memmove has no safe point), and a
+// garbage collection that starts meanwhile would spin and signal until it
+// ends.
+func chunkedCopy(dst, src []byte) {
+	const piece = 256 << 10
+	for len(src) > piece {
+		copy(dst[:piece], src[:piece])
+		dst, src = dst[piece:], src[piece:]
+		runtime.Gosched()
+	}
+	copy(dst, src)
 }
 
 var (

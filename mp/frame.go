@@ -17,6 +17,7 @@ import (
 //	  task    uvarint id, varint deadline (Unix ns, 0 none), uvarint len, name, payload
 //	  batch   as task; payload is a CBOR array of arguments (Map chunks)
 //	  cancel  uvarint id (drop it if queued; exit if it is running)
+//	  ack     (empty) the last result with statusAckBit was read
 //	worker -> parent
 //	  hello   uvarint pid, status, [CBOR wireError when status is not ok]
 //	  result  uvarint id, status, 8-byte run time in ns, payload or CBOR wireError
@@ -30,6 +31,7 @@ const (
 	kindTask   byte = 2
 	kindBatch  byte = 3
 	kindCancel byte = 4
+	kindAck    byte = 5
 	kindHello  byte = 10
 	kindResult byte = 11
 	kindRetire byte = 12
@@ -40,6 +42,9 @@ const (
 	statusOK      byte = 0
 	statusError   byte = 1
 	statusSkipped byte = 2 // a cancelled task that never started
+	// statusAckBit: the payload was vmspliced from the worker's memory;
+	// the worker waits for an ack frame before it touches memory again.
+	statusAckBit byte = 0x80
 )
 
 const (

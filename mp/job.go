@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/braid-go/braid/futures"
 )
@@ -23,7 +24,11 @@ type entry struct {
 	payload  []byte // encoded argument
 	retries  int    // runs left after a worker death (Idempotent)
 	attempts int
-	started  bool // Start was called
+	started  bool          // Start was called
+	foreign  bool          // not mp's own job: its payload may change
+	items    int           // calls in the job (a Map chunk has several)
+	avg      *atomic.Int64 // the function's average run time of one call, ns
+	expNs    int64         // expected run time when sent
 	state    uint8
 	id       uint64
 	w        *worker
@@ -87,7 +92,7 @@ func (f Func[A, R]) Submit(ctx context.Context, ex futures.Executor, arg A) (*fu
 		ctx = context.Background()
 	}
 	j := &callJob[A, R]{f: f.f, ctx: ctx, arg: arg}
-	j.e.name = f.f.name
+	j.e.name, j.e.items, j.e.avg = f.f.name, 1, &f.f.avgNs
 	j.e.retries = f.f.retries
 	if !inProcess(ex) {
 		p, err := encodeValue(f.f.rawA, arg)

@@ -186,7 +186,7 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 		}
 		newChunk := func() *chunkJob[A, R] {
 			c := &chunkJob[A, R]{f: f.f, m: m, in: make([]A, 0, cfg.chunk)}
-			c.e.name, c.e.batch, c.e.retries = f.f.name, true, f.f.retries
+			c.e.name, c.e.batch, c.e.retries, c.e.avg = f.f.name, true, f.f.retries, &f.f.avgNs
 			return c
 		}
 
@@ -196,6 +196,7 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 				cur = newChunk()
 			}
 			cur.in = append(cur.in, a)
+			cur.e.items++
 			if len(cur.in) == cfg.chunk {
 				if !submit(cur) {
 					return

@@ -53,8 +53,7 @@ type Pool struct {
 	shut        bool
 	terminating bool
 	broken      *futures.BrokenError
-	startFails  int     // consecutive workers that died before saying hello
-	avgRunNs    float64 // moving average of task run time, for the pipeline depth
+	startFails  int // consecutive workers that died before saying hello
 	stats       Stats
 	finished    chan struct{} // closed when shut down and every worker is gone
 	finClosed   bool
@@ -276,7 +275,8 @@ func (p *Pool) Execute(job futures.Job) error {
 			return fmt.Errorf("%w: %q; register it with mp.Register at package level", ErrUnregistered, name)
 		}
 		fj := &foreignJob{RemoteJob: j}
-		fj.e.name, fj.e.batch, fj.e.payload = name, batch, j.Payload()
+		fj.e.name, fj.e.batch, fj.e.payload, fj.e.foreign = name, batch, j.Payload(), true
+		fj.e.items, fj.e.avg = 1, lookup(name).runStats()
 		if fj.e.payload == nil {
 			return fmt.Errorf("%w: job for %q has no payload", ErrEncode, name)
 		}
@@ -320,31 +320,72 @@ func (p *Pool) Execute(job futures.Job) error {
 // dispatchLocked wakes a worker that can take the queued work, and starts
 // workers when those alive cannot take it all.
 func (p *Pool) dispatchLocked() {
-	for _, w := range p.workers {
-		if w.waiting && w.canTakeLocked() {
-			w.cond.Signal()
-			break
-		}
-	}
+	p.wakeLocked()
 	p.ensureWorkersLocked()
 }
 
-// Pipeline depth: how many tasks a worker may have in flight. Enough that
-// the pipe never runs dry for trivial tasks, one for long ones (so that
-// work is not stuck behind a long task while another worker idles).
+// wakeLocked wakes one waiting writer that can take queued work. Its
+// waiting flag drops at once, so that the next call wakes another.
+func (p *Pool) wakeLocked() {
+	for _, w := range p.workers {
+		if w.waiting && w.canTakeLocked() {
+			w.signalLocked()
+			return
+		}
+	}
+}
+
+// Pipelining: a worker is sent tasks ahead while the expected run time of
+// what it has in flight stays under budgetNs, from the moving average of
+// each function's run time (see runStats). That keeps the pipe full for
+// trivial tasks and sends a long task only to a worker that is free, so
+// that work never waits behind a long task while another worker idles. A
+// function with no history counts as long.
 const (
-	depthTargetNs    = 200_000
+	budgetNs         = 200_000
+	unknownNs        = 1_000_000
 	taskOverheadNs   = 1_000
 	maxDepth         = 128
 	maxInflightBytes = 4 << 20
 )
 
-func (p *Pool) depthLocked() int {
-	if p.avgRunNs == 0 {
-		return 1
+// expectedNs is the expected run time of a job.
+func expectedNs(e *entry) int64 {
+	avg := e.avg.Load()
+	if avg == 0 {
+		return unknownNs
 	}
-	d := int(depthTargetNs / (p.avgRunNs + taskOverheadNs))
-	return min(max(d, 1), maxDepth)
+	return avg*int64(e.items) + taskOverheadNs
+}
+
+// headLocked returns the first job of the queue still queued, dropping the
+// ones failed or cancelled meanwhile.
+func (p *Pool) headLocked() (poolJob, bool) {
+	for {
+		j, ok := p.queue.peek()
+		if !ok {
+			return nil, false
+		}
+		if j.ent().state == stateQueued {
+			return j, true
+		}
+		p.queue.pop()
+	}
+}
+
+// freeLocked estimates how many more jobs like the queue's head the worker
+// could take now.
+func (w *worker) freeLocked(head poolJob) int {
+	n := w.inflight.len()
+	if !w.accepting || w.dead || n >= maxDepth || (n > 0 && w.inflightBytes >= maxInflightBytes) {
+		return 0
+	}
+	exp := expectedNs(head.ent())
+	free := int((budgetNs - w.inflightNs) / exp)
+	if n == 0 {
+		free = max(free, 1)
+	}
+	return min(max(free, 0), maxDepth-n)
 }
 
 // ensureWorkersLocked starts workers while the queue holds more than the
@@ -353,7 +394,10 @@ func (p *Pool) ensureWorkersLocked() {
 	if p.terminating || p.broken != nil || p.queued == 0 {
 		return
 	}
-	depth := p.depthLocked()
+	head, ok := p.headLocked()
+	if !ok {
+		return
+	}
 	for {
 		accepting, free, live := 0, 0, 0
 		for _, w := range p.workers {
@@ -363,7 +407,7 @@ func (p *Pool) ensureWorkersLocked() {
 			live++
 			if w.accepting {
 				accepting++
-				free += max(0, depth-w.inflight.len())
+				free += w.freeLocked(head)
 			}
 		}
 		if accepting >= p.cfg.maxWorkers || live >= 2*p.cfg.maxWorkers || p.queued <= free {
@@ -416,7 +460,7 @@ func (p *Pool) contextDone(pj poolJob, ctx context.Context) {
 			// Queued in the worker: it drops the task, or exits if the
 			// task started meanwhile.
 			w.cancels = append(w.cancels, e.id)
-			w.cond.Signal()
+			w.signalLocked()
 			err = cause
 		}
 	default:
@@ -435,7 +479,7 @@ func (p *Pool) breakLocked(reason string, cause error) []poolJob {
 	}
 	for _, w := range p.workers {
 		w.accepting = false
-		w.cond.Broadcast()
+		w.signalLocked()
 	}
 	return p.takeQueuedLocked()
 }
@@ -474,7 +518,7 @@ func (p *Pool) Shutdown(ctx context.Context, wait, cancelFutures bool) error {
 		cancel = p.takeQueuedLocked()
 	}
 	for _, w := range p.workers {
-		w.cond.Broadcast()
+		w.signalLocked()
 	}
 	p.checkFinishedLocked()
 	p.mu.Unlock()
@@ -510,7 +554,7 @@ func (p *Pool) Terminate() {
 		if w.proc != nil {
 			_ = w.proc.Kill()
 		}
-		w.cond.Broadcast()
+		w.signalLocked()
 	}
 	p.checkFinishedLocked()
 	p.mu.Unlock()
@@ -524,6 +568,11 @@ func (p *Pool) Terminate() {
 // Done returns a channel closed when the pool is shut down and every worker
 // has exited and been reaped.
 func (p *Pool) Done() <-chan struct{} { return p.finished }
+
+func writeAll(f *os.File, b []byte) error {
+	_, err := f.Write(b)
+	return err
+}
 
 func stopWatch(j poolJob) {
 	if e := j.ent(); e.stop != nil {
@@ -548,8 +597,10 @@ type worker struct {
 	// Guarded by p.mu.
 	inflight      ring[poolJob]
 	inflightBytes int
+	inflightNs    int64 // expected run time of the tasks in flight
 	sent          int
 	cancels       []uint64
+	acks          int  // acks owed to the worker (statusAckBit)
 	accepting     bool // takes new tasks
 	waiting       bool // the writer waits on cond
 	dead          bool // the process was reaped
@@ -569,23 +620,28 @@ type worker struct {
 	stderrDone chan struct{}
 }
 
+// signalLocked wakes the worker's writer (its only waiter). waiting is true
+// only while the writer is blocked, so that wakeLocked never counts a
+// writer that is already awake.
+func (w *worker) signalLocked() {
+	w.waiting = false
+	w.cond.Signal()
+}
+
 // canTakeLocked reports whether the writer should take queued jobs now.
+// With tasks in flight it waits until half the budget and half the depth
+// are free, so that tasks go in batches rather than one write each.
 func (w *worker) canTakeLocked() bool {
 	p := w.p
 	if !w.accepting || w.dead || p.queued == 0 {
 		return false
 	}
+	head, ok := p.headLocked()
+	if !ok || w.freeLocked(head) == 0 {
+		return false
+	}
 	n := w.inflight.len()
-	if n > 0 && w.inflightBytes >= maxInflightBytes {
-		return false
-	}
-	depth := p.depthLocked()
-	free := depth - n
-	if free <= 0 {
-		return false
-	}
-	// With tasks in flight, wait for room for a worthwhile batch.
-	return n == 0 || free >= depth/4 || p.queued <= free
+	return n == 0 || (w.inflightNs <= budgetNs/2 && n <= maxDepth/2) || p.queued <= w.freeLocked(head)
 }
 
 // closeDueLocked reports whether the worker should be told to exit: it
@@ -637,7 +693,7 @@ func (w *worker) run() {
 	<-w.stderrDone
 	p.mu.Lock()
 	w.dead = true
-	w.cond.Broadcast()
+	w.signalLocked()
 	p.mu.Unlock()
 	<-w.writerDone
 	w.finish()
@@ -726,7 +782,7 @@ func (w *worker) writeLoop() {
 				p.mu.Unlock()
 				return
 			}
-			if len(w.cancels) > 0 || w.canTakeLocked() {
+			if len(w.cancels) > 0 || w.acks > 0 || w.canTakeLocked() {
 				break
 			}
 			if w.closeDueLocked() {
@@ -735,14 +791,19 @@ func (w *worker) writeLoop() {
 			}
 			w.waiting = true
 			w.cond.Wait()
-			w.waiting = false
 		}
 		cancels = append(cancels, w.cancels...)
 		w.cancels = w.cancels[:0]
+		acks := w.acks
+		w.acks = 0
 		batch = w.takeLocked(batch)
 		p.mu.Unlock()
 
 		buf = buf[:0]
+		for ; acks > 0; acks-- {
+			buf, off = beginFrame(buf, kindAck)
+			endFrame(buf, off, 0)
+		}
 		for _, id := range cancels {
 			buf, off = beginFrame(buf, kindCancel)
 			buf = binary.AppendUvarint(buf, id)
@@ -774,7 +835,11 @@ func (w *worker) writeLoop() {
 				if _, err := w.tasksW.Write(buf); err != nil {
 					return
 				}
-				if _, err := w.tasksW.Write(e.payload); err != nil {
+				write := writeBulk // the payload stays unmodified while the job lives
+				if e.foreign {
+					write = writeAll
+				}
+				if err := write(w.tasksW, e.payload); err != nil {
 					return
 				}
 				buf = buf[:0]
@@ -794,19 +859,21 @@ func (w *worker) writeLoop() {
 	}
 }
 
-// takeLocked moves queued jobs to the worker, up to its pipeline depth.
+// takeLocked moves queued jobs to the worker while its budget allows.
 func (w *worker) takeLocked(batch []poolJob) []poolJob {
 	p := w.p
-	depth := p.depthLocked()
-	for w.accepting && w.inflight.len() < depth && (w.inflight.len() == 0 || w.inflightBytes < maxInflightBytes) {
-		j, ok := p.queue.pop()
+	for w.accepting {
+		j, ok := p.headLocked()
 		if !ok {
 			break
 		}
 		e := j.ent()
-		if e.state != stateQueued {
-			continue // failed or cancelled while queued
+		n := w.inflight.len()
+		exp := expectedNs(e)
+		if n > 0 && (n >= maxDepth || w.inflightBytes >= maxInflightBytes || w.inflightNs+exp > budgetNs) {
+			break
 		}
+		p.queue.pop()
 		p.queued--
 		if !e.started {
 			if !j.Start() {
@@ -824,8 +891,10 @@ func (w *worker) takeLocked(batch []poolJob) []poolJob {
 		e.state = stateInflight
 		e.w = w
 		e.attempts++
+		e.expNs = exp
 		w.inflight.push(j)
 		w.inflightBytes += len(e.payload)
+		w.inflightNs += exp
 		w.sent++
 		batch = append(batch, j)
 		if p.cfg.maxTasks > 0 && w.sent >= p.cfg.maxTasks {
@@ -833,8 +902,11 @@ func (w *worker) takeLocked(batch []poolJob) []poolJob {
 			// replacement now so that it is ready in time.
 			w.accepting = false
 			p.stats.Recycled++
-			p.ensureWorkersLocked()
 		}
+	}
+	if p.queued > 0 {
+		p.wakeLocked()
+		p.ensureWorkersLocked()
 	}
 	p.checkFinishedLocked()
 	return batch
@@ -880,8 +952,8 @@ func (w *worker) readLoop() {
 		if w.inflight.len() == 0 && p.cfg.idle > 0 && w.accepting {
 			w.armIdleLocked()
 		}
-		if w.waiting && (len(w.cancels) > 0 || w.canTakeLocked() || w.closeDueLocked()) {
-			w.cond.Signal()
+		if w.waiting && (len(w.cancels) > 0 || w.acks > 0 || w.canTakeLocked() || w.closeDueLocked()) {
+			w.signalLocked()
 		}
 		p.mu.Unlock()
 		for _, d := range batch {
@@ -920,13 +992,20 @@ func (w *worker) frameLocked(kind byte, body []byte, owned bool, batch []deliver
 		}
 		e := j.ent()
 		w.inflightBytes -= len(e.payload)
+		w.inflightNs -= e.expNs
 		p.stats.Completed++
-		if r.status != statusSkipped {
-			x := float64(r.runNs)
-			if p.avgRunNs == 0 {
-				p.avgRunNs = x
+		if r.status&statusAckBit != 0 {
+			r.status &^= statusAckBit
+			w.acks++
+		}
+		if r.status == statusOK {
+			// Moving average of the run time of one call (shared by every
+			// pool: it is the function's).
+			x := int64(r.runNs) / int64(e.items)
+			if old := e.avg.Load(); old == 0 {
+				e.avg.Store(max(x, 1))
 			} else {
-				p.avgRunNs += (x - p.avgRunNs) / 8
+				e.avg.Store(max(old+(x-old)/8, 1))
 			}
 		}
 		if e.state == stateInflight {
@@ -1016,7 +1095,7 @@ func (w *worker) idleCheck() {
 	}
 	w.accepting = false
 	p.stats.Recycled++
-	w.cond.Broadcast()
+	w.signalLocked()
 }
 
 // stderrLoop copies the worker's stderr to the pool's and keeps its tail.
@@ -1056,7 +1135,7 @@ func (w *worker) finish() {
 		w.idleTimer.Stop()
 	}
 	jobs := w.inflight.drain()
-	w.inflightBytes = 0
+	w.inflightBytes, w.inflightNs = 0, 0
 	var requeue []poolJob
 	var broke []poolJob
 	expected := w.retired || w.killedRunning ||
@@ -1135,7 +1214,7 @@ func (w *worker) finish() {
 	}
 	p.dispatchLocked()
 	for _, x := range p.workers {
-		x.cond.Broadcast()
+		x.signalLocked()
 	}
 	p.checkFinishedLocked()
 	brokenErr := p.broken

@@ -24,6 +24,9 @@ type handler interface {
 	// invokeBatch is invoke for a Map chunk: a CBOR array of arguments in,
 	// a batchOut out.
 	invokeBatch(ctx context.Context, args []byte, out *bytes.Buffer) *wireError
+	// runStats is the moving average of the run time of one call, in ns,
+	// measured by workers and kept by pools (0: no history yet).
+	runStats() *atomic.Int64
 }
 
 var (
@@ -59,6 +62,7 @@ type fnInfo[A, R any] struct {
 	rawA    bool
 	rawR    bool
 	retries int
+	avgNs   atomic.Int64
 }
 
 // Func is the typed handle of a function registered with Register. Its
@@ -154,6 +158,8 @@ func (f Func[A, R]) Name() string {
 }
 
 func (f *fnInfo[A, R]) funcName() string { return f.name }
+
+func (f *fnInfo[A, R]) runStats() *atomic.Int64 { return &f.avgNs }
 
 // call runs the function in this goroutine and turns a panic into a
 // *futures.PanicError.

@@ -24,3 +24,10 @@ func residentBytes() int64 {
 	metrics.Read(s)
 	return int64(s[0].Value.Uint64()) - int64(s[1].Value.Uint64())
 }
+
+const spliceAck = false
+
+func writeBulk(f *os.File, b []byte) error {
+	_, err := f.Write(b)
+	return err
+}

@@ -99,6 +99,7 @@ type wproc struct {
 	running   uint64
 	cancelled []uint64
 	wake      chan struct{}
+	acks      chan struct{}
 
 	buf bytes.Buffer
 }
@@ -119,6 +120,7 @@ func serveWorker() int {
 		in:   os.NewFile(fdTasks, "mp-tasks"),
 		out:  os.NewFile(fdResults, "mp-results"),
 		wake: make(chan struct{}, 1),
+		acks: make(chan struct{}, 1),
 	}
 	w.fr = newFrameReader(w.in, DefaultMaxFrameBytes)
 	kind, body, _, err := w.fr.next()
@@ -219,6 +221,11 @@ func (w *wproc) readLoop() {
 			case w.wake <- struct{}{}:
 			default:
 			}
+		case kindAck:
+			select {
+			case w.acks <- struct{}{}:
+			default:
+			}
 		case kindCancel:
 			id, _, err := uvarint(body)
 			if err != nil {
@@ -289,16 +296,32 @@ func (w *wproc) answerSkipped(id uint64) {
 	w.write(b, nil)
 }
 
+// write writes a frame (b, then tail). A large tail is vmspliced: its
+// pages then belong to the pipe until the parent has read them, so write
+// waits for the parent's ack (the function that returned tail could
+// otherwise change it in its next call).
 func (w *wproc) write(b, tail []byte) {
 	if _, err := w.out.Write(b); err != nil {
 		os.Exit(exitOK) // the parent is gone
 	}
-	if len(tail) > 0 {
+	if len(tail) == 0 {
+		return
+	}
+	if !bulkTail(len(tail)) {
 		if _, err := w.out.Write(tail); err != nil {
 			os.Exit(exitOK)
 		}
+		return
 	}
+	if err := writeBulk(w.out, tail); err != nil {
+		os.Exit(exitOK)
+	}
+	<-w.acks
 }
+
+// bulkTail reports whether a result tail of n bytes goes by writeBulk,
+// with an ack.
+func bulkTail(n int) bool { return spliceAck && n >= bigFrame }
 
 // run runs one task and writes its result before returning, so that the
 // parent always knows which task a dead worker was running.
@@ -346,6 +369,9 @@ func (w *wproc) run(t *wtask) {
 		}
 	}
 	b := w.buf.Bytes()
+	if bulkTail(len(tail)) {
+		b[statusAt] |= statusAckBit
+	}
 	binary.LittleEndian.PutUint64(b[statusAt+1:], uint64(ran))
 	endFrame(b, 0, len(tail))
 
