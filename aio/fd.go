@@ -8,44 +8,176 @@ import (
 
 // fdWatch is a descriptor registered with the loop's poller and the
 // callback that handles its readiness. The I/O layer builds transports on
-// it.
+// it: a transport embeds its fdWatch, so that registering costs no
+// allocation beyond the transport itself.
+//
+// Dispatch allocates nothing: the poller's events for a descriptor are
+// merged into pending and the watch's own fire function (made once, at
+// registration) is pushed on the ready queue, at most once per iteration.
 type fdWatch struct {
-	fd     int
-	events poller.Events
-	cb     func(poller.Events)
+	fd      int
+	events  poller.Events // the events asked for
+	cb      func(poller.Events)
+	pending poller.Events // events reported and not yet handled
+	queued  bool          // fire is on the ready queue
+	dead    bool          // unwatched: fire must not call cb
+	// registered: the poller knows the descriptor. A watch asking for no
+	// events is taken out of the poller, because epoll reports a hang-up
+	// even to a descriptor that asks for nothing, which would spin the
+	// loop on a connection whose reading is paused.
+	registered bool
+	fire       func()
+	owner      fdOwner   // what the loop's shutdown closes
+	io         *loopIO   // only on the loop's I/O state entry
+}
+
+// fdOwner is what owns a watched descriptor: at the loop's shutdown,
+// whatever is still open is closed with shutdownNow.
+type fdOwner interface{ shutdownNow() }
+
+// ioStateKey is the key of the loop's I/O state in its fds map: a
+// descriptor number the kernel never gives out.
+const ioStateKey = -1
+
+// loopIO is the I/O layer's state of one loop.
+type loopIO struct {
+	buf  []byte // the read buffer every transport of the loop shares
+	live int    // transports open
+}
+
+func (io *loopIO) readBuf() []byte {
+	if io.buf == nil {
+		io.buf = make([]byte, readBufSize)
+	}
+	return io.buf
+}
+
+// ioState returns the loop's I/O state, making it on first use: then it
+// also arranges for Run's shutdown to close every descriptor still open
+// (servers, connections, pipes), after the tasks have ended. Loop-only.
+func (l *Loop) ioState() *loopIO {
+	if w, ok := l.fds[ioStateKey]; ok {
+		return w.io
+	}
+	if l.fds == nil {
+		l.fds = make(map[int]*fdWatch)
+	}
+	io := &loopIO{}
+	l.fds[ioStateKey] = &fdWatch{fd: ioStateKey, io: io, dead: true}
+	l.OnShutdown(l.shutdownIO)
+	return io
+}
+
+// shutdownIO closes every descriptor the loop still owns.
+func (l *Loop) shutdownIO() {
+	var owners []fdOwner
+	for fd, w := range l.fds {
+		if fd != ioStateKey && w.owner != nil {
+			owners = append(owners, w.owner)
+		}
+	}
+	for _, o := range owners {
+		o.shutdownNow()
+	}
+}
+
+// run hands the pending events to the callback; it is the ready-queue
+// item of the watch.
+func (w *fdWatch) run() {
+	ev := w.pending
+	w.pending, w.queued = 0, false
+	if w.dead || ev == 0 {
+		return
+	}
+	w.cb(ev)
 }
 
 // watchFD registers fd for events; cb runs on the loop when it is ready
 // (level-triggered). A second call for the same fd changes the events and
 // the callback. Loop-only.
 func (l *Loop) watchFD(fd int, events poller.Events, cb func(poller.Events)) error {
+	if w, ok := l.fds[fd]; ok && fd >= 0 {
+		w.cb = cb
+		return l.setInterest(w, events)
+	}
+	return l.addWatch(&fdWatch{fd: fd}, events, cb)
+}
+
+// addWatch registers w (whose fd is set) for events. Loop-only.
+func (l *Loop) addWatch(w *fdWatch, events poller.Events, cb func(poller.Events)) error {
 	if l.closed.Load() {
 		return ErrLoopClosed
 	}
 	if l.fds == nil {
 		l.fds = make(map[int]*fdWatch)
 	}
-	if w, ok := l.fds[fd]; ok {
-		if err := l.poller.Modify(fd, events); err != nil {
-			return fmt.Errorf("aio: watching fd %d: %w", fd, err)
-		}
-		w.events, w.cb = events, cb
+	if w.fd < 0 {
+		return fmt.Errorf("aio: cannot watch fd %d", w.fd)
+	}
+	if old, ok := l.fds[w.fd]; ok && old != w {
+		return fmt.Errorf("aio: fd %d is already watched by the loop", w.fd)
+	}
+	w.cb, w.dead, w.events, w.registered = cb, false, 0, false
+	if w.fire == nil {
+		w.fire = w.run
+	}
+	if err := l.setInterest(w, events); err != nil {
+		return err
+	}
+	l.fds[w.fd] = w
+	return nil
+}
+
+// setInterest changes the events a watch asks for; it makes no system
+// call when they do not change. Loop-only.
+func (l *Loop) setInterest(w *fdWatch, events poller.Events) error {
+	if w.registered && w.events == events {
 		return nil
 	}
-	if err := l.poller.Add(fd, events); err != nil {
-		return fmt.Errorf("aio: watching fd %d: %w", fd, err)
+	var err error
+	switch {
+	case events == 0:
+		if w.registered {
+			err = l.poller.Delete(w.fd)
+			w.registered = false
+		}
+	case !w.registered:
+		err = l.poller.Add(w.fd, events)
+		w.registered = err == nil
+	default:
+		err = l.poller.Modify(w.fd, events)
 	}
-	l.fds[fd] = &fdWatch{fd: fd, events: events, cb: cb}
+	if err != nil {
+		return fmt.Errorf("aio: watching fd %d: %w", w.fd, err)
+	}
+	w.events = events
 	return nil
 }
 
 // unwatchFD stops watching fd. Loop-only.
 func (l *Loop) unwatchFD(fd int) error {
-	if _, ok := l.fds[fd]; !ok {
+	w, ok := l.fds[fd]
+	if !ok || fd < 0 {
 		return nil
 	}
-	delete(l.fds, fd)
-	return l.poller.Delete(fd)
+	return l.removeWatch(w)
+}
+
+// removeWatch stops watching w's descriptor. Events already reported for
+// it are dropped. Call it before closing the descriptor. Loop-only.
+func (l *Loop) removeWatch(w *fdWatch) error {
+	if cur, ok := l.fds[w.fd]; !ok || cur != w {
+		return nil
+	}
+	delete(l.fds, w.fd)
+	w.dead = true
+	w.pending = 0
+	if !w.registered || l.closed.Load() {
+		w.registered = false
+		return nil
+	}
+	w.registered = false
+	return l.poller.Delete(w.fd)
 }
 
 func (l *Loop) dispatchFD(ev poller.Event) {
@@ -53,6 +185,9 @@ func (l *Loop) dispatchFD(ev poller.Event) {
 	if !ok {
 		return
 	}
-	cb := w.cb
-	l.ready.push(readyItem{fn: func() { cb(ev.Events) }})
+	w.pending |= ev.Events
+	if !w.queued {
+		w.queued = true
+		l.ready.push(readyItem{fn: w.fire})
+	}
 }

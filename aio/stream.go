@@ -1,0 +1,635 @@
+package aio
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+)
+
+// DefaultStreamLimit is the default limit of a StreamReader (asyncio's
+// 64 KiB): the longest line ReadLine or ReadUntil accepts, and the amount
+// the reader buffers before it stops reading from the connection.
+const DefaultStreamLimit = 64 * 1024
+
+// IncompleteReadError is the error of ReadExactly or ReadUntil when the
+// stream ends first (asyncio.IncompleteReadError): Partial holds what was
+// read. errors.Is(err, io.ErrUnexpectedEOF) is true for it.
+type IncompleteReadError struct {
+	// Partial is the data read before the end of the stream.
+	Partial []byte
+	// Expected is the number of bytes ReadExactly wanted, or -1 for
+	// ReadUntil (a separator was expected).
+	Expected int
+}
+
+func (e *IncompleteReadError) Error() string {
+	if e.Expected < 0 {
+		return fmt.Sprintf("aio: the stream ended after %d bytes, before the separator", len(e.Partial))
+	}
+	return fmt.Sprintf("aio: the stream ended after %d bytes of the %d expected", len(e.Partial), e.Expected)
+}
+
+// Is makes errors.Is(err, io.ErrUnexpectedEOF) true.
+func (e *IncompleteReadError) Is(target error) bool { return target == io.ErrUnexpectedEOF }
+
+// LimitOverrunError is the error of ReadLine and ReadUntil when no
+// separator comes within the reader's limit (asyncio.LimitOverrunError).
+type LimitOverrunError struct {
+	// Consumed is the number of bytes to consume to get past the overrun:
+	// ReadUntil leaves them in the buffer, ReadLine discards them.
+	Consumed int
+	// Limit is the reader's limit.
+	Limit int
+	// Found tells whether the separator was found (beyond the limit).
+	Found bool
+}
+
+func (e *LimitOverrunError) Error() string {
+	if e.Found {
+		return fmt.Sprintf("aio: the separator was found %d bytes in, beyond the stream limit of %d bytes (raise it with aio.WithReadLimit)", e.Consumed, e.Limit)
+	}
+	return fmt.Sprintf("aio: the separator was not found in %d bytes, over the stream limit of %d bytes (raise it with aio.WithReadLimit)", e.Consumed, e.Limit)
+}
+
+// errReaderBusy: two tasks read one stream at once.
+var errReaderBusy = errors.New("aio: another task is already waiting to read this stream (asyncio's RuntimeError); read it from one task")
+
+// StreamReader reads a stream connection from a task (asyncio.StreamReader).
+// Its methods belong to the connection's loop: call them from a task of
+// that loop (they suspend the task, not the thread). One task at a time
+// may wait on it.
+type StreamReader struct {
+	loop   *Loop
+	tr     Transport
+	buf    []byte // buffered data: buf[off:]
+	off    int
+	limit  int
+	eof    bool
+	err    error // the connection was lost with this error
+	paused bool  // reading paused because the buffer is over 2*limit
+	waiter *taskCore
+	need   int // the waiter waits for more than need buffered bytes
+	closed bool // the Conn was closed locally: waits end
+}
+
+// NewStreamReader returns a reader with the given limit (<= 0:
+// DefaultStreamLimit) that is fed by hand with Feed and FeedEOF, for
+// parsers and tests (asyncio.StreamReader()).
+func NewStreamReader(ctx context.Context, limit int) *StreamReader {
+	l := loopOf(ctx)
+	if l == nil {
+		panic(ErrNoLoop)
+	}
+	if limit <= 0 {
+		limit = DefaultStreamLimit
+	}
+	return &StreamReader{loop: l, limit: limit}
+}
+
+// Feed appends data to the buffer (asyncio's feed_data). Loop-only.
+func (r *StreamReader) Feed(data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	if r.off == len(r.buf) {
+		r.buf, r.off = r.buf[:0], 0
+	} else if r.off > 0 && r.off >= cap(r.buf)/2 && len(r.buf)+len(data) > cap(r.buf) {
+		// Move the live data down rather than grow.
+		n := copy(r.buf, r.buf[r.off:])
+		r.buf, r.off = r.buf[:n], 0
+	}
+	r.buf = append(r.buf, data...)
+	r.wakeWaiter()
+	if r.tr != nil && !r.paused && len(r.buf)-r.off > 2*r.limit {
+		r.paused = true
+		r.tr.PauseReading()
+	}
+}
+
+// FeedEOF marks the end of the stream (asyncio's feed_eof). Loop-only.
+func (r *StreamReader) FeedEOF() {
+	r.eof = true
+	r.wakeWaiter()
+}
+
+// setError ends the stream with err (a lost connection).
+func (r *StreamReader) setError(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.eof = true
+	r.wakeWaiter()
+}
+
+func (r *StreamReader) wakeWaiter() {
+	if r.waiter != nil && (r.eof || len(r.buf)-r.off > r.need) {
+		t := r.waiter
+		r.waiter = nil
+		r.loop.wake(t)
+	}
+}
+
+// wakeAll wakes the waiting task whatever the buffer holds, so that it
+// looks at its deadline or the connection's state again.
+func (r *StreamReader) wakeAll() {
+	if t := r.waiter; t != nil {
+		r.waiter = nil
+		r.loop.wake(t)
+	}
+}
+
+// ready and register make the reader a waitCond. A Conn closed locally
+// ends the wait too.
+func (r *StreamReader) ready() bool { return r.eof || len(r.buf)-r.off > r.need || r.closed }
+
+func (r *StreamReader) register(t *taskCore) { r.waiter = t }
+
+// Buffered returns the number of bytes buffered.
+func (r *StreamReader) Buffered() int { return len(r.buf) - r.off }
+
+// AtEOF reports whether the stream has ended and the buffer is empty
+// (asyncio's at_eof).
+func (r *StreamReader) AtEOF() bool { return r.eof && r.off == len(r.buf) }
+
+// Limit returns the reader's limit.
+func (r *StreamReader) Limit() int { return r.limit }
+
+// consume drops n bytes from the front of the buffer.
+func (r *StreamReader) consume(n int) {
+	r.off += n
+	if r.off == len(r.buf) {
+		r.off = 0
+		if cap(r.buf) > 4*r.limit || cap(r.buf) > 1<<20 {
+			r.buf = nil // give back a buffer grown by a burst
+		} else {
+			r.buf = r.buf[:0]
+		}
+	}
+	if r.paused && len(r.buf)-r.off <= r.limit {
+		r.paused = false
+		r.tr.ResumeReading()
+	}
+}
+
+// take returns a copy of the first n buffered bytes and consumes them.
+func (r *StreamReader) take(n int) []byte {
+	out := make([]byte, n)
+	copy(out, r.buf[r.off:r.off+n])
+	r.consume(n)
+	return out
+}
+
+// waitMore suspends the calling task until more than need bytes are
+// buffered or the stream ends.
+func (r *StreamReader) waitMore(ctx context.Context, need int) error {
+	t, err := r.loop.callerTask(ctx)
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		return ErrNotInTask
+	}
+	return r.waitMoreTask(ctx, t, need, nil)
+}
+
+func (r *StreamReader) waitMoreTask(ctx context.Context, t *taskCore, need int, deadline *time.Time) error {
+	if r.waiter != nil && r.waiter != t {
+		return errReaderBusy
+	}
+	r.need = need
+	err := parkUntil(ctx, t, deadline, r.tr != nil, r)
+	if r.waiter == t {
+		r.waiter = nil
+	}
+	return err
+}
+
+// endErr is what a read returns at the end of the stream: the lost
+// connection's error, or io.EOF.
+func (r *StreamReader) endErr() error {
+	if r.err != nil {
+		return r.err
+	}
+	return io.EOF
+}
+
+// Read reads up to n bytes (asyncio's read(n)). It waits until at least
+// one byte is buffered or the stream ends; at the end it returns no data
+// and io.EOF (or the error that ended the connection). n < 0 reads until
+// the end of the stream and returns everything with a nil error. n == 0
+// returns at once.
+func (r *StreamReader) Read(ctx context.Context, n int) ([]byte, error) {
+	if n == 0 {
+		return []byte{}, nil
+	}
+	if n < 0 {
+		for !r.eof {
+			if err := r.waitMore(ctx, len(r.buf)-r.off); err != nil {
+				return nil, err
+			}
+			// Keep reading past the pause mark: the caller wants it all.
+			if r.paused {
+				r.paused = false
+				r.tr.ResumeReading()
+			}
+		}
+		out := r.take(len(r.buf) - r.off)
+		if r.err != nil {
+			return out, r.err
+		}
+		return out, nil
+	}
+	if r.off == len(r.buf) {
+		if r.eof {
+			return nil, r.endErr()
+		}
+		if err := r.waitMore(ctx, 0); err != nil {
+			return nil, err
+		}
+		if r.off == len(r.buf) {
+			return nil, r.endErr()
+		}
+	}
+	return r.take(min(n, len(r.buf)-r.off)), nil
+}
+
+// readInto copies buffered data into p, waiting for some in task t: the
+// io.Reader form used by Conn.
+func (r *StreamReader) readInto(ctx context.Context, t *taskCore, p []byte, deadline *time.Time) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if r.off == len(r.buf) {
+		if r.eof {
+			return 0, r.endErr()
+		}
+		if err := r.waitMoreTask(ctx, t, 0, deadline); err != nil {
+			return 0, err
+		}
+		if r.off == len(r.buf) {
+			return 0, r.endErr()
+		}
+	}
+	n := copy(p, r.buf[r.off:])
+	r.consume(n)
+	return n, nil
+}
+
+// ReadExactly reads exactly n bytes (asyncio's readexactly). If the
+// stream ends first it returns an *IncompleteReadError holding the
+// partial data and how much was expected.
+func (r *StreamReader) ReadExactly(ctx context.Context, n int) ([]byte, error) {
+	if n < 0 {
+		return nil, errors.New("aio: ReadExactly needs n >= 0")
+	}
+	for len(r.buf)-r.off < n {
+		if r.eof {
+			partial := r.take(len(r.buf) - r.off)
+			if r.err != nil {
+				return partial, fmt.Errorf("%w (%w)", &IncompleteReadError{Partial: partial, Expected: n}, r.err)
+			}
+			return partial, &IncompleteReadError{Partial: partial, Expected: n}
+		}
+		if r.paused && n > 2*r.limit {
+			// The caller asked for more than the pause mark: read on.
+			r.paused = false
+			r.tr.ResumeReading()
+		}
+		if err := r.waitMore(ctx, len(r.buf)-r.off); err != nil {
+			return nil, err
+		}
+	}
+	return r.take(n), nil
+}
+
+// ReadUntil reads up to and including sep (asyncio's readuntil). If the
+// stream ends first it returns an *IncompleteReadError holding what was
+// buffered (and consumes it). If no separator comes within the limit it
+// returns a *LimitOverrunError and leaves the data in the buffer.
+func (r *StreamReader) ReadUntil(ctx context.Context, sep []byte) ([]byte, error) {
+	if len(sep) == 0 {
+		return nil, errors.New("aio: ReadUntil needs a non-empty separator")
+	}
+	scanned := 0 // bytes already searched without finding sep
+	for {
+		data := r.buf[r.off:]
+		if i := bytes.Index(data[scanned:], sep); i >= 0 {
+			end := scanned + i + len(sep)
+			if end > r.limit {
+				return nil, &LimitOverrunError{Consumed: end, Limit: r.limit, Found: true}
+			}
+			return r.take(end), nil
+		}
+		scanned = max(0, len(data)-len(sep)+1)
+		if scanned > r.limit {
+			return nil, &LimitOverrunError{Consumed: scanned, Limit: r.limit}
+		}
+		if r.eof {
+			partial := r.take(len(data))
+			if r.err != nil {
+				return partial, fmt.Errorf("%w (%w)", &IncompleteReadError{Partial: partial, Expected: -1}, r.err)
+			}
+			return partial, &IncompleteReadError{Partial: partial, Expected: -1}
+		}
+		if err := r.waitMore(ctx, len(data)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// ReadLine reads one line, up to and including "\n" (asyncio's readline).
+// At the end of the stream it returns the last, unterminated line (empty
+// at a clean end) with io.EOF. A line longer than the limit is discarded
+// and reported as a *LimitOverrunError; the next ReadLine starts after it
+// if its end was buffered, or with the rest of it otherwise.
+func (r *StreamReader) ReadLine(ctx context.Context) ([]byte, error) {
+	line, err := r.ReadUntil(ctx, newline)
+	if err == nil {
+		return line, nil
+	}
+	var inc *IncompleteReadError
+	if errors.As(err, &inc) {
+		return inc.Partial, r.endErr()
+	}
+	var over *LimitOverrunError
+	if errors.As(err, &over) {
+		if over.Found {
+			r.consume(over.Consumed)
+		} else {
+			r.consume(len(r.buf) - r.off)
+		}
+	}
+	return nil, err
+}
+
+var newline = []byte{'\n'}
+
+// String describes the reader for logs.
+func (r *StreamReader) String() string {
+	s := "<aio.StreamReader " + strconv.Itoa(len(r.buf)-r.off) + " bytes"
+	if r.eof {
+		s += " eof"
+	}
+	if r.waiter != nil {
+		s += " waiting"
+	}
+	return s + ">"
+}
+
+// StreamWriter writes to a stream connection (asyncio.StreamWriter).
+// Write never waits; Drain waits while the transport's buffer is above its
+// high-water mark. Its methods belong to the connection's loop.
+type StreamWriter struct {
+	loop  *Loop
+	tr    Transport
+	sp    *streamProto
+	conn  *Conn
+	rd    *StreamReader
+	lerr  error // error of the lost connection
+	lost  bool
+	close []*taskCore // tasks in WaitClosed
+	drain []*taskCore // tasks in Drain
+}
+
+// Write buffers data for sending (the kernel usually takes it at once).
+// It fails with ErrTransportClosed after Close, and with the connection's
+// error once it is lost.
+func (w *StreamWriter) Write(data []byte) error {
+	if w.lost && w.lerr != nil {
+		return w.lerr
+	}
+	return w.tr.Write(data)
+}
+
+// WriteString is Write for a string.
+func (w *StreamWriter) WriteString(s string) error { return w.Write([]byte(s)) }
+
+// Drain waits until the write buffer is at or below its low-water mark
+// (asyncio's drain): call it after writes so that a fast writer does not
+// fill memory. It returns the connection's error if it was lost.
+func (w *StreamWriter) Drain(ctx context.Context) error {
+	return w.drainDeadline(ctx, nil)
+}
+
+func (w *StreamWriter) drainDeadline(ctx context.Context, dl *time.Time) error {
+	if w.lost {
+		if w.lerr != nil {
+			return w.lerr
+		}
+		return ErrTransportClosed
+	}
+	if !w.sp.writePaused {
+		return nil
+	}
+	t, err := w.loop.callerTask(ctx)
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		return ErrNotInTask
+	}
+	err = parkUntil(ctx, t, dl, true, funcCond{
+		done: func() bool { return !w.sp.writePaused || w.lost },
+		reg:  func(t *taskCore) { w.drain = append(w.drain, t) },
+	})
+	if err != nil {
+		return err
+	}
+	if w.lost {
+		if w.lerr != nil {
+			return w.lerr
+		}
+		return ErrTransportClosed
+	}
+	return nil
+}
+
+// Close closes the connection after the buffered data is sent (asyncio's
+// close). WaitClosed waits until it is closed.
+func (w *StreamWriter) Close() error { return w.tr.Close() }
+
+// IsClosing reports whether the writer is closed or closing.
+func (w *StreamWriter) IsClosing() bool { return w.tr.IsClosing() }
+
+// CanWriteEOF reports whether WriteEOF is supported.
+func (w *StreamWriter) CanWriteEOF() bool { return w.tr.CanWriteEOF() }
+
+// WriteEOF closes the write side after the buffered data (a half-close).
+func (w *StreamWriter) WriteEOF() error { return w.tr.WriteEOF() }
+
+// WaitClosed waits until the connection is closed (asyncio's
+// wait_closed), and returns the error it was lost with, if any.
+func (w *StreamWriter) WaitClosed(ctx context.Context) error {
+	if !w.lost {
+		t, err := w.loop.callerTask(ctx)
+		if err != nil {
+			return err
+		}
+		if t == nil {
+			return ErrNotInTask
+		}
+		err = parkUntil(ctx, t, nil, false, funcCond{
+			done: func() bool { return w.lost },
+			reg:  func(t *taskCore) { w.close = append(w.close, t) },
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return w.lerr
+}
+
+// Transport returns the underlying transport.
+func (w *StreamWriter) Transport() Transport { return w.tr }
+
+// Conn returns the connection as a net.Conn.
+func (w *StreamWriter) Conn() *Conn { return w.conn }
+
+// Conn returns the connection as a net.Conn (nil for a reader fed by
+// hand).
+func (r *StreamReader) Conn() *Conn {
+	if r.tr == nil {
+		return nil
+	}
+	return r.tr.Protocol().(*streamProto).conn()
+}
+
+// streamProto is the protocol behind a stream connection: it feeds the
+// reader and tracks the writer's flow control. The reader, the writer and
+// the Conn live in it, so that a stream connection costs one allocation
+// besides its transport.
+type streamProto struct {
+	r           StreamReader
+	w           StreamWriter
+	c           Conn
+	writePaused bool
+	made        func(*streamProto) // run by ConnectionMade (a server's handler)
+}
+
+func newStreamProto(l *Loop, limit int) *streamProto {
+	if limit <= 0 {
+		limit = DefaultStreamLimit
+	}
+	sp := &streamProto{}
+	sp.r = StreamReader{loop: l, limit: limit}
+	sp.w = StreamWriter{loop: l, sp: sp, rd: &sp.r, conn: &sp.c}
+	sp.c = Conn{r: &sp.r, w: &sp.w}
+	return sp
+}
+
+func (sp *streamProto) conn() *Conn { return &sp.c }
+
+func (sp *streamProto) ConnectionMade(t Transport) {
+	sp.r.tr = t
+	sp.w.tr = t
+	if sp.made != nil {
+		sp.made(sp)
+	}
+}
+
+func (sp *streamProto) DataReceived(data []byte) { sp.r.Feed(data) }
+
+func (sp *streamProto) EOFReceived() bool {
+	sp.r.FeedEOF()
+	return true // half-open: the writer closes
+}
+
+func (sp *streamProto) ConnectionLost(err error) {
+	if err != nil {
+		sp.r.setError(err)
+	} else {
+		sp.r.FeedEOF()
+	}
+	w := &sp.w
+	w.lost, w.lerr = true, err
+	sp.writePaused = false
+	l := w.loop
+	for _, t := range w.drain {
+		l.wake(t)
+	}
+	for _, t := range w.close {
+		l.wake(t)
+	}
+	w.drain, w.close = nil, nil
+}
+
+func (sp *streamProto) PauseWriting() { sp.writePaused = true }
+
+func (sp *streamProto) ResumeWriting() {
+	sp.writePaused = false
+	l := sp.w.loop
+	for _, t := range sp.w.drain {
+		l.wake(t)
+	}
+	sp.w.drain = sp.w.drain[:0]
+}
+
+// OpenConnection connects to address and returns the connection's reader
+// and writer (asyncio.open_connection). network is "tcp", "tcp4", "tcp6"
+// or "unix". It suspends the calling task while connecting; ctx's
+// cancellation or deadline stops the attempt.
+func OpenConnection(ctx context.Context, network, address string, opts ...NetOption) (*StreamReader, *StreamWriter, error) {
+	c, err := Dial(ctx, network, address, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.r, c.w, nil
+}
+
+// Dial connects to address and returns the connection as a *Conn, a
+// net.Conn for code running in tasks of the loop (see Conn). It suspends
+// the calling task while connecting.
+func Dial(ctx context.Context, network, address string, opts ...NetOption) (*Conn, error) {
+	l := loopOf(ctx)
+	if l == nil {
+		return nil, ErrNoLoop
+	}
+	cfg := netOptions(opts)
+	sp := newStreamProto(l, cfg.limit)
+	if _, err := createConnection(ctx, network, address, sp, cfg); err != nil {
+		return nil, err
+	}
+	return &sp.c, nil
+}
+
+// StartServer listens on address and runs handler in a new task for every
+// connection accepted (asyncio.start_server). The handler's context is
+// derived from ctx, so cancelling ctx cancels the handlers. When the
+// handler returns, the writer is closed (after its buffered data); a
+// panic in the handler is logged and closes the connection.
+func StartServer(ctx context.Context, network, address string, handler func(ctx context.Context, r *StreamReader, w *StreamWriter), opts ...NetOption) (*Server, error) {
+	l := loopOf(ctx)
+	if l == nil {
+		return nil, ErrNoLoop
+	}
+	cfg := netOptions(opts)
+	made := func(sp *streamProto) {
+		task := Spawn(ctx, func(ctx context.Context) (struct{}, error) {
+			defer sp.w.Close()
+			handler(ctx, &sp.r, &sp.w)
+			return struct{}{}, nil
+		}, WithName("stream-handler"))
+		task.AddDoneCallback(func() {
+			if _, err := task.Result(); err != nil && !isCancel(err) {
+				l.cfg.logger.Error("aio: a stream handler failed", "error", err)
+			}
+		})
+	}
+	return CreateServer(ctx, network, address, func() Protocol {
+		sp := newStreamProto(l, cfg.limit)
+		sp.made = made
+		return sp
+	}, opts...)
+}
+
+// ensure the interface checks at compile time.
+var (
+	_ Protocol         = (*streamProto)(nil)
+	_ WriteFlowControl = (*streamProto)(nil)
+	_ net.Conn         = (*Conn)(nil)
+)

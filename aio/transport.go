@@ -1,0 +1,565 @@
+package aio
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/braid-go/braid/internal/poller"
+	"golang.org/x/sys/unix"
+)
+
+// Protocol receives the events of one stream connection (asyncio.Protocol).
+// Its methods run as callbacks of the connection's loop, one at a time,
+// and must not block: a Protocol has no goroutine and no coroutine stack
+// of its own, which is what makes it the fast path.
+//
+// The calls come in this order: ConnectionMade once; DataReceived any
+// number of times; EOFReceived at most once; ConnectionLost once, last.
+// Embed BaseProtocol to implement only the methods you need.
+type Protocol interface {
+	// ConnectionMade is called when the connection is set up, with the
+	// transport to write to.
+	ConnectionMade(t Transport)
+	// DataReceived is called with bytes read from the connection. data is
+	// the loop's read buffer: it is valid only during the call; copy what
+	// you keep.
+	DataReceived(data []byte)
+	// EOFReceived is called when the peer has closed its side for
+	// writing. Returning false closes the transport (after pending
+	// writes); returning true keeps it half-open, so that you can still
+	// write and then Close.
+	EOFReceived() (keepOpen bool)
+	// ConnectionLost is called once when the connection is closed: err is
+	// nil after a regular close or EOF, the error otherwise.
+	ConnectionLost(err error)
+}
+
+// WriteFlowControl is implemented by protocols that want to know when the
+// transport's write buffer goes above its high-water mark (PauseWriting)
+// and back to its low-water mark (ResumeWriting), as asyncio's
+// pause_writing and resume_writing.
+type WriteFlowControl interface {
+	PauseWriting()
+	ResumeWriting()
+}
+
+// BaseProtocol implements every method of Protocol and WriteFlowControl
+// doing nothing (EOFReceived returns false). Embed it in a protocol.
+type BaseProtocol struct{}
+
+// ConnectionMade does nothing.
+func (BaseProtocol) ConnectionMade(Transport) {}
+
+// DataReceived does nothing.
+func (BaseProtocol) DataReceived([]byte) {}
+
+// EOFReceived returns false: the transport closes itself.
+func (BaseProtocol) EOFReceived() bool { return false }
+
+// ConnectionLost does nothing.
+func (BaseProtocol) ConnectionLost(error) {}
+
+// PauseWriting does nothing.
+func (BaseProtocol) PauseWriting() {}
+
+// ResumeWriting does nothing.
+func (BaseProtocol) ResumeWriting() {}
+
+// Transport is one stream connection (TCP, Unix socket or pipe) as a
+// protocol sees it (asyncio.Transport). Its methods belong to the loop:
+// call them from callbacks and tasks of the connection's loop.
+type Transport interface {
+	// Write sends data. What the kernel does not take at once is copied
+	// to the transport's buffer and sent when the socket is writable;
+	// Write never waits. Crossing the high-water mark calls the protocol's
+	// PauseWriting. It fails with ErrTransportClosed after Close.
+	Write(data []byte) error
+	// WriteEOF closes the write side after the buffered data (a TCP
+	// half-close), when CanWriteEOF.
+	WriteEOF() error
+	// CanWriteEOF reports whether WriteEOF is supported.
+	CanWriteEOF() bool
+	// Close closes the transport after the buffered data is sent; the
+	// protocol's ConnectionLost(nil) follows. Reading stops at once.
+	Close() error
+	// Abort closes the transport at once, dropping the buffered data;
+	// ConnectionLost(nil) follows.
+	Abort()
+	// IsClosing reports whether Close or Abort was called or the
+	// connection was lost.
+	IsClosing() bool
+	// PauseReading stops DataReceived calls until ResumeReading.
+	PauseReading()
+	// ResumeReading restarts DataReceived calls.
+	ResumeReading()
+	// IsReading reports whether the transport is reading.
+	IsReading() bool
+	// SetWriteBufferLimits sets the high- and low-water marks of the
+	// write buffer (asyncio's set_write_buffer_limits): high <= 0 means
+	// 64 KiB and low < 0 means high/4.
+	SetWriteBufferLimits(high, low int)
+	// WriteBufferLimits returns the low- and high-water marks.
+	WriteBufferLimits() (low, high int)
+	// WriteBufferSize returns the number of bytes buffered for writing.
+	WriteBufferSize() int
+	// LocalAddr returns the local address (nil for a pipe).
+	LocalAddr() net.Addr
+	// RemoteAddr returns the peer's address (nil for a pipe).
+	RemoteAddr() net.Addr
+	// Protocol returns the protocol receiving the events.
+	Protocol() Protocol
+	// SetProtocol switches the protocol receiving the events.
+	SetProtocol(p Protocol)
+	// Loop returns the transport's loop.
+	Loop() *Loop
+}
+
+// Errors of the I/O layer.
+var (
+	// ErrTransportClosed: a write on a transport that is closing or
+	// closed.
+	ErrTransportClosed = errors.New("aio: the transport is closed")
+	// ErrNotInTask: a blocking-style I/O call (a net.Conn's Read or Write,
+	// a stream read) made outside a task of the connection's loop.
+	ErrNotInTask = errors.New("aio: this I/O call suspends the calling task: call it from a task of the connection's loop (aio.Spawn), not from a callback or another goroutine")
+	// errLoopShutdown is what ConnectionLost receives when the loop shuts
+	// down with the connection still open.
+	errLoopShutdown = fmt.Errorf("aio: the connection was closed by the loop's shutdown: %w", net.ErrClosed)
+)
+
+const (
+	defaultHighWater = 64 * 1024
+	// readBufSize is the loop's read buffer: one read takes at most this.
+	readBufSize = 256 * 1024
+)
+
+// transportKind says what a streamTransport's descriptor is.
+type transportKind uint8
+
+const (
+	kindSocket transportKind = iota
+	kindUnixSocket
+	kindPipe
+)
+
+// streamTransport is the Transport of TCP and Unix stream sockets and of
+// pipes. It is a callback on the loop's poller: no goroutine, no
+// coroutine. Its memory is this struct, the protocol, and the write
+// buffer while something is buffered.
+type streamTransport struct {
+	w     fdWatch
+	loop  *Loop
+	io    *loopIO
+	proto Protocol
+	flow  WriteFlowControl
+
+	wbuf []byte // buffered writes: wbuf[woff:]
+	woff int
+
+	high, low int32
+
+	kind        transportKind
+	reading     bool // the user wants DataReceived calls
+	readEOF     bool // the peer closed its write side
+	closing     bool // Close or Abort was called
+	lost        bool // ConnectionLost has been called or is scheduled
+	writePaused bool // the protocol was told PauseWriting
+	eofPending  bool // WriteEOF waits for the buffer to drain
+	eofWritten  bool
+	readable    bool // the descriptor can be read (pipes: false for a write end)
+
+	laddr, raddr net.Addr
+
+	srv        *Server // the server that accepted it, if any
+	prev, next *streamTransport
+}
+
+// newStreamTransport registers fd (non-blocking) with the loop and
+// returns its transport; the caller then calls ConnectionMade.
+func newStreamTransport(l *Loop, fd int, kind transportKind, proto Protocol, readable bool) (*streamTransport, error) {
+	io := l.ioState()
+	t := &streamTransport{loop: l, io: io, proto: proto, kind: kind, reading: readable, readable: readable,
+		high: defaultHighWater, low: defaultHighWater / 4}
+	t.flow, _ = proto.(WriteFlowControl)
+	t.w.fd = fd
+	t.w.owner = t
+	var ev poller.Events
+	if readable {
+		ev = poller.Readable
+	}
+	if err := l.addWatch(&t.w, ev, t.onEvents); err != nil {
+		return nil, err
+	}
+	io.live++
+	return t, nil
+}
+
+func (t *streamTransport) interest() poller.Events {
+	var ev poller.Events
+	if t.reading && !t.readEOF && !t.closing && t.readable {
+		ev |= poller.Readable
+	}
+	if t.woff < len(t.wbuf) {
+		ev |= poller.Writable
+	}
+	return ev
+}
+
+func (t *streamTransport) updateInterest() {
+	if t.lost {
+		return
+	}
+	if err := t.loop.setInterest(&t.w, t.interest()); err != nil {
+		t.fatal(err)
+	}
+}
+
+// onEvents handles the poller's report for the descriptor.
+func (t *streamTransport) onEvents(ev poller.Events) {
+	if t.lost {
+		return
+	}
+	if ev&poller.Writable != 0 && t.woff < len(t.wbuf) {
+		t.flush()
+		if t.lost {
+			return
+		}
+	}
+	if ev&(poller.Readable|poller.Hangup|poller.Error) != 0 {
+		if t.reading && !t.readEOF && !t.closing && t.readable {
+			t.readReady()
+		} else if ev&poller.Error != 0 {
+			t.fatal(sockError(t.w.fd))
+		}
+	}
+}
+
+// sockError returns the pending error of a socket (SO_ERROR).
+func sockError(fd int) error {
+	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return err
+	}
+	if v != 0 {
+		return unix.Errno(v)
+	}
+	return errors.New("aio: error reported on the connection")
+}
+
+func (t *streamTransport) readReady() {
+	buf := t.io.readBuf()
+	n, err := unix.Read(t.w.fd, buf)
+	if err != nil {
+		if err == unix.EAGAIN || err == unix.EINTR {
+			return
+		}
+		t.fatal(wrapOp("read", err))
+		return
+	}
+	if n == 0 {
+		t.readEOF = true
+		t.updateInterest()
+		if !t.proto.EOFReceived() {
+			t.Close()
+		}
+		return
+	}
+	t.proto.DataReceived(buf[:n])
+}
+
+// Write implements Transport.
+func (t *streamTransport) Write(data []byte) error {
+	if t.closing || t.lost || t.eofPending || t.eofWritten {
+		return ErrTransportClosed
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if t.woff == len(t.wbuf) {
+		n, err := unix.Write(t.w.fd, data)
+		if err != nil {
+			if err != unix.EAGAIN && err != unix.EINTR {
+				err = wrapOp("write", err)
+				t.fatal(err)
+				return err
+			}
+			n = 0
+		}
+		if n == len(data) {
+			return nil
+		}
+		data = data[n:]
+		t.wbuf = append(t.wbuf[:0], data...)
+		t.woff = 0
+		t.updateInterest()
+	} else {
+		t.wbuf = append(t.wbuf, data...)
+	}
+	t.maybePauseProtocol()
+	return nil
+}
+
+// flush writes buffered data when the descriptor is writable.
+func (t *streamTransport) flush() {
+	n, err := unix.Write(t.w.fd, t.wbuf[t.woff:])
+	if err != nil {
+		if err == unix.EAGAIN || err == unix.EINTR {
+			return
+		}
+		t.fatal(wrapOp("write", err))
+		return
+	}
+	t.woff += n
+	if t.woff < len(t.wbuf) {
+		t.maybeResumeProtocol()
+		return
+	}
+	if cap(t.wbuf) > 4*defaultHighWater {
+		t.wbuf = nil
+	} else {
+		t.wbuf = t.wbuf[:0]
+	}
+	t.woff = 0
+	t.updateInterest()
+	t.maybeResumeProtocol()
+	if t.eofPending {
+		t.eofPending = false
+		t.shutdownWrite()
+	}
+	if t.closing && !t.lost {
+		t.lose(nil)
+	}
+}
+
+func (t *streamTransport) maybePauseProtocol() {
+	if !t.writePaused && len(t.wbuf)-t.woff > int(t.high) {
+		t.writePaused = true
+		if t.flow != nil {
+			t.loop.guard(t.flow.PauseWriting)
+		}
+	}
+}
+
+func (t *streamTransport) maybeResumeProtocol() {
+	if t.writePaused && len(t.wbuf)-t.woff <= int(t.low) {
+		t.writePaused = false
+		if t.flow != nil {
+			t.loop.guard(t.flow.ResumeWriting)
+		}
+	}
+}
+
+func (t *streamTransport) shutdownWrite() {
+	t.eofWritten = true
+	if t.kind == kindPipe {
+		// A pipe has no half-close: closing the write end is the EOF.
+		t.lose(nil)
+		return
+	}
+	if err := unix.Shutdown(t.w.fd, unix.SHUT_WR); err != nil && err != unix.ENOTCONN {
+		t.fatal(wrapOp("shutdown", err))
+	}
+}
+
+// WriteEOF implements Transport.
+func (t *streamTransport) WriteEOF() error {
+	if t.closing || t.lost {
+		return ErrTransportClosed
+	}
+	if t.eofPending || t.eofWritten {
+		return nil
+	}
+	if t.woff < len(t.wbuf) {
+		t.eofPending = true
+		return nil
+	}
+	t.shutdownWrite()
+	return nil
+}
+
+// CanWriteEOF implements Transport.
+func (t *streamTransport) CanWriteEOF() bool { return true }
+
+// Close implements Transport.
+func (t *streamTransport) Close() error {
+	if t.closing || t.lost {
+		return nil
+	}
+	t.closing = true
+	if t.woff == len(t.wbuf) {
+		t.lose(nil)
+		return nil
+	}
+	t.updateInterest()
+	return nil
+}
+
+// Abort implements Transport.
+func (t *streamTransport) Abort() {
+	if t.lost {
+		return
+	}
+	t.closing = true
+	t.wbuf, t.woff = nil, 0
+	if t.kind != kindPipe {
+		// Reset the connection rather than leave the peer waiting.
+		_ = unix.SetsockoptLinger(t.w.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	}
+	t.lose(nil)
+}
+
+// fatal loses the connection with err.
+func (t *streamTransport) fatal(err error) {
+	if t.lost {
+		return
+	}
+	t.closing = true
+	t.wbuf, t.woff = nil, 0
+	t.lose(err)
+}
+
+// lose closes the descriptor at once and schedules ConnectionLost(err)
+// on the loop (never inside the caller's own protocol call).
+func (t *streamTransport) lose(err error) {
+	if t.lost {
+		return
+	}
+	t.lost = true
+	t.closing = true
+	t.release()
+	t.loop.soon(func() { t.connectionLost(err) })
+}
+
+// release unregisters and closes the descriptor.
+func (t *streamTransport) release() {
+	l := t.loop
+	_ = l.removeWatch(&t.w)
+	unix.Close(t.w.fd)
+	t.w.fd = -1
+	t.io.live--
+	if t.srv != nil {
+		t.srv.detach(t)
+	}
+}
+
+func (t *streamTransport) connectionLost(err error) {
+	p := t.proto
+	if t.writePaused {
+		t.writePaused = false
+	}
+	p.ConnectionLost(err)
+}
+
+// shutdownNow is the loop's shutdown of a transport still open: the
+// descriptor is closed and the protocol told at once.
+func (t *streamTransport) shutdownNow() {
+	if t.lost {
+		return
+	}
+	t.lost, t.closing = true, true
+	t.wbuf = nil
+	t.release()
+	t.loop.guard(func() { t.proto.ConnectionLost(errLoopShutdown) })
+}
+
+// IsClosing implements Transport.
+func (t *streamTransport) IsClosing() bool { return t.closing || t.lost }
+
+// PauseReading implements Transport.
+func (t *streamTransport) PauseReading() {
+	if !t.reading {
+		return
+	}
+	t.reading = false
+	t.updateInterest()
+}
+
+// ResumeReading implements Transport.
+func (t *streamTransport) ResumeReading() {
+	if t.reading || !t.readable {
+		return
+	}
+	t.reading = true
+	t.updateInterest()
+}
+
+// IsReading implements Transport.
+func (t *streamTransport) IsReading() bool {
+	return t.reading && !t.closing && !t.lost && !t.readEOF && t.readable
+}
+
+// SetWriteBufferLimits implements Transport.
+func (t *streamTransport) SetWriteBufferLimits(high, low int) {
+	if high <= 0 {
+		high = defaultHighWater
+	}
+	if low < 0 || low > high {
+		low = high / 4
+	}
+	t.high, t.low = int32(high), int32(low)
+	t.maybePauseProtocol()
+	t.maybeResumeProtocol()
+}
+
+// WriteBufferLimits implements Transport.
+func (t *streamTransport) WriteBufferLimits() (low, high int) { return int(t.low), int(t.high) }
+
+// WriteBufferSize implements Transport.
+func (t *streamTransport) WriteBufferSize() int { return len(t.wbuf) - t.woff }
+
+// LocalAddr implements Transport.
+func (t *streamTransport) LocalAddr() net.Addr {
+	if t.laddr == nil && t.kind != kindPipe && !t.lost {
+		if sa, err := unix.Getsockname(t.w.fd); err == nil {
+			t.laddr = toNetAddr(unix.SOCK_STREAM, sa)
+		}
+	}
+	return t.laddr
+}
+
+// RemoteAddr implements Transport.
+func (t *streamTransport) RemoteAddr() net.Addr {
+	if t.raddr == nil && t.kind != kindPipe && !t.lost {
+		if sa, err := unix.Getpeername(t.w.fd); err == nil {
+			t.raddr = toNetAddr(unix.SOCK_STREAM, sa)
+		}
+	}
+	return t.raddr
+}
+
+// Protocol implements Transport.
+func (t *streamTransport) Protocol() Protocol { return t.proto }
+
+// SetProtocol implements Transport.
+func (t *streamTransport) SetProtocol(p Protocol) {
+	t.proto = p
+	t.flow, _ = p.(WriteFlowControl)
+}
+
+// Loop implements Transport.
+func (t *streamTransport) Loop() *Loop { return t.loop }
+
+// String describes the transport for logs.
+func (t *streamTransport) String() string {
+	state := "open"
+	if t.lost {
+		state = "closed"
+	} else if t.closing {
+		state = "closing"
+	}
+	return fmt.Sprintf("<aio.Transport fd=%d %s>", t.w.fd, state)
+}
+
+// wrapOp makes a system call's error a *net.OpError, as the net package
+// reports them (errors.Is works on the errno).
+func wrapOp(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &net.OpError{Op: op, Net: "aio", Err: err}
+}
+
+// guard runs a protocol callback, turning a panic into a logged error so
+// that one connection's bug does not take the loop down.
+func (l *Loop) guard(fn func()) { l.callback(fn) }
