@@ -27,8 +27,8 @@ type fdWatch struct {
 	// loop on a connection whose reading is paused.
 	registered bool
 	fire       func()
-	owner      fdOwner   // what the loop's shutdown closes
-	io         *loopIO   // only on the loop's I/O state entry
+	owner      fdOwner // what the loop's shutdown closes
+	io         *loopIO // only on the loop's I/O state entry
 }
 
 // fdOwner is what owns a watched descriptor: at the loop's shutdown,

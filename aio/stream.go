@@ -73,7 +73,7 @@ type StreamReader struct {
 	err    error // the connection was lost with this error
 	paused bool  // reading paused because the buffer is over 2*limit
 	waiter *taskCore
-	need   int // the waiter waits for more than need buffered bytes
+	need   int  // the waiter waits for more than need buffered bytes
 	closed bool // the Conn was closed locally: waits end
 }
 
