@@ -41,8 +41,10 @@ const ioStateKey = -1
 
 // loopIO is the I/O layer's state of one loop.
 type loopIO struct {
-	buf  []byte // the read buffer every transport of the loop shares
-	live int    // transports open
+	buf   []byte     // the read buffer every transport of the loop shares
+	live  int        // transports open
+	procs []*Process // child processes not collected yet
+	sig   *signalState
 }
 
 func (io *loopIO) readBuf() []byte {
@@ -78,6 +80,15 @@ func (l *Loop) shutdownIO() {
 	}
 	for _, o := range owners {
 		o.shutdownNow()
+	}
+	io := l.fds[ioStateKey].io
+	for _, p := range append([]*Process(nil), io.procs...) {
+		p.shutdownNow()
+	}
+	io.procs = nil
+	if io.sig != nil {
+		io.sig.stop()
+		io.sig = nil
 	}
 }
 
