@@ -176,4 +176,3 @@ func TestSignalHandlerRunsOnLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
