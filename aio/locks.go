@@ -435,9 +435,9 @@ func (e *Event) String() string {
 // notifies them. The zero value is a Condition with its own Lock; use
 // NewCondition to share a Lock. Its methods belong to the loop.
 type Condition struct {
-	l    *Lock
-	own  Lock
-	q    waitq
+	l   *Lock
+	own Lock
+	q   waitq
 }
 
 // NewCondition returns a Condition over lock, or over a new Lock of its

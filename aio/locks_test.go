@@ -885,7 +885,7 @@ func TestConditionExplicitLock(t *testing.T) {
 		lock := &aio.Lock{}
 		f(lock, aio.NewCondition(lock))
 		var own aio.Condition
-		if own.Lock() == nil || own.Lock() != own.Lock() {
+		if l := own.Lock(); l == nil || own.Lock() != l {
 			t.Error("the zero Condition has no lock of its own")
 		}
 		return nil
