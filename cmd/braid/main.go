@@ -39,6 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case bench.ChildCommand: // a workload's helper process (echo's server)
+		return bench.RunChild(args[1:])
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
@@ -57,6 +59,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	quick := fs.Bool("quick", false, "smaller runs (a smoke test, not a measurement)")
 	list := fs.Bool("list", false, "list the workloads and exit")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	for _, w := range bench.All() {
+		if w.Flags != nil {
+			w.Flags(fs)
+		}
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: braid bench [flags] [WORKLOAD...]\n\nRuns every workload, or the named ones, and prints a table.\n\nFlags:\n")
 		fs.PrintDefaults()

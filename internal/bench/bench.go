@@ -7,8 +7,10 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +52,41 @@ type Workload struct {
 	// Run measures and reports its rows through report. It must end when
 	// ctx is cancelled.
 	Run func(ctx context.Context, cfg Config, report func(Row)) error
+	// Flags, if set, registers the workload's own flags (e.g. echo's
+	// --conns) on the bench command's flag set before it is parsed.
+	Flags func(fs *flag.FlagSet)
+}
+
+// ChildCommand is the hidden first argument with which `braid` runs as a
+// helper process of a workload (the echo workload's server). RunChild
+// handles it.
+const ChildCommand = "_bench-child"
+
+var children = map[string]func(args []string) int{}
+
+// RegisterChild registers a helper process mode of a workload, run by
+// `braid _bench-child NAME ARGS...`.
+func RegisterChild(name string, main func(args []string) int) {
+	mu.Lock()
+	defer mu.Unlock()
+	children[name] = main
+}
+
+// RunChild runs the helper mode named by args[0] and returns its exit
+// code.
+func RunChild(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "braid: "+ChildCommand+" needs a mode")
+		return 2
+	}
+	mu.Lock()
+	main, ok := children[args[0]]
+	mu.Unlock()
+	if !ok {
+		fmt.Fprintf(os.Stderr, "braid: unknown helper mode %q\n", args[0])
+		return 2
+	}
+	return main(args[1:])
 }
 
 var (
