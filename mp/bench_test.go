@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"iter"
 	"slices"
 	"sort"
 	"testing"
@@ -51,16 +50,6 @@ func warmPool(b *testing.B, opts ...mp.Option) *mp.Pool {
 		}
 	}
 	return p
-}
-
-func count(n int) iter.Seq[int] {
-	return func(yield func(int) bool) {
-		for i := 0; i < n; i++ {
-			if !yield(i) {
-				return
-			}
-		}
-	}
 }
 
 // BenchmarkStartup: one op = a new pool, its first result, its shutdown.

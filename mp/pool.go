@@ -79,6 +79,9 @@ type Stats struct {
 	Retried int
 	// Queued is the number of tasks waiting for a worker now.
 	Queued int
+	// InFlight is the number of tasks sent to workers and not answered
+	// yet (running, or queued in a worker behind the running one).
+	InFlight int
 }
 
 // Option configures NewPool.
@@ -240,6 +243,9 @@ func (p *Pool) Stats() Stats {
 	s := p.stats
 	s.Workers = len(p.workers)
 	s.Queued = p.queued
+	for _, w := range p.workers {
+		s.InFlight += w.inflight.len()
+	}
 	return s
 }
 
@@ -448,9 +454,10 @@ func (p *Pool) contextDone(pj poolJob, ctx context.Context) {
 	case stateInflight:
 		e.state = stateDone
 		w := e.w
-		if front, _ := w.inflight.peek(); front == pj && w.hello {
-			// Running (or about to run: then it fails all the same).
-			if !w.killedRunning && w.proc != nil {
+		if front, _ := w.inflight.peek(); front == pj {
+			// Running, or about to run (the worker may still be starting):
+			// it fails all the same, and killing is the only sure stop.
+			if !w.killedRunning {
 				w.killedRunning = true
 				p.stats.Killed++
 				_ = w.proc.Kill()
@@ -1148,6 +1155,10 @@ func (w *worker) finish() {
 				failErr = append(failErr, errTerminated)
 			}
 		}
+	case w.killedRunning:
+		// Killed to stop a task that already failed: what is left in
+		// flight never started.
+		requeue = jobs
 	case w.helloErr != nil:
 		requeue = jobs
 		broke = p.breakLocked("worker initializer failed", w.helloErr.toError(p.cfg.initFunc, w.pid))

@@ -9,11 +9,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// usePdeathsig is switched off only by tests, to show that the task pipe
+// alone makes orphaned workers exit.
+var usePdeathsig = true
+
 // workerSysProcAttr asks the kernel to kill the worker when the thread that
 // started it ends (Pdeathsig): the starting goroutine keeps that thread
 // locked until the worker is reaped, so this fires only when the whole
 // parent process dies. The task pipe is the second guard.
 func workerSysProcAttr() *syscall.SysProcAttr {
+	if !usePdeathsig {
+		return &syscall.SysProcAttr{}
+	}
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 

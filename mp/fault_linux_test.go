@@ -1,0 +1,305 @@
+package mp_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/braid-go/braid/mp"
+	"go.uber.org/goleak"
+)
+
+// Fault tests: in each, hundreds of other tasks complete with their right
+// results, and the pool leaves no child process behind (newPool checks).
+
+var (
+	// GoPanic crashes its worker from another goroutine: no recover can
+	// catch that.
+	GoPanic = mp.Register("test.gopanic", func(ctx context.Context, msg string) (int, error) {
+		go func() { panic("crash from a goroutine: " + msg) }()
+		time.Sleep(time.Hour)
+		return 0, nil
+	})
+	// MaybeGate returns at once without a gate, or waits at one: the pool
+	// learns from the quick calls that it is a short function.
+	MaybeGate = mp.Register("test.maybegate", func(ctx context.Context, g gate) (int, error) {
+		if g.Ready == "" {
+			return os.Getpid(), nil
+		}
+		return gateWait(g)
+	})
+)
+
+func gateWait(g gate) (int, error) {
+	announce(g.Ready)
+	f, err := os.Open(g.Release)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, f)
+	f.Close()
+	return os.Getpid(), nil
+}
+
+func TestKillBusyWorker(t *testing.T) {
+	p := newPool(t, mp.WithStderr(io.Discard))
+	ctx := context.Background()
+	fifo := newFIFO(t, "ready")
+	blocked, _ := Block.Submit(ctx, p, fifo)
+	pid := readPIDs(t, fifo, 1)[0]
+	check := submitSquares(t, p, 300)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, err := blocked.Result(ctx)
+	var we *mp.WorkerError
+	if !errors.As(err, &we) || !errors.Is(err, mp.ErrWorkerDied) || we.PID != pid || we.Signal != "killed" || we.ExitCode != -1 {
+		t.Fatalf("%#v", err)
+	}
+	if !strings.Contains(err.Error(), "signal: killed") {
+		t.Fatalf("the error does not name the signal: %v", err)
+	}
+	check()
+	submitSquares(t, p, 100)() // the replacement serves
+	if s := p.Stats(); s.Crashed != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestOsExitInTask(t *testing.T) {
+	p := newPool(t, mp.WithStderr(io.Discard))
+	ctx := context.Background()
+	check1 := submitSquares(t, p, 300)
+	exit, _ := Exit.Submit(ctx, p, 3)
+	check2 := submitSquares(t, p, 300)
+	_, err := exit.Result(ctx)
+	var we *mp.WorkerError
+	if !errors.As(err, &we) || we.ExitCode != 3 || we.Signal != "" || we.Function != "test.exit" {
+		t.Fatalf("%#v", err)
+	}
+	if !strings.Contains(we.Stderr, "test.exit: leaving with code 3") || !strings.Contains(err.Error(), "exit status 3") {
+		t.Fatalf("stderr tail missing from the error: %v", err)
+	}
+	check1()
+	check2()
+	if s := p.Stats(); s.Crashed != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestPanicInGoroutineKillsOnlyItsTask(t *testing.T) {
+	p := newPool(t, mp.WithStderr(io.Discard))
+	ctx := context.Background()
+	check := submitSquares(t, p, 300)
+	crash, _ := GoPanic.Submit(ctx, p, "oops")
+	check2 := submitSquares(t, p, 300)
+	_, err := crash.Result(ctx)
+	var we *mp.WorkerError
+	if !errors.As(err, &we) || we.ExitCode != 2 {
+		t.Fatalf("%#v", err)
+	}
+	if !strings.HasPrefix(we.Stderr, "panic: crash from a goroutine: oops") || !strings.Contains(we.Stderr, "goroutine") {
+		t.Fatalf("stderr excerpt should start at the panic:\n%s", we.Stderr)
+	}
+	check()
+	check2()
+}
+
+func TestDeadlineKillsRunawayTask(t *testing.T) {
+	p := newPool(t, mp.WithStderr(io.Discard))
+	fifo := newFIFO(t, "ready")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	spin, err := Spin.Submit(ctx, p, fifo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := submitSquares(t, p, 300)
+	pid := readPIDs(t, fifo, 1)[0]
+	_, err = spin.Result(context.Background())
+	var ke *mp.KilledError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ke) || ke.PID != pid {
+		t.Fatalf("%#v", err)
+	}
+	check()
+	submitSquares(t, p, 100)()
+	if s := p.Stats(); s.Killed != 1 || s.Crashed != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestCancelKillsRunningTask(t *testing.T) {
+	p := newPool(t, mp.WithStderr(io.Discard))
+	fifo := newFIFO(t, "ready")
+	ctx, cancel := context.WithCancel(context.Background())
+	spin, _ := Spin.Submit(ctx, p, fifo)
+	check := submitSquares(t, p, 300)
+	readPIDs(t, fifo, 1)
+	cancel()
+	_, err := spin.Result(context.Background())
+	var ke *mp.KilledError
+	if !errors.Is(err, context.Canceled) || !errors.As(err, &ke) {
+		t.Fatalf("%#v", err)
+	}
+	check()
+}
+
+func TestCancelTaskQueuedInWorker(t *testing.T) {
+	p := newPool(t, mp.WithMaxWorkers(1))
+	ctx := context.Background()
+	// Quick calls first: the pool then pipelines behind this function.
+	for range MaybeGate.Map(ctx, p, func(yield func(gate) bool) {
+		for i := 0; i < 50 && yield(gate{}); i++ {
+		}
+	}) {
+	}
+	g := gate{Ready: newFIFO(t, "ready"), Release: newFIFO(t, "release")}
+	running, _ := MaybeGate.Submit(ctx, p, g)
+	pid := readPIDs(t, g.Ready, 1)[0]
+	cctx, cancel := context.WithCancel(ctx)
+	queued, _ := Square.Submit(cctx, p, 5)
+	for start := time.Now(); p.Stats().InFlight < 2; time.Sleep(time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("the square was not sent behind the running task: %+v", p.Stats())
+		}
+	}
+	cancel()
+	_, err := queued.Result(ctx)
+	var ke *mp.KilledError
+	if !errors.Is(err, context.Canceled) || errors.As(err, &ke) {
+		t.Fatalf("a task not started must fail without a kill: %v", err)
+	}
+	release(t, g.Release)
+	if v, err := running.Result(ctx); err != nil || v != pid {
+		t.Fatal(v, err)
+	}
+	f, _ := PID.Submit(ctx, p, struct{}{})
+	if v, err := f.Result(ctx); err != nil || v != pid {
+		t.Fatalf("the worker was replaced: pid %d, was %d (%v)", v, pid, err)
+	}
+	if s := p.Stats(); s.Killed != 0 || s.Crashed != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestMemoryLimitRecyclesWorker(t *testing.T) {
+	p := newPool(t, mp.WithMemoryLimit(300<<20), mp.WithLogger(discardLogger()))
+	ctx := context.Background()
+	check := submitSquares(t, p, 300)
+	hog, _ := Hog.Submit(ctx, p, 400)
+	check2 := submitSquares(t, p, 300)
+	hogPID, err := hog.Result(ctx)
+	if err != nil {
+		t.Fatalf("the task over the limit must finish, not be killed: %v", err)
+	}
+	check()
+	check2()
+	for v, err := range PID.Map(ctx, p, func(yield func(struct{}) bool) {
+		for i := 0; i < 50 && yield(struct{}{}); i++ {
+		}
+	}) {
+		if err != nil || v == hogPID {
+			t.Fatalf("pid %d (hog %d), %v: the worker over its limit still serves", v, hogPID, err)
+		}
+	}
+	if s := p.Stats(); s.Recycled != 1 || s.Crashed != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestIdempotentRetried(t *testing.T) {
+	p := newPool(t, mp.WithStderr(io.Discard))
+	ctx := context.Background()
+	check := submitSquares(t, p, 300)
+	f, _ := Flaky.Submit(ctx, p, t.TempDir()+"/marker")
+	g, _ := FlakyOnce.Submit(ctx, p, t.TempDir()+"/marker")
+	if v, err := f.Result(ctx); err != nil || v != "ok" {
+		t.Fatalf("idempotent task: %q, %v", v, err)
+	}
+	_, err := g.Result(ctx)
+	var we *mp.WorkerError
+	if !errors.As(err, &we) || we.ExitCode != 7 {
+		t.Fatalf("task without retries: %v", err)
+	}
+	check()
+	if s := p.Stats(); s.Retried != 1 || s.Crashed != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestBrokenFrameFromWorker(t *testing.T) {
+	p := newPool(t, mp.WithStderr(io.Discard))
+	ctx := context.Background()
+	check := submitSquares(t, p, 300)
+	bad, _ := Garbage.Submit(ctx, p, 0)
+	_, err := bad.Result(ctx)
+	var we *mp.WorkerError
+	if !errors.As(err, &we) || !errors.Is(err, mp.ErrProtocol) {
+		t.Fatalf("%v", err)
+	}
+	check()
+}
+
+// orphanParent is the test binary as a pool's parent, to be killed with
+// SIGKILL by TestOrphanedWorkersExit. It never returns.
+func orphanParent() {
+	if os.Getenv("MP_TEST_PDEATHSIG") == "off" {
+		mp.SetPdeathsig(false)
+	}
+	p, err := mp.NewPool(mp.WithMaxWorkers(2))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx := context.Background()
+	fifo := os.Getenv("MP_TEST_FIFO")
+	for i := 0; i < 2; i++ {
+		if _, err := Block.Submit(ctx, p, fifo); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+func TestOrphanedWorkersExit(t *testing.T) {
+	for _, pdeathsig := range []string{"on", "off"} {
+		t.Run("pdeathsig="+pdeathsig, func(t *testing.T) {
+			defer goleak.VerifyNone(t)
+			fifo := newFIFO(t, "ready")
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "MP_TEST_ROLE=orphan-parent", "MP_TEST_FIFO="+fifo, "MP_TEST_PDEATHSIG="+pdeathsig)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			pids := readPIDs(t, fifo, 2)
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Wait()
+			// The workers exit by themselves; poll with a generous bound.
+			start := time.Now()
+			for _, pid := range pids {
+				for !gone(pid) {
+					if time.Since(start) > 30*time.Second {
+						syscall.Kill(pid, syscall.SIGKILL)
+						t.Fatalf("worker %d outlived its parent by 30s", pid)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+		})
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
