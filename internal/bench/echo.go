@@ -1,0 +1,571 @@
+package bench
+
+// The echo workload: a TCP echo server in a child process pinned to one
+// core, driven by braid's own load generator (one loop, Protocol clients)
+// pinned to the other. It reports requests/s, p50/p99 latency and the
+// server's CPU time per request (its user+system time over the measured
+// window divided by the requests served in it), for braid's Protocol and
+// streams servers and for any peer given with --against NAME=CMD.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/braid-go/braid/aio"
+)
+
+type echoFlags struct {
+	conns    string
+	sizes    string
+	duration time.Duration
+	warmup   time.Duration
+	servers  string
+	against  againstList
+	idle     int
+}
+
+type againstList []string
+
+func (a *againstList) String() string { return strings.Join(*a, ", ") }
+func (a *againstList) Set(v string) error {
+	name, cmd, ok := strings.Cut(v, "=")
+	if !ok || name == "" || strings.TrimSpace(cmd) == "" {
+		return fmt.Errorf("want NAME=CMD, got %q", v)
+	}
+	if !strings.Contains(cmd, "{port}") {
+		return fmt.Errorf("the command of %s must contain {port}", name)
+	}
+	*a = append(*a, v)
+	return nil
+}
+
+var echoOpts = echoFlags{conns: "100", sizes: "64", duration: 10 * time.Second, warmup: time.Second,
+	servers: "braid-protocol,braid-streams", idle: 10_000}
+
+func init() {
+	Register(Workload{
+		Name:        "echo",
+		Description: "TCP echo: server child pinned to cpu0, braid load generator on cpu1; req/s, p50/p99, server CPU us/request (--conns, --size, --duration, --against)",
+		Run:         runEcho,
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&echoOpts.conns, "conns", echoOpts.conns, "echo: connections, or a comma list (100,1000)")
+			fs.StringVar(&echoOpts.sizes, "size", echoOpts.sizes, "echo: message size in bytes, or a comma list (64,4096)")
+			fs.DurationVar(&echoOpts.duration, "duration", echoOpts.duration, "echo: measured time per server and configuration")
+			fs.DurationVar(&echoOpts.warmup, "warmup", echoOpts.warmup, "echo: load before the measured window")
+			fs.StringVar(&echoOpts.servers, "servers", echoOpts.servers, "echo: braid servers to measure (braid-protocol, braid-streams; empty for none)")
+			fs.Var(&echoOpts.against, "against", "echo: NAME=CMD, a peer server to measure too; {port} in CMD is replaced by the port (repeatable)")
+		},
+	})
+	Register(Workload{
+		Name:        "idle-conns",
+		Description: "memory per idle connection held by one braid loop (Protocol and streams servers, 10,000 connections)",
+		Run:         runIdleConns,
+		Flags: func(fs *flag.FlagSet) {
+			fs.IntVar(&echoOpts.idle, "idle", echoOpts.idle, "idle-conns: connections to hold")
+		},
+	})
+	RegisterChild("echo-server", echoServerMain)
+}
+
+// echoServer is one server to measure: braid's own (a model) or a peer
+// command.
+type echoServer struct {
+	name string
+	argv []string // with {port}
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("not a positive number: %q", f)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty list")
+	}
+	return out, nil
+}
+
+func echoServers(self string) ([]echoServer, error) {
+	var out []echoServer
+	for _, m := range strings.Split(echoOpts.servers, ",") {
+		m = strings.TrimSpace(m)
+		switch m {
+		case "":
+		case "braid-protocol", "braid-streams":
+			out = append(out, echoServer{name: m, argv: []string{self, ChildCommand, "echo-server", "--model", strings.TrimPrefix(m, "braid-"), "--port", "{port}"}})
+		default:
+			return nil, fmt.Errorf("unknown braid echo server %q (want braid-protocol or braid-streams)", m)
+		}
+	}
+	for _, a := range echoOpts.against {
+		name, cmd, _ := strings.Cut(a, "=")
+		argv, err := splitCommand(cmd)
+		if err != nil {
+			return nil, fmt.Errorf("--against %s: %w", name, err)
+		}
+		out = append(out, echoServer{name: name, argv: argv})
+	}
+	return out, nil
+}
+
+func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
+	conns, err := parseInts(echoOpts.conns)
+	if err != nil {
+		return fmt.Errorf("--conns: %w", err)
+	}
+	sizes, err := parseInts(echoOpts.sizes)
+	if err != nil {
+		return fmt.Errorf("--size: %w", err)
+	}
+	duration, warmup := echoOpts.duration, echoOpts.warmup
+	if cfg.Quick {
+		duration, warmup = 500*time.Millisecond, 100*time.Millisecond
+		conns = []int{min(conns[0], 10)}
+		sizes = sizes[:1]
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	servers, err := echoServers(self)
+	if err != nil {
+		return err
+	}
+	if len(servers) == 0 {
+		return errors.New("no server to measure: give --servers or --against")
+	}
+	restore, pinned := pinSelf(1)
+	defer restore()
+	for _, nc := range conns {
+		for _, size := range sizes {
+			for _, s := range servers {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				cfg.Progress("echo: %s, %d conns, %d B, %s", s.name, nc, size, duration)
+				res, err := measureEcho(ctx, s, nc, size, warmup, duration, pinned)
+				if err != nil {
+					return fmt.Errorf("%s: %w", s.name, err)
+				}
+				note := fmt.Sprintf("%d conns, %d B, %s", nc, size, duration)
+				if !pinned {
+					note += ", not pinned (no taskset/affinity)"
+				}
+				report(Row{Workload: "echo", Model: s.name, RPS: res.rps, P50us: res.p50, P99us: res.p99, CPUusPerReq: res.cpuPerReq, Note: note})
+			}
+		}
+	}
+	return nil
+}
+
+type echoResult struct {
+	rps, p50, p99, cpuPerReq float64
+}
+
+// startServer starts s on a free port, pinned to cpu0 when taskset is
+// there, and waits until it accepts connections.
+func startServer(ctx context.Context, s echoServer, pinned bool) (*exec.Cmd, int, io.WriteCloser, *bufio.Reader, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, 0, nil, nil, err
+	}
+	argv := make([]string, len(s.argv))
+	for i, a := range s.argv {
+		argv[i] = strings.ReplaceAll(a, "{port}", strconv.Itoa(port))
+	}
+	if pinned {
+		if ts, err := exec.LookPath("taskset"); err == nil {
+			argv = append([]string{ts, "-c", "0"}, argv...)
+		}
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, 0, nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, 0, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, 0, nil, nil, fmt.Errorf("starting %q: %w", strings.Join(argv, " "), err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
+		if err == nil {
+			c.Close()
+			return cmd, port, stdin, bufio.NewReader(stdout), nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			stopServer(cmd, stdin)
+			return nil, 0, nil, nil, fmt.Errorf("the server %q did not accept connections within 15 s: %w", strings.Join(argv, " "), err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stopServer asks the server to stop (SIGTERM, stdin closed), then kills
+// it if it has not exited after 3 s, and collects it.
+func stopServer(cmd *exec.Cmd, stdin io.Closer) {
+	if stdin != nil {
+		stdin.Close()
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func measureEcho(ctx context.Context, s echoServer, conns, size int, warmup, duration time.Duration, pinned bool) (echoResult, error) {
+	cmd, port, stdin, _, err := startServer(ctx, s, pinned)
+	if err != nil {
+		return echoResult{}, err
+	}
+	defer stopServer(cmd, stdin)
+	pid := cmd.Process.Pid
+	var res echoResult
+	err = aio.Run(ctx, func(ctx context.Context) error {
+		g := &loadGen{size: size, base: time.Now(), hist: newHistogram()}
+		g.msg = make([]byte, size)
+		for i := range g.msg {
+			g.msg[i] = byte('a' + i%26)
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		for i := 0; i < conns; i++ {
+			c := &echoClient{g: g}
+			if _, _, err := aio.CreateConnection(ctx, "tcp", addr, func() aio.Protocol { return c }); err != nil {
+				g.stop()
+				return fmt.Errorf("connection %d: %w", i, err)
+			}
+			g.clients = append(g.clients, c)
+		}
+		for _, c := range g.clients {
+			c.send()
+		}
+		if err := aio.Sleep(ctx, warmup); err != nil {
+			g.stop()
+			return err
+		}
+		if g.err != nil {
+			return g.err
+		}
+		cpu0, cerr := processCPU(pid)
+		g.hist.reset()
+		t0 := time.Now()
+		if err := aio.Sleep(ctx, duration); err != nil {
+			g.stop()
+			return err
+		}
+		n := g.hist.count
+		elapsed := time.Since(t0)
+		cpu1, cerr2 := processCPU(pid)
+		g.stop()
+		if g.err != nil {
+			return g.err
+		}
+		if n == 0 {
+			return errors.New("no request completed in the measured window")
+		}
+		res.rps = float64(n) / elapsed.Seconds()
+		res.p50 = g.hist.quantile(0.50)
+		res.p99 = g.hist.quantile(0.99)
+		if cerr == nil && cerr2 == nil {
+			res.cpuPerReq = (cpu1 - cpu0).Seconds() * 1e6 / float64(n)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// loadGen is the closed-loop load generator: every connection sends a
+// message, waits for the whole echo, records the latency, and sends
+// again. It runs on one loop with Protocol clients (no task per
+// connection), so that the client costs as little as it can.
+type loadGen struct {
+	size    int
+	msg     []byte
+	base    time.Time
+	hist    *histogram
+	clients []*echoClient
+	stopped bool
+	err     error
+}
+
+func (g *loadGen) stop() {
+	g.stopped = true
+	for _, c := range g.clients {
+		if c.t != nil {
+			c.t.Abort()
+		}
+	}
+}
+
+type echoClient struct {
+	aio.BaseProtocol
+	g    *loadGen
+	t    aio.Transport
+	got  int
+	sent time.Duration
+}
+
+func (c *echoClient) ConnectionMade(t aio.Transport) { c.t = t }
+
+func (c *echoClient) send() {
+	c.got = 0
+	c.sent = time.Since(c.g.base)
+	if err := c.t.Write(c.g.msg); err != nil && c.g.err == nil && !c.g.stopped {
+		c.g.err = err
+	}
+}
+
+func (c *echoClient) DataReceived(data []byte) {
+	c.got += len(data)
+	if c.got < c.g.size {
+		return
+	}
+	c.g.hist.add(time.Since(c.g.base) - c.sent)
+	if !c.g.stopped {
+		c.send()
+	}
+}
+
+func (c *echoClient) ConnectionLost(err error) {
+	if !c.g.stopped && c.g.err == nil {
+		if err == nil {
+			err = errors.New("the server closed a connection")
+		}
+		c.g.err = err
+	}
+}
+
+// histogram counts latencies in 1 us buckets up to 1 s.
+type histogram struct {
+	b     []uint32
+	count int64
+}
+
+const histMaxUs = 1_000_000
+
+func newHistogram() *histogram { return &histogram{b: make([]uint32, histMaxUs+1)} }
+
+func (h *histogram) add(d time.Duration) {
+	us := int(d / time.Microsecond)
+	if us > histMaxUs {
+		us = histMaxUs
+	}
+	h.b[us]++
+	h.count++
+}
+
+func (h *histogram) reset() {
+	clear(h.b)
+	h.count = 0
+}
+
+// quantile returns the latency in us below which the fraction q of the
+// samples lie (the upper edge of the bucket).
+func (h *histogram) quantile(q float64) float64 {
+	if h.count == 0 {
+		return 0
+	}
+	want := int64(q*float64(h.count) + 0.5)
+	if want < 1 {
+		want = 1
+	}
+	var seen int64
+	for i, n := range h.b {
+		seen += int64(n)
+		if seen >= want {
+			return float64(i + 1)
+		}
+	}
+	return histMaxUs
+}
+
+// processCPU returns the user+system CPU time a process has used so far
+// (all its threads), from /proc/PID/stat.
+func processCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("unreadable /proc stat")
+	}
+	f := strings.Fields(s[i+1:])
+	// After the command: state is field 3; utime and stime are 14 and 15.
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("unreadable /proc stat times")
+	}
+	const clockTicks = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
+
+// splitCommand splits a command line into words, honouring single and
+// double quotes and backslashes (no other shell syntax).
+func splitCommand(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	esc := false
+	for _, r := range s {
+		switch {
+		case esc:
+			cur.WriteRune(r)
+			esc = false
+		case r == '\\' && quote != '\'':
+			esc = true
+			inWord = true
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote = r
+			inWord = true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 || esc {
+		return nil, fmt.Errorf("unbalanced quote in %q", s)
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty command")
+	}
+	return out, nil
+}
+
+// echoServerMain is the child process: braid's echo server on one loop,
+// Protocol or streams, until SIGTERM or the end of its stdin. A line
+// "mem" on stdin prints the process's memory figures.
+func echoServerMain(args []string) int {
+	fs := flag.NewFlagSet("echo-server", flag.ContinueOnError)
+	model := fs.String("model", "protocol", "protocol or streams")
+	port := fs.Int("port", 0, "port on 127.0.0.1")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			if sc.Text() == "mem" {
+				runtime.GC()
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				fmt.Printf("mem heap=%d stack=%d rss=%d\n", m.HeapInuse, m.StackInuse, ProcStatusKiB("VmRSS")*1024)
+			}
+		}
+		cancel()
+	}()
+	err := aio.Run(ctx, func(ctx context.Context) error {
+		l := aio.CurrentLoop(ctx)
+		l.AddSignalHandler(syscall.SIGTERM, cancel)
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*port))
+		var srv *aio.Server
+		var err error
+		switch *model {
+		case "protocol":
+			srv, err = aio.CreateServer(ctx, "tcp", addr, func() aio.Protocol { return &echoProtocol{} }, aio.WithBacklog(4096))
+		case "streams":
+			srv, err = aio.StartServer(ctx, "tcp", addr, echoStreams, aio.WithBacklog(4096))
+		default:
+			return fmt.Errorf("unknown model %q", *model)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Printf("listening %s model=%s\n", srv.Addr(), *model)
+		return srv.ServeForever(ctx)
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "echo-server:", err)
+		return 1
+	}
+	return 0
+}
+
+// echoProtocol is the Protocol echo: no task, no copy.
+type echoProtocol struct {
+	aio.BaseProtocol
+	t aio.Transport
+}
+
+func (p *echoProtocol) ConnectionMade(t aio.Transport) { p.t = t }
+func (p *echoProtocol) DataReceived(data []byte)       { p.t.Write(data) }
+
+// echoStreams is the streams echo: a task per connection reading and
+// writing its Conn as a net.Conn.
+func echoStreams(ctx context.Context, r *aio.StreamReader, w *aio.StreamWriter) {
+	c := r.Conn()
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
