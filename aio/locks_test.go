@@ -29,27 +29,27 @@ func runSync(t *testing.T, main func(ctx context.Context) error) {
 }
 
 // spawn starts fn as a task whose result is its error.
-func spawn(ctx context.Context, fn func(ctx context.Context) error) *aio.Task[struct{}] {
+func spawnErr(ctx context.Context, fn func(ctx context.Context) error) *aio.Task[struct{}] {
 	return aio.Spawn(ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) })
 }
 
 // tick yields one iteration of the loop (asyncio.sleep(0)).
-func tick(t *testing.T, ctx context.Context) {
+func yieldOnce(t *testing.T, ctx context.Context) {
 	t.Helper()
 	if err := aio.Sleep(ctx, 0); err != nil {
 		t.Fatalf("Sleep(0): %v", err)
 	}
 }
 
-func await(t *testing.T, ctx context.Context, task *aio.Task[struct{}]) error {
+func awaitErr(t *testing.T, ctx context.Context, task *aio.Task[struct{}]) error {
 	t.Helper()
 	_, err := task.Await(ctx)
 	return err
 }
 
-func isCanceled(err error) bool { return errors.Is(err, context.Canceled) }
+func isCanceledErr(err error) bool { return errors.Is(err, context.Canceled) }
 
-func expectPanic(t *testing.T, want error, fn func()) {
+func mustPanicWith(t *testing.T, want error, fn func()) {
 	t.Helper()
 	defer func() {
 		t.Helper()
@@ -76,8 +76,8 @@ func TestLockRepr(t *testing.T) {
 		if s := mu.String(); !strings.HasSuffix(s, "[locked]") {
 			t.Errorf("String() = %q", s)
 		}
-		w := spawn(ctx, func(ctx context.Context) error { return mu.Acquire(ctx) })
-		tick(t, ctx)
+		w := spawnErr(ctx, func(ctx context.Context) error { return mu.Acquire(ctx) })
+		yieldOnce(t, ctx)
 		if s := mu.String(); s != "aio.Lock[locked, waiters:1]" {
 			t.Errorf("String() = %q", s)
 		}
@@ -104,29 +104,29 @@ func TestLockAcquire(t *testing.T) {
 				return nil
 			}
 		}
-		t1 := spawn(ctx, c(1))
-		t2 := spawn(ctx, c(2))
-		tick(t, ctx)
+		t1 := spawnErr(ctx, c(1))
+		t2 := spawnErr(ctx, c(2))
+		yieldOnce(t, ctx)
 		if len(result) != 0 {
 			t.Fatalf("result %v before release", result)
 		}
 		mu.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1}) {
 			t.Fatalf("result %v, want [1]", result)
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1}) {
 			t.Fatalf("result %v, want [1]", result)
 		}
-		t3 := spawn(ctx, c(3))
+		t3 := spawnErr(ctx, c(3))
 		mu.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1, 2}) {
 			t.Fatalf("result %v, want [1 2]", result)
 		}
 		mu.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1, 2, 3}) {
 			t.Fatalf("result %v, want [1 2 3]", result)
 		}
@@ -146,9 +146,9 @@ func TestLockAcquireCancel(t *testing.T) {
 		if err := mu.Acquire(ctx); err != nil {
 			return err
 		}
-		task := spawn(ctx, func(ctx context.Context) error { return mu.Acquire(ctx) })
+		task := spawnErr(ctx, func(ctx context.Context) error { return mu.Acquire(ctx) })
 		aio.CurrentLoop(ctx).CallSoon(func() { task.Cancel() })
-		if err := await(t, ctx, task); !isCanceled(err) {
+		if err := awaitErr(t, ctx, task); !isCanceledErr(err) {
 			t.Errorf("Acquire: %v, want a cancellation", err)
 		}
 		if n := aio.SyncWaiters(&mu); n != 0 {
@@ -181,31 +181,31 @@ func TestLockCancelRace(t *testing.T) {
 			}
 		}
 		fa := aio.NewFuture[struct{}](ctx)
-		ta := spawn(ctx, lockit("A", fa))
-		tick(t, ctx)
+		ta := spawnErr(ctx, lockit("A", fa))
+		yieldOnce(t, ctx)
 		if !mu.Locked() {
 			t.Fatal("A does not hold the lock")
 		}
-		tb := spawn(ctx, lockit("B", nil))
-		tick(t, ctx)
+		tb := spawnErr(ctx, lockit("B", nil))
+		yieldOnce(t, ctx)
 		if n := aio.SyncWaiters(&mu); n != 1 {
 			t.Fatalf("%d waiters, want 1", n)
 		}
-		tc := spawn(ctx, lockit("C", nil))
-		tick(t, ctx)
+		tc := spawnErr(ctx, lockit("C", nil))
+		yieldOnce(t, ctx)
 		if n := aio.SyncWaiters(&mu); n != 2 {
 			t.Fatalf("%d waiters, want 2", n)
 		}
 		fa.SetResult(struct{}{})
 		tb.Cancel()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !ta.Done() || !tb.Cancelled() {
 			t.Errorf("A %v, B %v", ta, tb)
 		}
 		if !mu.Locked() {
 			t.Error("the lock was not handed to C")
 		}
-		if err := await(t, ctx, tc); err != nil {
+		if err := awaitErr(t, ctx, tc); err != nil {
 			t.Errorf("C: %v", err)
 		}
 		if mu.Locked() || !slices.Equal(holders, []string{"A", "C"}) {
@@ -233,15 +233,15 @@ func TestLockCancelReleaseRace(t *testing.T) {
 		if err := mu.Acquire(ctx); err != nil {
 			return err
 		}
-		t1 := spawn(ctx, lockit)
-		t2 := spawn(ctx, lockit)
-		t3 := spawn(ctx, lockit)
-		tick(t, ctx)
+		t1 := spawnErr(ctx, lockit)
+		t2 := spawnErr(ctx, lockit)
+		t3 := spawnErr(ctx, lockit)
+		yieldOnce(t, ctx)
 		aio.CurrentLoop(ctx).CallSoon(func() {
 			t1.Cancel()
 			mu.Release()
 		})
-		if err := await(t, ctx, t1); !isCanceled(err) {
+		if err := awaitErr(t, ctx, t1); !isCanceledErr(err) {
 			t.Errorf("t1: %v, want a cancellation", err)
 		}
 		if lockCount != 1 || callCount != 3 {
@@ -251,7 +251,7 @@ func TestLockCancelReleaseRace(t *testing.T) {
 			t.Errorf("t1 %v, t2 %v", t1, t2)
 		}
 		t3.Cancel()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !t3.Cancelled() {
 			t.Errorf("t3 %v", t3)
 		}
@@ -267,19 +267,19 @@ func TestLockFinishedWaiterCancelled(t *testing.T) {
 		if err := mu.Acquire(ctx); err != nil {
 			return err
 		}
-		tb := spawn(ctx, func(ctx context.Context) error { return mu.Acquire(ctx) })
-		tick(t, ctx)
+		tb := spawnErr(ctx, func(ctx context.Context) error { return mu.Acquire(ctx) })
+		yieldOnce(t, ctx)
 		if n := aio.SyncWaiters(&mu); n != 1 {
 			t.Fatalf("%d waiters, want 1", n)
 		}
-		tc := spawn(ctx, func(ctx context.Context) error { return mu.Acquire(ctx) })
+		tc := spawnErr(ctx, func(ctx context.Context) error { return mu.Acquire(ctx) })
 		tb.Cancel()
 		mu.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !mu.Locked() || !tb.Cancelled() {
 			t.Errorf("locked %v, tb %v", mu.Locked(), tb)
 		}
-		return await(t, ctx, tc)
+		return awaitErr(t, ctx, tc)
 	})
 }
 
@@ -319,14 +319,14 @@ func TestLockReleaseNoWaiters(t *testing.T) {
 func TestLockHandOffToCancelledWaiter(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		var mu aio.Lock
-		holders, max := 0, 0
+		holders, peak := 0, 0
 		worker := func(ctx context.Context) error {
 			if err := mu.Acquire(ctx); err != nil {
 				return err
 			}
 			holders++
-			max = maxInt(max, holders)
-			tick(t, ctx)
+			peak = max(peak, holders)
+			yieldOnce(t, ctx)
 			holders--
 			return mu.Release()
 		}
@@ -335,30 +335,23 @@ func TestLockHandOffToCancelledWaiter(t *testing.T) {
 		}
 		ws := make([]*aio.Task[struct{}], 6)
 		for i := range ws {
-			ws[i] = spawn(ctx, worker)
+			ws[i] = spawnErr(ctx, worker)
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		mu.Release() // hands the lock to ws[0]...
 		ws[0].Cancel()
 		ws[2].Cancel() // ...and ws[2] will be skipped
 		_, errs := aio.GatherAll(ctx, ws...)
 		for i, err := range errs {
-			if (i == 0 || i == 2) != isCanceled(err) {
+			if (i == 0 || i == 2) != isCanceledErr(err) {
 				t.Errorf("worker %d: %v", i, err)
 			}
 		}
-		if max != 1 || mu.Locked() || aio.SyncWaiters(&mu) != 0 {
-			t.Errorf("max holders %d, locked %v, waiters %d", max, mu.Locked(), aio.SyncWaiters(&mu))
+		if peak != 1 || mu.Locked() || aio.SyncWaiters(&mu) != 0 {
+			t.Errorf("peak holders %d, locked %v, waiters %d", peak, mu.Locked(), aio.SyncWaiters(&mu))
 		}
 		return nil
 	})
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // Misuse: waiting from a plain goroutine and from a loop callback are
@@ -402,8 +395,8 @@ func TestEventRepr(t *testing.T) {
 		if s := ev.String(); s != "aio.Event[unset]" {
 			t.Errorf("String() = %q", s)
 		}
-		w := spawn(ctx, ev.Wait)
-		tick(t, ctx)
+		w := spawnErr(ctx, ev.Wait)
+		yieldOnce(t, ctx)
 		if s := ev.String(); s != "aio.Event[unset, waiters:1]" {
 			t.Errorf("String() = %q", s)
 		}
@@ -411,7 +404,7 @@ func TestEventRepr(t *testing.T) {
 		if s := ev.String(); s != "aio.Event[set]" {
 			t.Errorf("String() = %q", s)
 		}
-		return await(t, ctx, w)
+		return awaitErr(t, ctx, w)
 	})
 }
 
@@ -433,15 +426,15 @@ func TestEventWait(t *testing.T) {
 				return nil
 			}
 		}
-		t1 := spawn(ctx, c(1))
-		t2 := spawn(ctx, c(2))
-		tick(t, ctx)
+		t1 := spawnErr(ctx, c(1))
+		t2 := spawnErr(ctx, c(2))
+		yieldOnce(t, ctx)
 		if len(result) != 0 {
 			t.Fatalf("result %v", result)
 		}
-		t3 := spawn(ctx, c(3))
+		t3 := spawnErr(ctx, c(3))
 		ev.Set()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{3, 1, 2}) {
 			t.Errorf("result %v, want [3 1 2]", result)
 		}
@@ -467,9 +460,9 @@ func TestEventWaitOnSet(t *testing.T) {
 func TestEventWaitCancel(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		var ev aio.Event
-		w := spawn(ctx, ev.Wait)
+		w := spawnErr(ctx, ev.Wait)
 		aio.CurrentLoop(ctx).CallSoon(func() { w.Cancel() })
-		if err := await(t, ctx, w); !isCanceled(err) {
+		if err := awaitErr(t, ctx, w); !isCanceledErr(err) {
 			t.Errorf("Wait: %v, want a cancellation", err)
 		}
 		if n := aio.SyncWaiters(&ev); n != 0 {
@@ -498,14 +491,14 @@ func TestEventClearWithWaiters(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		var ev aio.Event
 		var result []int
-		task := spawn(ctx, func(ctx context.Context) error {
+		task := spawnErr(ctx, func(ctx context.Context) error {
 			if err := ev.Wait(ctx); err != nil {
 				return err
 			}
 			result = append(result, 1)
 			return nil
 		})
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		ev.Set()
 		ev.Clear()
 		if ev.IsSet() {
@@ -513,11 +506,11 @@ func TestEventClearWithWaiters(t *testing.T) {
 		}
 		ev.Set()
 		ev.Set()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1}) || aio.SyncWaiters(&ev) != 0 {
 			t.Errorf("result %v, waiters %d", result, aio.SyncWaiters(&ev))
 		}
-		return await(t, ctx, task)
+		return awaitErr(t, ctx, task)
 	})
 }
 
@@ -562,11 +555,11 @@ func TestConditionWait(t *testing.T) {
 		var cond aio.Condition
 		var result []int
 		ts := []*aio.Task[struct{}]{
-			spawn(ctx, condWaiter(&cond, &result, 1, false)),
-			spawn(ctx, condWaiter(&cond, &result, 2, false)),
-			spawn(ctx, condWaiter(&cond, &result, 3, false)),
+			spawnErr(ctx, condWaiter(&cond, &result, 1, false)),
+			spawnErr(ctx, condWaiter(&cond, &result, 2, false)),
+			spawnErr(ctx, condWaiter(&cond, &result, 3, false)),
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if len(result) != 0 || cond.Locked() {
 			t.Fatalf("result %v, locked %v", result, cond.Locked())
 		}
@@ -574,27 +567,27 @@ func TestConditionWait(t *testing.T) {
 			return err
 		}
 		cond.Notify(1)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if len(result) != 0 || !cond.Locked() {
 			t.Fatalf("result %v, locked %v", result, cond.Locked())
 		}
 		cond.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1}) || !cond.Locked() {
 			t.Fatalf("result %v, locked %v", result, cond.Locked())
 		}
 		cond.Notify(2)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1}) || !cond.Locked() {
 			t.Fatalf("result %v, locked %v", result, cond.Locked())
 		}
 		cond.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1, 2}) || !cond.Locked() {
 			t.Fatalf("result %v, locked %v", result, cond.Locked())
 		}
 		cond.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1, 2, 3}) || !cond.Locked() {
 			t.Fatalf("result %v, locked %v", result, cond.Locked())
 		}
@@ -615,9 +608,9 @@ func TestConditionWaitCancel(t *testing.T) {
 		if err := cond.Acquire(ctx); err != nil {
 			return err
 		}
-		w := spawn(ctx, cond.Wait)
+		w := spawnErr(ctx, cond.Wait)
 		aio.CurrentLoop(ctx).CallSoon(func() { w.Cancel() })
-		if err := await(t, ctx, w); !isCanceled(err) {
+		if err := awaitErr(t, ctx, w); !isCanceledErr(err) {
 			t.Errorf("Wait: %v, want a cancellation", err)
 		}
 		if aio.SyncWaiters(&cond) != 0 || !cond.Locked() {
@@ -635,8 +628,8 @@ func TestConditionWaitCancelContested(t *testing.T) {
 		if err := cond.Acquire(ctx); err != nil {
 			return err
 		}
-		w := spawn(ctx, cond.Wait)
-		tick(t, ctx)
+		w := spawnErr(ctx, cond.Wait)
+		yieldOnce(t, ctx)
 		if cond.Locked() {
 			t.Fatal("Wait did not release the lock")
 		}
@@ -647,7 +640,7 @@ func TestConditionWaitCancelContested(t *testing.T) {
 		l := aio.CurrentLoop(ctx)
 		l.CallSoon(func() { w.Cancel() })
 		l.CallSoon(func() { cond.Release() })
-		await(t, ctx, w) // a cancellation or not: both are allowed
+		awaitErr(t, ctx, w) // a cancellation or not: both are allowed
 		if !cond.Locked() {
 			t.Error("the waiter does not hold the lock")
 		}
@@ -660,7 +653,7 @@ func TestConditionWaitCancelAfterNotify(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		var cond aio.Condition
 		waited := false
-		w := spawn(ctx, func(ctx context.Context) error {
+		w := spawnErr(ctx, func(ctx context.Context) error {
 			if err := cond.Acquire(ctx); err != nil {
 				return err
 			}
@@ -668,16 +661,16 @@ func TestConditionWaitCancelAfterNotify(t *testing.T) {
 			waited = true
 			return cond.Wait(ctx)
 		})
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if err := cond.Acquire(ctx); err != nil {
 			return err
 		}
 		cond.Notify(1)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		w.Cancel()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		cond.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !w.Cancelled() || !waited {
 			t.Errorf("waiter %v, waited %v", w, waited)
 		}
@@ -702,7 +695,7 @@ func TestConditionWaitFor(t *testing.T) {
 		var cond aio.Condition
 		presult := false
 		var result []int
-		task := spawn(ctx, func(ctx context.Context) error {
+		task := spawnErr(ctx, func(ctx context.Context) error {
 			if err := cond.Acquire(ctx); err != nil {
 				return err
 			}
@@ -712,14 +705,14 @@ func TestConditionWaitFor(t *testing.T) {
 			result = append(result, 1)
 			return cond.Release()
 		})
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if len(result) != 0 {
 			t.Fatalf("result %v", result)
 		}
 		cond.Acquire(ctx)
 		cond.Notify(1)
 		cond.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if len(result) != 0 {
 			t.Fatalf("result %v with a false predicate", result)
 		}
@@ -727,11 +720,11 @@ func TestConditionWaitFor(t *testing.T) {
 		cond.Acquire(ctx)
 		cond.Notify(1)
 		cond.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1}) {
 			t.Fatalf("result %v", result)
 		}
-		return await(t, ctx, task)
+		return awaitErr(t, ctx, task)
 	})
 }
 
@@ -755,18 +748,18 @@ func TestConditionNotify(t *testing.T) {
 		var cond aio.Condition
 		var result []int
 		ts := []*aio.Task[struct{}]{
-			spawn(ctx, condWaiter(&cond, &result, 1, true)),
-			spawn(ctx, condWaiter(&cond, &result, 2, true)),
-			spawn(ctx, condWaiter(&cond, &result, 3, true)),
+			spawnErr(ctx, condWaiter(&cond, &result, 1, true)),
+			spawnErr(ctx, condWaiter(&cond, &result, 2, true)),
+			spawnErr(ctx, condWaiter(&cond, &result, 3, true)),
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if len(result) != 0 {
 			t.Fatalf("result %v", result)
 		}
 		cond.Acquire(ctx)
 		cond.Notify(1)
 		cond.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1}) {
 			t.Fatalf("result %v", result)
 		}
@@ -774,7 +767,7 @@ func TestConditionNotify(t *testing.T) {
 		cond.Notify(1)
 		cond.Notify(2048)
 		cond.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1, 2, 3}) {
 			t.Fatalf("result %v", result)
 		}
@@ -793,14 +786,14 @@ func TestConditionNotifyAll(t *testing.T) {
 		var cond aio.Condition
 		var result []int
 		ts := []*aio.Task[struct{}]{
-			spawn(ctx, condWaiter(&cond, &result, 1, true)),
-			spawn(ctx, condWaiter(&cond, &result, 2, true)),
+			spawnErr(ctx, condWaiter(&cond, &result, 1, true)),
+			spawnErr(ctx, condWaiter(&cond, &result, 2, true)),
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		cond.Acquire(ctx)
 		cond.NotifyAll()
 		cond.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1, 2}) {
 			t.Fatalf("result %v", result)
 		}
@@ -837,10 +830,10 @@ func TestConditionRepr(t *testing.T) {
 			t.Errorf("String() = %q", s)
 		}
 		var result []int
-		spawn(ctx, condWaiter(&cond, &result, 1, true))
-		spawn(ctx, condWaiter(&cond, &result, 2, true))
+		spawnErr(ctx, condWaiter(&cond, &result, 1, true))
+		spawnErr(ctx, condWaiter(&cond, &result, 2, true))
 		cond.Release()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if s := cond.String(); s != "aio.Condition[unlocked, waiters:2]" {
 			t.Errorf("String() = %q", s)
 		}
@@ -949,16 +942,16 @@ func TestConditionCancelledErrorWakeup(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		var cond aio.Condition
 		var raised error
-		task := spawn(ctx, func(ctx context.Context) error {
+		task := spawnErr(ctx, func(ctx context.Context) error {
 			cond.Acquire(ctx)
 			defer cond.Release()
 			raised = cond.WaitFor(ctx, func() bool { return false })
 			return raised
 		})
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		task.Cancel()
-		err := await(t, ctx, task)
-		if !isCanceled(err) || err != raised || err != task.Context().Err() {
+		err := awaitErr(t, ctx, task)
+		if !isCanceledErr(err) || err != raised || err != task.Context().Err() {
 			t.Errorf("task error %v, raised %v", err, raised)
 		}
 		return nil
@@ -974,22 +967,22 @@ func TestConditionCancelledErrorReacquire(t *testing.T) {
 		wake := false
 		var raised error
 		heldAfter := false
-		task := spawn(ctx, func(ctx context.Context) error {
+		task := spawnErr(ctx, func(ctx context.Context) error {
 			cond.Acquire(ctx)
 			defer cond.Release()
 			raised = cond.WaitFor(ctx, func() bool { return wake })
 			heldAfter = cond.Locked()
 			return raised
 		})
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		cond.Acquire(ctx)
 		wake = true
 		cond.Notify(1)
-		tick(t, ctx) // the task now waits for the lock
+		yieldOnce(t, ctx) // the task now waits for the lock
 		task.Cancel()
 		cond.Release()
-		err := await(t, ctx, task)
-		if !isCanceled(err) || err != raised || !heldAfter {
+		err := awaitErr(t, ctx, task)
+		if !isCanceledErr(err) || err != raised || !heldAfter {
 			t.Errorf("task error %v, raised %v, lock held after %v", err, raised, heldAfter)
 		}
 		return nil
@@ -1031,13 +1024,13 @@ func testConditionCancelledWakeup(t *testing.T, relock bool) {
 	runSync(t, func(ctx context.Context) error {
 		var cond aio.Condition
 		state := 0
-		c := []*aio.Task[struct{}]{spawn(ctx, condConsumer(&cond, &state)), spawn(ctx, condConsumer(&cond, &state))}
-		tick(t, ctx)
+		c := []*aio.Task[struct{}]{spawnErr(ctx, condConsumer(&cond, &state)), spawnErr(ctx, condConsumer(&cond, &state))}
+		yieldOnce(t, ctx)
 		cond.Acquire(ctx)
 		state++
 		cond.Notify(1)
 		if relock {
-			tick(t, ctx) // the woken consumer now waits for the lock
+			yieldOnce(t, ctx) // the woken consumer now waits for the lock
 		}
 		c[0].Cancel()
 		tctx, tm := aio.WithTimeout(ctx, 10*time.Millisecond)
@@ -1052,10 +1045,10 @@ func testConditionCancelledWakeup(t *testing.T, relock bool) {
 		state = -1
 		cond.NotifyAll()
 		cond.Release()
-		if err := await(t, ctx, c[1]); err != nil {
+		if err := awaitErr(t, ctx, c[1]); err != nil {
 			t.Errorf("consumer 1: %v", err)
 		}
-		if err := await(t, ctx, c[0]); !isCanceled(err) {
+		if err := awaitErr(t, ctx, c[0]); !isCanceledErr(err) {
 			t.Errorf("consumer 0: %v, want a cancellation", err)
 		}
 		return nil
@@ -1082,9 +1075,9 @@ func TestSemaphoreRepr(t *testing.T) {
 		if s := sem.String(); s != "aio.Semaphore[locked]" {
 			t.Errorf("String() = %q", s)
 		}
-		w1 := spawn(ctx, sem.Acquire)
-		w2 := spawn(ctx, sem.Acquire)
-		tick(t, ctx)
+		w1 := spawnErr(ctx, sem.Acquire)
+		w2 := spawnErr(ctx, sem.Acquire)
+		yieldOnce(t, ctx)
 		if s := sem.String(); s != "aio.Semaphore[locked, waiters:2]" {
 			t.Errorf("String() = %q", s)
 		}
@@ -1097,8 +1090,8 @@ func TestSemaphoreRepr(t *testing.T) {
 // Mirrors SemaphoreTests.test_semaphore_value and the bound checks of
 // BoundedSemaphore.
 func TestSemaphoreValue(t *testing.T) {
-	expectPanic(t, aio.ErrNegativeSemaphore, func() { aio.NewSemaphore(-1) })
-	expectPanic(t, aio.ErrNegativeSemaphore, func() { aio.NewBoundedSemaphore(-1) })
+	mustPanicWith(t, aio.ErrNegativeSemaphore, func() { aio.NewSemaphore(-1) })
+	mustPanicWith(t, aio.ErrNegativeSemaphore, func() { aio.NewBoundedSemaphore(-1) })
 	if v := aio.NewSemaphore(3).Value(); v != 3 {
 		t.Errorf("Value() = %d", v)
 	}
@@ -1124,18 +1117,18 @@ func TestSemaphoreAcquire(t *testing.T) {
 				return nil
 			}
 		}
-		t1, t2, t3 := spawn(ctx, c(1)), spawn(ctx, c(2)), spawn(ctx, c(3))
-		tick(t, ctx)
+		t1, t2, t3 := spawnErr(ctx, c(1)), spawnErr(ctx, c(2)), spawnErr(ctx, c(3))
+		yieldOnce(t, ctx)
 		if !slices.Equal(result, []int{1}) || !sem.Locked() || aio.SyncWaiters(sem) != 2 || sem.Value() != 0 {
 			t.Fatalf("result %v, %v", result, sem)
 		}
-		t4 := spawn(ctx, c(4))
+		t4 := spawnErr(ctx, c(4))
 		sem.Release()
 		sem.Release()
 		if sem.Value() != 0 {
 			t.Fatalf("value %d after handing permits to waiters", sem.Value())
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if len(result) != 3 || !sem.Locked() || aio.SyncWaiters(sem) != 1 || sem.Value() != 0 {
 			t.Fatalf("result %v, %v", result, sem)
 		}
@@ -1163,9 +1156,9 @@ func TestSemaphoreAcquireCancel(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		sem := aio.NewSemaphore(1)
 		sem.Acquire(ctx)
-		acq := spawn(ctx, sem.Acquire)
+		acq := spawnErr(ctx, sem.Acquire)
 		aio.CurrentLoop(ctx).CallSoon(func() { acq.Cancel() })
-		if err := await(t, ctx, acq); !isCanceled(err) {
+		if err := awaitErr(t, ctx, acq); !isCanceledErr(err) {
 			t.Errorf("Acquire: %v", err)
 		}
 		if n := aio.SyncWaiters(sem); n != 0 {
@@ -1183,20 +1176,20 @@ func TestSemaphoreAcquireCancelBeforeAwoken(t *testing.T) {
 		sem := aio.NewSemaphore(0)
 		ts := make([]*aio.Task[struct{}], 4)
 		for i := range ts {
-			ts[i] = spawn(ctx, sem.Acquire)
+			ts[i] = spawnErr(ctx, sem.Acquire)
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		ts[0].Cancel()
 		ts[1].Cancel()
 		sem.Release()
-		tick(t, ctx)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
+		yieldOnce(t, ctx)
 		if !ts[2].Done() || ts[3].Done() {
 			t.Errorf("t3 %v, t4 %v", ts[2], ts[3])
 		}
 		ts[2].Cancel()
 		ts[3].Cancel()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		return nil
 	})
 }
@@ -1205,13 +1198,13 @@ func TestSemaphoreAcquireCancelBeforeAwoken(t *testing.T) {
 func TestSemaphoreAcquireHang(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		sem := aio.NewSemaphore(0)
-		t1 := spawn(ctx, sem.Acquire)
-		t2 := spawn(ctx, sem.Acquire)
-		tick(t, ctx)
+		t1 := spawnErr(ctx, sem.Acquire)
+		t2 := spawnErr(ctx, sem.Acquire)
+		yieldOnce(t, ctx)
 		t1.Cancel()
 		sem.Release()
-		tick(t, ctx)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
+		yieldOnce(t, ctx)
 		if !sem.Locked() || !t2.Done() {
 			t.Errorf("%v, t2 %v", sem, t2)
 		}
@@ -1225,16 +1218,16 @@ func TestSemaphoreAcquireNoHang(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		sem := aio.NewSemaphore(1)
 		var t2 *aio.Task[struct{}]
-		t1 := spawn(ctx, func(ctx context.Context) error {
+		t1 := spawnErr(ctx, func(ctx context.Context) error {
 			if err := sem.Acquire(ctx); err != nil {
 				return err
 			}
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 			sem.Release()
 			t2.Cancel()
 			return nil
 		})
-		t2 = spawn(ctx, func(ctx context.Context) error {
+		t2 = spawnErr(ctx, func(ctx context.Context) error {
 			if err := sem.Acquire(ctx); err != nil {
 				return err
 			}
@@ -1242,7 +1235,7 @@ func TestSemaphoreAcquireNoHang(t *testing.T) {
 			return nil
 		})
 		_, errs := aio.GatherAll(ctx, t1, t2)
-		if errs[0] != nil || !isCanceled(errs[1]) {
+		if errs[0] != nil || !isCanceledErr(errs[1]) {
 			t.Errorf("errors %v", errs)
 		}
 		tctx, tm := aio.WithTimeout(ctx, time.Second)
@@ -1273,7 +1266,7 @@ func TestBoundedSemaphore(t *testing.T) {
 		}
 		var order []int
 		for i := range 3 {
-			spawn(ctx, func(ctx context.Context) error {
+			spawnErr(ctx, func(ctx context.Context) error {
 				if err := sem.Acquire(ctx); err != nil {
 					return err
 				}
@@ -1281,7 +1274,7 @@ func TestBoundedSemaphore(t *testing.T) {
 				return sem.Release()
 			})
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if err := sem.Release(); err != nil {
 			t.Errorf("Release: %v", err)
 		}
@@ -1289,7 +1282,7 @@ func TestBoundedSemaphore(t *testing.T) {
 			t.Errorf("Release: %v", err)
 		}
 		for range 3 {
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 		}
 		if !slices.Equal(order, []int{0, 1, 2}) || sem.Value() != 2 {
 			t.Errorf("order %v, %v", order, sem)
@@ -1357,14 +1350,14 @@ func TestSemaphoreAcquireFIFOOrder2(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		sem := aio.NewSemaphore(1)
 		var result []int
-		t1 := spawn(ctx, func(ctx context.Context) error {
+		t1 := spawnErr(ctx, func(ctx context.Context) error {
 			if err := sem.Acquire(ctx); err != nil {
 				return err
 			}
 			result = append(result, 1)
 			return nil
 		})
-		t2 := spawn(ctx, func(ctx context.Context) error {
+		t2 := spawnErr(ctx, func(ctx context.Context) error {
 			if err := sem.Acquire(ctx); err != nil {
 				return err
 			}
@@ -1376,14 +1369,14 @@ func TestSemaphoreAcquireFIFOOrder2(t *testing.T) {
 			result = append(result, 4)
 			return nil
 		})
-		t3 := spawn(ctx, func(ctx context.Context) error {
+		t3 := spawnErr(ctx, func(ctx context.Context) error {
 			if err := sem.Acquire(ctx); err != nil {
 				return err
 			}
 			result = append(result, 3)
 			return nil
 		})
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		sem.Release()
 		sem.Release()
 		if _, err := aio.Gather(ctx, t1, t2, t3); err != nil {
@@ -1410,10 +1403,10 @@ func TestSemaphoreAcquireFIFOOrder3(t *testing.T) {
 				return nil
 			}
 		}
-		ts := []*aio.Task[struct{}]{spawn(ctx, c(1)), spawn(ctx, c(2)), spawn(ctx, c(3))}
-		tick(t, ctx)
+		ts := []*aio.Task[struct{}]{spawnErr(ctx, c(1)), spawnErr(ctx, c(2)), spawnErr(ctx, c(3))}
+		yieldOnce(t, ctx)
 		ts[0].Cancel()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		sem.Release()
 		sem.Release()
 		aio.GatherAll(ctx, ts...)
@@ -1434,14 +1427,14 @@ func TestSemaphoreCancelStorm(t *testing.T) {
 		holders, peak, got := 0, 0, 0
 		ws := make([]*aio.Task[struct{}], workers)
 		for i := range ws {
-			ws[i] = spawn(ctx, func(ctx context.Context) error {
+			ws[i] = spawnErr(ctx, func(ctx context.Context) error {
 				for range 5 {
 					if err := sem.Acquire(ctx); err != nil {
 						return err
 					}
 					holders++
 					got++
-					peak = maxInt(peak, holders)
+					peak = max(peak, holders)
 					err := aio.Sleep(ctx, time.Duration(i%3)*time.Millisecond)
 					holders--
 					sem.Release()
@@ -1453,7 +1446,7 @@ func TestSemaphoreCancelStorm(t *testing.T) {
 			})
 		}
 		for round := range 20 {
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 			// Cancel some tasks right after a release handed them a permit.
 			ws[(round*7)%workers].Cancel()
 		}
@@ -1473,7 +1466,7 @@ func TestSemaphoreCancelStorm(t *testing.T) {
 const barrierN = 5
 
 // gatherTasks spawns n tasks running fn and gathers their results.
-func gatherTasks[T any](ctx context.Context, n int, fn func(ctx context.Context) (T, error)) ([]T, error) {
+func gatherN[T any](ctx context.Context, n int, fn func(ctx context.Context) (T, error)) ([]T, error) {
 	ts := make([]*aio.Task[T], n)
 	for i := range ts {
 		ts[i] = aio.Spawn(ctx, fn)
@@ -1493,21 +1486,21 @@ func TestBarrierRepr(t *testing.T) {
 		for range 2 {
 			waiters = append(waiters, aio.Spawn(ctx, wait))
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if s := b.String(); s != "aio.Barrier[filling, waiters:2/5]" {
 			t.Errorf("String() = %q", s)
 		}
 		for range b.Parties() - b.Waiting() {
 			waiters = append(waiters, aio.Spawn(ctx, wait))
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if s := b.String(); !strings.Contains(s, "draining") {
 			t.Errorf("String() = %q", s)
 		}
 		for range 2 {
 			waiters = append(waiters, aio.Spawn(ctx, wait))
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		b.Reset()
 		if s := b.String(); !strings.Contains(s, "resetting") {
 			t.Errorf("String() = %q", s)
@@ -1515,7 +1508,7 @@ func TestBarrierRepr(t *testing.T) {
 		for range 2 {
 			waiters = append(waiters, aio.Spawn(ctx, wait))
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		b.Abort()
 		if s := b.String(); s != "aio.Barrier[broken]" || !b.Broken() {
 			t.Errorf("String() = %q", s)
@@ -1527,8 +1520,8 @@ func TestBarrierRepr(t *testing.T) {
 
 // Mirrors BarrierTests.test_barrier_parties.
 func TestBarrierParties(t *testing.T) {
-	expectPanic(t, aio.ErrBarrierParties, func() { aio.NewBarrier(0) })
-	expectPanic(t, aio.ErrBarrierParties, func() { aio.NewBarrier(-4) })
+	mustPanicWith(t, aio.ErrBarrierParties, func() { aio.NewBarrier(0) })
+	mustPanicWith(t, aio.ErrBarrierParties, func() { aio.NewBarrier(-4) })
 	if b := aio.NewBarrier(barrierN); b.Parties() != barrierN {
 		t.Errorf("Parties() = %d", b.Parties())
 	}
@@ -1546,7 +1539,7 @@ func TestBarrierParties(t *testing.T) {
 func TestBarrierIndexes(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		b := aio.NewBarrier(3)
-		res, err := gatherTasks(ctx, 3, b.Wait)
+		res, err := gatherN(ctx, 3, b.Wait)
 		if err != nil {
 			return err
 		}
@@ -1575,12 +1568,12 @@ func TestBarrierFillingOneTaskTwice(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		b := aio.NewBarrier(1)
 		t1 := aio.Spawn(ctx, b.Wait)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if b.Waiting() != 0 {
 			t.Errorf("%d waiting", b.Waiting())
 		}
 		t2 := aio.Spawn(ctx, b.Wait)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		r1, e1 := t1.Result()
 		r2, e2 := t2.Result()
 		if r1 != 0 || r2 != 0 || e1 != nil || e2 != nil || b.Waiting() != 0 || b.Broken() {
@@ -1597,7 +1590,7 @@ func TestBarrierFillingTaskByTask(t *testing.T) {
 		var ts []*aio.Task[int]
 		for want := 1; want <= 3; want++ {
 			ts = append(ts, aio.Spawn(ctx, b.Wait))
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 			if want < 3 && (b.Waiting() != want || !strings.Contains(b.String(), "filling")) {
 				t.Errorf("after %d tasks: %v", want, b)
 			}
@@ -1618,7 +1611,7 @@ func TestBarrierWaitTwice(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		b := aio.NewBarrier(barrierN)
 		first, second := 0, 0
-		res, err := gatherTasks(ctx, barrierN, func(ctx context.Context) (int, error) {
+		res, err := gatherN(ctx, barrierN, func(ctx context.Context) (int, error) {
 			if _, err := b.Wait(ctx); err != nil {
 				return -1, err
 			}
@@ -1650,7 +1643,7 @@ func TestBarrierDrainingState(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		b := aio.NewBarrier(barrierN)
 		var results []bool
-		_, err := gatherTasks(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
+		_, err := gatherN(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
 			_, err := b.Wait(ctx)
 			results = append(results, strings.Contains(b.String(), "draining"))
 			return struct{}{}, err
@@ -1673,7 +1666,7 @@ func TestBarrierBlockingTasksWhileDraining(t *testing.T) {
 		b := aio.NewBarrier(barrierN)
 		noWaiting := aio.NewBarrier(barrierN - rewait)
 		rewaitN := rewait
-		_, err := gatherTasks(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
+		_, err := gatherN(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
 			if _, err := b.Wait(ctx); err != nil {
 				return struct{}{}, err
 			}
@@ -1705,27 +1698,27 @@ func TestBarrierFillingTasksCancelOne(t *testing.T) {
 			results++
 			return nil
 		}
-		t1 := spawn(ctx, coro)
-		tick(t, ctx)
-		t2 := spawn(ctx, coro)
-		tick(t, ctx)
+		t1 := spawnErr(ctx, coro)
+		yieldOnce(t, ctx)
+		t2 := spawnErr(ctx, coro)
+		yieldOnce(t, ctx)
 		if b.Waiting() != 2 {
 			t.Fatalf("%d waiting", b.Waiting())
 		}
 		t1.Cancel()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if b.Waiting() != 1 {
 			t.Fatalf("%d waiting after a cancellation", b.Waiting())
 		}
-		if err := await(t, ctx, t1); !isCanceled(err) || !t1.Cancelled() {
+		if err := awaitErr(t, ctx, t1); !isCanceledErr(err) || !t1.Cancelled() {
 			t.Errorf("t1: %v", err)
 		}
-		t3 := spawn(ctx, coro)
-		tick(t, ctx)
+		t3 := spawnErr(ctx, coro)
+		yieldOnce(t, ctx)
 		if b.Waiting() != 2 {
 			t.Fatalf("%d waiting", b.Waiting())
 		}
-		t4 := spawn(ctx, coro)
+		t4 := spawnErr(ctx, coro)
 		if _, err := aio.Gather(ctx, t2, t3, t4); err != nil {
 			return err
 		}
@@ -1741,7 +1734,7 @@ func TestBarrierReset(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		b := aio.NewBarrier(1)
 		b.Reset()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if b.Waiting() != 0 || b.Broken() {
 			t.Errorf("%v", b)
 		}
@@ -1756,14 +1749,14 @@ func TestBarrierResetWhileTasksWaiting(t *testing.T) {
 		broken := 0
 		ts := make([]*aio.Task[struct{}], barrierN-1)
 		for i := range ts {
-			ts[i] = spawn(ctx, func(ctx context.Context) error {
+			ts[i] = spawnErr(ctx, func(ctx context.Context) error {
 				if _, err := b.Wait(ctx); errors.Is(err, aio.ErrBrokenBarrier) {
 					broken++
 				}
 				return nil
 			})
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		b.Reset()
 		if _, err := aio.Gather(ctx, ts...); err != nil {
 			return err
@@ -1782,7 +1775,7 @@ func TestBarrierResetWhenTasksHalfDraining(t *testing.T) {
 		restOfTasks := barrierN / 2
 		out := 0
 		var results1 []bool
-		_, err := gatherTasks(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
+		_, err := gatherN(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
 			if _, err := b.Wait(ctx); errors.Is(err, aio.ErrBrokenBarrier) {
 				results1 = append(results1, true)
 			} else if err != nil {
@@ -1814,7 +1807,7 @@ func TestBarrierResetWhenTasksHalfDrainingHalfBlocking(t *testing.T) {
 		blockingTasks := barrierN / 2
 		count := 0
 		results1, results2 := 0, 0
-		_, err := gatherTasks(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
+		_, err := gatherN(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
 			if _, err := b.Wait(ctx); errors.Is(err, aio.ErrBrokenBarrier) {
 				results1++
 				_, err := b.Wait(ctx)
@@ -1853,7 +1846,7 @@ func TestBarrierResetWhileTasksWaitingAndWaitingAgain(t *testing.T) {
 		results1, results2 := 0, 0
 		ts := make([]*aio.Task[struct{}], barrierN-1)
 		for i := range ts {
-			ts[i] = spawn(ctx, func(ctx context.Context) error {
+			ts[i] = spawnErr(ctx, func(ctx context.Context) error {
 				if _, err := b.Wait(ctx); errors.Is(err, aio.ErrBrokenBarrier) {
 					results1++
 				}
@@ -1864,10 +1857,10 @@ func TestBarrierResetWhileTasksWaitingAndWaitingAgain(t *testing.T) {
 				return nil
 			})
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		b.Reset()
-		tick(t, ctx)
-		spawn(ctx, func(ctx context.Context) error {
+		yieldOnce(t, ctx)
+		spawnErr(ctx, func(ctx context.Context) error {
 			if _, err := b.Wait(ctx); err != nil {
 				return err
 			}
@@ -1877,7 +1870,7 @@ func TestBarrierResetWhileTasksWaitingAndWaitingAgain(t *testing.T) {
 		if _, err := aio.Gather(ctx, ts...); err != nil {
 			return err
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if b.Broken() || results1 != barrierN-1 || results2 != barrierN || b.Waiting() != 0 {
 			t.Errorf("results1 %d, results2 %d, %v", results1, results2, b)
 		}
@@ -1890,7 +1883,7 @@ func TestBarrierResetWhileTasksDraining(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		b := aio.NewBarrier(barrierN)
 		count, results1, results2, results3 := 0, 0, 0, 0
-		_, err := gatherTasks(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
+		_, err := gatherN(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
 			if _, err := b.Wait(ctx); err != nil {
 				return struct{}{}, err
 			}
@@ -1926,7 +1919,7 @@ func TestBarrierAbort(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		b := aio.NewBarrier(1)
 		b.Abort()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if b.Waiting() != 0 || !b.Broken() {
 			t.Errorf("%v", b)
 		}
@@ -1943,7 +1936,7 @@ func TestBarrierAbortWhenTasksHalfDrainingHalfBlocking(t *testing.T) {
 		b := aio.NewBarrier(barrierN)
 		blockingTasks := barrierN / 2
 		count, results1, results2 := 0, 0, 0
-		_, err := gatherTasks(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
+		_, err := gatherN(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
 			if _, err := b.Wait(ctx); errors.Is(err, aio.ErrBrokenBarrier) {
 				results1++
 				return struct{}{}, nil
@@ -1973,7 +1966,7 @@ func TestBarrierAbortWhenError(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		b := aio.NewBarrier(barrierN)
 		results1, results2 := 0, 0
-		_, err := gatherTasks(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
+		_, err := gatherN(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
 			i, err := b.Wait(ctx)
 			if err == nil && i == barrierN/2 {
 				b.Abort() // this task "raised"
@@ -2005,7 +1998,7 @@ func TestBarrierAbortWhenErrorThenResetting(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		b1, b2 := aio.NewBarrier(barrierN), aio.NewBarrier(barrierN)
 		results1, results2, results3 := 0, 0, 0
-		_, err := gatherTasks(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
+		_, err := gatherN(ctx, barrierN, func(ctx context.Context) (struct{}, error) {
 			i, err := b1.Wait(ctx)
 			switch {
 			case err == nil && i == barrierN/2:

@@ -29,13 +29,13 @@ var queueKinds = []struct {
 	{"PriorityQueue", func(n int) *aio.Queue[string] { return &aio.NewPriorityQueue[string](n).Queue }},
 }
 
-func forEachKind(t *testing.T, fn func(t *testing.T, newQ func(maxsize int) *aio.Queue[string])) {
+func forEachQueueKind(t *testing.T, fn func(t *testing.T, newQ func(maxsize int) *aio.Queue[string])) {
 	for _, k := range queueKinds {
 		t.Run(k.name, func(t *testing.T) { fn(t, k.make) })
 	}
 }
 
-func mustGet[T any](t *testing.T, ctx context.Context, q *aio.Queue[T]) T {
+func mustGetItem[T any](t *testing.T, ctx context.Context, q *aio.Queue[T]) T {
 	t.Helper()
 	v, err := q.Get(ctx)
 	if err != nil {
@@ -54,7 +54,7 @@ func TestQueueRepr(t *testing.T) {
 			t.Errorf("String() = %q", s)
 		}
 		getter := aio.Spawn(ctx, q.Get)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if s := q.String(); !strings.Contains(s, "getters:1") {
 			t.Errorf("String() = %q", s)
 		}
@@ -65,13 +65,13 @@ func TestQueueRepr(t *testing.T) {
 
 		q = aio.NewQueue[int](1)
 		q.PutNowait(1)
-		putter := spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, 2) })
-		tick(t, ctx)
+		putter := spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, 2) })
+		yieldOnce(t, ctx)
 		if s := q.String(); !strings.Contains(s, "putters:1") {
 			t.Errorf("String() = %q", s)
 		}
 		q.GetNowait()
-		if err := await(t, ctx, putter); err != nil {
+		if err := awaitErr(t, ctx, putter); err != nil {
 			t.Errorf("putter: %v", err)
 		}
 
@@ -95,7 +95,7 @@ func TestQueueEmpty(t *testing.T) {
 		if q.Empty() || q.Len() != 1 {
 			t.Errorf("after Put: empty %v, len %d", q.Empty(), q.Len())
 		}
-		if v := mustGet(t, ctx, q); v != 1 || !q.Empty() {
+		if v := mustGetItem(t, ctx, q); v != 1 || !q.Empty() {
 			t.Errorf("Get = %d, empty %v", v, q.Empty())
 		}
 		return nil
@@ -124,7 +124,7 @@ func TestQueueOrder(t *testing.T) {
 		for _, i := range []int{1, 3, 2} {
 			q.Put(ctx, i)
 		}
-		got := []int{mustGet(t, ctx, q), mustGet(t, ctx, q), mustGet(t, ctx, q)}
+		got := []int{mustGetItem(t, ctx, q), mustGetItem(t, ctx, q), mustGetItem(t, ctx, q)}
 		if !slices.Equal(got, []int{1, 3, 2}) {
 			t.Errorf("got %v", got)
 		}
@@ -140,7 +140,7 @@ func TestQueueMaxsize(t *testing.T) {
 			t.Fatalf("maxsize %d", q.Maxsize())
 		}
 		var put []int
-		task := spawn(ctx, func(ctx context.Context) error {
+		task := spawnErr(ctx, func(ctx context.Context) error {
 			for i := range 3 {
 				if err := q.Put(ctx, i); err != nil {
 					return err
@@ -149,19 +149,19 @@ func TestQueueMaxsize(t *testing.T) {
 			}
 			return nil
 		})
-		tick(t, ctx)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(put, []int{0, 1}) {
 			t.Fatalf("put %v: the putter is not blocked after two items", put)
 		}
-		if v := mustGet(t, ctx, q); v != 0 {
+		if v := mustGetItem(t, ctx, q); v != 0 {
 			t.Errorf("Get = %d", v)
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !slices.Equal(put, []int{0, 1, 2}) {
 			t.Fatalf("put %v", put)
 		}
-		if a, b := mustGet(t, ctx, q), mustGet(t, ctx, q); a != 1 || b != 2 {
+		if a, b := mustGetItem(t, ctx, q), mustGetItem(t, ctx, q); a != 1 || b != 2 {
 			t.Errorf("got %d, %d", a, b)
 		}
 		if !task.Done() {
@@ -178,7 +178,7 @@ func TestQueueBlockingGet(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		q := aio.NewQueue[int](0)
 		q.PutNowait(1)
-		if v := mustGet(t, ctx, q); v != 1 {
+		if v := mustGetItem(t, ctx, q); v != 1 {
 			t.Errorf("Get = %d", v)
 		}
 		return nil
@@ -191,15 +191,15 @@ func TestQueueGetWithPutters(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		q := aio.NewQueue[int](1)
 		q.Put(ctx, 1)
-		putter := spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, 2) })
-		tick(t, ctx)
+		putter := spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, 2) })
+		yieldOnce(t, ctx)
 		if aio.QueuePutters(q) != 1 {
 			t.Fatalf("%d putters", aio.QueuePutters(q))
 		}
-		if v := mustGet(t, ctx, q); v != 1 {
+		if v := mustGetItem(t, ctx, q); v != 1 {
 			t.Errorf("Get = %d", v)
 		}
-		if err := await(t, ctx, putter); err != nil {
+		if err := awaitErr(t, ctx, putter); err != nil {
 			t.Errorf("putter: %v", err)
 		}
 		if v, _ := q.GetNowait(); v != 2 {
@@ -260,14 +260,14 @@ func TestQueueGetCancelledRace(t *testing.T) {
 		q := aio.NewQueue[string](0)
 		t1 := aio.Spawn(ctx, q.Get)
 		t2 := aio.Spawn(ctx, q.Get)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		t1.Cancel()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !t1.Done() {
 			t.Fatal("t1 not done")
 		}
 		q.Put(ctx, "a")
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if v, err := t2.Await(ctx); v != "a" || err != nil {
 			t.Errorf("t2: %q, %v", v, err)
 		}
@@ -279,9 +279,9 @@ func TestQueueGetCancelledRace(t *testing.T) {
 func TestQueueGetWithWaitingPutters(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		q := aio.NewQueue[string](1)
-		spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, "a") })
-		spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, "b") })
-		if a, b := mustGet(t, ctx, q), mustGet(t, ctx, q); a != "a" || b != "b" {
+		spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, "a") })
+		spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, "b") })
+		if a, b := mustGetItem(t, ctx, q), mustGetItem(t, ctx, q); a != "a" || b != "b" {
 			t.Errorf("got %q, %q", a, b)
 		}
 		return nil
@@ -340,7 +340,7 @@ func TestQueueBlockingPut(t *testing.T) {
 		if err := q.Put(ctx, 1); err != nil { // no maxsize: does not wait
 			return err
 		}
-		if v := mustGet(t, ctx, q); v != 1 {
+		if v := mustGetItem(t, ctx, q); v != 1 {
 			t.Errorf("Get = %d", v)
 		}
 		if err := q.PutNowait(2); err != nil {
@@ -361,7 +361,7 @@ func TestQueueBlockingPutWait(t *testing.T) {
 		finished := false
 		l := aio.CurrentLoop(ctx)
 		l.CallLater(10*time.Millisecond, func() { q.GetNowait() })
-		putter := spawn(ctx, func(ctx context.Context) error {
+		putter := spawnErr(ctx, func(ctx context.Context) error {
 			started.Set()
 			if err := q.Put(ctx, 1); err != nil {
 				return err
@@ -376,7 +376,7 @@ func TestQueueBlockingPutWait(t *testing.T) {
 		if finished {
 			t.Fatal("finished before the get")
 		}
-		if err := await(t, ctx, putter); err != nil || !finished {
+		if err := awaitErr(t, ctx, putter); err != nil || !finished {
 			t.Errorf("putter: %v, finished %v", err, finished)
 		}
 		return nil
@@ -389,12 +389,12 @@ func TestQueueGetCancelDropOnePendingReader(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		q := aio.NewQueue[int](0)
 		reader := aio.Spawn(ctx, q.Get)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		q.PutNowait(1)
 		q.PutNowait(2)
 		reader.Cancel()
 		v, err := reader.Await(ctx)
-		if isCanceled(err) {
+		if isCanceledErr(err) {
 			reader = aio.Spawn(ctx, q.Get)
 			v, err = reader.Await(ctx)
 		}
@@ -411,11 +411,11 @@ func TestQueueGetCancelDropManyPendingReaders(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		q := aio.NewQueue[int](0)
 		r1, r2, r3 := aio.Spawn(ctx, q.Get), aio.Spawn(ctx, q.Get), aio.Spawn(ctx, q.Get)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		q.PutNowait(1)
 		q.PutNowait(2)
 		r1.Cancel()
-		if _, err := r1.Await(ctx); !isCanceled(err) {
+		if _, err := r1.Await(ctx); !isCanceledErr(err) {
 			t.Errorf("r1: %v", err)
 		}
 		v3, err3 := r3.Await(ctx)
@@ -436,15 +436,15 @@ func TestQueuePutCancelDrop(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		q := aio.NewQueue[int](1)
 		q.PutNowait(1)
-		writer := spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, 2) })
-		tick(t, ctx)
+		writer := spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, 2) })
+		yieldOnce(t, ctx)
 		if v, _ := q.GetNowait(); v != 1 {
 			t.Fatalf("GetNowait = %d", v)
 		}
 		writer.Cancel()
-		if err := await(t, ctx, writer); isCanceled(err) {
-			writer = spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, 2) })
-			if err := await(t, ctx, writer); err != nil {
+		if err := awaitErr(t, ctx, writer); isCanceledErr(err) {
+			writer = spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, 2) })
+			if err := awaitErr(t, ctx, writer); err != nil {
 				return err
 			}
 		}
@@ -468,8 +468,8 @@ func TestQueueNonblockingPutError(t *testing.T) {
 func TestQueuePutCancelled(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		q := aio.NewQueue[int](0)
-		putter := spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, 1) })
-		if v := mustGet(t, ctx, q); v != 1 {
+		putter := spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, 1) })
+		if v := mustGetItem(t, ctx, q); v != 1 {
 			t.Errorf("Get = %d", v)
 		}
 		if _, err := putter.Result(); err != nil {
@@ -483,26 +483,26 @@ func TestQueuePutCancelled(t *testing.T) {
 func TestQueuePutCancelledRace(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		q := aio.NewQueue[string](1)
-		putA := spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, "a") })
-		putB := spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, "b") })
-		putC := spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, "X") })
-		tick(t, ctx)
+		putA := spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, "a") })
+		putB := spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, "b") })
+		putC := spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, "X") })
+		yieldOnce(t, ctx)
 		if !putA.Done() || putB.Done() {
 			t.Fatalf("putA %v, putB %v", putA, putB)
 		}
 		putC.Cancel()
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if !putC.Done() {
 			t.Fatal("putC not done")
 		}
 		if v, _ := q.GetNowait(); v != "a" {
 			t.Errorf("GetNowait = %q", v)
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if v, _ := q.GetNowait(); v != "b" {
 			t.Errorf("GetNowait = %q", v)
 		}
-		return await(t, ctx, putB)
+		return awaitErr(t, ctx, putB)
 	})
 }
 
@@ -511,7 +511,7 @@ func TestQueuePutWithWaitingGetters(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		q := aio.NewQueue[string](0)
 		getter := aio.Spawn(ctx, q.Get)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		q.Put(ctx, "a")
 		if v, err := getter.Await(ctx); v != "a" || err != nil {
 			t.Errorf("getter: %q, %v", v, err)
@@ -547,13 +547,13 @@ func TestQueueCancelledPutsNotHeld(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		q := aio.NewQueue[int](1)
 		q.PutNowait(1)
-		putter := spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, 1) })
-		tick(t, ctx)
+		putter := spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, 1) })
+		yieldOnce(t, ctx)
 		if n := aio.QueuePutters(q); n != 1 {
 			t.Fatalf("%d putters", n)
 		}
 		putter.Cancel()
-		if err := await(t, ctx, putter); !isCanceled(err) {
+		if err := awaitErr(t, ctx, putter); !isCanceledErr(err) {
 			t.Errorf("putter: %v", err)
 		}
 		if n := aio.QueuePutters(q); n != 0 {
@@ -570,11 +570,11 @@ func TestQueueCancelledPutAfterWakeUp(t *testing.T) {
 	runSync(t, func(ctx context.Context) error {
 		q := aio.NewQueue[int](1)
 		q.PutNowait(1)
-		putter := spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, 1) })
-		tick(t, ctx)
+		putter := spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, 1) })
+		yieldOnce(t, ctx)
 		q.GetNowait()
 		putter.Cancel()
-		if err := await(t, ctx, putter); !isCanceled(err) {
+		if err := awaitErr(t, ctx, putter); !isCanceledErr(err) {
 			t.Errorf("putter: %v", err)
 		}
 		if q.Len() != 0 {
@@ -593,7 +593,7 @@ func TestLifoQueueOrder(t *testing.T) {
 		for _, i := range []int{1, 3, 2} {
 			q.Put(ctx, i)
 		}
-		got := []int{mustGet(t, ctx, &q.Queue), mustGet(t, ctx, &q.Queue), mustGet(t, ctx, &q.Queue)}
+		got := []int{mustGetItem(t, ctx, &q.Queue), mustGetItem(t, ctx, &q.Queue), mustGetItem(t, ctx, &q.Queue)}
 		if !slices.Equal(got, []int{2, 3, 1}) {
 			t.Errorf("got %v", got)
 		}
@@ -608,7 +608,7 @@ func TestPriorityQueueOrder(t *testing.T) {
 		for _, i := range []int{1, 3, 2} {
 			q.Put(ctx, i)
 		}
-		got := []int{mustGet(t, ctx, &q.Queue), mustGet(t, ctx, &q.Queue), mustGet(t, ctx, &q.Queue)}
+		got := []int{mustGetItem(t, ctx, &q.Queue), mustGetItem(t, ctx, &q.Queue), mustGetItem(t, ctx, &q.Queue)}
 		if !slices.Equal(got, []int{1, 2, 3}) {
 			t.Errorf("got %v", got)
 		}
@@ -642,7 +642,7 @@ func TestPriorityQueueStable(t *testing.T) {
 
 // Mirrors _QueueJoinTestMixin.test_task_done_underflow.
 func TestQueueTaskDoneUnderflow(t *testing.T) {
-	forEachKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
+	forEachQueueKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
 		if err := newQ(0).TaskDone(); !errors.Is(err, aio.ErrTaskDoneTooMany) {
 			t.Errorf("TaskDone: %v", err)
 		}
@@ -651,7 +651,7 @@ func TestQueueTaskDoneUnderflow(t *testing.T) {
 
 // Mirrors _QueueJoinTestMixin.test_task_done.
 func TestQueueTaskDone(t *testing.T) {
-	forEachKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
+	forEachQueueKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
 		runSync(t, func(ctx context.Context) error {
 			q := newQ(0)
 			want := 0
@@ -696,7 +696,7 @@ func TestQueueTaskDone(t *testing.T) {
 
 // Mirrors _QueueJoinTestMixin.test_join_empty_queue.
 func TestQueueJoinEmptyQueue(t *testing.T) {
-	forEachKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
+	forEachQueueKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
 		runSync(t, func(ctx context.Context) error {
 			q := newQ(0)
 			if err := q.Join(ctx); err != nil {
@@ -709,7 +709,7 @@ func TestQueueJoinEmptyQueue(t *testing.T) {
 
 // Mirrors _QueueJoinTestMixin.test_format.
 func TestQueueFormat(t *testing.T) {
-	forEachKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
+	forEachQueueKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
 		q := newQ(0)
 		if s := q.String(); !strings.HasSuffix(s, "[maxsize=0]") {
 			t.Errorf("String() = %q", s)
@@ -744,7 +744,7 @@ func expectShutDown(t *testing.T, ctx context.Context, q *aio.Queue[string]) {
 
 // Mirrors _QueueShutdownTestMixin.test_format.
 func TestQueueShutdownFormat(t *testing.T) {
-	forEachKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
+	forEachQueueKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
 		q := newQ(0)
 		q.Shutdown(false)
 		if s := q.String(); !strings.HasSuffix(s, "[maxsize=0 shutdown]") {
@@ -755,11 +755,11 @@ func TestQueueShutdownFormat(t *testing.T) {
 
 // Mirrors _QueueShutdownTestMixin.test_shutdown_empty.
 func TestQueueShutdownEmpty(t *testing.T) {
-	forEachKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
+	forEachQueueKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
 		runSync(t, func(ctx context.Context) error {
 			q := newQ(0)
 			getter := aio.Spawn(ctx, q.Get)
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 			q.Shutdown(false)
 			if q.Len() != 0 {
 				t.Errorf("len %d", q.Len())
@@ -767,7 +767,7 @@ func TestQueueShutdownEmpty(t *testing.T) {
 			if err := q.Join(ctx); err != nil {
 				t.Errorf("Join: %v", err)
 			}
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 			if !getter.Done() {
 				t.Fatal("the getter was not woken")
 			}
@@ -782,13 +782,13 @@ func TestQueueShutdownEmpty(t *testing.T) {
 
 // Mirrors _QueueShutdownTestMixin.test_shutdown_nonempty.
 func TestQueueShutdownNonempty(t *testing.T) {
-	forEachKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
+	forEachQueueKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
 		runSync(t, func(ctx context.Context) error {
 			q := newQ(1)
 			q.PutNowait("data")
-			joiner := spawn(ctx, q.Join)
-			putter := spawn(ctx, func(ctx context.Context) error { return q.Put(ctx, "data2") })
-			tick(t, ctx)
+			joiner := spawnErr(ctx, q.Join)
+			putter := spawnErr(ctx, func(ctx context.Context) error { return q.Put(ctx, "data2") })
+			yieldOnce(t, ctx)
 			if putter.Done() {
 				t.Fatal("the putter did not wait")
 			}
@@ -796,14 +796,14 @@ func TestQueueShutdownNonempty(t *testing.T) {
 			if q.Len() != 1 {
 				t.Errorf("len %d", q.Len())
 			}
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 			if _, err := putter.Result(); !errors.Is(err, aio.ErrQueueShutDown) {
 				t.Errorf("putter: %v", err)
 			}
-			if v := mustGet(t, ctx, q); v != "data" {
+			if v := mustGetItem(t, ctx, q); v != "data" {
 				t.Errorf("Get = %q", v)
 			}
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 			if joiner.Done() {
 				t.Error("Join returned with an unfinished item")
 			}
@@ -811,7 +811,7 @@ func TestQueueShutdownNonempty(t *testing.T) {
 			if err := q.TaskDone(); err != nil {
 				t.Errorf("TaskDone: %v", err)
 			}
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 			if _, err := joiner.Result(); err != nil {
 				t.Errorf("joiner: %v", err)
 			}
@@ -825,16 +825,16 @@ func TestQueueShutdownNonempty(t *testing.T) {
 
 // Mirrors _QueueShutdownTestMixin.test_shutdown_immediate.
 func TestQueueShutdownImmediate(t *testing.T) {
-	forEachKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
+	forEachQueueKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
 		runSync(t, func(ctx context.Context) error {
 			q := newQ(0)
 			q.PutNowait("data")
-			joiner := spawn(ctx, q.Join)
+			joiner := spawnErr(ctx, q.Join)
 			q.Shutdown(true)
 			if q.Len() != 0 {
 				t.Errorf("len %d", q.Len())
 			}
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 			if _, err := joiner.Result(); err != nil {
 				t.Errorf("joiner: %v", err)
 			}
@@ -849,20 +849,20 @@ func TestQueueShutdownImmediate(t *testing.T) {
 
 // Mirrors _QueueShutdownTestMixin.test_shutdown_immediate_with_unfinished.
 func TestQueueShutdownImmediateWithUnfinished(t *testing.T) {
-	forEachKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
+	forEachQueueKind(t, func(t *testing.T, newQ func(int) *aio.Queue[string]) {
 		runSync(t, func(ctx context.Context) error {
 			q := newQ(0)
 			q.PutNowait("data")
 			q.PutNowait("data")
-			joiner := spawn(ctx, q.Join)
-			if v := mustGet(t, ctx, q); v != "data" {
+			joiner := spawnErr(ctx, q.Join)
+			if v := mustGetItem(t, ctx, q); v != "data" {
 				t.Errorf("Get = %q", v)
 			}
 			q.Shutdown(true)
 			if q.Len() != 0 {
 				t.Errorf("len %d", q.Len())
 			}
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 			if joiner.Done() {
 				t.Error("Join returned with an unfinished item")
 			}
@@ -873,7 +873,7 @@ func TestQueueShutdownImmediateWithUnfinished(t *testing.T) {
 			if err := q.TaskDone(); !errors.Is(err, aio.ErrTaskDoneTooMany) {
 				t.Errorf("TaskDone: %v", err)
 			}
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 			if _, err := joiner.Result(); err != nil {
 				t.Errorf("joiner: %v", err)
 			}
@@ -892,12 +892,12 @@ func TestQueueWokenGetterKeepsItsTurn(t *testing.T) {
 		q := aio.NewQueue[int](0)
 		g1 := aio.Spawn(ctx, q.Get)
 		g2 := aio.Spawn(ctx, q.Get)
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		q.PutNowait(1) // wakes g1...
 		if v, err := q.GetNowait(); v != 1 || err != nil {
 			t.Fatalf("GetNowait = %v, %v", v, err) // ...but the item is taken first
 		}
-		tick(t, ctx)
+		yieldOnce(t, ctx)
 		if g1.Done() || aio.SyncWaiters(q) != 2 {
 			t.Fatalf("g1 %v, %d getters", g1, aio.SyncWaiters(q))
 		}
@@ -980,7 +980,7 @@ func TestQueueCancelStorm(t *testing.T) {
 		seen := make(map[int]int)
 		var cons []*aio.Task[struct{}]
 		for i := range consumers {
-			cons = append(cons, spawn(ctx, func(ctx context.Context) error {
+			cons = append(cons, spawnErr(ctx, func(ctx context.Context) error {
 				for {
 					v, err := q.Get(ctx)
 					if err != nil {
@@ -1000,7 +1000,7 @@ func TestQueueCancelStorm(t *testing.T) {
 		}
 		var prods []*aio.Task[struct{}]
 		for p := range producers {
-			prods = append(prods, spawn(ctx, func(ctx context.Context) error {
+			prods = append(prods, spawnErr(ctx, func(ctx context.Context) error {
 				for i := range perProducer {
 					if err := q.Put(ctx, p*perProducer+i); err != nil {
 						return err
@@ -1011,7 +1011,7 @@ func TestQueueCancelStorm(t *testing.T) {
 		}
 		// Cancel two consumers at moments when items are being handed out.
 		for round := range 6 {
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 			if round == 2 || round == 5 {
 				cons[round%consumers].Cancel()
 			}
@@ -1020,12 +1020,12 @@ func TestQueueCancelStorm(t *testing.T) {
 			return err
 		}
 		for q.Len() > 0 {
-			tick(t, ctx)
+			yieldOnce(t, ctx)
 		}
 		q.Shutdown(false)
 		_, errs := aio.GatherAll(ctx, cons...)
 		for i, err := range errs {
-			if err != nil && !isCanceled(err) {
+			if err != nil && !isCanceledErr(err) {
 				t.Errorf("consumer %d: %v", i, err)
 			}
 		}
