@@ -17,6 +17,7 @@ import (
 	"os/signal"
 
 	"github.com/braid-go/braid/internal/bench"
+	"github.com/braid-go/braid/mp"
 )
 
 const usage = `braid: Python's concurrency models (asyncio, threads, processes) in Go.
@@ -30,6 +31,7 @@ Run "braid bench --help" for the options of bench.
 `
 
 func main() {
+	mp.Main() // a process pool worker (braid bench pool) serves tasks here and never returns
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
