@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,6 +28,29 @@ var (
 		go func() { panic("crash from a goroutine: " + msg) }()
 		time.Sleep(time.Hour)
 		return 0, nil
+	})
+	// OOM caps its worker's address space a little above what it uses,
+	// then allocates past the cap: the Go runtime dies out of memory.
+	OOM = mp.Register("test.oom", func(ctx context.Context, _ int) (int, error) {
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			return 0, err
+		}
+		var vm uint64
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmSize:" {
+				vm, _ = strconv.ParseUint(f[1], 10, 64)
+			}
+		}
+		lim := syscall.Rlimit{Cur: vm<<10 + 256<<20, Max: vm<<10 + 256<<20}
+		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &lim); err != nil {
+			return 0, err
+		}
+		hog := make([]byte, 2<<30)
+		for i := 0; i < len(hog); i += 4096 {
+			hog[i] = 1
+		}
+		return len(hog), nil
 	})
 	// MaybeGate returns at once without a gate, or waits at one: the pool
 	// learns from the quick calls that it is a short function.
@@ -111,6 +135,25 @@ func TestPanicInGoroutineKillsOnlyItsTask(t *testing.T) {
 	}
 	check()
 	check2()
+}
+
+func TestOutOfMemoryKillsOnlyItsTask(t *testing.T) {
+	p := newPool(t, mp.WithStderr(io.Discard))
+	ctx := context.Background()
+	check := submitSquares(t, p, 300)
+	oom, _ := OOM.Submit(ctx, p, 0)
+	check2 := submitSquares(t, p, 300)
+	_, err := oom.Result(ctx)
+	var we *mp.WorkerError
+	if !errors.As(err, &we) || we.ExitCode == 0 {
+		t.Fatalf("%#v", err)
+	}
+	if !raceEnabled && !strings.Contains(we.Stderr, "fatal error: out of memory") {
+		t.Fatalf("stderr excerpt:\n%s", we.Stderr)
+	}
+	check()
+	check2()
+	submitSquares(t, p, 100)()
 }
 
 func TestDeadlineKillsRunawayTask(t *testing.T) {
