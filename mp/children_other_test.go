@@ -12,3 +12,6 @@ func children(t *testing.T) int { return 0 }
 
 // orphanParent exists on Linux only (the orphan test reads /proc).
 func orphanParent() { os.Exit(2) }
+
+// deletedExeMain exists on Linux only.
+func deletedExeMain() int { return 2 }

@@ -346,3 +346,52 @@ func TestOrphanedWorkersExit(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// deletedExeMain deletes this binary, then runs a task on a new pool: the
+// workers must still start (as after a deploy replaced the program).
+func deletedExeMain() int {
+	exe, err := os.Executable()
+	if err == nil {
+		err = os.Remove(exe)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	p, err := mp.NewPool(mp.WithMaxWorkers(1))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer p.Shutdown(context.Background(), true, false)
+	f, err := Square.Submit(context.Background(), p, 7)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	v, err := f.Result(context.Background())
+	fmt.Println(v, err)
+	return 0
+}
+
+func TestWorkersStartAfterTheBinaryIsDeleted(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := t.TempDir() + "/mp.test.copy"
+	if err := os.WriteFile(cp, data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(cp, "-test.run=^$")
+	cmd.Env = append(os.Environ(), "MP_TEST_ROLE=deleted-exe")
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "49 <nil>" {
+		t.Fatalf("%v: %s", err, out)
+	}
+}

@@ -24,8 +24,11 @@ func TestMain(m *testing.M) {
 		// sleeps a second when it exits.
 		os.Setenv("GORACE", "atexit_sleep_ms=0")
 	}
-	if os.Getenv("MP_TEST_ROLE") == "orphan-parent" {
+	switch os.Getenv("MP_TEST_ROLE") {
+	case "orphan-parent":
 		orphanParent() // never returns
+	case "deleted-exe":
+		os.Exit(deletedExeMain())
 	}
 	goleak.VerifyTestMain(m)
 }

@@ -39,10 +39,11 @@ import (
 // in the pool's goroutine that read the result: keep it short, and do not
 // wait for the pool in it.
 type Pool struct {
-	cfg  config
-	name string
-	exe  string
-	log  *slog.Logger
+	cfg     config
+	name    string
+	exe     string // the executable, for argv[0] and messages
+	exePath string // what to start: the running image itself where possible
+	log     *slog.Logger
 
 	mu          sync.Mutex
 	queue       ring[poolJob] // accepted jobs not sent to a worker (may hold dropped ones)
@@ -217,7 +218,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mp: cannot find this program's executable to start workers: %w", err)
 	}
-	p := &Pool{cfg: cfg, exe: exe, name: cfg.name, log: cfg.logger, finished: make(chan struct{})}
+	p := &Pool{cfg: cfg, exe: exe, exePath: selfExe(exe), name: cfg.name, log: cfg.logger, finished: make(chan struct{})}
 	if p.name == "" {
 		p.name = "ProcessPool-" + strconv.FormatInt(poolCounter.Add(1)-1, 10)
 	}
@@ -751,7 +752,7 @@ func (w *worker) start() (err error) {
 		Files: []*os.File{devnull, os.Stdout, stderrW, tasksR, resultW},
 		Sys:   workerSysProcAttr(),
 	}
-	proc, err := os.StartProcess(w.p.exe, []string{w.p.exe, workerArg}, attr)
+	proc, err := os.StartProcess(w.p.exePath, []string{w.p.exe, workerArg}, attr)
 	if err != nil {
 		return fmt.Errorf("mp: starting a worker (%s): %w", w.p.exe, err)
 	}

@@ -9,6 +9,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// selfExe returns the path that starts this very executable: on Linux
+// /proc/self/exe, which names the running image even after the file was
+// replaced or deleted (a deploy), so workers always match their parent.
+func selfExe(exe string) string {
+	if _, err := os.Stat("/proc/self/exe"); err == nil {
+		return "/proc/self/exe"
+	}
+	return exe
+}
+
 // usePdeathsig is switched off only by tests, to show that the task pipe
 // alone makes orphaned workers exit.
 var usePdeathsig = true

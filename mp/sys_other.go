@@ -14,6 +14,9 @@ func workerSysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
 
 func setPipeSize(*os.File, int) {}
 
+// selfExe returns the path that starts this executable.
+func selfExe(exe string) string { return exe }
+
 // residentBytes approximates the resident memory with the Go runtime's
 // own accounting (memory mapped, less what it returned to the system).
 func residentBytes() int64 {
