@@ -52,6 +52,13 @@ var (
 		}
 		return len(hog), nil
 	})
+	// SelfInterrupt sends SIGINT (Ctrl-C) to its own worker.
+	SelfInterrupt = mp.Register("test.selfint", func(ctx context.Context, _ int) (string, error) {
+		if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+			return "", err
+		}
+		return "alive", nil
+	})
 	// MaybeGate returns at once without a gate, or waits at one: the pool
 	// learns from the quick calls that it is a short function.
 	MaybeGate = mp.Register("test.maybegate", func(ctx context.Context, g gate) (int, error) {
@@ -154,6 +161,19 @@ func TestOutOfMemoryKillsOnlyItsTask(t *testing.T) {
 	check()
 	check2()
 	submitSquares(t, p, 100)()
+}
+
+func TestWorkersSurviveCtrlC(t *testing.T) {
+	p := newPool(t, mp.WithMaxWorkers(1))
+	ctx := context.Background()
+	f, _ := SelfInterrupt.Submit(ctx, p, 0)
+	if v, err := f.Result(ctx); err != nil || v != "alive" {
+		t.Fatalf("%q, %v", v, err)
+	}
+	submitSquares(t, p, 50)()
+	if s := p.Stats(); s.Crashed != 0 || s.Started != 1 {
+		t.Fatalf("stats %+v", s)
+	}
 }
 
 func TestDeadlineKillsRunawayTask(t *testing.T) {

@@ -115,7 +115,9 @@ func serveWorker() int {
 	}
 	// Ctrl-C in a terminal reaches the whole process group: the parent
 	// decides what an interrupt means, and closes or kills its workers.
-	signal.Ignore(os.Interrupt)
+	// A handler that drops the signal (not signal.Ignore: an ignored signal
+	// stays ignored in programs a task starts).
+	signal.Notify(make(chan os.Signal, 1), os.Interrupt)
 	w := &wproc{
 		in:   os.NewFile(fdTasks, "mp-tasks"),
 		out:  os.NewFile(fdResults, "mp-results"),
