@@ -178,6 +178,9 @@ func TestWorkersSurviveCtrlC(t *testing.T) {
 
 func TestDeadlineKillsRunawayTask(t *testing.T) {
 	p := newPool(t, mp.WithStderr(io.Discard))
+	// Workers up first, so that the deadline runs out while the task runs
+	// even on a slow machine.
+	submitSquares(t, p, 100)()
 	fifo := newFIFO(t, "ready")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
