@@ -1,6 +1,7 @@
 package mp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +65,26 @@ type callJob[A, R any] struct {
 	f   *fnInfo[A, R]
 	ctx context.Context
 	arg A
+	res R // decoded here: a local would escape to the heap through the decoder
+	enc bytes.Buffer
+	buf [inlinePayload]byte // a small encoded argument lives here
+}
+
+// inlinePayload is the size of encoded arguments kept inside the job,
+// without an allocation of their own.
+const inlinePayload = 32
+
+// encodeInto encodes *v into enc, using buf while it fits, and returns the
+// bytes. v is a pointer so that the value is not boxed on the heap.
+func encodeInto[T any](raw bool, v *T, enc *bytes.Buffer, buf []byte) ([]byte, error) {
+	if raw {
+		return encodeValue(raw, *v)
+	}
+	*enc = *bytes.NewBuffer(buf[:0])
+	if err := encMode.MarshalToBuffer(v, enc); err != nil {
+		return nil, err
+	}
+	return enc.Bytes(), nil
 }
 
 // Submit schedules a call of the function with arg on ex and returns its
@@ -95,7 +116,7 @@ func (f Func[A, R]) Submit(ctx context.Context, ex futures.Executor, arg A) (*fu
 	j.e.name, j.e.items, j.e.avg = f.f.name, 1, &f.f.avgNs
 	j.e.retries = f.f.retries
 	if !inProcess(ex) {
-		p, err := encodeValue(f.f.rawA, arg)
+		p, err := encodeInto(f.f.rawA, &j.arg, &j.enc, j.buf[:])
 		if err != nil {
 			return nil, fmt.Errorf("%w the argument of %s (%T): %v; pass plain data: numbers, strings, slices, maps, structs with exported fields", ErrEncode, f.f.name, arg, err)
 		}
@@ -150,16 +171,16 @@ func (j *callJob[A, R]) CompleteRemote(result []byte, err error) {
 }
 
 func (j *callJob[A, R]) deliver(payload []byte, owned bool, werr *wireError, pid int) {
-	var r R
+	var zero R
 	if werr != nil {
-		j.Complete(r, werr.toError(j.f.name, pid))
+		j.Complete(zero, werr.toError(j.f.name, pid))
 		return
 	}
-	if err := decodeValue(j.f.rawR, payload, owned, &r); err != nil {
-		j.Complete(r, fmt.Errorf("%w: %s: cannot decode the result from worker pid %d: %v", ErrProtocol, j.f.name, pid, err))
+	if err := decodeValue(j.f.rawR, payload, owned, &j.res); err != nil {
+		j.Complete(zero, fmt.Errorf("%w: %s: cannot decode the result from worker pid %d: %v", ErrProtocol, j.f.name, pid, err))
 		return
 	}
-	j.Complete(r, nil)
+	j.Complete(j.res, nil)
 }
 
 // foreignJob adapts a RemoteJob that mp did not make (its Function names a

@@ -1,6 +1,7 @@
 package mp
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"iter"
@@ -64,6 +65,14 @@ type chunkJob[A, R any] struct {
 	out  []R
 	errs []error // per item, nil if none failed
 	err  error   // the whole chunk failed
+
+	// Storage inside the job for chunks of one item and small payloads,
+	// and the decoded results (a local would escape through the decoder).
+	one    [1]A
+	oneOut [1]R
+	res    batchOut[R]
+	enc    bytes.Buffer
+	buf    [inlinePayload]byte
 
 	started    atomic.Bool
 	completing atomic.Bool
@@ -170,7 +179,7 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 				}
 			}
 			if remote {
-				p, err := encMode.Marshal(c.in)
+				p, err := encodeInto(false, &c.in, &c.enc, c.buf[:])
 				if err != nil {
 					refuse(fmt.Errorf("%w the arguments of %s ([]%T): %v; pass plain data: numbers, strings, slices, maps, structs with exported fields", ErrEncode, f.f.name, zero, err))
 					return false
@@ -185,7 +194,12 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 			return true
 		}
 		newChunk := func() *chunkJob[A, R] {
-			c := &chunkJob[A, R]{f: f.f, m: m, in: make([]A, 0, cfg.chunk)}
+			c := &chunkJob[A, R]{f: f.f, m: m}
+			if cfg.chunk == 1 {
+				c.in = c.one[:0]
+			} else {
+				c.in = make([]A, 0, cfg.chunk)
+			}
 			c.e.name, c.e.batch, c.e.retries, c.e.avg = f.f.name, true, f.f.retries, &f.f.avgNs
 			return c
 		}
@@ -269,8 +283,11 @@ func (c *chunkJob[A, R]) deliver(payload []byte, _ bool, werr *wireError, pid in
 		c.complete(nil, nil, werr.toError(c.f.name, pid))
 		return
 	}
-	var res batchOut[R]
-	if err := decMode.Unmarshal(payload, &res); err != nil {
+	res := &c.res
+	if len(c.in) == 1 {
+		res.Vals = c.oneOut[:0]
+	}
+	if err := decMode.Unmarshal(payload, res); err != nil {
 		c.complete(nil, nil, fmt.Errorf("%w: %s: cannot decode the results from worker pid %d: %v", ErrProtocol, c.f.name, pid, err))
 		return
 	}
