@@ -84,12 +84,12 @@ func encodeValue[T any](raw bool, v T) ([]byte, error) {
 	return encMode.Marshal(v)
 }
 
-// appendValue appends the encoding of v to out. For a raw value it appends
-// only the marker and returns the bytes as tail, to be written after out
-// without a copy.
-func appendValue[T any](out *bytes.Buffer, raw bool, v T) (tail []byte, err error) {
+// appendValue appends the encoding of *v to out (a pointer, so that the
+// value is not boxed). For a raw value it appends only the marker and
+// returns the bytes as tail, to be written after out without a copy.
+func appendValue[T any](out *bytes.Buffer, raw bool, v *T) (tail []byte, err error) {
 	if raw {
-		b := any(v).([]byte)
+		b := *any(v).(*[]byte)
 		if b == nil {
 			out.WriteByte(rawNil)
 			return nil, nil

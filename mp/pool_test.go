@@ -85,6 +85,35 @@ func TestBigArgRoundTrip(t *testing.T) {
 	}
 }
 
+// Keep keeps every argument it gets and reports how many of the kept ones
+// changed since: reused decoding storage must never reach them.
+var Keep = mp.Register("test.keep", func(ctx context.Context, xs []int) (int, error) {
+	kept = append(kept, xs)
+	bad := 0
+	for _, k := range kept {
+		for _, x := range k {
+			if x != k[0] {
+				bad++
+				break
+			}
+		}
+	}
+	return bad, nil
+})
+
+var kept [][]int
+
+func TestWorkerKeepsArgumentsIntact(t *testing.T) {
+	p := newPool(t, mp.WithMaxWorkers(1))
+	ctx := context.Background()
+	for i := 0; i < 100; i++ {
+		f, _ := Keep.Submit(ctx, p, []int{i, i, i, i})
+		if bad, err := f.Result(ctx); err != nil || bad != 0 {
+			t.Fatalf("call %d: %d kept arguments changed (%v)", i, bad, err)
+		}
+	}
+}
+
 func TestSubmitCopiesArgument(t *testing.T) {
 	p := newPool(t)
 	ctx := context.Background()

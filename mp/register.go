@@ -63,6 +63,12 @@ type fnInfo[A, R any] struct {
 	rawR    bool
 	retries int
 	avgNs   atomic.Int64
+
+	// Used by the worker's one task goroutine only: the decoded argument
+	// and the result to encode, kept here so that neither escapes to the
+	// heap through the decoder's and encoder's interfaces each call.
+	slotA A
+	slotR R
 }
 
 // Func is the typed handle of a function registered with Register. Its
@@ -173,16 +179,24 @@ func (f *fnInfo[A, R]) call(ctx context.Context, a A) (r R, err error) {
 }
 
 func (f *fnInfo[A, R]) invoke(ctx context.Context, arg []byte, owned bool, out *bytes.Buffer) ([]byte, *wireError) {
-	var a A
-	if err := decodeValue(f.rawA, arg, owned, &a); err != nil {
+	var zeroA A
+	var zeroR R
+	// Zeroed first: the decoder reuses slices it finds, and the previous
+	// call's function may have kept them.
+	f.slotA = zeroA
+	if err := decodeValue(f.rawA, arg, owned, &f.slotA); err != nil {
 		return nil, &wireError{Kind: errDecode, Type: fmt.Sprintf("%T", err), Msg: fmt.Sprintf("cannot decode the argument as %s: %v", reflect.TypeFor[A](), err)}
 	}
+	a := f.slotA
+	f.slotA = zeroA
 	r, err := f.call(ctx, a)
 	if err != nil {
 		return nil, toWire(err)
 	}
 	start := out.Len()
-	tail, err := appendValue(out, f.rawR, r)
+	f.slotR = r
+	tail, err := appendValue(out, f.rawR, &f.slotR)
+	f.slotR = zeroR
 	if err != nil {
 		out.Truncate(start)
 		return nil, &wireError{Kind: errEncode, Type: fmt.Sprintf("%T", err), Msg: fmt.Sprintf("cannot encode the result of type %s: %v", reflect.TypeFor[R](), err)}

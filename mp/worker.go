@@ -96,6 +96,7 @@ type wproc struct {
 	mu        sync.Mutex
 	queue     []*wtask
 	head      int
+	free      []*wtask // run tasks, for reuse
 	running   uint64
 	cancelled []uint64
 	wake      chan struct{}
@@ -207,16 +208,22 @@ func (w *wproc) readLoop() {
 				fmt.Fprintf(os.Stderr, "mp worker: %v\n", err)
 				os.Exit(exitProtocol)
 			}
-			t := &wtask{id: th.id, deadline: th.deadline, batch: kind == kindBatch, owned: owned}
+			w.mu.Lock()
+			var t *wtask
+			if n := len(w.free); n > 0 {
+				t, w.free = w.free[n-1], w.free[:n-1]
+			} else {
+				t = &wtask{}
+			}
+			t.id, t.deadline, t.batch, t.owned, t.name = th.id, th.deadline, kind == kindBatch, owned, ""
 			if t.h = lookupBytes(th.name); t.h == nil {
 				t.name = string(th.name)
 			}
 			if owned {
 				t.arg = th.payload
 			} else {
-				t.arg = append([]byte(nil), th.payload...)
+				t.arg = append(t.arg[:0], th.payload...)
 			}
-			w.mu.Lock()
 			w.queue = append(w.queue, t)
 			w.mu.Unlock()
 			select {
@@ -275,6 +282,7 @@ func (w *wproc) pop() *wtask {
 				w.cancelled = keep
 			}
 			if skip {
+				w.recycleLocked(t)
 				w.mu.Unlock()
 				w.answerSkipped(t.id)
 				return nil
@@ -355,7 +363,6 @@ func (w *wproc) run(t *wtask) {
 	if cancel != nil {
 		cancel()
 	}
-	t.arg = nil
 	if werr == nil {
 		if size := w.buf.Len() - payloadAt + len(tail); size > w.maxFrame {
 			tail = nil
@@ -401,7 +408,22 @@ func (w *wproc) run(t *wtask) {
 	}
 	w.mu.Lock()
 	w.running = 0
+	w.recycleLocked(t)
 	w.mu.Unlock()
+}
+
+// recycleLocked keeps a task for reuse; its argument buffer too, unless it
+// was handed over whole (a large frame: the function may have kept it).
+func (w *wproc) recycleLocked(t *wtask) {
+	if t.owned || cap(t.arg) > 4<<10 {
+		t.arg = nil
+	} else {
+		t.arg = t.arg[:0]
+	}
+	t.h = nil
+	if len(w.free) < 256 {
+		w.free = append(w.free, t)
+	}
 }
 
 // setupWorkerFD checks an inherited pipe, keeps it from the worker's own
