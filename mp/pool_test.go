@@ -90,9 +90,9 @@ func TestBigArgRoundTrip(t *testing.T) {
 var Keep = mp.Register("test.keep", func(ctx context.Context, xs []int) (int, error) {
 	kept = append(kept, xs)
 	bad := 0
-	for _, k := range kept {
+	for i, k := range kept { // call i sent [i i i i]
 		for _, x := range k {
-			if x != k[0] {
+			if x != i {
 				bad++
 				break
 			}
