@@ -147,6 +147,10 @@ func serveWorker() int {
 	w.fr.max = cfg.MaxFrame + frameSlack
 	w.memLimit = cfg.MemoryLimit
 
+	// The reader watches the task pipe from now on, so that a worker whose
+	// parent dies during a long initializer exits too. Tasks it reads wait
+	// in the queue; the hello goes out before any result.
+	go w.readLoop()
 	werr := w.initialize(cfg)
 	w.buf.Reset()
 	b, off := beginFrame(w.buf.AvailableBuffer(), kindHello)
@@ -165,7 +169,6 @@ func serveWorker() int {
 	if werr != nil {
 		return exitInit
 	}
-	go w.readLoop()
 	for {
 		t := w.pop()
 		if t == nil {
