@@ -82,6 +82,16 @@ func ExampleRegister() {
 	// Output: {Words:6 Chars:18} <nil>
 }
 
+func ExampleFunc_Call() {
+	ctx := context.Background()
+	pool, _ := mp.NewPool(mp.WithMaxWorkers(1))
+	defer pool.Shutdown(ctx, true, false)
+
+	v, err := Cube.Call(ctx, pool, 10) // submit and wait: Python's pool.apply
+	fmt.Println(v, err)
+	// Output: 1000 <nil>
+}
+
 func ExampleFunc_Map() {
 	ctx := context.Background()
 	pool, _ := mp.NewPool(mp.WithMaxWorkers(2))

@@ -202,6 +202,25 @@ func TestDeadlineKillsRunawayTask(t *testing.T) {
 	}
 }
 
+func TestCallDeadlineReportsTheKill(t *testing.T) {
+	p := newPool(t, mp.WithStderr(io.Discard))
+	submitSquares(t, p, 20)()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	fifo := newFIFO(t, "ready")
+	done := make(chan error, 1)
+	go func() {
+		_, err := Spin.Call(ctx, p, fifo)
+		done <- err
+	}()
+	readPIDs(t, fifo, 1)
+	err := <-done
+	var ke *mp.KilledError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ke) {
+		t.Fatalf("%#v", err)
+	}
+}
+
 func TestCancelKillsRunningTask(t *testing.T) {
 	p := newPool(t, mp.WithStderr(io.Discard))
 	fifo := newFIFO(t, "ready")

@@ -128,6 +128,31 @@ func (f Func[A, R]) Submit(ctx context.Context, ex futures.Executor, arg A) (*fu
 	return &j.Future, nil
 }
 
+// Call submits a call of the function with arg to ex and waits for its
+// result (Python's pool.apply(fn, (arg,))). ctx is the call's context, as
+// for Submit: when it ends while the call runs in a pool worker, the worker
+// is killed and Call returns the *KilledError; on an in-process executor
+// Call returns ctx's error at once and the function runs on.
+func (f Func[A, R]) Call(ctx context.Context, ex futures.Executor, arg A) (R, error) {
+	fut, err := f.Submit(ctx, ex, arg)
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	v, err := fut.Result(ctx)
+	if _, isPool := ex.(*Pool); isPool && err != nil && ctx.Err() != nil {
+		// The wait ended with ctx; a process pool settles the call at once
+		// with the same cause (killing its worker if it ran): report how.
+		// (Other executors may run the function on: Call returns now.)
+		<-fut.Done()
+		_, err = fut.Result(context.Background())
+	}
+	return v, err
+}
+
 func (j *callJob[A, R]) ent() *entry { return &j.e }
 
 // Context returns the submitter's context.

@@ -38,6 +38,21 @@ func TestSubmitResults(t *testing.T) {
 	}
 }
 
+func TestCall(t *testing.T) {
+	p := newPool(t)
+	ctx := context.Background()
+	if v, err := Square.Call(ctx, p, 12); err != nil || v != 144 {
+		t.Fatal(v, err)
+	}
+	if _, err := Fail.Call(ctx, p, "nope"); err == nil || err.Error() != "nope" {
+		t.Fatal(err)
+	}
+	var zero mp.Func[int, int]
+	if _, err := zero.Call(ctx, p, 1); !errors.Is(err, mp.ErrUnregistered) {
+		t.Fatal(err)
+	}
+}
+
 func TestSubmitStructAndString(t *testing.T) {
 	p := newPool(t)
 	ctx := context.Background()
