@@ -113,10 +113,11 @@ func (c *loopCtx) attach() {
 		return
 	}
 	l := c.loop
-	c.loopExtra().stopFar = context.AfterFunc(parent, func() {
+	stop := context.AfterFunc(parent, func() {
 		err := parent.Err()
 		l.CallSoonThreadsafe(func() { c.cancel(err) })
 	})
+	c.loopExtra().stopFar = l.watchForeign(parent, func() { c.cancel(parent.Err()) }, stop)
 }
 
 // detach removes c from its parent's cancellation. Loop-only.
@@ -309,9 +310,50 @@ func (t *taskCore) watch(ctx context.Context) func() bool {
 		return nil
 	}
 	l := t.loop
-	return context.AfterFunc(ctx, func() {
+	stop := context.AfterFunc(ctx, func() {
 		l.CallSoonThreadsafe(func() { l.wake(t) })
 	})
+	return l.watchForeign(ctx, func() { l.wake(t) }, stop)
+}
+
+// foreignWatch is a context from outside the loop that a virtual clock
+// must look at before it jumps: its cancellation reaches the loop from
+// another goroutine, which could arrive after the jump.
+type foreignWatch struct {
+	ctx  context.Context
+	fire func()
+}
+
+// watchForeign registers ctx, with a virtual clock, so that runOnce can
+// deliver its cancellation synchronously before jumping; stop is the
+// AfterFunc stop to wrap. Loop-only.
+func (l *Loop) watchForeign(ctx context.Context, fire func(), stop func() bool) func() bool {
+	if !l.virtual {
+		return stop
+	}
+	fw := &foreignWatch{ctx: ctx, fire: fire}
+	if l.foreign == nil {
+		l.foreign = make(map[*foreignWatch]struct{})
+	}
+	l.foreign[fw] = struct{}{}
+	return func() bool {
+		delete(l.foreign, fw)
+		return stop()
+	}
+}
+
+// deliverForeign runs the fire function of every watched foreign context
+// that is already done, and reports whether there was one.
+func (l *Loop) deliverForeign() bool {
+	fired := false
+	for fw := range l.foreign {
+		if fw.ctx.Err() != nil {
+			delete(l.foreign, fw)
+			fw.fire()
+			fired = true
+		}
+	}
+	return fired
 }
 
 // finished is called when c's task is done: c leaves its parent unless

@@ -27,6 +27,9 @@ var (
 	// ErrInCallback is returned when code running as a plain loop
 	// callback tries to wait: it would block the loop forever.
 	ErrInCallback = errors.New("aio: cannot wait inside a loop callback (it would block the loop); spawn a task with aio.Spawn and wait there")
+	// ErrAwaitSelf is returned when a task awaits its own result: it
+	// would wait forever.
+	ErrAwaitSelf = errors.New("aio: a task cannot await itself")
 	// ErrNoLoop is returned when a context carries no event loop: pass
 	// the context your task received, or the loop's Context().
 	ErrNoLoop = errors.New("aio: the context carries no event loop; pass the ctx your task function received (or Loop.Context())")
@@ -269,6 +272,9 @@ func awaitCore(ctx context.Context, f *futureCore) error {
 	if t == nil {
 		return awaitFromGoroutine(ctx, f)
 	}
+	if f.state == statePending && t.impl.core() == f {
+		return ErrAwaitSelf
+	}
 	if f.state == statePending {
 		if err := ctxErr(ctx); err != nil {
 			return err
@@ -319,7 +325,7 @@ func awaitFromGoroutine(ctx context.Context, f *futureCore) error {
 // a plain goroutine (nil, nil), or misuse (an error).
 func (l *Loop) callerTask(ctx context.Context) (*taskCore, error) {
 	g := getg()
-	if t := l.current.Load(); t != nil && t.g == g {
+	if t := l.current.Load(); t != nil && t.g.Load() == g {
 		return t, nil
 	}
 	if !canIdentifyGoroutine {
@@ -333,7 +339,7 @@ func (l *Loop) callerTask(ctx context.Context) (*taskCore, error) {
 		if ol == l {
 			continue
 		}
-		if t := ol.current.Load(); t != nil && t.g == g {
+		if t := ol.current.Load(); t != nil && t.g.Load() == g {
 			return nil, ErrOtherLoop
 		}
 		if g == ol.g.Load() {

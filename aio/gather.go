@@ -57,8 +57,13 @@ func (m *multiWait) notify(f *futureCore) {
 }
 
 // watchAll registers m on every future of fs that is pending and counts
-// the ones that are.
-func watchAll[F Waitable](m *multiWait, fs []F) {
+// the ones that are. Every future must belong to m's loop.
+func watchAll[F Waitable](m *multiWait, fs []F) error {
+	for _, f := range fs {
+		if f.core().loop != m.loop {
+			return ErrOtherLoop
+		}
+	}
 	for _, f := range fs {
 		fc := f.core()
 		if fc.state == statePending {
@@ -69,6 +74,7 @@ func watchAll[F Waitable](m *multiWait, fs []F) {
 			m.notify(fc)
 		}
 	}
+	return nil
 }
 
 // Gather waits for every future or task in fs and returns their values
@@ -93,7 +99,9 @@ func Gather[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, error) {
 		return nil, errNotInTask("Gather")
 	}
 	m := &multiWait{t: t, loop: l, errMode: anyError}
-	watchAll(m, fs)
+	if err := watchAll(m, fs); err != nil {
+		return nil, err
+	}
 	if err := waitMulti(ctx, t, m, func() bool { return m.remaining == 0 || m.firstErr != nil }); err != nil {
 		m.closed = true
 		cancelAndDrain(t, fs)
@@ -132,7 +140,12 @@ func GatherAll[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, []erro
 		return vals, errs
 	}
 	m := &multiWait{t: t, loop: l}
-	watchAll(m, fs)
+	if err := watchAll(m, fs); err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return vals, errs
+	}
 	if err := waitMulti(ctx, t, m, func() bool { return m.remaining == 0 }); err != nil {
 		cancelAndDrain(t, fs)
 	}
@@ -172,7 +185,9 @@ func cancelAndDrain[F Waitable](t *taskCore, fs []F) {
 	for _, f := range fs {
 		f.Cancel()
 	}
-	watchAll(m, fs)
+	if watchAll(m, fs) != nil {
+		return
+	}
 	for m.remaining > 0 {
 		if !t.park() {
 			return

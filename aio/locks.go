@@ -208,7 +208,7 @@ func onLoop(l *Loop) bool {
 	}
 	g := getg()
 	if t := l.current.Load(); t != nil {
-		return t.g == g
+		return t.g.Load() == g
 	}
 	lg := l.g.Load()
 	return lg == 0 || lg == g

@@ -52,7 +52,7 @@ type Loop struct {
 	external int
 
 	tasks    taskList
-	taskSeq  uint64
+	taskSeq  uint32
 	cbSeq    uint64
 	root     *loopCtx
 	cfg      config
@@ -61,6 +61,11 @@ type Loop struct {
 	fds map[int]*fdWatch
 
 	shutdownHooks []func()
+
+	idle []*coro // idle coroutines, see coro.go
+
+	foreign map[*foreignWatch]struct{} // with a virtual clock, see watchForeign
+	gcSeen  uint64
 
 	defaultExec     futures.Executor
 	ownsDefaultExec bool
@@ -128,6 +133,8 @@ func NewLoop(opts ...Option) (*Loop, error) {
 		cfg:     cfg,
 	}
 	l.root = newRootCtx(l)
+	gcSentinelOn.Do(armGCSentinel)
+	l.gcSeen = gcEpoch.Load()
 	return l, nil
 }
 
@@ -339,7 +346,9 @@ func (l *Loop) runOnce() error {
 			return err
 		}
 		l.drainThreadsafe()
-		if l.ready.len() == 0 && next != nil && l.external == 0 && !l.wakePending.Load() {
+		if l.ready.len() == 0 && l.deliverForeign() {
+			// A context from outside was cancelled: its tasks run first.
+		} else if l.ready.len() == 0 && next != nil && l.external == 0 && !l.wakePending.Load() {
 			l.vnow = nextWhen
 		} else if l.ready.len() == 0 {
 			if err := l.poll(-1); err != nil {
@@ -442,6 +451,7 @@ func (l *Loop) Close() error {
 		t.abandon()
 		t = nx
 	}
+	l.stopIdle()
 	l.g.Store(0)
 	l.shutdownDefaultExecutor()
 	l.reportUnretrieved()

@@ -2,6 +2,7 @@ package aio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -29,6 +30,9 @@ var ErrInterrupted error = interruptedError{}
 // Go's default behaviour (the program exits). Cancelling ctx cancels the
 // main task too.
 func Run(ctx context.Context, main func(ctx context.Context) error, opts ...Option) (err error) {
+	if insideRunningLoop() {
+		return ErrRunInLoop
+	}
 	l, err := NewLoop(opts...)
 	if err != nil {
 		return err
@@ -94,6 +98,28 @@ func (l *Loop) cancelAll() error {
 		t.impl.Cancel()
 	}
 	return l.run(func() bool { return l.tasks.n == 0 })
+}
+
+// ErrRunInLoop is returned by Run called from a task or callback of a
+// running loop: the nested loop would block the outer one.
+var ErrRunInLoop = errors.New("aio: Run cannot be called from a running event loop; spawn a task or await instead")
+
+// insideRunningLoop reports whether the caller is a task or a callback
+// of a running loop.
+func insideRunningLoop() bool {
+	if !canIdentifyGoroutine {
+		return false
+	}
+	g := getg()
+	for _, l := range *runningLoops.Load() {
+		if g == l.g.Load() {
+			return true
+		}
+		if t := l.current.Load(); t != nil && t.g.Load() == g {
+			return true
+		}
+	}
+	return false
 }
 
 // OnShutdown registers fn to run when Run ends, after the tasks have been

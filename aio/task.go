@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -53,18 +52,16 @@ type taskImpl interface {
 // taskCore is the untyped state of a task: its coroutine, its context and
 // its place in the loop.
 type taskCore struct {
-	loop  *Loop
-	impl  taskImpl
-	ctx   loopCtx
-	name  string // empty: "Task-<id>"
-	id    uint64
-	next  func() (struct{}, bool)
-	stop  func()
-	yield func(struct{}) bool
-	g     uintptr
+	loop *Loop
+	impl taskImpl
+	ctx  loopCtx
+	name *string        // nil: "Task-<id>" (unnamed tasks cost nothing)
+	co   *coro          // the coroutine running the task, once started
+	g    atomic.Uintptr // co's goroutine, for callerTask (read from any goroutine)
 
 	state     taskState
 	scheduled bool
+	id        uint32
 	timerSeq  uint64 // the task's own timer while armed (see timerSlot)
 
 	prev, nextT *taskCore // the loop's list of live tasks
@@ -124,7 +121,10 @@ func Spawn[T any](ctx context.Context, fn func(context.Context) (T, error), opts
 	tc := &t.tc
 	tc.loop, tc.impl = l, t
 	l.taskSeq++
-	tc.id, tc.name = l.taskSeq, name
+	tc.id = l.taskSeq
+	if name != "" {
+		tc.name = &name
+	}
 	if l.closed.Load() {
 		t.abort(ErrLoopClosed)
 		return t
@@ -176,18 +176,23 @@ func (t *Task[T]) abort(err error) {
 func (t *Task[T]) complete(v T, err error) {
 	tc := &t.tc
 	tc.state = taskDone
+	tc.co = nil
+	tc.g.Store(0)
 	t.fn = nil
 	st := stateDone
-	if err != nil && tc.ctx.isDone.Load() && errors.Is(err, context.Canceled) {
+	if err != nil && errors.Is(err, context.Canceled) {
+		// A task that ends with a cancellation is cancelled, whoever asked
+		// for it (asyncio: a coroutine raising CancelledError).
 		st = stateCancelled
 	}
 	t.value = v
 	tc.loop.tasks.remove(tc)
 	tc.ctx.finished()
-	t.finish(st, err)
 	if st == stateDone && err != nil {
+		// Before finish: waiters notified by finish mark it retrieved.
 		tc.loop.trackFailure(&t.futureCore, tc.taskName(), err)
 	}
+	t.finish(st, err)
 }
 
 // Cancel asks the task to stop: its context is cancelled, so every wait
@@ -275,17 +280,10 @@ func (l *Loop) AllTasks() []AnyTask {
 // taskName returns the task's name, making the default one on demand so
 // that unnamed tasks cost no allocation.
 func (tc *taskCore) taskName() string {
-	if tc.name != "" {
-		return tc.name
+	if tc.name != nil {
+		return *tc.name
 	}
-	return "Task-" + strconv.FormatUint(tc.id, 10)
-}
-
-// seq is the body of the task's coroutine.
-func (tc *taskCore) seq(yield func(struct{}) bool) {
-	tc.yield = yield
-	tc.g = getg()
-	tc.impl.runBody()
+	return "Task-" + strconv.FormatUint(uint64(tc.id), 10)
 }
 
 // step resumes tc until its next wait or its end.
@@ -294,13 +292,16 @@ func (l *Loop) step(tc *taskCore) {
 	if tc.state == taskDone {
 		return
 	}
-	if tc.next == nil {
+	c := tc.co
+	if c == nil {
 		if err := tc.ctx.Err(); err != nil {
 			// Cancelled before it started: as in asyncio, it never runs.
 			tc.impl.abort(err)
 			return
 		}
-		tc.next, tc.stop = iter.Pull(tc.seq)
+		c = l.coroutine()
+		c.task, tc.co = tc, c
+		tc.g.Store(c.g) // 0 for a new coroutine until it starts (coro.run sets it)
 	}
 	l.current.Store(tc)
 	tc.state = taskRunning
@@ -308,7 +309,7 @@ func (l *Loop) step(tc *taskCore) {
 	if l.cfg.debug {
 		start = time.Now()
 	}
-	_, alive := tc.next()
+	_, alive := c.next()
 	l.current.Store(nil)
 	if l.cfg.debug {
 		if d := time.Since(start); d >= l.cfg.slow {
@@ -316,7 +317,9 @@ func (l *Loop) step(tc *taskCore) {
 		}
 	}
 	if !alive {
-		tc.next, tc.stop, tc.yield = nil, nil, nil
+		c.dead = true
+	} else if c.exiting {
+		c.finishExit()
 	}
 }
 
@@ -324,7 +327,7 @@ func (l *Loop) step(tc *taskCore) {
 // false if the loop is closing and abandoned the task.
 func (tc *taskCore) park() bool {
 	tc.state = taskParked
-	ok := tc.yield(struct{}{})
+	ok := tc.co.yield(struct{}{})
 	tc.state = taskRunning
 	return ok
 }
@@ -348,15 +351,16 @@ func (tc *taskCore) abandon() {
 		return
 	}
 	tc.ctx.cancel(errAbandoned)
-	if tc.next == nil {
+	c := tc.co
+	if c == nil {
 		tc.impl.abort(errAbandoned)
 		return
 	}
 	l := tc.loop
 	l.current.Store(tc)
-	tc.stop()
+	c.stop()
 	l.current.Store(nil)
-	tc.next, tc.stop, tc.yield = nil, nil, nil
+	c.dead = true
 	if tc.state != taskDone {
 		// The coroutine ended without completing (it cannot, but be sure).
 		tc.impl.abort(errAbandoned)

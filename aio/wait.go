@@ -3,6 +3,7 @@ package aio
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"time"
 )
@@ -44,13 +45,18 @@ func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen, timeout time
 	}
 	m := &multiWait{t: t, loop: l}
 	switch when {
+	case AllCompleted:
 	case FirstCompleted:
 		m.wakeAny = true
 	case FirstError:
 		m.errMode = nonCancelError
+	default:
+		return nil, nil, fmt.Errorf("aio: Wait: invalid ReturnWhen %d; use AllCompleted, FirstCompleted or FirstError", when)
 	}
 	total := len(fs)
-	watchAll(m, fs)
+	if err := watchAll(m, fs); err != nil {
+		return nil, nil, err
+	}
 	cond := func() bool {
 		switch when {
 		case FirstCompleted:
@@ -105,10 +111,12 @@ func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 			byCore[f.core()] = f
 		}
 		m := &multiWait{t: t, loop: l, keepOrder: true, wakeAny: true}
-		watchAll(m, fs)
+		if err := watchAll(m, fs); err != nil {
+			yield(zero, err)
+			return
+		}
 		defer func() { m.closed = true }()
-		seen := 0
-		for seen < len(byCore) {
+		for len(byCore) > 0 {
 			for len(m.completed) > 0 {
 				fc := m.completed[0]
 				m.completed = m.completed[1:]
@@ -117,7 +125,6 @@ func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 					continue // a duplicate in fs
 				}
 				delete(byCore, fc)
-				seen++
 				if !yield(f, nil) {
 					return
 				}
@@ -146,11 +153,13 @@ func (timeoutError) Is(target error) bool { return target == context.DeadlineExc
 var ErrTimeout error = timeoutError{}
 
 // WaitFor waits for aw for at most d on the loop's clock
-// (asyncio.wait_for). On timeout it cancels aw, waits for it to finish,
-// and returns ErrTimeout; if aw completed with a value in the meantime,
-// the value wins, and if it failed with another error, that error is
-// returned. If ctx is done first, aw is cancelled and waited for in the
-// same way and ctx's error is returned. WaitFor belongs to a task of the
+// (asyncio.wait_for); d == Forever waits without limit and d <= 0 gives
+// aw no time beyond what it already had. On timeout it cancels aw, waits
+// for it to finish, and returns ErrTimeout. If ctx is done first, aw is
+// cancelled and waited for in the same way and ctx's error is returned.
+// In both cases, if aw completed with a value in the meantime the value
+// wins (as in Python 3.12), and if it failed with an error other than a
+// cancellation, that error is returned. WaitFor belongs to a task of the
 // loop.
 func WaitFor[T any, F Awaitable[T]](ctx context.Context, d time.Duration, aw F) (T, error) {
 	var zero T
@@ -169,9 +178,11 @@ func WaitFor[T any, F Awaitable[T]](ctx context.Context, d time.Duration, aw F) 
 	if d > 0 {
 		l.startTaskTimer(t, d)
 	}
-	expired := func() bool { return t.timerSeq == 0 }
+	expired := func() bool { return d != Forever && (d <= 0 || t.timerSeq == 0) }
 	m := &multiWait{t: t, loop: l}
-	watchAll(m, []F{aw})
+	if err := watchAll(m, []F{aw}); err != nil {
+		return zero, err
+	}
 	werr := waitMulti(ctx, t, m, func() bool { return fc.state != statePending || expired() })
 	m.closed = true
 	l.stopTaskTimer(t)

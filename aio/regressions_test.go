@@ -1,19 +1,12 @@
 package aio_test
 
-// Tests that fail today because of bugs in package aio (not in the
-// tests). Each is skipped with the reason, so that the package stays
-// green; run them with
-//
-//	BRAID_RUN_PENDING=1 go test -race -run Pending ./aio/
-//
-// and move each one to its file (tasks_test.go, waitfor_test.go, ...)
-// once its bug is fixed. The CPython test each mirrors is named as in the
-// other files.
+// Regression tests for bugs found by the CPython-mirrored suite and
+// fixed since; each names the CPython test it mirrors as in the other
+// files.
 
 import (
 	"context"
 	"errors"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -23,19 +16,10 @@ import (
 	"github.com/braid-go/braid/aio"
 )
 
-// pending skips t unless BRAID_RUN_PENDING is set.
-func pending(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("BRAID_RUN_PENDING") == "" {
-		t.Skip("bug: " + bug)
-	}
-}
-
 // Mirrors test_tasks.py: test_as_completed: AsCompleted yields every
 // future, in completion order, also when they complete in different
 // iterations of the loop.
-func TestPendingAsCompleted(t *testing.T) {
-	pending(t, "AsCompleted stops early: its loop runs while seen < len(byCore), but byCore shrinks as futures are yielded (wait.go, AsCompleted)")
+func TestRegressionAsCompleted(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		start := now(ctx)
 		a := aio.Spawn(ctx, sleeper(10*time.Millisecond, "a"))
@@ -78,8 +62,7 @@ func TestPendingAsCompleted(t *testing.T) {
 // Mirrors test_tasks.py: test_as_completed_resume_iterator (the Go
 // shape): breaking out of the range and ranging the same sequence again
 // yields every future again, the done ones first.
-func TestPendingAsCompletedBreakAndRangeAgain(t *testing.T) {
-	pending(t, "AsCompleted stops early (see TestPendingAsCompleted)")
+func TestRegressionAsCompletedBreakAndRangeAgain(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		var ts []*aio.Task[int]
 		for i := range 4 {
@@ -114,8 +97,7 @@ func TestPendingAsCompletedBreakAndRangeAgain(t *testing.T) {
 
 // The body of ExampleAsCompleted, which has no "Output:" line until
 // AsCompleted is fixed; this test checks what it prints.
-func TestPendingExampleAsCompleted(t *testing.T) {
-	pending(t, "AsCompleted stops early (see TestPendingAsCompleted); then add the Output lines to ExampleAsCompleted")
+func TestRegressionExampleAsCompleted(t *testing.T) {
 	var b strings.Builder
 	asCompletedExample(&b)
 	if want := "fast\nmedium\nslow\n"; b.String() != want {
@@ -126,8 +108,7 @@ func TestPendingExampleAsCompleted(t *testing.T) {
 // No CPython counterpart: a task that calls runtime.Goexit (t.FailNow in
 // a test) fails with an error; the loop and the goroutine running it go
 // on.
-func TestPendingGoexitInTask(t *testing.T) {
-	pending(t, "runtime.Goexit in a task ends the goroutine that runs the loop: iter.Pull re-raises the Goexit in the caller of next() (task.go, runBody/step); the message \"called runtime.Goexit\" is never seen")
+func TestRegressionGoexitInTask(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		task := aio.Spawn(ctx, func(ctx context.Context) (int, error) {
 			runtime.Goexit()
@@ -143,8 +124,7 @@ func TestPendingGoexitInTask(t *testing.T) {
 // Mirrors test_tasks.py: CoroutineGatherTests.test_exception_marking: when
 // two children fail, Gather returns the first error and the second one is
 // not reported as never retrieved.
-func TestPendingGatherExceptionMarking(t *testing.T) {
-	pending(t, "an error consumed by a waiter is still logged as never retrieved: Task.complete calls finish (which runs the synchronous notifiers that call retrieved()) before trackFailure creates the report (task.go, complete)")
+func TestRegressionGatherExceptionMarking(t *testing.T) {
 	logger, logs := newLogger()
 	var keep []*aio.Task[int]
 	mustRun(t, func(ctx context.Context) error {
@@ -183,8 +163,7 @@ func TestPendingGatherExceptionMarking(t *testing.T) {
 // Mirrors test_taskgroups.py: test_taskgroup_04 (the ExceptionGroup holds
 // the child's error, and asyncio logs nothing else): a child's error that
 // the group reports is not also logged as never retrieved.
-func TestPendingTaskGroupErrorsNotLoggedAsUnretrieved(t *testing.T) {
-	pending(t, "TaskGroup.notify calls retrieved() before Task.complete creates the report, so every child error in a GroupError is also logged as never retrieved (task.go, complete)")
+func TestRegressionTaskGroupErrorsNotLoggedAsUnretrieved(t *testing.T) {
 	logger, logs := newLogger()
 	mustRun(t, func(ctx context.Context) error {
 		err := aio.Group(ctx, func(ctx context.Context, g *aio.TaskGroup) error {
@@ -205,8 +184,7 @@ func TestPendingTaskGroupErrorsNotLoggedAsUnretrieved(t *testing.T) {
 // must not jump past the cancellation while it travels (context.AfterFunc
 // runs its function on a new goroutine that then calls
 // CallSoonThreadsafe).
-func TestPendingVirtualClockForeignCancel(t *testing.T) {
-	pending(t, "with a virtual clock, the loop jumps to the next timer while the cancellation of a Go context (context.WithCancel, cancelled on the loop) is still on its way through context.AfterFunc's goroutine (ctx.go watch/attach, loop.go runOnce)")
+func TestRegressionVirtualClockForeignCancel(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		start := now(ctx)
 		a := aio.Spawn(ctx, sleeper(time.Hour, 0))
@@ -241,8 +219,7 @@ func TestPendingVirtualClockForeignCancel(t *testing.T) {
 // test_timeout_in_the_past_sleep_zero: a scope whose deadline is now or
 // past interrupts even Sleep(ctx, 0). (Go's own context.WithTimeout(ctx,
 // 0) is done before it returns.)
-func TestPendingTimeoutZeroSleepZero(t *testing.T) {
-	pending(t, "a Timeout scope with a deadline now or in the past is only cancelled by a timer on a later iteration, so Sleep(tctx, 0) and code that checks tctx.Err() first run on; Go's context.WithDeadline cancels such a context at once (timeout.go, schedule)")
+func TestRegressionTimeoutZeroSleepZero(t *testing.T) {
 	for _, d := range []time.Duration{0, -11 * time.Second} {
 		mustRun(t, func(ctx context.Context) error {
 			t0 := now(ctx)
@@ -266,8 +243,7 @@ func TestPendingTimeoutZeroSleepZero(t *testing.T) {
 // Mirrors test_waitfor.py: test_wait_for_blocking and
 // test_cancel_blocking_wait_for (timeout=None): WaitFor with Forever
 // waits without limit, as Wait does with Forever.
-func TestPendingWaitForForever(t *testing.T) {
-	pending(t, "WaitFor(ctx, aio.Forever, aw) times out at once (every d <= 0 does), while Forever means no limit for Wait; asyncio's wait_for(timeout=None) waits without limit (wait.go, WaitFor)")
+func TestRegressionWaitForForever(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		coro := aio.Spawn(ctx, sleeper(time.Hour, "done"))
 		v, err := aio.WaitFor(ctx, aio.Forever, coro)
@@ -293,8 +269,7 @@ func TestPendingWaitForForever(t *testing.T) {
 
 // Mirrors test_tasks.py: test_task_awaits_on_itself: a task that awaits
 // itself gets an error at once instead of waiting forever.
-func TestPendingTaskAwaitsOnItself(t *testing.T) {
-	pending(t, "a task awaiting itself parks forever (asyncio: RuntimeError 'Task cannot await on itself'); awaitCore could check f == &t.fut (future.go, awaitCore)")
+func TestRegressionTaskAwaitsOnItself(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		var task *aio.Task[int]
 		task = aio.Spawn(ctx, func(ctx context.Context) (int, error) {
@@ -313,8 +288,7 @@ func TestPendingTaskAwaitsOnItself(t *testing.T) {
 // ends with the cancellation of a future it awaited is a cancelled task
 // (in asyncio any CancelledError escaping a task cancels it); a group
 // child that ends so is not a failure of the group.
-func TestPendingCancelInnerFuture(t *testing.T) {
-	pending(t, "a task that returns a cancellation error while its own context is not cancelled counts as failed: Cancelled() is false, the error is logged as never retrieved, and a TaskGroup puts the cancellation in its GroupError (task.go, complete; taskgroup.go, notify)")
+func TestRegressionCancelInnerFuture(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		f := aio.NewFuture[int](ctx)
 		task := aio.Spawn(ctx, func(ctx context.Context) (int, error) {
@@ -347,8 +321,7 @@ func TestPendingCancelInnerFuture(t *testing.T) {
 
 // Mirrors test_tasks.py: test_wait_errors (return_when=-1): an unknown
 // ReturnWhen is an error, not AllCompleted.
-func TestPendingWaitInvalidReturnWhen(t *testing.T) {
-	pending(t, "Wait treats an unknown ReturnWhen as AllCompleted instead of failing (wait.go, Wait)")
+func TestRegressionWaitInvalidReturnWhen(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		a := aio.Spawn(ctx, sleeper(time.Second, 0))
 		if _, _, err := aio.Wait(ctx, []*aio.Task[int]{a}, aio.ReturnWhen(42), aio.Forever); err == nil {
@@ -362,8 +335,7 @@ func TestPendingWaitInvalidReturnWhen(t *testing.T) {
 // futures of two loops in one Gather (or Wait, AsCompleted) are an error;
 // today only the first one's loop is checked, and the other loop's future
 // gets a notifier of this loop that it would call from its own goroutine.
-func TestPendingGatherHeterogeneousLoops(t *testing.T) {
-	pending(t, "Gather, GatherAll, Wait and AsCompleted check only fs[0]'s loop; a future of another loop later in fs is watched across loops (gather.go watchAll, wait.go)")
+func TestRegressionGatherHeterogeneousLoops(t *testing.T) {
 	other := newLoop(t)
 	mustRun(t, func(ctx context.Context) error {
 		mine := aio.NewFuture[int](ctx)
@@ -386,8 +358,7 @@ func TestPendingGatherHeterogeneousLoops(t *testing.T) {
 // Mirrors test_runners.py: test_asyncio_run_from_running_loop: Run called
 // from a task of a running loop fails instead of running a second loop on
 // the task's stack (which blocks the first loop meanwhile).
-func TestPendingRunFromRunningLoop(t *testing.T) {
-	pending(t, "aio.Run inside a task of a running loop runs a nested loop that blocks the outer one; asyncio.run raises RuntimeError 'cannot be called from a running event loop' (runner.go, Run)")
+func TestRegressionRunFromRunningLoop(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		ran := false
 		err := aio.Run(ctx, func(ctx context.Context) error { ran = true; return nil })
@@ -402,8 +373,7 @@ func TestPendingRunFromRunningLoop(t *testing.T) {
 // loop while the loop starts new tasks (the issue: "awaiting in a plain
 // goroutine blocks that goroutine"); under the race detector this must not
 // report a race.
-func TestPendingAwaitFromGoroutineRace(t *testing.T) {
-	pending(t, "data race: callerTask (future.go) reads taskCore.g of the current task from any goroutine, while a task's first step writes it in its coroutine (task.go, seq); make g atomic or publish it before l.current")
+func TestRegressionAwaitFromGoroutineRace(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		l := aio.CurrentLoop(ctx)
 		f := aio.NewFuture[int](ctx)
