@@ -15,8 +15,11 @@ import (
 // use from other goroutines: they suspend the calling task, never the
 // thread, and their state is only ever touched by the loop's goroutine (a
 // task step or a callback). A primitive binds itself to the loop of the
-// first context it waits with; waiting on it from a task of another loop
-// is an error, and so is waiting from a plain goroutine.
+// first context it is used with; waiting on it from a task of another
+// loop is an error, and so is waiting from a plain goroutine. A method
+// called from a goroutine that does not run the primitive's loop returns
+// an error if it returns one, and panics otherwise: it would be a data
+// race.
 //
 // Fairness: waiters are woken strictly in the order they started waiting.
 // A waiter whose context is done when its turn comes is skipped, and a
@@ -339,13 +342,15 @@ func (m *Lock) acquireUncancellable(t *taskCore) error {
 
 // Release unlocks the lock, handing it to the first waiter if there is
 // one. It returns ErrLockNotHeld if the lock is not locked (asyncio's
-// RuntimeError). Loop-only: it panics if called from a goroutine that does
-// not run the lock's loop.
+// RuntimeError). Loop-only: from a goroutine that does not run the lock's
+// loop it returns an error and changes nothing.
 func (m *Lock) Release() error {
 	if !m.locked {
 		return ErrLockNotHeld
 	}
-	mustOnLoop(m.loop, "Lock.Release")
+	if !onLoop(m.loop) {
+		return offLoop("Lock.Release")
+	}
 	m.handOff()
 	return nil
 }
@@ -526,7 +531,9 @@ func (c *Condition) Notify(n int) error {
 	if !c.lock().locked {
 		return ErrLockNotHeld
 	}
-	mustOnLoop(c.l.loop, "Condition.Notify")
+	if !onLoop(c.l.loop) {
+		return offLoop("Condition.Notify")
+	}
 	c.notify(n)
 	return nil
 }
@@ -537,7 +544,9 @@ func (c *Condition) NotifyAll() error {
 	if !c.lock().locked {
 		return ErrLockNotHeld
 	}
-	mustOnLoop(c.l.loop, "Condition.NotifyAll")
+	if !onLoop(c.l.loop) {
+		return offLoop("Condition.NotifyAll")
+	}
 	c.q.wakeAll()
 	return nil
 }
@@ -698,13 +707,15 @@ func (s *BoundedSemaphore) Acquire(ctx context.Context) error {
 // Release gives a permit back, waking the first waiter if there is one. It
 // returns ErrSemaphoreOverReleased, and changes nothing, if that would
 // raise the value above the initial one (asyncio's ValueError). Loop-only:
-// it panics if called from a goroutine that does not run the semaphore's
-// loop.
+// from a goroutine that does not run the semaphore's loop it returns an
+// error and changes nothing.
 func (s *BoundedSemaphore) Release() error {
 	if s.s.value >= s.bound {
 		return ErrSemaphoreOverReleased
 	}
-	mustOnLoop(s.s.loop, "BoundedSemaphore.Release")
+	if !onLoop(s.s.loop) {
+		return offLoop("BoundedSemaphore.Release")
+	}
 	s.s.release()
 	return nil
 }

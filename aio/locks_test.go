@@ -355,7 +355,8 @@ func TestLockHandOffToCancelledWaiter(t *testing.T) {
 }
 
 // Misuse: waiting from a plain goroutine and from a loop callback are
-// errors that say what to do; Release from another goroutine panics.
+// errors that say what to do; Release from another goroutine is an error,
+// Event.Set (which returns none) panics.
 // Mirrors the spirit of ConditionTests.test_ambiguous_loops for misuse
 // that Go makes possible.
 func TestLockMisuse(t *testing.T) {
@@ -374,13 +375,24 @@ func TestLockMisuse(t *testing.T) {
 		if err, _ := done.Await(ctx); !errors.Is(err, aio.ErrInCallback) {
 			t.Errorf("Acquire from a callback: %v", err)
 		}
+		go func() { errc <- mu.Release() }()
+		if err := <-errc; err == nil || !mu.Locked() {
+			t.Errorf("Release from another goroutine: %v, locked %v", err, mu.Locked())
+		}
+		var ev aio.Event
+		waiter := spawnErr(ctx, ev.Wait) // binds ev to this loop
+		yieldOnce(t, ctx)
 		panicked := make(chan any)
 		go func() {
 			defer func() { panicked <- recover() }()
-			mu.Release()
+			ev.Set()
 		}()
-		if p := <-panicked; p == nil {
-			t.Error("Release from another goroutine did not panic")
+		if p := <-panicked; p == nil || ev.IsSet() {
+			t.Errorf("Event.Set from another goroutine: panic %v, set %v", p, ev.IsSet())
+		}
+		ev.Set()
+		if err := awaitErr(t, ctx, waiter); err != nil {
+			t.Errorf("waiter: %v", err)
 		}
 		return mu.Release()
 	})

@@ -294,13 +294,15 @@ func (q *Queue[T]) GetNowait() (T, error) {
 // TaskDone tells the queue that the processing of an item taken from it
 // is complete: Join returns when every item put has been marked so. It
 // returns ErrTaskDoneTooMany if called more times than items were put.
-// Loop-only: it panics if called from a goroutine that does not run the
-// queue's loop.
+// Loop-only: from a goroutine that does not run the queue's loop it
+// returns an error and changes nothing.
 func (q *Queue[T]) TaskDone() error {
 	if q.unfinished <= 0 {
 		return ErrTaskDoneTooMany
 	}
-	mustOnLoop(q.loop, "Queue.TaskDone")
+	if !onLoop(q.loop) {
+		return offLoop("Queue.TaskDone")
+	}
 	q.unfinished--
 	if q.unfinished == 0 {
 		q.joiners.wakeAll()
