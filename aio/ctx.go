@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 type loopKey struct{}
@@ -23,17 +24,30 @@ type loopCtx struct {
 	parent  context.Context
 	loop    *Loop
 	owner   *taskCore
-	task    *taskCore // set when this is a task's own context
-	lparent *loopCtx  // parent of the same loop, while attached
+	lparent *loopCtx // parent of the same loop, while attached
 	lx      *ctxLoopExtra
-	sx      *ctxSharedExtra // guarded by mu
-	err     error           // written before isDone is set
-	idx     int32           // position in lparent's children, -1 when detached
-	isDone  atomic.Bool
+	sx      *ctxSharedExtra       // guarded by c.lock()
+	errp    atomic.Pointer[error] // set once, when done
+	idx     int32                 // position in lparent's children, -1 when detached
+	isTask  bool                  // this is the owner task's own context
 	// taskDone: the task of this context has finished.
 	taskDone bool
-	mu       sync.Mutex
 }
+
+// ctxLocks guard the little state of loop contexts that other goroutines
+// reach (Done, AfterFunc, Deadline): striped, so that a task does not
+// carry a mutex of its own.
+var ctxLocks [64]struct {
+	sync.Mutex
+	_ [56]byte // one cache line each
+}
+
+func (c *loopCtx) lock() *sync.Mutex {
+	return &ctxLocks[(uintptr(unsafe.Pointer(c))>>7)%uintptr(len(ctxLocks))].Mutex
+}
+
+// isDone reports whether c is done.
+func (c *loopCtx) isDone() bool { return c.errp.Load() != nil }
 
 // ctxLoopExtra holds what only some contexts need, touched only on the
 // loop's goroutine; kept apart so that a task costs less memory.
@@ -63,7 +77,7 @@ func (c *loopCtx) loopExtra() *ctxLoopExtra {
 	return c.lx
 }
 
-// shared returns the shared extra; c.mu must be held.
+// shared returns the shared extra; c.lock() must be held.
 func (c *loopCtx) shared() *ctxSharedExtra {
 	if c.sx == nil {
 		c.sx = &ctxSharedExtra{}
@@ -89,8 +103,8 @@ func newLoopCtx(l *Loop, parent context.Context, owner *taskCore) *loopCtx {
 func (c *loopCtx) attach() {
 	parent := c.parent
 	if p, ok := parent.(*loopCtx); ok && p.loop == c.loop {
-		if p.isDone.Load() {
-			c.cancel(p.err)
+		if err := p.Err(); err != nil {
+			c.cancel(err)
 			return
 		}
 		c.lparent = p
@@ -149,12 +163,12 @@ func (c *loopCtx) detach() {
 
 // cancel marks c and its children done with err. Loop-only.
 func (c *loopCtx) cancel(err error) {
-	if c.isDone.Load() {
+	if c.isDone() {
 		return
 	}
-	c.err = err
-	c.mu.Lock()
-	c.isDone.Store(true)
+	mu := c.lock()
+	mu.Lock()
+	c.errp.Store(&err)
 	var funcs map[uint64]func()
 	if sx := c.sx; sx != nil {
 		if sx.done != nil {
@@ -163,7 +177,7 @@ func (c *loopCtx) cancel(err error) {
 		funcs = sx.funcs
 		sx.funcs = nil
 	}
-	c.mu.Unlock()
+	mu.Unlock()
 	c.detach()
 	if lx := c.lx; lx != nil {
 		if lx.timer != nil {
@@ -189,12 +203,13 @@ func (c *loopCtx) cancel(err error) {
 
 // Deadline implements context.Context.
 func (c *loopCtx) Deadline() (time.Time, bool) {
-	c.mu.Lock()
+	mu := c.lock()
+	mu.Lock()
 	var d time.Time
 	if c.sx != nil {
 		d = c.sx.deadline
 	}
-	c.mu.Unlock()
+	mu.Unlock()
 	if !d.IsZero() {
 		if pd, ok := c.parent.Deadline(); ok && pd.Before(d) {
 			return pd, true
@@ -206,10 +221,11 @@ func (c *loopCtx) Deadline() (time.Time, bool) {
 
 // Done implements context.Context. The channel is made on first use.
 func (c *loopCtx) Done() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	mu := c.lock()
+	mu.Lock()
+	defer mu.Unlock()
 	if c.sx == nil || c.sx.done == nil {
-		if c.isDone.Load() {
+		if c.isDone() {
 			return closedChan
 		}
 		c.shared().done = make(chan struct{})
@@ -219,8 +235,8 @@ func (c *loopCtx) Done() <-chan struct{} {
 
 // Err implements context.Context.
 func (c *loopCtx) Err() error {
-	if c.isDone.Load() {
-		return c.err
+	if p := c.errp.Load(); p != nil {
+		return *p
 	}
 	return nil
 }
@@ -231,8 +247,8 @@ func (c *loopCtx) Value(key any) any {
 	case loopKey:
 		return c.loop
 	case taskKey:
-		if c.task != nil {
-			return c.task
+		if c.isTask {
+			return c.owner
 		}
 	}
 	return c.parent.Value(key)
@@ -242,9 +258,10 @@ func (c *loopCtx) Value(key any) any {
 // uses it to link child contexts without a goroutine. Safe from any
 // goroutine; f runs on the loop's goroutine.
 func (c *loopCtx) AfterFunc(f func()) func() bool {
-	c.mu.Lock()
-	if c.isDone.Load() {
-		c.mu.Unlock()
+	mu := c.lock()
+	mu.Lock()
+	if c.isDone() {
+		mu.Unlock()
 		go f()
 		return func() bool { return false }
 	}
@@ -255,10 +272,10 @@ func (c *loopCtx) AfterFunc(f func()) func() bool {
 	sx.funcSeq++
 	id := sx.funcSeq
 	sx.funcs[id] = f
-	c.mu.Unlock()
+	mu.Unlock()
 	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
 		if c.sx != nil {
 			if _, ok := c.sx.funcs[id]; ok {
 				delete(c.sx.funcs, id)
@@ -270,8 +287,8 @@ func (c *loopCtx) AfterFunc(f func()) func() bool {
 }
 
 func (c *loopCtx) String() string {
-	if c.task != nil {
-		return "aio.TaskContext(" + c.task.taskName() + ")"
+	if c.isTask {
+		return "aio.TaskContext(" + c.owner.taskName() + ")"
 	}
 	return "aio.LoopContext"
 }
@@ -288,10 +305,7 @@ func loopOf(ctx context.Context) *Loop {
 // ctxErr is ctx.Err without the interface call for braid's own contexts.
 func ctxErr(ctx context.Context) error {
 	if c, ok := ctx.(*loopCtx); ok {
-		if c.isDone.Load() {
-			return c.err
-		}
-		return nil
+		return c.Err()
 	}
 	return ctx.Err()
 }

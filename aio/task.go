@@ -129,7 +129,7 @@ func Spawn[T any](ctx context.Context, fn func(context.Context) (T, error), opts
 		t.abort(ErrLoopClosed)
 		return t
 	}
-	tc.ctx = loopCtx{parent: ctx, loop: l, owner: tc, task: tc, idx: -1}
+	tc.ctx = loopCtx{parent: ctx, loop: l, owner: tc, isTask: true, idx: -1}
 	tc.ctx.attach()
 	l.tasks.add(tc)
 	tc.scheduled = true
@@ -211,7 +211,7 @@ func (t *Task[T]) Cancel() bool {
 
 // Cancelling reports whether the task was asked to stop and has not
 // finished yet.
-func (t *Task[T]) Cancelling() bool { return t.tc.state != taskDone && t.tc.ctx.isDone.Load() }
+func (t *Task[T]) Cancelling() bool { return t.tc.state != taskDone && t.tc.ctx.isDone() }
 
 // Name returns the task's name.
 func (t *Task[T]) Name() string { return t.tc.taskName() }

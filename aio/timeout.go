@@ -54,9 +54,10 @@ func (t *Timeout) schedule(when time.Time) {
 		lx.timer.Cancel()
 		lx.timer = nil
 	}
-	c.mu.Lock()
+	mu := c.lock()
+	mu.Lock()
 	c.shared().deadline = when
-	c.mu.Unlock()
+	mu.Unlock()
 	if when.IsZero() {
 		return
 	}
@@ -76,7 +77,7 @@ func (t *Timeout) schedule(when time.Time) {
 // Reschedule moves the deadline to when (the zero time: no deadline). It
 // fails with ErrTimeoutDone if the scope already expired or was stopped.
 func (t *Timeout) Reschedule(when time.Time) error {
-	if t.c.isDone.Load() {
+	if t.c.isDone() {
 		return ErrTimeoutDone
 	}
 	t.schedule(when)
@@ -85,8 +86,9 @@ func (t *Timeout) Reschedule(when time.Time) error {
 
 // When returns the deadline, and false if there is none.
 func (t *Timeout) When() (time.Time, bool) {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
+	mu := t.c.lock()
+	mu.Lock()
+	defer mu.Unlock()
 	if t.c.sx == nil {
 		return time.Time{}, false
 	}

@@ -31,7 +31,8 @@ Run "braid bench --help" for the options of bench.
 `
 
 func main() {
-	mp.Main() // a process pool worker (braid bench pool) serves tasks here and never returns
+	mp.Main()         // a process pool worker (braid bench pool) serves tasks here and never returns
+	bench.ChildMain() // a measuring child (fresh-process figures) measures here and exits
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
