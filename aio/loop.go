@@ -65,6 +65,7 @@ type Loop struct {
 	idle []*coro // idle coroutines, see coro.go
 
 	foreign map[*foreignWatch]struct{} // with a virtual clock, see watchForeign
+	busy    uint32                     // busy iterations in a row (see runOnce)
 	gcSeen  uint64
 
 	defaultExec     futures.Executor
@@ -339,6 +340,17 @@ func (l *Loop) runOnce() error {
 			timeout = 0
 		}
 	}
+	if timeout == 0 && !l.stopping.Load() {
+		// Callbacks are ready. Polling for I/O costs a system call; with
+		// work queued, do it on one busy iteration in 16 (submissions from
+		// other goroutines are seen through wakePending without it).
+		l.busy++
+		if l.busy&15 != 0 {
+			goto polled
+		}
+	} else {
+		l.busy = 0
+	}
 	if l.virtual && timeout != 0 {
 		// Look without waiting; if nothing at all happens and nothing is
 		// pending outside the loop, jump the clock to the next timer.
@@ -358,12 +370,19 @@ func (l *Loop) runOnce() error {
 	} else if err := l.poll(timeout); err != nil {
 		return err
 	}
+polled:
 	l.drainThreadsafe()
 
-	now := l.now()
-	for {
+	// Read the clock only when a timer could be due.
+	for now := int64(-1); len(l.timers.s) > 0; {
 		sl := l.timers.peek()
-		if sl == nil || sl.when > now {
+		if sl == nil {
+			break
+		}
+		if now < 0 {
+			now = l.now()
+		}
+		if sl.when > now {
 			break
 		}
 		due := l.timers.pop()
