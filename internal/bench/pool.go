@@ -117,7 +117,7 @@ func newBenchPool(ctx context.Context) (*mp.Pool, error) {
 }
 
 func runPool(ctx context.Context, cfg Config, report func(Row)) error {
-	starts, n, lat, bigReps, fibN := 50, 20_000, 2_000, 5, 35
+	starts, n, lat, bigReps, fibN := 50, 20_000, 2_000, 20, 35
 	if cfg.Quick {
 		starts, n, lat, bigReps, fibN = 5, 2_000, 200, 2, 27
 	}
@@ -141,7 +141,7 @@ func runPool(ctx context.Context, cfg Config, report func(Row)) error {
 		}
 	}
 	if poolOpts.peer != "" {
-		return poolPeers(ctx, cfg, n, report)
+		return poolPeers(ctx, cfg, n, bigReps, report)
 	}
 	return nil
 }
@@ -293,8 +293,9 @@ func poolBigArg(ctx context.Context, cfg Config, reps int, report func(Row)) err
 		}
 	}
 	p50, _ := percentiles(ts)
+	cfg.Progress("pool: 10 MB round trips (ms): %s", fmtMillis(ts))
 	report(Row{Workload: "pool-bigarg", Model: poolModel, Seconds: p50 / 1e6,
-		Note: fmt.Sprintf("10 MB []byte in and back, median of %d; %.0f MB/s moved (goal <= 10 ms)", reps, 20/(p50/1e6))})
+		Note: fmt.Sprintf("10 MB []byte in and back, 1 untimed then median of %d; %.0f MB/s moved (goal <= 10 ms)", reps, 20/(p50/1e6))})
 	return nil
 }
 
@@ -333,6 +334,14 @@ func poolFib(ctx context.Context, cfg Config, fibN int, report func(Row)) error 
 	return nil
 }
 
+func fmtMillis(ts []time.Duration) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = fmt.Sprintf("%.1f", float64(t.Microseconds())/1e3)
+	}
+	return strings.Join(parts, " ")
+}
+
 // percentiles returns the p50 and p99 of ts in microseconds.
 func percentiles(ts []time.Duration) (p50, p99 float64) {
 	s := slices.Clone(ts)
@@ -343,7 +352,7 @@ func percentiles(ts []time.Duration) (p50, p99 float64) {
 
 // poolPeers runs d_pool.py for ProcessPoolExecutor ("cf") and
 // multiprocessing.Pool ("mp") and reports its figures as rows.
-func poolPeers(ctx context.Context, cfg Config, n int, report func(Row)) error {
+func poolPeers(ctx context.Context, cfg Config, n, bigReps int, report func(Row)) error {
 	python := poolOpts.python
 	if python == "" {
 		python = "python3"
@@ -407,17 +416,22 @@ func poolPeers(ctx context.Context, cfg Config, n int, report func(Row)) error {
 			return err
 		}
 		report(Row{Workload: "pool-roundtrip", Model: model, P50us: num(kv, "p50_us"), P99us: num(kv, "p99_us")})
-		kv, err = run("bigarg", "--impl", impl)
+		reps := strconv.Itoa(bigReps)
+		kv, err = run("bigarg", "--impl", impl, "--reps", reps)
 		if err != nil {
 			return err
 		}
-		report(Row{Workload: "pool-bigarg", Model: model, Seconds: num(kv, "roundtrip_ms") / 1e3, Note: "10 MB bytes in and back, median of 5"})
+		report(Row{Workload: "pool-bigarg", Model: model, Seconds: num(kv, "roundtrip_ms") / 1e3, Note: "10 MB bytes in and back, median of " + reps})
 	}
-	kv, err := run("fib")
-	if err != nil {
-		return err
+	// fib(27) is the Python task (~50 ms there); fib(29) is about
+	// as long on a faster machine.
+	for _, n := range []string{"27", "29"} {
+		kv, err := run("fib", "--fib", n)
+		if err != nil {
+			return err
+		}
+		report(Row{Workload: "pool-fib", Model: names["cf"], Seconds: num(kv, "procpool_warm_s"), Speedup: num(kv, "speedup_proc_warm"),
+			Note: fmt.Sprintf("8 x fib(%s) in Python (%s ms each), warm pool, vs Python sequential %ss", n, kv["one_fib_ms"], kv["seq_s"])})
 	}
-	report(Row{Workload: "pool-fib", Model: names["cf"], Seconds: num(kv, "procpool_warm_s"), Speedup: num(kv, "speedup_proc_warm"),
-		Note: fmt.Sprintf("8 x fib(27) in Python (~%s ms each), warm pool, vs Python sequential %ss", kv["one_fib_ms"], kv["seq_s"])})
 	return nil
 }
