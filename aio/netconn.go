@@ -32,7 +32,7 @@ type Conn struct {
 }
 
 func (c *Conn) task() (*taskCore, error) {
-	t, err := c.r.loop.callerTask(nil)
+	t, err := c.r.loop.callerTask(context.Background())
 	if err != nil {
 		return nil, err
 	}
