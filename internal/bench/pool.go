@@ -295,7 +295,7 @@ func poolBigArg(ctx context.Context, cfg Config, reps int, report func(Row)) err
 	p50, _ := percentiles(ts)
 	cfg.Progress("pool: 10 MB round trips (ms): %s", fmtMillis(ts))
 	report(Row{Workload: "pool-bigarg", Model: poolModel, Seconds: p50 / 1e6,
-		Note: fmt.Sprintf("10 MB []byte in and back, 1 untimed then median of %d; %.0f MB/s moved (goal <= 10 ms)", reps, 20/(p50/1e6))})
+		Note: fmt.Sprintf("10 MB []byte in and back, 1 untimed then median of %d: %.2f ms, %.0f MB/s moved (goal <= 10 ms)", reps, p50/1e3, 20/(p50/1e6))})
 	return nil
 }
 
@@ -421,7 +421,8 @@ func poolPeers(ctx context.Context, cfg Config, n, bigReps int, report func(Row)
 		if err != nil {
 			return err
 		}
-		report(Row{Workload: "pool-bigarg", Model: model, Seconds: num(kv, "roundtrip_ms") / 1e3, Note: "10 MB bytes in and back, median of " + reps})
+		report(Row{Workload: "pool-bigarg", Model: model, Seconds: num(kv, "roundtrip_ms") / 1e3,
+			Note: fmt.Sprintf("10 MB bytes in and back, 1 untimed then median of %s: %s ms", reps, kv["roundtrip_ms"])})
 	}
 	// fib(27) is the Python task (~50 ms there); fib(29) is about
 	// as long on a faster machine.
