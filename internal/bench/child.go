@@ -22,6 +22,10 @@ var childMeasures = map[string]func() (any, error){
 		per, rss, err := SleepingTasks(100_000, time.Second)
 		return [2]float64{per, rss}, err
 	},
+	"timers": func() (any, error) {
+		d, peak, err := Timers(1_000_000)
+		return [2]float64{d.Seconds(), peak}, err
+	},
 }
 
 // ChildMain runs the measurement a parent asked for and exits, if this
@@ -71,6 +75,16 @@ func inChild(name string, out any) error {
 func SleepingTasksFresh() (perTask, rssPerTask float64, err error) {
 	var v [2]float64
 	if err := inChild("sleeping-tasks", &v); err != nil {
+		return 0, 0, err
+	}
+	return v[0], v[1], nil
+}
+
+// TimersFresh is Timers(1_000_000) measured in a fresh child process:
+// wall seconds and peak RSS in MB.
+func TimersFresh() (seconds, peakMB float64, err error) {
+	var v [2]float64
+	if err := inChild("timers", &v); err != nil {
 		return 0, 0, err
 	}
 	return v[0], v[1], nil
