@@ -1,0 +1,61 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// ArticleServer is the articles' slow web server: GET /article/N answers
+// after a set latency with a small page. It listens on 127.0.0.1 only.
+type ArticleServer struct {
+	// URL is the base URL, e.g. http://127.0.0.1:41234.
+	URL string
+	// Served counts the articles served.
+	Served atomic.Int64
+	srv    *http.Server
+	ln     net.Listener
+}
+
+// StartArticleServer starts an article server with the given latency.
+// Close it when done.
+func StartArticleServer(latency time.Duration) (*ArticleServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("article server: %w", err)
+	}
+	page := strings.Repeat("braid article body. ", 50)
+	s := &ArticleServer{URL: "http://" + ln.Addr().String(), ln: ln}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /article/{n}", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := strconv.Atoi(r.PathValue("n")); err != nil {
+			http.Error(w, "no such article", http.StatusNotFound)
+			return
+		}
+		t := time.NewTimer(latency)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<html><body><h1>Article %s</h1><p>%s</p></body></html>", r.PathValue("n"), page)
+		s.Served.Add(1)
+	})
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Close stops the server and its connections.
+func (s *ArticleServer) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}

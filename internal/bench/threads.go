@@ -1,0 +1,189 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/futures"
+)
+
+// The articles' I/O-bound workload through threads (issue 5): N blocking
+// HTTP GETs with net/http's client against a local server that answers
+// after 20 ms, from the event loop through aio.ToThread with 20 and 200
+// workers, beside plain Go goroutines with the same counts and, with
+// --requests-peer, Python's requests in a ThreadPoolExecutor.
+
+var threadsOpts struct {
+	peer   string
+	python string
+}
+
+func init() {
+	Register(Workload{
+		Name:        "threads",
+		Description: "I/O-bound through threads: 5,000 blocking GETs (20 ms server) via aio.ToThread with 20/200 workers vs plain goroutines (--requests-peer for Python)",
+		Run:         runThreads,
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&threadsOpts.peer, "requests-peer", "", "threads: path of c_requests.py, to measure requests + ThreadPoolExecutor in the same run")
+			fs.StringVar(&threadsOpts.python, "requests-python", "/usr/bin/python3", "threads: the Python interpreter for --requests-peer")
+		},
+	})
+}
+
+const articleLatency = 20 * time.Millisecond
+
+func runThreads(ctx context.Context, cfg Config, report func(Row)) error {
+	n := 5000
+	if cfg.Quick {
+		n = 200
+	}
+	srv, err := StartArticleServer(articleLatency)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	for _, workers := range []int{20, 200} {
+		ideal := time.Duration(n/workers) * articleLatency
+		d, err := FetchGoroutines(ctx, srv.URL, n, workers)
+		if err != nil {
+			return err
+		}
+		base := d
+		report(Row{Workload: "threads", Model: fmt.Sprintf("go-net/http-%d", workers), Seconds: d.Seconds(),
+			RPS: float64(n) / d.Seconds(), Note: fmt.Sprintf("%d GETs, %d goroutines; ideal %.2f s", n, workers, ideal.Seconds())})
+		if d, err = FetchToThread(ctx, srv.URL, n, workers); err != nil {
+			return err
+		}
+		report(Row{Workload: "threads", Model: fmt.Sprintf("braid-to-thread-%d", workers), Seconds: d.Seconds(),
+			RPS: float64(n) / d.Seconds(), Note: fmt.Sprintf("%d tasks, aio.ToThread, ThreadPool(%d); %.2fx plain Go (goal <= 1.15x)", n, workers, d.Seconds()/base.Seconds())})
+		if threadsOpts.peer != "" {
+			secs, err := runRequestsPeer(ctx, srv.URL, n, workers)
+			if err != nil {
+				return err
+			}
+			report(Row{Workload: "threads", Model: fmt.Sprintf("python-requests-%d", workers), Seconds: secs,
+				RPS: float64(n) / secs, Note: fmt.Sprintf("%d GETs, ThreadPoolExecutor(%d), one Session per thread", n, workers)})
+		}
+	}
+	return nil
+}
+
+// articleClient is a net/http client that keeps one idle connection per
+// worker, so that neither side pays for reconnecting.
+func articleClient(workers int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = workers
+	tr.MaxIdleConnsPerHost = workers
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+func fetchOne(ctx context.Context, c *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+// FetchGoroutines fetches n articles with the given number of goroutines
+// taking URLs from a channel: plain Go, the baseline.
+func FetchGoroutines(ctx context.Context, base string, n, workers int) (time.Duration, error) {
+	c := articleClient(workers)
+	defer c.CloseIdleConnections()
+	urls := make(chan string)
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for u := range urls {
+				if err := fetchOne(ctx, c, u); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		urls <- fmt.Sprintf("%s/article/%d", base, i)
+	}
+	close(urls)
+	wg.Wait()
+	took := time.Since(start)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return took, err
+	}
+	return took, nil
+}
+
+// FetchToThread fetches n articles from n tasks of one event loop, each
+// doing its blocking GET through aio.ToThread on a ThreadPool of the given
+// size (the loop's default executor).
+func FetchToThread(ctx context.Context, base string, n, workers int) (time.Duration, error) {
+	c := articleClient(workers)
+	defer c.CloseIdleConnections()
+	pool := futures.NewThreadPool(futures.WithMaxWorkers(workers), futures.WithName("bench-threads"))
+	defer pool.Shutdown(context.Background(), true, false)
+	var took time.Duration
+	err := aio.Run(ctx, func(ctx context.Context) error {
+		aio.CurrentLoop(ctx).SetDefaultExecutor(pool)
+		start := time.Now()
+		tasks := make([]*aio.Task[struct{}], n)
+		for i := range tasks {
+			url := fmt.Sprintf("%s/article/%d", base, i)
+			tasks[i] = aio.Spawn(ctx, func(ctx context.Context) (struct{}, error) {
+				return aio.ToThread(ctx, func(ctx context.Context) (struct{}, error) {
+					return struct{}{}, fetchOne(ctx, c, url)
+				})
+			})
+		}
+		_, err := aio.Gather(ctx, tasks...)
+		took = time.Since(start)
+		return err
+	})
+	return took, err
+}
+
+func runRequestsPeer(ctx context.Context, base string, n, workers int) (float64, error) {
+	cmd := exec.CommandContext(ctx, threadsOpts.python, threadsOpts.peer, "--mode", "threads",
+		"--workers", fmt.Sprint(workers), "--n", fmt.Sprint(n), "--base", base)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w\n%s", threadsOpts.peer, err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "RESULT ") {
+			continue
+		}
+		for _, kv := range strings.Fields(line)[1:] {
+			if v, ok := strings.CutPrefix(kv, "secs="); ok {
+				var secs float64
+				_, err := fmt.Sscan(v, &secs)
+				return secs, err
+			}
+		}
+	}
+	return 0, errors.New(threadsOpts.peer + " printed no RESULT line with secs=")
+}

@@ -1,0 +1,46 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	ChildMain()
+	goleak.VerifyTestMain(m)
+}
+
+// Both ways of the threads workload fetch every article, and nothing is
+// left running.
+func TestFetchEveryArticle(t *testing.T) {
+	srv, err := StartArticleServer(time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if _, err := FetchGoroutines(context.Background(), srv.URL, 40, 8); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FetchToThread(context.Background(), srv.URL, 40, 8); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Served.Load(); got != 80 {
+		t.Fatalf("served %d articles, want 80", got)
+	}
+}
+
+func TestArticleServerRejectsBadPath(t *testing.T) {
+	srv, err := StartArticleServer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := articleClient(1)
+	defer c.CloseIdleConnections()
+	if err := fetchOne(context.Background(), c, srv.URL+"/article/x"); err == nil {
+		t.Fatal("a bad article number was served")
+	}
+}
