@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/internal/bench"
 )
 
 // runSyncBench runs body as the main task of a fresh loop (real clock).
@@ -19,33 +20,10 @@ func runSyncBench(b *testing.B, body func(ctx context.Context) error) {
 // through two Queue[int] of size 1; each round trip moves two messages
 // (peer: ../shared/peers/a_loop.py a2, asyncio and uvloop).
 func BenchmarkPingPong(b *testing.B) {
-	rounds := (b.N + 1) / 2
 	runSyncBench(b, func(ctx context.Context) error {
-		q1, q2 := aio.NewQueue[int](1), aio.NewQueue[int](1)
-		pong := aio.Spawn(ctx, func(ctx context.Context) (struct{}, error) {
-			for range rounds {
-				v, err := q1.Get(ctx)
-				if err != nil {
-					return struct{}{}, err
-				}
-				if err := q2.Put(ctx, v); err != nil {
-					return struct{}{}, err
-				}
-			}
-			return struct{}{}, nil
-		})
 		b.ReportAllocs()
-		b.ResetTimer()
-		for i := range rounds {
-			if err := q1.Put(ctx, i); err != nil {
-				return err
-			}
-			if _, err := q2.Get(ctx); err != nil {
-				return err
-			}
-		}
+		_, err := bench.PingPongOn(ctx, (b.N+1)/2, b.ResetTimer)
 		b.StopTimer()
-		_, err := pong.Await(ctx)
 		return err
 	})
 }

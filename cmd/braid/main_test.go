@@ -51,7 +51,7 @@ func TestBenchLoopQuickJSON(t *testing.T) {
 		}
 		models[r["workload"].(string)] = true
 	}
-	for _, w := range []string{"loop/spawn-gather", "loop/sleeping-tasks", "loop/timers"} {
+	for _, w := range []string{"loop/spawn-gather", "loop/ping-pong", "loop/sleeping-tasks", "loop/timers"} {
 		if !models[w] {
 			t.Errorf("no row for %s in %v", w, rows)
 		}

@@ -19,7 +19,7 @@ import (
 func init() {
 	Register(Workload{
 		Name:        "loop",
-		Description: "event loop core: spawn+gather 100k tasks, memory of 100k sleeping tasks, 1M CallLater timers",
+		Description: "event loop core: spawn+gather 100k tasks, queue ping-pong, memory of 100k sleeping tasks, 1M CallLater timers",
 		Run:         runLoop,
 	})
 }
@@ -44,6 +44,25 @@ func runLoop(ctx context.Context, cfg Config, report func(Row)) error {
 	report(Row{Workload: "loop/spawn-gather", Model: "braid-aio", Seconds: best.Seconds(),
 		NsPerOp: float64(best.Nanoseconds()) / float64(n), Note: fmt.Sprintf("%d tasks, yield once, gather; goal <= 0.15 s", n)})
 
+	msgs := 1_000_000
+	if cfg.Quick {
+		msgs = 20_000
+	}
+	var pp time.Duration
+	if err := aio.Run(ctx, func(ctx context.Context) error {
+		var err error
+		pp, err = PingPongOn(ctx, msgs/2, nil)
+		return err
+	}); err != nil {
+		return err
+	}
+	report(Row{Workload: "loop/ping-pong", Model: "braid-aio", Seconds: pp.Seconds(), NsPerOp: float64(pp.Nanoseconds()) / float64(msgs),
+		Note: fmt.Sprintf("%d messages between two tasks through two Queue(1); goal <= 250 ns/msg", msgs)})
+
+	where := ", fresh process"
+	if cfg.Quick {
+		where = " (quick: in this process)"
+	}
 	var perTask, rssPerTask float64
 	var err error
 	if cfg.Quick {
@@ -55,7 +74,7 @@ func runLoop(ctx context.Context, cfg Config, report func(Row)) error {
 		return err
 	}
 	report(Row{Workload: "loop/sleeping-tasks", Model: "braid-aio", BytesPerTask: perTask,
-		Note: fmt.Sprintf("%d tasks asleep, fresh process; heap+stacks in use (RSS: %.0f B); goal <= 3200 B", n, rssPerTask)})
+		Note: fmt.Sprintf("%d tasks asleep%s; heap+stacks in use (RSS: %.0f B); goal <= 3200 B", n, where, rssPerTask)})
 
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -72,7 +91,7 @@ func runLoop(ctx context.Context, cfg Config, report func(Row)) error {
 		return err
 	}
 	report(Row{Workload: "loop/timers", Model: "braid-aio", Seconds: wall, PeakRSSMB: peak,
-		Note: fmt.Sprintf("%d CallLater, random delays in [0,1s], fresh process; goal <= 2.0 s, <= 200 MB", timers)})
+		Note: fmt.Sprintf("%d CallLater, random delays in [0,1s]%s; goal <= 2.0 s, <= 200 MB", timers, where)})
 	return nil
 }
 
@@ -207,4 +226,39 @@ func ProcStatusKiB(field string) int64 {
 // writing 5 to /proc/self/clear_refs); elsewhere it does nothing.
 func ResetPeakRSS() {
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+// PingPongOn runs rounds round trips between the calling task and a task
+// it spawns, through two Queue[int] of size 1 (two messages per round
+// trip), and returns the time they took. started, if not nil, is called
+// just before the first message (a benchmark resets its timer there).
+func PingPongOn(ctx context.Context, rounds int, started func()) (time.Duration, error) {
+	q1, q2 := aio.NewQueue[int](1), aio.NewQueue[int](1)
+	pong := aio.Spawn(ctx, func(ctx context.Context) (struct{}, error) {
+		for range rounds {
+			v, err := q1.Get(ctx)
+			if err != nil {
+				return struct{}{}, err
+			}
+			if err := q2.Put(ctx, v); err != nil {
+				return struct{}{}, err
+			}
+		}
+		return struct{}{}, nil
+	})
+	if started != nil {
+		started()
+	}
+	start := time.Now()
+	for i := range rounds {
+		if err := q1.Put(ctx, i); err != nil {
+			return 0, err
+		}
+		if _, err := q2.Get(ctx); err != nil {
+			return 0, err
+		}
+	}
+	took := time.Since(start)
+	_, err := pong.Await(ctx)
+	return took, err
 }
