@@ -15,6 +15,7 @@ import (
 
 	"github.com/braid-go/braid/aio"
 	"github.com/braid-go/braid/futures"
+	"github.com/braid-go/braid/mp"
 )
 
 // The articles' I/O-bound workload through threads (issue 5): N blocking
@@ -66,6 +67,19 @@ func runThreads(ctx context.Context, cfg Config, report func(Row)) error {
 		}
 		report(Row{Workload: "threads", Model: fmt.Sprintf("braid-to-thread-%d", workers), Seconds: d.Seconds(),
 			RPS: float64(n) / d.Seconds(), Note: fmt.Sprintf("%d tasks, aio.ToThread, ThreadPool(%d); %.2fx plain Go (goal <= 1.15x)", n, workers, d.Seconds()/base.Seconds())})
+		if workers == 20 {
+			// The process pool on the same work: one GET at a time per
+			// worker process. Processes are for CPU work and isolation;
+			// this row shows what they cost on waiting (fewer GETs, or it
+			// would take a minute).
+			m := max(n/25, 10)
+			d, err := FetchProcessPool(ctx, srv.URL, m)
+			if err != nil {
+				return err
+			}
+			report(Row{Workload: "threads", Model: fmt.Sprintf("braid-mp-pool-%d", poolWorkers), Seconds: d.Seconds(),
+				RPS: float64(m) / d.Seconds(), Note: fmt.Sprintf("only %d GETs, Func.Map over %d worker processes; ideal %.2f s", m, poolWorkers, (time.Duration(m/poolWorkers) * articleLatency).Seconds())})
+		}
 		if threadsOpts.peer != "" {
 			secs, err := runRequestsPeer(ctx, srv.URL, n, workers)
 			if err != nil {
@@ -186,4 +200,36 @@ func runRequestsPeer(ctx context.Context, base string, n, workers int) (float64,
 		}
 	}
 	return 0, errors.New(threadsOpts.peer + " printed no RESULT line with secs=")
+}
+
+// fetchInWorker is the GET of the threads workload as a registered
+// function, so that a process pool can run it.
+var fetchInWorker = mp.Register("bench.threads.fetch", func(ctx context.Context, url string) (int, error) {
+	c := articleClient(1)
+	defer c.CloseIdleConnections()
+	return 0, fetchOne(ctx, c, url)
+})
+
+// FetchProcessPool fetches n articles on an mp.Pool of poolWorkers worker
+// processes (pool start-up included).
+func FetchProcessPool(ctx context.Context, base string, n int) (time.Duration, error) {
+	start := time.Now()
+	pool, err := mp.NewPool(mp.WithMaxWorkers(poolWorkers), mp.WithName("bench-threads"))
+	if err != nil {
+		return 0, err
+	}
+	defer pool.Shutdown(context.Background(), true, false)
+	urls := func(yield func(string) bool) {
+		for i := 0; i < n; i++ {
+			if !yield(fmt.Sprintf("%s/article/%d", base, i)) {
+				return
+			}
+		}
+	}
+	for _, err := range fetchInWorker.Map(ctx, pool, urls) {
+		if err != nil {
+			return time.Since(start), err
+		}
+	}
+	return time.Since(start), nil
 }
