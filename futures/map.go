@@ -5,6 +5,8 @@ import (
 	"iter"
 	"runtime"
 	"strconv"
+
+	"github.com/braid-go/braid/internal/ring"
 )
 
 // ErrorPolicy tells Map what to do when fn fails for an item.
@@ -32,13 +34,29 @@ func (p ErrorPolicy) String() string {
 	return "ErrorPolicy(" + strconv.Itoa(int(p)) + ")"
 }
 
-// MapOption configures Map.
-type MapOption func(*mapConfig)
+// MapOption configures Map (and every executor's own Map, such as
+// mp.Func.Map).
+type MapOption func(*MapSettings)
 
-type mapConfig struct {
-	chunk  int
-	buffer int
-	policy ErrorPolicy
+// MapSettings is what a list of MapOptions comes to; executors that
+// implement their own Map read it with ResolveMapOptions.
+type MapSettings struct {
+	// ChunkSize is the number of items per job (default 1).
+	ChunkSize int
+	// BufferSize is the number of chunks in flight; 0 means the
+	// executor's default.
+	BufferSize int
+	// Policy is what to do when fn fails (default StopOnError).
+	Policy ErrorPolicy
+}
+
+// ResolveMapOptions applies opts to the defaults.
+func ResolveMapOptions(opts ...MapOption) MapSettings {
+	cfg := MapSettings{ChunkSize: 1, Policy: StopOnError}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
 }
 
 // WithChunkSize makes Map send items to the executor in chunks of n (default
@@ -48,7 +66,7 @@ func WithChunkSize(n int) MapOption {
 	if n < 1 {
 		panic("futures: WithChunkSize needs n >= 1, got " + strconv.Itoa(n))
 	}
-	return func(c *mapConfig) { c.chunk = n }
+	return func(c *MapSettings) { c.ChunkSize = n }
 }
 
 // WithBufferSize sets how many chunks Map keeps submitted and not yet
@@ -60,12 +78,12 @@ func WithBufferSize(n int) MapOption {
 	if n < 1 {
 		panic("futures: WithBufferSize needs n >= 1, got " + strconv.Itoa(n))
 	}
-	return func(c *mapConfig) { c.buffer = n }
+	return func(c *MapSettings) { c.BufferSize = n }
 }
 
 // WithErrorPolicy sets what Map does when fn fails (default StopOnError).
 func WithErrorPolicy(p ErrorPolicy) MapOption {
-	return func(c *mapConfig) { c.policy = p }
+	return func(c *MapSettings) { c.Policy = p }
 }
 
 // chunk is the Job of Map: fn over a few items, results kept in the job.
@@ -156,16 +174,13 @@ func callItem[A, R any](ctx context.Context, fn func(context.Context, A) (R, err
 // are then cancelled. Each range over the returned sequence runs the map
 // anew, reading in again.
 func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A) (R, error), in iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
-	cfg := mapConfig{chunk: 1}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.buffer == 0 {
+	cfg := ResolveMapOptions(opts...)
+	if cfg.BufferSize == 0 {
 		n := runtime.GOMAXPROCS(0)
 		if s, ok := ex.(interface{ MaxWorkers() int }); ok && s.MaxWorkers() > 0 {
 			n = s.MaxWorkers()
 		}
-		cfg.buffer = 2 * n
+		cfg.BufferSize = 2 * n
 	}
 	return func(yield func(R, error) bool) {
 		var zero R
@@ -186,7 +201,7 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 				cur = m.newChunk()
 			}
 			cur.in = append(cur.in, a)
-			if len(cur.in) == cfg.chunk {
+			if len(cur.in) == cfg.ChunkSize {
 				if !m.submit(cur) {
 					return
 				}
@@ -199,7 +214,7 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 		if cur != nil && !m.submit(cur) {
 			return
 		}
-		for m.window.len() > 0 {
+		for m.window.Len() > 0 {
 			if !m.drainOne() {
 				return
 			}
@@ -209,22 +224,22 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 
 // mapRun is the state of one iteration of a Map.
 type mapRun[A, R any] struct {
-	cfg     mapConfig
+	cfg     MapSettings
 	ex      Executor
 	fn      func(context.Context, A) (R, error)
 	yield   func(R, error) bool
 	ctx     context.Context // cancelled when the map stops
 	cancel  context.CancelFunc
-	window  ring[*chunk[A, R]] // submitted, not yet yielded, oldest first
+	window  ring.Ring[*chunk[A, R]] // submitted, not yet yielded, oldest first
 	stopped bool
 }
 
 func (m *mapRun[A, R]) newChunk() *chunk[A, R] {
-	c := &chunk[A, R]{ctx: m.ctx, fn: m.fn, stop: m.cfg.policy == StopOnError}
-	if m.cfg.chunk == 1 {
+	c := &chunk[A, R]{ctx: m.ctx, fn: m.fn, stop: m.cfg.Policy == StopOnError}
+	if m.cfg.ChunkSize == 1 {
 		c.in = c.one[:0]
 	} else {
-		c.in = make([]A, 0, m.cfg.chunk)
+		c.in = make([]A, 0, m.cfg.ChunkSize)
 	}
 	return c
 }
@@ -232,14 +247,14 @@ func (m *mapRun[A, R]) newChunk() *chunk[A, R] {
 // submit makes room in the window, yielding the oldest results, and then
 // submits c. It returns false when the map must stop.
 func (m *mapRun[A, R]) submit(c *chunk[A, R]) bool {
-	for m.window.len() >= m.cfg.buffer {
+	for m.window.Len() >= m.cfg.BufferSize {
 		if !m.drainOne() {
 			return false
 		}
 	}
 	if err := m.ex.Execute(c); err != nil {
 		// Results submitted earlier come first, then the refusal.
-		for m.window.len() > 0 {
+		for m.window.Len() > 0 {
 			if !m.drainOne() {
 				return false
 			}
@@ -249,14 +264,14 @@ func (m *mapRun[A, R]) submit(c *chunk[A, R]) bool {
 		m.yield(zero, err)
 		return false
 	}
-	m.window.push(c)
+	m.window.Push(c)
 	return true
 }
 
 // drainOne waits for the oldest chunk and yields its results. It returns
 // false when the map must stop.
 func (m *mapRun[A, R]) drainOne() bool {
-	c, _ := m.window.pop()
+	c, _ := m.window.Pop()
 	var zero R
 	_, err := c.Result(m.ctx)
 	if err == nil && m.ctx.Err() != nil {
@@ -264,9 +279,9 @@ func (m *mapRun[A, R]) drainOne() bool {
 		err = context.Cause(m.ctx)
 	}
 	if err != nil {
-		if m.cfg.policy == StopOnError || m.ctx.Err() != nil {
+		if m.cfg.Policy == StopOnError || m.ctx.Err() != nil {
 			m.stop()
-			m.window.push(c) // cancelled with the rest by close
+			m.window.Push(c) // cancelled with the rest by close
 			m.yield(zero, err)
 			return false
 		}
@@ -283,7 +298,7 @@ func (m *mapRun[A, R]) drainOne() bool {
 		if c.errs != nil {
 			err = c.errs[i]
 		}
-		if !m.yield(c.out[i], err) || (err != nil && m.cfg.policy == StopOnError) {
+		if !m.yield(c.out[i], err) || (err != nil && m.cfg.Policy == StopOnError) {
 			m.stop()
 			return false
 		}
@@ -297,7 +312,7 @@ func (m *mapRun[A, R]) stop() { m.stopped = true }
 // close cancels the chunks still pending and the context of running ones.
 func (m *mapRun[A, R]) close() {
 	for {
-		c, ok := m.window.pop()
+		c, ok := m.window.Pop()
 		if !ok {
 			break
 		}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/braid-go/braid/internal/ring"
 )
 
 // ThreadPool is the goroutine pool: Python's ThreadPoolExecutor without the
@@ -40,7 +42,7 @@ type ThreadPool struct {
 	slots chan struct{}
 
 	mu         sync.Mutex
-	queue      ring[Job]
+	queue      ring.Ring[Job]
 	idle       []chan Job // parked workers, most recent last
 	workers    int        // live worker goroutines
 	started    int        // workers ever started, for names
@@ -145,7 +147,7 @@ func (p *ThreadPool) Stats() PoolStats {
 	return PoolStats{
 		Workers:  p.workers,
 		Idle:     len(p.idle),
-		Queued:   p.queue.len(),
+		Queued:   p.queue.Len(),
 		Shutdown: p.shut,
 		Broken:   p.broken != nil,
 	}
@@ -179,7 +181,7 @@ func (p *ThreadPool) execute(job Job, block bool) error {
 		return nil
 	}
 	if p.slots == nil {
-		p.queue.push(job)
+		p.queue.Push(job)
 		p.mu.Unlock()
 		return nil
 	}
@@ -217,7 +219,7 @@ func (p *ThreadPool) execute(job Job, block bool) error {
 		<-p.slots
 		return nil
 	}
-	p.queue.push(job)
+	p.queue.Push(job)
 	p.mu.Unlock()
 	return nil
 }
@@ -321,7 +323,7 @@ func (p *ThreadPool) runJob(job Job) {
 // nil when the worker must exit (shutdown or broken pool).
 func (p *ThreadPool) next(ch chan Job) Job {
 	p.mu.Lock()
-	if job, ok := p.queue.pop(); ok {
+	if job, ok := p.queue.Pop(); ok {
 		p.mu.Unlock()
 		if p.slots != nil {
 			<-p.slots
@@ -373,7 +375,7 @@ func (p *ThreadPool) breakPool(name string, cause error, first Job) {
 		p.broken = &BrokenError{Executor: p.name, Reason: "initializer of worker " + name + " failed", Cause: cause}
 	}
 	broken := p.broken
-	jobs := p.queue.drain()
+	jobs := p.queue.Drain()
 	idle := p.stopLocked()
 	p.exitLocked()
 	p.mu.Unlock()
@@ -416,7 +418,7 @@ func (p *ThreadPool) Shutdown(ctx context.Context, wait, cancelFutures bool) err
 	}
 	var jobs []Job
 	if cancelFutures {
-		jobs = p.queue.drain()
+		jobs = p.queue.Drain()
 		p.initCancel()
 	}
 	p.mu.Unlock()

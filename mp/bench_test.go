@@ -104,7 +104,7 @@ func benchMap(b *testing.B, chunk int) {
 	ctx := context.Background()
 	b.ResetTimer()
 	i := 0
-	for v, err := range Inc.Map(ctx, p, count(b.N), mp.WithChunkSize(chunk)) {
+	for v, err := range Inc.Map(ctx, p, count(b.N), futures.WithChunkSize(chunk)) {
 		if err != nil || v != i+1 {
 			b.Fatal(v, err)
 		}

@@ -22,7 +22,7 @@
 //		defer pool.Shutdown(context.Background(), true, false)
 //		f, err := Square.Submit(ctx, pool, 7)
 //		v, err := f.Result(ctx) // 49
-//		for v, err := range Square.Map(ctx, pool, slices.Values(xs), mp.WithChunkSize(100)) {
+//		for v, err := range Square.Map(ctx, pool, slices.Values(xs), futures.WithChunkSize(100)) {
 //			...
 //		}
 //	}

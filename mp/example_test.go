@@ -97,7 +97,7 @@ func ExampleFunc_Map() {
 	pool, _ := mp.NewPool(mp.WithMaxWorkers(2))
 	defer pool.Shutdown(ctx, true, false)
 
-	for v, err := range Cube.Map(ctx, pool, slices.Values([]int{1, 2, 3, 4, 5}), mp.WithChunkSize(2)) {
+	for v, err := range Cube.Map(ctx, pool, slices.Values([]int{1, 2, 3, 4, 5}), futures.WithChunkSize(2)) {
 		if err != nil {
 			fmt.Println(err)
 			break

@@ -6,48 +6,11 @@ import (
 	"fmt"
 	"iter"
 	"runtime"
-	"strconv"
 	"sync/atomic"
 
 	"github.com/braid-go/braid/futures"
+	"github.com/braid-go/braid/internal/ring"
 )
-
-// MapOption configures Func.Map.
-type MapOption func(*mapConfig)
-
-type mapConfig struct {
-	chunk  int
-	buffer int
-	policy futures.ErrorPolicy
-}
-
-// WithChunkSize makes Map send items in chunks of n (default 1), as
-// Python's chunksize: one task, one round trip to a worker, runs the
-// function over n items in turn. Larger chunks amortise the cost of a task
-// over many small items. It panics if n < 1.
-func WithChunkSize(n int) MapOption {
-	if n < 1 {
-		panic("mp: WithChunkSize needs n >= 1, got " + strconv.Itoa(n))
-	}
-	return func(c *mapConfig) { c.chunk = n }
-}
-
-// WithBufferSize sets how many chunks Map keeps submitted and not yet
-// yielded; the input is read only that far ahead. The default keeps about
-// 4096 items in flight (and at least two chunks per worker), enough to keep
-// the workers' pipes full. It panics if n < 1.
-func WithBufferSize(n int) MapOption {
-	if n < 1 {
-		panic("mp: WithBufferSize needs n >= 1, got " + strconv.Itoa(n))
-	}
-	return func(c *mapConfig) { c.buffer = n }
-}
-
-// WithErrorPolicy sets what Map does when the function fails for an item
-// (default futures.StopOnError, as Python's map).
-func WithErrorPolicy(p futures.ErrorPolicy) MapOption {
-	return func(c *mapConfig) { c.policy = p }
-}
 
 // mapRun is shared by the chunks of one Map.
 type mapRun struct {
@@ -97,17 +60,14 @@ type chunkJob[A, R any] struct {
 // work is not cancelled). When ctx ends, Map yields ctx's error and stops;
 // the pool fails the chunks still queued and kills the workers running
 // chunks, as for Submit.
-func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
-	cfg := mapConfig{chunk: 1, policy: futures.StopOnError}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.buffer == 0 {
+func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A], opts ...futures.MapOption) iter.Seq2[R, error] {
+	cfg := futures.ResolveMapOptions(opts...)
+	if cfg.BufferSize == 0 {
 		n := runtime.GOMAXPROCS(0)
 		if s, ok := ex.(interface{ MaxWorkers() int }); ok && s.MaxWorkers() > 0 {
 			n = s.MaxWorkers()
 		}
-		cfg.buffer = max(2*n, (4096+cfg.chunk-1)/cfg.chunk)
+		cfg.BufferSize = max(2*n, (4096+cfg.ChunkSize-1)/cfg.ChunkSize)
 	}
 	return func(yield func(R, error) bool) {
 		var zero R
@@ -125,12 +85,12 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 		m := &mapRun{ctx: ctx, notify: make(chan struct{}, 1)}
 		defer m.abandoned.Store(true)
 		remote := !inProcess(ex)
-		var window ring[*chunkJob[A, R]]
+		var window ring.Ring[*chunkJob[A, R]]
 
 		// drain waits for the oldest chunk and yields its results; false
 		// ends the Map.
 		drain := func() bool {
-			c, _ := window.pop()
+			c, _ := window.Pop()
 			for !c.done.Load() {
 				select {
 				case <-m.notify:
@@ -140,7 +100,7 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 				}
 			}
 			if c.err != nil {
-				if cfg.policy == futures.StopOnError {
+				if cfg.Policy == futures.StopOnError {
 					yield(zero, c.err)
 					return false
 				}
@@ -156,7 +116,7 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 				if c.errs != nil {
 					err = c.errs[i]
 				}
-				if !yield(c.out[i], err) || (err != nil && cfg.policy == futures.StopOnError) {
+				if !yield(c.out[i], err) || (err != nil && cfg.Policy == futures.StopOnError) {
 					return false
 				}
 			}
@@ -165,7 +125,7 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 		// refuse yields the results submitted before a refused chunk,
 		// then the refusal.
 		refuse := func(err error) {
-			for window.len() > 0 {
+			for window.Len() > 0 {
 				if !drain() {
 					return
 				}
@@ -173,7 +133,7 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 			yield(zero, err)
 		}
 		submit := func(c *chunkJob[A, R]) bool {
-			for window.len() >= cfg.buffer {
+			for window.Len() >= cfg.BufferSize {
 				if !drain() {
 					return false
 				}
@@ -190,15 +150,15 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 				refuse(err)
 				return false
 			}
-			window.push(c)
+			window.Push(c)
 			return true
 		}
 		newChunk := func() *chunkJob[A, R] {
 			c := &chunkJob[A, R]{f: f.f, m: m}
-			if cfg.chunk == 1 {
+			if cfg.ChunkSize == 1 {
 				c.in = c.one[:0]
 			} else {
-				c.in = make([]A, 0, cfg.chunk)
+				c.in = make([]A, 0, cfg.ChunkSize)
 			}
 			c.e.name, c.e.batch, c.e.retries, c.e.avg = f.f.name, true, f.f.retries, &f.f.avgNs
 			return c
@@ -211,7 +171,7 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 			}
 			cur.in = append(cur.in, a)
 			cur.e.items++
-			if len(cur.in) == cfg.chunk {
+			if len(cur.in) == cfg.ChunkSize {
 				if !submit(cur) {
 					return
 				}
@@ -221,7 +181,7 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 		if cur != nil && !submit(cur) {
 			return
 		}
-		for window.len() > 0 {
+		for window.Len() > 0 {
 			if !drain() {
 				return
 			}

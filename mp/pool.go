@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/braid-go/braid/futures"
+	"github.com/braid-go/braid/internal/ring"
 )
 
 // Pool is a pool of worker processes: Python's ProcessPoolExecutor and
@@ -46,9 +47,9 @@ type Pool struct {
 	log     *slog.Logger
 
 	mu          sync.Mutex
-	queue       ring[poolJob] // accepted jobs not sent to a worker (may hold dropped ones)
-	queued      int           // jobs in queue in stateQueued
-	workers     []*worker     // started and not yet reaped
+	queue       ring.Ring[poolJob] // accepted jobs not sent to a worker (may hold dropped ones)
+	queued      int                // jobs in queue in stateQueued
+	workers     []*worker          // started and not yet reaped
 	nextID      uint64
 	spawned     int
 	shut        bool
@@ -245,7 +246,7 @@ func (p *Pool) Stats() Stats {
 	s.Workers = len(p.workers)
 	s.Queued = p.queued
 	for _, w := range p.workers {
-		s.InFlight += w.inflight.len()
+		s.InFlight += w.inflight.Len()
 	}
 	return s
 }
@@ -313,7 +314,7 @@ func (p *Pool) Execute(job futures.Job) error {
 		return errors.New("mp: job submitted twice")
 	}
 	e.state = stateQueued
-	p.queue.push(pj)
+	p.queue.Push(pj)
 	p.queued++
 	if ctx != nil && ctx.Done() != nil {
 		// Registered under p.mu: if ctx is already done, the callback
@@ -369,21 +370,21 @@ func expectedNs(e *entry) int64 {
 // ones failed or cancelled meanwhile.
 func (p *Pool) headLocked() (poolJob, bool) {
 	for {
-		j, ok := p.queue.peek()
+		j, ok := p.queue.Peek()
 		if !ok {
 			return nil, false
 		}
 		if j.ent().state == stateQueued {
 			return j, true
 		}
-		p.queue.pop()
+		p.queue.Pop()
 	}
 }
 
 // freeLocked estimates how many more jobs like the queue's head the worker
 // could take now.
 func (w *worker) freeLocked(head poolJob) int {
-	n := w.inflight.len()
+	n := w.inflight.Len()
 	if !w.accepting || w.dead || n >= maxDepth || (n > 0 && w.inflightBytes >= maxInflightBytes) {
 		return 0
 	}
@@ -455,7 +456,7 @@ func (p *Pool) contextDone(pj poolJob, ctx context.Context) {
 	case stateInflight:
 		e.state = stateDone
 		w := e.w
-		if front, _ := w.inflight.peek(); front == pj {
+		if front, _ := w.inflight.Peek(); front == pj {
 			// Running, or about to run (the worker may still be starting):
 			// it fails all the same, and killing is the only sure stop.
 			if !w.killedRunning {
@@ -495,7 +496,7 @@ func (p *Pool) breakLocked(reason string, cause error) []poolJob {
 // takeQueuedLocked empties the queue and returns the jobs still queued.
 func (p *Pool) takeQueuedLocked() []poolJob {
 	var out []poolJob
-	for _, j := range p.queue.drain() {
+	for _, j := range p.queue.Drain() {
 		if e := j.ent(); e.state == stateQueued {
 			e.state = stateDone
 			out = append(out, j)
@@ -603,7 +604,7 @@ type worker struct {
 	tail    tailBuffer
 
 	// Guarded by p.mu.
-	inflight      ring[poolJob]
+	inflight      ring.Ring[poolJob]
 	inflightBytes int
 	inflightNs    int64 // expected run time of the tasks in flight
 	sent          int
@@ -648,7 +649,7 @@ func (w *worker) canTakeLocked() bool {
 	if !ok || w.freeLocked(head) == 0 {
 		return false
 	}
-	n := w.inflight.len()
+	n := w.inflight.Len()
 	return n == 0 || (w.inflightNs <= budgetNs/2 && n <= maxDepth/2) || p.queued <= w.freeLocked(head)
 }
 
@@ -656,7 +657,7 @@ func (w *worker) canTakeLocked() bool {
 // takes no more work and has none in flight.
 func (w *worker) closeDueLocked() bool {
 	p := w.p
-	if w.inflight.len() > 0 {
+	if w.inflight.Len() > 0 {
 		return false
 	}
 	return !w.accepting || (p.shut && p.queued == 0)
@@ -876,12 +877,12 @@ func (w *worker) takeLocked(batch []poolJob) []poolJob {
 			break
 		}
 		e := j.ent()
-		n := w.inflight.len()
+		n := w.inflight.Len()
 		exp := expectedNs(e)
 		if n > 0 && (n >= maxDepth || w.inflightBytes >= maxInflightBytes || w.inflightNs+exp > budgetNs) {
 			break
 		}
-		p.queue.pop()
+		p.queue.Pop()
 		p.queued--
 		if !e.started {
 			if !j.Start() {
@@ -900,7 +901,7 @@ func (w *worker) takeLocked(batch []poolJob) []poolJob {
 		e.w = w
 		e.attempts++
 		e.expNs = exp
-		w.inflight.push(j)
+		w.inflight.Push(j)
 		w.inflightBytes += len(e.payload)
 		w.inflightNs += exp
 		w.sent++
@@ -957,7 +958,7 @@ func (w *worker) readLoop() {
 				break
 			}
 		}
-		if w.inflight.len() == 0 && p.cfg.idle > 0 && w.accepting {
+		if w.inflight.Len() == 0 && p.cfg.idle > 0 && w.accepting {
 			w.armIdleLocked()
 		}
 		if w.waiting && (len(w.cancels) > 0 || w.acks > 0 || w.canTakeLocked() || w.closeDueLocked()) {
@@ -994,7 +995,7 @@ func (w *worker) frameLocked(kind byte, body []byte, owned bool, batch []deliver
 		if err != nil {
 			return batch, err
 		}
-		j, ok := w.inflight.pop()
+		j, ok := w.inflight.Pop()
 		if !ok || j.ent().id != r.id {
 			return batch, fmt.Errorf("%w: result for task %d, expected another", ErrProtocol, r.id)
 		}
@@ -1093,7 +1094,7 @@ func (w *worker) idleCheck() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	w.idleArmed = false
-	if w.dead || !w.accepting || w.inflight.len() > 0 {
+	if w.dead || !w.accepting || w.inflight.Len() > 0 {
 		return
 	}
 	if left := p.cfg.idle - time.Since(w.idleSince); left > 0 {
@@ -1142,7 +1143,7 @@ func (w *worker) finish() {
 	if w.idleTimer != nil {
 		w.idleTimer.Stop()
 	}
-	jobs := w.inflight.drain()
+	jobs := w.inflight.Drain()
 	w.inflightBytes, w.inflightNs = 0, 0
 	var requeue []poolJob
 	var broke []poolJob
@@ -1221,7 +1222,7 @@ func (w *worker) finish() {
 			continue
 		}
 		e.state = stateQueued
-		p.queue.pushFront(j)
+		p.queue.PushFront(j)
 		p.queued++
 	}
 	p.dispatchLocked()

@@ -284,7 +284,7 @@ func TestMapOrderAndChunks(t *testing.T) {
 	ctx := context.Background()
 	for _, chunk := range []int{1, 3, 100, 1000} {
 		i := 0
-		for v, err := range Square.Map(ctx, p, count(2500), mp.WithChunkSize(chunk)) {
+		for v, err := range Square.Map(ctx, p, count(2500), futures.WithChunkSize(chunk)) {
 			if err != nil || v != i*i {
 				t.Fatalf("chunk %d: item %d = %d, %v", chunk, i, v, err)
 			}
@@ -303,7 +303,7 @@ func TestMapErrors(t *testing.T) {
 
 	// StopOnError: the first error ends the Map.
 	n := 0
-	for _, err := range Fail.Map(ctx, p, in, mp.WithChunkSize(2)) {
+	for _, err := range Fail.Map(ctx, p, in, futures.WithChunkSize(2)) {
 		n++
 		if err == nil || err.Error() != "a" {
 			t.Fatalf("first error: %v", err)
@@ -315,7 +315,7 @@ func TestMapErrors(t *testing.T) {
 
 	// CollectErrors: one pair per item.
 	var msgs []string
-	for _, err := range Fail.Map(ctx, p, in, mp.WithChunkSize(2), mp.WithErrorPolicy(futures.CollectErrors)) {
+	for _, err := range Fail.Map(ctx, p, in, futures.WithChunkSize(2), futures.WithErrorPolicy(futures.CollectErrors)) {
 		msgs = append(msgs, err.Error())
 	}
 	if strings.Join(msgs, "") != "abc" {
@@ -324,7 +324,7 @@ func TestMapErrors(t *testing.T) {
 
 	// An unencodable item ends the Map after the results before it.
 	var got []string
-	for v, err := range Any.Map(ctx, p, slices.Values([]any{1, 2, func() {}}), mp.WithChunkSize(2)) {
+	for v, err := range Any.Map(ctx, p, slices.Values([]any{1, 2, func() {}}), futures.WithChunkSize(2)) {
 		if err != nil {
 			got = append(got, "err")
 			if !errors.Is(err, mp.ErrEncode) {
@@ -351,7 +351,7 @@ func TestMapStopsEarly(t *testing.T) {
 			}
 		}
 	}
-	for v, err := range Square.Map(ctx, p, in, mp.WithBufferSize(4)) {
+	for v, err := range Square.Map(ctx, p, in, futures.WithBufferSize(4)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -384,7 +384,7 @@ func TestThreadPoolRunsInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	i := 0
-	for v, err := range Square.Map(ctx, tp, count(100), mp.WithChunkSize(7)) {
+	for v, err := range Square.Map(ctx, tp, count(100), futures.WithChunkSize(7)) {
 		if err != nil || v != i*i {
 			t.Fatal(v, err)
 		}

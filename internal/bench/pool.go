@@ -213,7 +213,7 @@ func poolThroughput(ctx context.Context, cfg Config, n int, report func(Row)) er
 	for _, chunk := range []int{1, 100} {
 		t0 := time.Now()
 		i := 0
-		for v, err := range poolInc.Map(ctx, pool, countTo(n), mp.WithChunkSize(chunk)) {
+		for v, err := range poolInc.Map(ctx, pool, countTo(n), futures.WithChunkSize(chunk)) {
 			if err != nil || v != i+1 {
 				return fmt.Errorf("map inc(%d) = %d, %v", i, v, err)
 			}
