@@ -3,7 +3,11 @@
 package poller
 
 import (
+	"errors"
+	"os"
 	"sync/atomic"
+	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -15,6 +19,15 @@ type epoll struct {
 	raw     []unix.EpollEvent
 	closed  atomic.Bool
 	wakeBuf [8]byte
+	// file is epfd registered with the Go runtime's own netpoller (an
+	// epoll descriptor is readable while it has events ready). A Wait
+	// that must block parks the goroutine there instead of blocking its
+	// thread in epoll_wait: a thread blocked in a system call makes the
+	// runtime's sysmon hand its P to another thread and wake it, two
+	// context switches and futex calls per wait, which on a busy server
+	// cost more than the wait itself.
+	file *os.File
+	rc   syscall.RawConn
 }
 
 func newPoller() (Poller, error) {
@@ -33,7 +46,49 @@ func newPoller() (Poller, error) {
 		unix.Close(epfd)
 		return nil, err
 	}
+	if unix.SetNonblock(epfd, true) == nil {
+		p.file = os.NewFile(uintptr(epfd), "braid-epoll")
+		if rc, err := p.file.SyscallConn(); err == nil {
+			p.rc = rc
+		}
+	}
 	return p, nil
+}
+
+// epollWaitNow polls without blocking; it never blocks, so it is a raw
+// system call.
+func (p *epoll) epollWaitNow(raw []unix.EpollEvent) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&raw[0])), uintptr(len(raw)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// waitParked waits up to timeoutNs (< 0: no limit) for events by parking
+// the goroutine in the runtime's netpoller on epfd, then collects them.
+func (p *epoll) waitParked(raw []unix.EpollEvent, timeoutNs int64) (int, error) {
+	if timeoutNs >= 0 {
+		p.file.SetReadDeadline(time.Now().Add(time.Duration(timeoutNs)))
+	} else {
+		p.file.SetReadDeadline(time.Time{})
+	}
+	n := 0
+	var werr error
+	err := p.rc.Read(func(uintptr) bool {
+		n, werr = p.epollWaitNow(raw)
+		if werr == unix.EINTR {
+			n, werr = 0, nil
+		}
+		return n > 0 || werr != nil
+	})
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = nil
+	}
+	if err == nil {
+		err = werr
+	}
+	return n, err
 }
 
 func toEpoll(ev Events) uint32 {
@@ -77,7 +132,19 @@ func (p *epoll) Wait(events []Event, timeoutNs int64) (int, bool, error) {
 	if len(events) < len(raw) {
 		raw = raw[:len(events)]
 	}
-	n, err := unix.EpollWait(p.epfd, raw, ms)
+	var n int
+	var err error
+	switch {
+	case p.rc == nil:
+		n, err = unix.EpollWait(p.epfd, raw, ms)
+	case timeoutNs == 0:
+		n, err = p.epollWaitNow(raw)
+	default:
+		// Most waits of a busy loop find events at once.
+		if n, err = p.epollWaitNow(raw); err == nil && n == 0 {
+			n, err = p.waitParked(raw, timeoutNs)
+		}
+	}
 	if err == unix.EINTR {
 		// A signal interrupted the wait: report no events and let the
 		// caller recompute its timeout.
@@ -131,5 +198,8 @@ func (p *epoll) Close() error {
 		return nil
 	}
 	unix.Close(p.wakefd)
+	if p.file != nil {
+		return p.file.Close()
+	}
 	return unix.Close(p.epfd)
 }
