@@ -249,7 +249,7 @@ func sockError(fd int) error {
 
 func (t *streamTransport) readReady() {
 	buf := t.io.readBuf()
-	n, err := unix.Read(t.w.fd, buf)
+	n, err := rawRead(t.w.fd, buf)
 	if err != nil {
 		if err == unix.EAGAIN || err == unix.EINTR {
 			return
@@ -277,7 +277,7 @@ func (t *streamTransport) Write(data []byte) error {
 		return nil
 	}
 	if t.woff == len(t.wbuf) {
-		n, err := unix.Write(t.w.fd, data)
+		n, err := rawWrite(t.w.fd, data)
 		if err != nil {
 			if err != unix.EAGAIN && err != unix.EINTR {
 				err = wrapOp("write", err)
@@ -302,7 +302,7 @@ func (t *streamTransport) Write(data []byte) error {
 
 // flush writes buffered data when the descriptor is writable.
 func (t *streamTransport) flush() {
-	n, err := unix.Write(t.w.fd, t.wbuf[t.woff:])
+	n, err := rawWrite(t.w.fd, t.wbuf[t.woff:])
 	if err != nil {
 		if err == unix.EAGAIN || err == unix.EINTR {
 			return
