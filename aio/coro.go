@@ -25,16 +25,20 @@ type coro struct {
 	exiting bool
 }
 
-// Idle coroutines kept per loop. Each holds a goroutine and its stack
-// (about 2.8 KB); the pool is halved after every garbage collection, so
-// a burst's coroutines are given back soon after the burst.
-const maxIdleCoroutines = 1 << 16
+// Idle coroutines kept per loop, at most. Each holds a goroutine and its
+// stack (about 2.5 KB). After every garbage collection the pool is cut to
+// what the loop's peak since the previous one could need, so the
+// coroutines of a burst are given back within two collections of its end
+// (the runtime collects at least every two minutes).
+const maxIdleCoroutines = 1 << 17
 
 // coroutine returns an idle coroutine of the loop, or a new one.
 func (l *Loop) coroutine() *coro {
 	if l.gcSeen != gcEpoch.Load() {
 		l.trimIdle()
 	}
+	l.coroBusy++
+	l.coroPeak = max(l.coroPeak, l.coroBusy)
 	if n := len(l.idle); n > 0 {
 		c := l.idle[n-1]
 		l.idle[n-1] = nil
@@ -53,8 +57,9 @@ func (c *coro) run(yield func(struct{}) bool) {
 	for {
 		l := c.task.loop
 		c.task.g.Store(c.g)
-		c.runTask()
+		c.task.impl.runBody()
 		c.task = nil
+		l.coroBusy--
 		if l.closed.Load() || len(l.idle) >= maxIdleCoroutines {
 			return
 		}
@@ -65,23 +70,15 @@ func (c *coro) run(yield func(struct{}) bool) {
 	}
 }
 
-// runTask runs the current task. If the task calls runtime.Goexit (a
-// test's t.FailNow, say), the task has already failed with an error
-// saying so when the deferred function below runs; instead of letting
-// the exit reach the loop's goroutine through iter.Pull, the coroutine
-// hands control back and the loop lets the exit finish on a goroutine of
-// its own (see finishExit).
-func (c *coro) runTask() {
-	returned := false
-	defer func() {
-		if !returned {
-			c.exiting = true
-			c.task = nil
-			c.yield(struct{}{})
-		}
-	}()
-	c.task.impl.runBody()
-	returned = true
+// goexiting is called by a task's runBody when the task called
+// runtime.Goexit (a test's t.FailNow, say), after the task has failed with
+// an error saying so. Instead of letting the exit reach the loop's
+// goroutine through iter.Pull, the coroutine hands control back, and the
+// loop lets the exit finish on a goroutine of its own (finishExit).
+func (c *coro) goexiting() {
+	c.exiting = true
+	c.task = nil
+	c.yield(struct{}{})
 }
 
 // finishExit lets the Goexit of an exiting coroutine complete on a
@@ -97,11 +94,14 @@ func (c *coro) finishExit() {
 	c.dead = true
 }
 
-// trimIdle halves the idle pool after a garbage collection.
+// trimIdle cuts the idle pool after a garbage collection to what the
+// peak of busy coroutines since the last cut could need beside the ones
+// busy now.
 func (l *Loop) trimIdle() {
 	l.gcSeen = gcEpoch.Load()
 	n := len(l.idle)
-	keep := n / 2
+	keep := min(n, l.coroPeak-l.coroBusy)
+	l.coroPeak = l.coroBusy
 	for i := keep; i < n; i++ {
 		c := l.idle[i]
 		l.idle[i] = nil

@@ -68,6 +68,9 @@ type Loop struct {
 	busy    uint32                     // busy iterations in a row (see runOnce)
 	gcSeen  uint64
 
+	coroBusy int // coroutines running a task
+	coroPeak int // most coroutines busy at once since the last trim
+
 	defaultExec     futures.Executor
 	ownsDefaultExec bool
 }

@@ -154,14 +154,20 @@ func (t *Task[T]) runBody() {
 		returned bool
 	)
 	defer func() {
+		goexit := false
 		if !returned {
 			if p := recover(); p != nil {
 				err = &PanicError{Task: t.tc.taskName(), Value: p, Stack: debug.Stack()}
 			} else {
+				goexit = true
 				err = fmt.Errorf("aio: task %q called runtime.Goexit (t.FailNow in a test?)", t.tc.taskName())
 			}
 		}
+		co := t.tc.co
 		t.complete(v, err)
+		if goexit {
+			co.goexiting()
+		}
 	}()
 	v, err = t.fn(&t.tc.ctx)
 	returned = true
@@ -320,6 +326,7 @@ func (l *Loop) step(tc *taskCore) {
 		c.dead = true
 	} else if c.exiting {
 		c.finishExit()
+		l.coroBusy--
 	}
 }
 
