@@ -1,0 +1,173 @@
+package bench
+
+// The articles' I/O-bound workload on the event loop: N GETs from the
+// local article server (20 ms latency), with braid's HTTP client on one
+// loop, sequentially and with a semaphore of 50 and 200 (aiohttp's
+// pattern), beside the goroutine pool (aio.ToThread) and plain Go
+// net/http with 200 goroutines in the same run, and Python aiohttp when
+// --aiohttp-peer is given.
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/braid-go/braid/aio"
+)
+
+var httpOpts struct {
+	n       int
+	latency time.Duration
+	aiohttp string
+	python  string
+}
+
+func init() {
+	Register(Workload{
+		Name:        "http",
+		Description: "I/O-bound on the loop: 5,000 GETs (20 ms server) with braid's HTTP client, sequential and semaphore 50/200, vs goroutine pool and plain Go net/http (--aiohttp-peer for Python)",
+		Run:         runHTTP,
+		Flags: func(fs *flag.FlagSet) {
+			fs.IntVar(&httpOpts.n, "fetches", 5000, "http: number of GETs")
+			fs.DurationVar(&httpOpts.latency, "latency", articleLatency, "http: the article server's latency")
+			fs.StringVar(&httpOpts.aiohttp, "aiohttp-peer", "", "http: path of c_aiohttp.py, to measure aiohttp (on uvloop) in the same run")
+			fs.StringVar(&httpOpts.python, "aiohttp-python", "/usr/bin/python3", "http: the Python interpreter for --aiohttp-peer")
+		},
+	})
+}
+
+func runHTTP(ctx context.Context, cfg Config, report func(Row)) error {
+	n, latency := httpOpts.n, httpOpts.latency
+	if cfg.Quick {
+		n = 200
+	}
+	srv, err := StartArticleServer(latency)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	// Plain Go first: the baseline of the goal.
+	cfg.Progress("http: plain Go net/http, 200 goroutines")
+	base, err := FetchGoroutines(ctx, srv.URL, n, 200)
+	if err != nil {
+		return err
+	}
+	report(Row{Workload: "http", Model: "go-net/http-200", Seconds: base.Seconds(), RPS: float64(n) / base.Seconds(),
+		Note: fmt.Sprintf("%d GETs, %s server, 200 goroutines; ideal %.2f s", n, latency, (time.Duration(n/200) * latency).Seconds())})
+
+	seqN := min(n, 200)
+	cfg.Progress("http: braid loop, sequential (%d GETs, extrapolated)", seqN)
+	d, err := FetchLoop(ctx, srv.URL, seqN, 1)
+	if err != nil {
+		return err
+	}
+	ext := d.Seconds() * float64(n) / float64(seqN)
+	report(Row{Workload: "http", Model: "braid-loop-sequential", Seconds: ext, RPS: float64(seqN) / d.Seconds(),
+		Note: fmt.Sprintf("%d GETs one after another, extrapolated to %d", seqN, n)})
+
+	for _, conc := range []int{50, 200} {
+		cfg.Progress("http: braid loop, semaphore %d", conc)
+		d, err := FetchLoop(ctx, srv.URL, n, conc)
+		if err != nil {
+			return err
+		}
+		note := fmt.Sprintf("%d tasks, aio.Semaphore(%d), aio.HTTPClient; ideal %.2f s", n, conc, (time.Duration(n/conc) * latency).Seconds())
+		if conc == 200 {
+			note += fmt.Sprintf("; %.2fx plain Go (goal <= 1.1x)", d.Seconds()/base.Seconds())
+		}
+		report(Row{Workload: "http", Model: fmt.Sprintf("braid-loop-sem%d", conc), Seconds: d.Seconds(), RPS: float64(n) / d.Seconds(), Note: note})
+	}
+
+	for _, workers := range []int{20, 200} {
+		cfg.Progress("http: goroutine pool (%d workers) through aio.ToThread", workers)
+		d, err := FetchToThread(ctx, srv.URL, n, workers)
+		if err != nil {
+			return err
+		}
+		report(Row{Workload: "http", Model: fmt.Sprintf("braid-to-thread-%d", workers), Seconds: d.Seconds(), RPS: float64(n) / d.Seconds(),
+			Note: fmt.Sprintf("%d tasks, blocking net/http GETs in a ThreadPool(%d)", n, workers)})
+	}
+
+	if httpOpts.aiohttp != "" {
+		for _, conc := range []int{50, 200} {
+			cfg.Progress("http: Python aiohttp on uvloop, semaphore %d", conc)
+			secs, err := runAiohttpPeer(ctx, srv.URL, n, conc)
+			if err != nil {
+				return err
+			}
+			report(Row{Workload: "http", Model: fmt.Sprintf("python-aiohttp-uvloop-%d", conc), Seconds: secs, RPS: float64(n) / secs,
+				Note: fmt.Sprintf("%d GETs, asyncio.Semaphore(%d), uvloop", n, conc)})
+		}
+	}
+	return nil
+}
+
+// FetchLoop fetches n articles from n tasks of one loop with braid's HTTP
+// client, conc at a time (an aio.Semaphore), and returns the time from
+// the first spawn to the last response read.
+func FetchLoop(ctx context.Context, base string, n, conc int) (time.Duration, error) {
+	var took time.Duration
+	err := aio.Run(ctx, func(ctx context.Context) error {
+		var client aio.HTTPClient
+		defer client.CloseIdleConnections()
+		sem := aio.NewSemaphore(conc)
+		start := time.Now()
+		tasks := make([]*aio.Task[struct{}], n)
+		for i := range tasks {
+			url := fmt.Sprintf("%s/article/%d", base, i)
+			tasks[i] = aio.Spawn(ctx, func(ctx context.Context) (struct{}, error) {
+				if err := sem.Acquire(ctx); err != nil {
+					return struct{}{}, err
+				}
+				defer sem.Release()
+				return struct{}{}, fetchLoopOne(ctx, &client, url)
+			})
+		}
+		_, err := aio.Gather(ctx, tasks...)
+		took = time.Since(start)
+		return err
+	})
+	return took, err
+}
+
+func fetchLoopOne(ctx context.Context, c *aio.HTTPClient, url string) error {
+	resp, err := c.Get(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+func runAiohttpPeer(ctx context.Context, base string, n, conc int) (float64, error) {
+	cmd := exec.CommandContext(ctx, httpOpts.python, httpOpts.aiohttp, "--uvloop",
+		"--conc", fmt.Sprint(conc), "--n", fmt.Sprint(n), "--base", base)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w\n%s", httpOpts.aiohttp, err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "RESULT ") {
+			continue
+		}
+		for _, kv := range strings.Fields(line)[1:] {
+			if v, ok := strings.CutPrefix(kv, "secs="); ok {
+				var secs float64
+				_, err := fmt.Sscan(v, &secs)
+				return secs, err
+			}
+		}
+	}
+	return 0, fmt.Errorf("%s printed no RESULT line with secs=", httpOpts.aiohttp)
+}
