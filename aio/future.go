@@ -47,13 +47,21 @@ func (e *cancelledError) Is(target error) bool { return target == context.Cancel
 // task.
 var ErrCancelled error = &cancelledError{what: "the future"}
 
-// doneCB is one registration on a future: a task to wake, or a callback.
+// doneCB is one registration on a future: something to notify (a task
+// to wake, a multi-future waiter, or a callback to schedule), and the id
+// that removes a callback.
 type doneCB struct {
-	task *taskCore
-	n    notifier
-	fn   func()
-	id   uint64
+	n  notifier
+	id uint64
 }
+
+// notify wakes a task waiting on a future.
+func (t *taskCore) notify(*futureCore) { t.loop.wake(t) }
+
+// callbackCB is a done callback: notifying it schedules it on the loop.
+type callbackCB func()
+
+func (fn callbackCB) notify(f *futureCore) { f.loop.soon(fn) }
 
 // futureCore is the untyped state shared by Future[T] and Task[T].
 type futureCore struct {
@@ -102,23 +110,17 @@ func (f *futureCore) finish(st futureState, err error) {
 	cbs := f.cbs
 	f.cbs = nil
 	for _, cb := range cbs {
-		if cb.task != nil {
-			f.loop.wake(cb.task)
-		} else if cb.n != nil {
-			cb.n.notify(f)
-		} else {
-			f.loop.soon(cb.fn)
-		}
+		cb.n.notify(f)
 	}
 }
 
 func (f *futureCore) addWaiter(t *taskCore) {
-	f.cbs = append(f.cbs, doneCB{task: t})
+	f.cbs = append(f.cbs, doneCB{n: t})
 }
 
 func (f *futureCore) removeWaiter(t *taskCore) {
 	for i := range f.cbs {
-		if f.cbs[i].task == t {
+		if f.cbs[i].n == notifier(t) {
 			f.cbs = append(f.cbs[:i], f.cbs[i+1:]...)
 			return
 		}
@@ -131,13 +133,13 @@ func (f *futureCore) addCallback(fn func()) uint64 {
 		return 0
 	}
 	f.loop.cbSeq++
-	f.cbs = append(f.cbs, doneCB{fn: fn, id: f.loop.cbSeq})
+	f.cbs = append(f.cbs, doneCB{n: callbackCB(fn), id: f.loop.cbSeq})
 	return f.loop.cbSeq
 }
 
 func (f *futureCore) removeCallback(id uint64) bool {
 	for i := range f.cbs {
-		if f.cbs[i].id == id && f.cbs[i].fn != nil {
+		if id != 0 && f.cbs[i].id == id {
 			f.cbs = append(f.cbs[:i], f.cbs[i+1:]...)
 			return true
 		}
