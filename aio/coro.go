@@ -47,6 +47,7 @@ func (l *Loop) coroutine() *coro {
 	}
 	c := &coro{}
 	c.next, c.stop = iter.Pull(c.run)
+	c.next() // start it, so that it records its goroutine
 	return c
 }
 
@@ -54,9 +55,13 @@ func (l *Loop) coroutine() *coro {
 func (c *coro) run(yield func(struct{}) bool) {
 	c.yield = yield
 	c.g = getg()
-	for {
+	// Hand control back at once: the loop learns c.g before any task is
+	// published as running on c (see step).
+	if !yield(struct{}{}) {
+		return
+	}
+	for c.task != nil {
 		l := c.task.loop
-		c.task.g.Store(c.g)
 		c.task.impl.runBody()
 		c.task = nil
 		l.coroBusy--
@@ -64,7 +69,7 @@ func (c *coro) run(yield func(struct{}) bool) {
 			return
 		}
 		l.idle = append(l.idle, c)
-		if !yield(struct{}{}) || c.task == nil {
+		if !yield(struct{}{}) {
 			return
 		}
 	}

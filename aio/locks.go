@@ -210,8 +210,8 @@ func onLoop(l *Loop) bool {
 		return true
 	}
 	g := getg()
-	if t := l.current.Load(); t != nil {
-		return t.g.Load() == g
+	if t := l.current.Load(); t != nil && t.g == g {
+		return true
 	}
 	lg := l.g.Load()
 	return lg == 0 || lg == g
