@@ -309,8 +309,9 @@ func (r *StreamReader) ReadExactly(ctx context.Context, n int) ([]byte, error) {
 
 // ReadUntil reads up to and including sep (asyncio's readuntil). If the
 // stream ends first it returns an *IncompleteReadError holding what was
-// buffered (and consumes it). If no separator comes within the limit it
-// returns a *LimitOverrunError and leaves the data in the buffer.
+// buffered (and consumes it). If the separator does not start within the
+// reader's limit it returns a *LimitOverrunError and leaves the data in
+// the buffer.
 func (r *StreamReader) ReadUntil(ctx context.Context, sep []byte) ([]byte, error) {
 	if len(sep) == 0 {
 		return nil, errors.New("aio: ReadUntil needs a non-empty separator")
@@ -318,12 +319,14 @@ func (r *StreamReader) ReadUntil(ctx context.Context, sep []byte) ([]byte, error
 	scanned := 0 // bytes already searched without finding sep
 	for {
 		data := r.buf[r.off:]
+		// The rules are asyncio's: the separator may start at most limit
+		// bytes in.
 		if i := bytes.Index(data[scanned:], sep); i >= 0 {
-			end := scanned + i + len(sep)
-			if end > r.limit {
-				return nil, &LimitOverrunError{Consumed: end, Limit: r.limit, Found: true}
+			isep := scanned + i
+			if isep > r.limit {
+				return nil, &LimitOverrunError{Consumed: isep + len(sep), Limit: r.limit, Found: true}
 			}
-			return r.take(end), nil
+			return r.take(isep + len(sep)), nil
 		}
 		scanned = max(0, len(data)-len(sep)+1)
 		if scanned > r.limit {
