@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,6 +35,7 @@ type echoFlags struct {
 	servers  string
 	against  againstList
 	idle     int
+	rounds   int
 }
 
 type againstList []string
@@ -52,7 +54,7 @@ func (a *againstList) Set(v string) error {
 }
 
 var echoOpts = echoFlags{conns: "100", sizes: "64", duration: 10 * time.Second, warmup: time.Second,
-	servers: "braid-protocol,braid-streams", idle: 10_000}
+	servers: "braid-protocol,braid-streams", idle: 10_000, rounds: 3}
 
 func init() {
 	Register(Workload{
@@ -65,6 +67,7 @@ func init() {
 			fs.DurationVar(&echoOpts.duration, "duration", echoOpts.duration, "echo: measured time per server and configuration")
 			fs.DurationVar(&echoOpts.warmup, "warmup", echoOpts.warmup, "echo: load before the measured window")
 			fs.StringVar(&echoOpts.servers, "servers", echoOpts.servers, "echo: braid servers to measure (braid-protocol, braid-streams; empty for none)")
+			fs.IntVar(&echoOpts.rounds, "rounds", echoOpts.rounds, "echo: rounds over every server (interleaved); the medians are reported")
 			fs.Var(&echoOpts.against, "against", "echo: NAME=CMD, a peer server to measure too; {port} in CMD is replaced by the port (repeatable)")
 		},
 	})
@@ -156,22 +159,62 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 	}
 	restore, pinned := pinSelf(1)
 	defer restore()
+	rounds := max(echoOpts.rounds, 1)
+	if cfg.Quick {
+		rounds = 1
+	}
+	type key struct{ conns, size, server int }
+	results := map[key][]echoResult{}
+	// Rounds are interleaved (every server once per round) so that a
+	// change in the machine's load hits every server alike; the medians
+	// are reported.
+	for round := 0; round < rounds; round++ {
+		for _, nc := range conns {
+			for _, size := range sizes {
+				for si, s := range servers {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					cfg.Progress("echo: round %d/%d, %s, %d conns, %d B, %s", round+1, rounds, s.name, nc, size, duration)
+					res, err := measureEcho(ctx, s, nc, size, warmup, duration, pinned)
+					if err != nil {
+						return fmt.Errorf("%s: %w", s.name, err)
+					}
+					k := key{nc, size, si}
+					results[k] = append(results[k], res)
+				}
+			}
+		}
+	}
 	for _, nc := range conns {
 		for _, size := range sizes {
-			for _, s := range servers {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				cfg.Progress("echo: %s, %d conns, %d B, %s", s.name, nc, size, duration)
-				res, err := measureEcho(ctx, s, nc, size, warmup, duration, pinned)
-				if err != nil {
-					return fmt.Errorf("%s: %w", s.name, err)
+			for si, s := range servers {
+				rs := results[key{nc, size, si}]
+				med := func(get func(echoResult) float64) float64 {
+					v := make([]float64, len(rs))
+					for i, r := range rs {
+						v[i] = get(r)
+					}
+					sort.Float64s(v)
+					return v[len(v)/2]
 				}
 				note := fmt.Sprintf("%d conns, %d B, %s", nc, size, duration)
+				if len(rs) > 1 {
+					cpus := make([]string, len(rs))
+					for i, r := range rs {
+						cpus[i] = fmt.Sprintf("%.2f", r.cpuPerReq)
+					}
+					note += fmt.Sprintf(", median of %d rounds (cpu us/req %s)", len(rs), strings.Join(cpus, " "))
+				}
 				if !pinned {
 					note += ", not pinned (no taskset/affinity)"
 				}
-				report(Row{Workload: "echo", Model: s.name, RPS: res.rps, P50us: res.p50, P99us: res.p99, CPUusPerReq: res.cpuPerReq, Note: note})
+				report(Row{Workload: "echo", Model: s.name,
+					RPS:         med(func(r echoResult) float64 { return r.rps }),
+					P50us:       med(func(r echoResult) float64 { return r.p50 }),
+					P99us:       med(func(r echoResult) float64 { return r.p99 }),
+					CPUusPerReq: med(func(r echoResult) float64 { return r.cpuPerReq }),
+					Note:        note})
 			}
 		}
 	}
