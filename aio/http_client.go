@@ -231,6 +231,7 @@ type httpBody struct {
 	done   bool
 }
 
+// Read reads the body; its end gives the connection back to the pool.
 func (b *httpBody) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, io.EOF

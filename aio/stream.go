@@ -27,6 +27,7 @@ type IncompleteReadError struct {
 	Expected int
 }
 
+// Error describes how much was read and expected.
 func (e *IncompleteReadError) Error() string {
 	if e.Expected < 0 {
 		return fmt.Sprintf("aio: the stream ended after %d bytes, before the separator", len(e.Partial))
@@ -49,6 +50,7 @@ type LimitOverrunError struct {
 	Found bool
 }
 
+// Error describes the overrun and how to raise the limit.
 func (e *LimitOverrunError) Error() string {
 	if e.Found {
 		return fmt.Sprintf("aio: the separator was found %d bytes in, beyond the stream limit of %d bytes (raise it with aio.WithReadLimit)", e.Consumed, e.Limit)
@@ -527,6 +529,8 @@ func newStreamProto(l *Loop, limit int) *streamProto {
 
 func (sp *streamProto) conn() *Conn { return &sp.c }
 
+// ConnectionMade binds the reader and the writer to the transport and
+// starts a server's handler.
 func (sp *streamProto) ConnectionMade(t Transport) {
 	sp.r.tr = t
 	sp.w.tr = t
@@ -535,13 +539,17 @@ func (sp *streamProto) ConnectionMade(t Transport) {
 	}
 }
 
+// DataReceived feeds the reader.
 func (sp *streamProto) DataReceived(data []byte) { sp.r.Feed(data) }
 
+// EOFReceived ends the reader's stream and keeps the connection
+// half-open for the writer, as asyncio's StreamReaderProtocol.
 func (sp *streamProto) EOFReceived() bool {
 	sp.r.FeedEOF()
 	return true // half-open: the writer closes
 }
 
+// ConnectionLost ends the stream and wakes every waiting task.
 func (sp *streamProto) ConnectionLost(err error) {
 	if err != nil {
 		sp.r.setError(err)
@@ -561,8 +569,10 @@ func (sp *streamProto) ConnectionLost(err error) {
 	w.drain, w.close = nil, nil
 }
 
+// PauseWriting makes Drain wait.
 func (sp *streamProto) PauseWriting() { sp.writePaused = true }
 
+// ResumeWriting wakes the tasks in Drain.
 func (sp *streamProto) ResumeWriting() {
 	sp.writePaused = false
 	l := sp.w.loop

@@ -231,6 +231,10 @@ func (t *streamTransport) onEvents(ev poller.Events) {
 			t.readReady()
 		} else if ev&poller.Error != 0 {
 			t.fatal(sockError(t.w.fd))
+		} else if ev&poller.Hangup != 0 && t.woff < len(t.wbuf) {
+			// The peer is gone both ways while writes wait: they cannot
+			// be delivered (and epoll would report the hang-up forever).
+			t.fatal(wrapOp("write", unix.EPIPE))
 		}
 	}
 }
