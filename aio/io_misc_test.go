@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/braid-go/braid/aio"
 )
@@ -172,6 +173,53 @@ func TestSignalHandlerRunsOnLoop(t *testing.T) {
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With a virtual clock, a server task of the same loop that sleeps an
+// hour (virtual) before it answers does not deadlock a client waiting on
+// the socket, and a timeout on a silent socket still fires.
+func TestVirtualClockAndSockets(t *testing.T) {
+	checkFDs(t)
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		srv, err := aio.StartServer(ctx, "tcp", "127.0.0.1:0", func(ctx context.Context, r *aio.StreamReader, w *aio.StreamWriter) {
+			if _, err := r.ReadLine(ctx); err != nil {
+				return
+			}
+			if aio.Sleep(ctx, time.Hour) != nil {
+				return
+			}
+			w.WriteString("late\n")
+			r.Read(ctx, -1)
+		})
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		r, w, err := aio.OpenConnection(ctx, "tcp", srv.Addr().String())
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		start := aio.CurrentLoop(ctx).Time()
+		w.WriteString("hi\n")
+		line, err := r.ReadLine(ctx)
+		if err != nil || string(line) != "late\n" {
+			t.Errorf("ReadLine = %q, %v", line, err)
+		}
+		if d := aio.CurrentLoop(ctx).Time().Sub(start); d < time.Hour {
+			t.Errorf("the answer came after %v of virtual time, want an hour", d)
+		}
+		// Nothing more comes: a timeout fires on the virtual clock.
+		tctx, cancel := aio.WithTimeout(ctx, time.Minute)
+		defer cancel.Stop()
+		if _, err := r.ReadLine(tctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("ReadLine on a silent socket: %v, want a deadline error", err)
+		}
+		return nil
+	}, aio.WithVirtualClock())
 	if err != nil {
 		t.Fatal(err)
 	}

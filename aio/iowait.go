@@ -28,6 +28,43 @@ func (c funcCond) register(t *taskCore) {
 	}
 }
 
+// externalGrace is how long, in real time, a wait on a socket or a pipe
+// keeps a virtual clock from jumping. A peer outside the loop (another
+// goroutine's server, a child process) answers within it, so its answer
+// is not overtaken by a jump to a timeout; a peer that is silent, or that
+// is a task of the same loop asleep on the virtual clock, does not hold
+// the clock for ever.
+const externalGraceTime = 100 * time.Millisecond
+
+// externalGrace is one wait's hold on a virtual clock.
+type externalGrace struct {
+	l       *Loop
+	counted bool
+	timer   *time.Timer
+}
+
+func startGrace(l *Loop) *externalGrace {
+	g := &externalGrace{l: l, counted: true}
+	g.timer = time.AfterFunc(externalGraceTime, func() {
+		_ = l.CallSoonThreadsafe(g.release)
+	})
+	return g
+}
+
+// release stops counting the wait as outside work (on the loop).
+func (g *externalGrace) release() {
+	if g.counted {
+		g.counted = false
+		g.l.external--
+	}
+}
+
+// end is called on the loop when the wait is over.
+func (g *externalGrace) end() {
+	g.timer.Stop()
+	g.release()
+}
+
 // parkUntil suspends the task t until c is ready, ctx is done, or the
 // deadline *deadline (if deadline is not nil and *deadline not zero)
 // passes on the loop's clock. The deadline is read again after every
@@ -49,8 +86,12 @@ func parkUntil(ctx context.Context, t *taskCore, deadline *time.Time, external b
 	l := t.loop
 	var armed time.Time // the deadline the task's timer is set for
 	stop := t.watch(ctx)
+	var grace *externalGrace
 	if external {
 		l.external++
+		if l.virtual {
+			grace = startGrace(l)
+		}
 	}
 	var err error
 	for !c.ready() {
@@ -78,7 +119,11 @@ func parkUntil(ctx context.Context, t *taskCore, deadline *time.Time, external b
 		}
 	}
 	if external {
-		l.external--
+		if grace != nil {
+			grace.end()
+		} else {
+			l.external--
+		}
 	}
 	if !armed.IsZero() {
 		l.stopTaskTimer(t)
