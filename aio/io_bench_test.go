@@ -1,0 +1,103 @@
+package aio_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/braid-go/braid/aio"
+)
+
+// pingClient sends a message and counts the round trips of its echo.
+type pingClient struct {
+	aio.BaseProtocol
+	t     aio.Transport
+	msg   []byte
+	got   int
+	left  int
+	done  *aio.Future[struct{}]
+	trips int
+}
+
+func (c *pingClient) ConnectionMade(t aio.Transport) { c.t = t }
+func (c *pingClient) DataReceived(data []byte) {
+	c.got += len(data)
+	if c.got < len(c.msg) {
+		return
+	}
+	c.got = 0
+	c.trips++
+	if c.left--; c.left <= 0 {
+		c.done.SetResult(struct{}{})
+		return
+	}
+	c.t.Write(c.msg)
+}
+
+// benchEcho runs b.N round trips of a 64-byte message spread over 10
+// connections, client and server on one loop (both sides' costs count):
+// the cost of the I/O layer per request, kernel included.
+func benchEcho(b *testing.B, serve func(ctx context.Context) (*aio.Server, error)) {
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		srv, err := serve(ctx)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		const conns = 10
+		per := b.N/conns + 1
+		var clients []*pingClient
+		for i := 0; i < conns; i++ {
+			c := &pingClient{msg: make([]byte, 64), left: per, done: aio.NewFuture[struct{}](ctx)}
+			if _, _, err := aio.CreateConnection(ctx, "tcp", srv.Addr().String(), func() aio.Protocol { return c }); err != nil {
+				return err
+			}
+			clients = append(clients, c)
+		}
+		b.ResetTimer()
+		for _, c := range clients {
+			c.t.Write(c.msg)
+		}
+		for _, c := range clients {
+			if _, err := c.done.Await(ctx); err != nil {
+				return err
+			}
+		}
+		b.StopTimer()
+		for _, c := range clients {
+			c.t.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkEchoProtocol: a Protocol echo server (no task per connection).
+func BenchmarkEchoProtocol(b *testing.B) {
+	benchEcho(b, func(ctx context.Context) (*aio.Server, error) {
+		return aio.CreateServer(ctx, "tcp", "127.0.0.1:0", func() aio.Protocol { return &echoProto{} })
+	})
+}
+
+// BenchmarkEchoStreams: a streams echo server, one task per connection
+// reading and writing its Conn.
+func BenchmarkEchoStreams(b *testing.B) {
+	benchEcho(b, func(ctx context.Context) (*aio.Server, error) {
+		return aio.StartServer(ctx, "tcp", "127.0.0.1:0", func(ctx context.Context, r *aio.StreamReader, w *aio.StreamWriter) {
+			c := r.Conn()
+			buf := make([]byte, 4096)
+			for {
+				n, err := c.Read(buf)
+				if n > 0 {
+					if _, err := c.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		})
+	})
+}
