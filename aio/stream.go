@@ -231,13 +231,13 @@ func (r *StreamReader) Read(ctx context.Context, n int) ([]byte, error) {
 	}
 	if n < 0 {
 		for !r.eof {
-			if err := r.waitMore(ctx, len(r.buf)-r.off); err != nil {
-				return nil, err
-			}
-			// Keep reading past the pause mark: the caller wants it all.
+			// Read on past the pause mark: the caller wants it all.
 			if r.paused {
 				r.paused = false
 				r.tr.ResumeReading()
+			}
+			if err := r.waitMore(ctx, len(r.buf)-r.off); err != nil {
+				return nil, err
 			}
 		}
 		out := r.take(len(r.buf) - r.off)
