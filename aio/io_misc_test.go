@@ -224,3 +224,39 @@ func TestVirtualClockAndSockets(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+type lostRecorder struct {
+	aio.BaseProtocol
+	lost *error
+}
+
+func (p *lostRecorder) ConnectionLost(err error) { *p.lost = err }
+
+// What the loop still owns when Run ends is closed: servers, accepted and
+// dialled connections, UDP endpoints; protocols are told.
+func TestRunShutdownClosesOpenIO(t *testing.T) {
+	checkFDs(t)
+	var lost error
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		srv, err := aio.CreateServer(ctx, "tcp", "127.0.0.1:0", func() aio.Protocol { return &echoProto{} })
+		if err != nil {
+			return err
+		}
+		if _, _, err := aio.CreateConnection(ctx, "tcp", srv.Addr().String(), func() aio.Protocol { return &lostRecorder{lost: &lost} }); err != nil {
+			return err
+		}
+		if _, _, err := aio.OpenConnection(ctx, "tcp", srv.Addr().String()); err != nil {
+			return err
+		}
+		if _, _, err := aio.CreateDatagramEndpoint(ctx, "udp", "127.0.0.1:0", "", func() aio.DatagramProtocol { return &udpEcho{} }); err != nil {
+			return err
+		}
+		return nil // everything left open
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(lost, net.ErrClosed) {
+		t.Errorf("ConnectionLost(%v), want an error matching net.ErrClosed", lost)
+	}
+}
