@@ -260,3 +260,46 @@ func TestRunShutdownClosesOpenIO(t *testing.T) {
 		t.Errorf("ConnectionLost(%v), want an error matching net.ErrClosed", lost)
 	}
 }
+
+// The same endpoints over IPv6 and Unix datagram sockets.
+func TestDatagramIPv6AndUnixgram(t *testing.T) {
+	checkFDs(t)
+	dir := t.TempDir()
+	cases := []struct{ network, server, client string }{
+		{"udp6", "[::1]:0", ""},
+		{"unixgram", dir + "/srv.sock", dir + "/cli.sock"},
+	}
+	for _, c := range cases {
+		t.Run(c.network, func(t *testing.T) {
+			err := aio.Run(context.Background(), func(ctx context.Context) error {
+				st, _, err := aio.CreateDatagramEndpoint(ctx, c.network, c.server, "", func() aio.DatagramProtocol { return &udpEcho{} })
+				if err != nil {
+					if errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT) {
+						t.Skip("no IPv6 loopback here")
+					}
+					return err
+				}
+				defer st.Close()
+				cp := &udpClient{got: aio.NewFuture[string](ctx), lost: aio.NewFuture[error](ctx)}
+				// A Unix datagram client must bind a path of its own to get
+				// answers.
+				ct, _, err := aio.CreateDatagramEndpoint(ctx, c.network, c.client, st.LocalAddr().String(), func() aio.DatagramProtocol { return cp })
+				if err != nil {
+					return err
+				}
+				defer ct.Close()
+				if err := ct.SendTo([]byte("six"), nil); err != nil {
+					return err
+				}
+				got, err := cp.got.Await(ctx)
+				if got != "SIX" {
+					t.Errorf("got %q", got)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
