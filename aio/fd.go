@@ -28,16 +28,11 @@ type fdWatch struct {
 	registered bool
 	fire       func()
 	owner      fdOwner // what the loop's shutdown closes
-	io         *loopIO // only on the loop's I/O state entry
 }
 
 // fdOwner is what owns a watched descriptor: at the loop's shutdown,
 // whatever is still open is closed with shutdownNow.
 type fdOwner interface{ shutdownNow() }
-
-// ioStateKey is the key of the loop's I/O state in its fds map: a
-// descriptor number the kernel never gives out.
-const ioStateKey = -1
 
 // loopIO is the I/O layer's state of one loop.
 type loopIO struct {
@@ -58,30 +53,25 @@ func (io *loopIO) readBuf() []byte {
 // also arranges for Run's shutdown to close every descriptor still open
 // (servers, connections, pipes), after the tasks have ended. Loop-only.
 func (l *Loop) ioState() *loopIO {
-	if w, ok := l.fds[ioStateKey]; ok {
-		return w.io
+	if l.io == nil {
+		l.io = &loopIO{}
+		l.OnShutdown(l.shutdownIO)
 	}
-	if l.fds == nil {
-		l.fds = make(map[int]*fdWatch)
-	}
-	io := &loopIO{}
-	l.fds[ioStateKey] = &fdWatch{fd: ioStateKey, io: io, dead: true}
-	l.OnShutdown(l.shutdownIO)
-	return io
+	return l.io
 }
 
 // shutdownIO closes every descriptor the loop still owns.
 func (l *Loop) shutdownIO() {
 	var owners []fdOwner
-	for fd, w := range l.fds {
-		if fd != ioStateKey && w.owner != nil {
+	for _, w := range l.fds {
+		if w.owner != nil {
 			owners = append(owners, w.owner)
 		}
 	}
 	for _, o := range owners {
 		o.shutdownNow()
 	}
-	io := l.fds[ioStateKey].io
+	io := l.io
 	for _, p := range append([]*Process(nil), io.procs...) {
 		p.shutdownNow()
 	}
@@ -107,7 +97,7 @@ func (w *fdWatch) run() {
 // (level-triggered). A second call for the same fd changes the events and
 // the callback. Loop-only.
 func (l *Loop) watchFD(fd int, events poller.Events, cb func(poller.Events)) error {
-	if w, ok := l.fds[fd]; ok && fd >= 0 {
+	if w, ok := l.fds[fd]; ok {
 		w.cb = cb
 		return l.setInterest(w, events)
 	}

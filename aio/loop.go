@@ -59,6 +59,7 @@ type Loop struct {
 	failures map[*errReport]struct{}
 
 	fds map[int]*fdWatch
+	io  *loopIO // the I/O layer's state, made on first use (fd.go)
 
 	shutdownHooks []func()
 

@@ -46,18 +46,17 @@ func (l *Loop) AddSignalHandler(sig os.Signal, fn func()) error {
 // default behaviour back. It reports whether there was a handler.
 // Loop-only.
 func (l *Loop) RemoveSignalHandler(sig os.Signal) bool {
-	w, ok := l.fds[ioStateKey]
-	if !ok || w.io.sig == nil {
+	if l.io == nil || l.io.sig == nil {
 		return false
 	}
-	s := w.io.sig
+	s := l.io.sig
 	if _, ok := s.handlers[sig]; !ok {
 		return false
 	}
 	delete(s.handlers, sig)
 	if len(s.handlers) == 0 {
 		s.stop()
-		w.io.sig = nil
+		l.io.sig = nil
 		return true
 	}
 	// Stop only this loop's channel (signal.Reset would undo every
