@@ -64,10 +64,20 @@ func watchAll[F Waitable](m *multiWait, fs []F) error {
 			return ErrOtherLoop
 		}
 	}
-	for _, f := range fs {
+	// One backing array for the registrations of futures that have none
+	// yet (the common case of a fan-out): one allocation instead of one
+	// per future.
+	var backing []doneCB
+	for i, f := range fs {
 		fc := f.core()
 		if fc.state == statePending {
 			m.remaining++
+			if fc.cbs == nil && len(fs) > 1 {
+				if backing == nil {
+					backing = make([]doneCB, len(fs))
+				}
+				fc.cbs = backing[i : i : i+1]
+			}
 			fc.addNotifier(m)
 		} else {
 			m.remaining++
