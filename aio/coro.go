@@ -100,13 +100,14 @@ func (c *coro) finishExit() {
 }
 
 // trimIdle cuts the idle pool after a garbage collection to what the
-// peak of busy coroutines since the last cut could need beside the ones
-// busy now.
+// peak of busy coroutines over the last two intervals between cuts could
+// need beside the ones busy now (two, so that a collection in the middle
+// of a fan-out does not take the coroutines its second half needs).
 func (l *Loop) trimIdle() {
 	l.gcSeen = gcEpoch.Load()
 	n := len(l.idle)
-	keep := min(n, l.coroPeak-l.coroBusy)
-	l.coroPeak = l.coroBusy
+	keep := min(n, max(l.coroPeak, l.coroPrevPeak)-l.coroBusy)
+	l.coroPrevPeak, l.coroPeak = l.coroPeak, l.coroBusy
 	for i := keep; i < n; i++ {
 		c := l.idle[i]
 		l.idle[i] = nil

@@ -141,13 +141,10 @@ func (c *loopCtx) detach() {
 		px.children[c.idx] = nil
 		px.free = append(px.free, c.idx)
 		if len(px.free) == len(px.children) {
-			// Every child has left: start again, and give back the memory
-			// of a large fan-out.
-			if cap(px.children) > 1024 {
-				px.children, px.free = nil, nil
-			} else {
-				px.children, px.free = px.children[:0], px.free[:0]
-			}
+			// Every child has left: start again in the same arrays (a
+			// fan-out that happened once tends to happen again).
+			clear(px.children)
+			px.children, px.free = px.children[:0], px.free[:0]
 		}
 		c.idx = -1
 		c.lparent = nil

@@ -71,6 +71,8 @@ type Loop struct {
 
 	coroBusy int // coroutines running a task
 	coroPeak int // most coroutines busy at once since the last trim
+	// coroPrevPeak is coroPeak of the interval before.
+	coroPrevPeak int
 
 	defaultExec     futures.Executor
 	ownsDefaultExec bool

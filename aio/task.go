@@ -117,18 +117,17 @@ func Spawn[T any](ctx context.Context, fn func(context.Context) (T, error), opts
 	if l == nil {
 		panic(ErrNoLoop)
 	}
-	var name string
-	if len(opts) > 0 {
-		name = spawnOptions(opts).name
-	}
 	t := &Task[T]{fn: fn}
 	t.futureCore.loop = l
 	tc := &t.tc
 	tc.loop, tc.impl = l, t
 	l.taskSeq++
 	tc.id = l.taskSeq
-	if name != "" {
-		tc.name = &name
+	if len(opts) > 0 {
+		// Declared here, so that only a named task pays for its name.
+		if name := spawnOptions(opts).name; name != "" {
+			tc.name = &name
+		}
 	}
 	if l.closed.Load() {
 		t.abort(ErrLoopClosed)
