@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 type futureState uint8
@@ -65,11 +66,14 @@ func (fn callbackCB) notify(f *futureCore) { f.loop.soon(fn) }
 
 // futureCore is the untyped state shared by Future[T] and Task[T].
 type futureCore struct {
-	loop   *Loop
-	state  futureState
-	err    error
-	cbs    []doneCB
-	report *errReport // a failure nobody retrieved yet
+	loop  *Loop
+	state futureState
+	// tracked: a failure nobody retrieved yet, in loop.failures under the
+	// future's address (a flag here rather than a pointer keeps every
+	// future and task 8 bytes smaller).
+	tracked bool
+	err     error
+	cbs     []doneCB
 }
 
 func (f *futureCore) core() *futureCore { return f }
@@ -149,10 +153,13 @@ func (f *futureCore) removeCallback(id uint64) bool {
 
 // retrieved marks the outcome as seen, so it is not reported as lost.
 func (f *futureCore) retrieved() {
-	if f.report != nil {
-		f.report.retrieved.Store(true)
-		delete(f.loop.failures, f.report)
-		f.report = nil
+	if f.tracked {
+		f.tracked = false
+		key := uintptr(unsafe.Pointer(f))
+		if r := f.loop.failures[key]; r != nil {
+			r.retrieved.Store(true)
+			delete(f.loop.failures, key)
+		}
 	}
 }
 

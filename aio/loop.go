@@ -56,7 +56,7 @@ type Loop struct {
 	cbSeq    uint64
 	root     *loopCtx
 	cfg      config
-	failures map[*errReport]struct{}
+	failures map[uintptr]*errReport // see trackFailure
 
 	fds map[int]*fdWatch
 	io  *loopIO // the I/O layer's state, made on first use (fd.go)

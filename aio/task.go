@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 type taskState uint8
@@ -421,11 +422,15 @@ type errReport struct {
 
 func (l *Loop) trackFailure(f *futureCore, name string, err error) {
 	r := &errReport{name: name, err: err}
-	f.report = r
+	f.tracked = true
 	if l.failures == nil {
-		l.failures = make(map[*errReport]struct{})
+		l.failures = make(map[uintptr]*errReport)
 	}
-	l.failures[r] = struct{}{}
+	// Keyed by address, which holds no reference: the task can be
+	// collected (and its cleanup log the error) while it is tracked. An
+	// entry left by a collected future is overwritten if its address is
+	// reused, and is skipped once logged.
+	l.failures[uintptr(unsafe.Pointer(f))] = r
 	logger := l.cfg.logger
 	runtime.AddCleanup(f, func(r *errReport) {
 		if !r.retrieved.Load() && r.logged.CompareAndSwap(false, true) {
@@ -433,16 +438,16 @@ func (l *Loop) trackFailure(f *futureCore, name string, err error) {
 		}
 	}, r)
 	if len(l.failures) > 1024 {
-		for r := range l.failures {
+		for k, r := range l.failures {
 			if r.logged.Load() {
-				delete(l.failures, r)
+				delete(l.failures, k)
 			}
 		}
 	}
 }
 
 func (l *Loop) reportUnretrieved() {
-	for r := range l.failures {
+	for _, r := range l.failures {
 		if !r.retrieved.Load() && r.logged.CompareAndSwap(false, true) {
 			l.cfg.logger.Error("aio: task error was never retrieved", "task", r.name, "error", r.err)
 		}
