@@ -13,8 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/braid-go/braid/aio"
@@ -151,23 +149,6 @@ func fetchLoopOne(ctx context.Context, c *aio.HTTPClient, url string) error {
 }
 
 func runAiohttpPeer(ctx context.Context, base string, n, conc int) (float64, error) {
-	cmd := exec.CommandContext(ctx, httpOpts.python, httpOpts.aiohttp, "--uvloop",
+	return peerSeconds(ctx, httpOpts.python, httpOpts.aiohttp, "--uvloop",
 		"--conc", fmt.Sprint(conc), "--n", fmt.Sprint(n), "--base", base)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w\n%s", httpOpts.aiohttp, err, out)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if !strings.HasPrefix(line, "RESULT ") {
-			continue
-		}
-		for _, kv := range strings.Fields(line)[1:] {
-			if v, ok := strings.CutPrefix(kv, "secs="); ok {
-				var secs float64
-				_, err := fmt.Sscan(v, &secs)
-				return secs, err
-			}
-		}
-	}
-	return 0, fmt.Errorf("%s printed no RESULT line with secs=", httpOpts.aiohttp)
 }

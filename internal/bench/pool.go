@@ -19,7 +19,6 @@ package bench
 // thing, and the functions below are registered at package level.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -27,8 +26,6 @@ import (
 	"flag"
 	"fmt"
 	"iter"
-	"os"
-	"os/exec"
 	"slices"
 	"sort"
 	"strconv"
@@ -353,34 +350,9 @@ func percentiles(ts []time.Duration) (p50, p99 float64) {
 // poolPeers runs d_pool.py for ProcessPoolExecutor ("cf") and
 // multiprocessing.Pool ("mp") and reports its figures as rows.
 func poolPeers(ctx context.Context, cfg Config, n, bigReps int, report func(Row)) error {
-	python := poolOpts.python
-	if python == "" {
-		python = "python3"
-		if _, err := os.Stat("/usr/bin/python3"); err == nil {
-			python = "/usr/bin/python3"
-		}
-	}
 	run := func(args ...string) (map[string]string, error) {
 		cfg.Progress("pool: %s %s", poolOpts.peer, strings.Join(args, " "))
-		cmd := exec.CommandContext(ctx, python, append([]string{poolOpts.peer}, args...)...)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", poolOpts.peer, strings.Join(args, " "), err)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(out))
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "RESULT "); ok {
-				kv := map[string]string{}
-				for _, f := range strings.Fields(rest) {
-					if k, v, ok := strings.Cut(f, "="); ok {
-						kv[k] = v
-					}
-				}
-				return kv, nil
-			}
-		}
-		return nil, fmt.Errorf("%s %s: no RESULT line", poolOpts.peer, strings.Join(args, " "))
+		return runPeer(ctx, poolOpts.python, poolOpts.peer, args...)
 	}
 	num := func(kv map[string]string, k string) float64 {
 		v, _ := strconv.ParseFloat(kv[k], 64)

@@ -2,13 +2,10 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +33,7 @@ func init() {
 		Run:         runThreads,
 		Flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&threadsOpts.peer, "requests-peer", "", "threads: path of c_requests.py, to measure requests + ThreadPoolExecutor in the same run")
-			fs.StringVar(&threadsOpts.python, "requests-python", "/usr/bin/python3", "threads: the Python interpreter for --requests-peer")
+			fs.StringVar(&threadsOpts.python, "requests-python", "", "threads: the Python interpreter for --requests-peer (default /usr/bin/python3 if present, else python3)")
 		},
 	})
 }
@@ -181,25 +178,8 @@ func FetchToThread(ctx context.Context, base string, n, workers int) (time.Durat
 }
 
 func runRequestsPeer(ctx context.Context, base string, n, workers int) (float64, error) {
-	cmd := exec.CommandContext(ctx, threadsOpts.python, threadsOpts.peer, "--mode", "threads",
+	return peerSeconds(ctx, threadsOpts.python, threadsOpts.peer, "--mode", "threads",
 		"--workers", fmt.Sprint(workers), "--n", fmt.Sprint(n), "--base", base)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w\n%s", threadsOpts.peer, err, out)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if !strings.HasPrefix(line, "RESULT ") {
-			continue
-		}
-		for _, kv := range strings.Fields(line)[1:] {
-			if v, ok := strings.CutPrefix(kv, "secs="); ok {
-				var secs float64
-				_, err := fmt.Sscan(v, &secs)
-				return secs, err
-			}
-		}
-	}
-	return 0, errors.New(threadsOpts.peer + " printed no RESULT line with secs=")
 }
 
 // fetchInWorker is the GET of the threads workload as a registered
