@@ -47,7 +47,6 @@ func (l *Loop) coroutine() *coro {
 	}
 	c := &coro{}
 	c.next, c.stop = iter.Pull(c.run)
-	c.next() // start it, so that it records its goroutine
 	return c
 }
 
@@ -55,11 +54,7 @@ func (l *Loop) coroutine() *coro {
 func (c *coro) run(yield func(struct{}) bool) {
 	c.yield = yield
 	c.g = getg()
-	// Hand control back at once: the loop learns c.g before any task is
-	// published as running on c (see step).
-	if !yield(struct{}{}) {
-		return
-	}
+	c.task.g.Store(c.g) // a new coroutine's first task learns its goroutine here
 	for c.task != nil {
 		l := c.task.loop
 		c.task.impl.runBody()

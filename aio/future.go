@@ -334,7 +334,7 @@ func awaitFromGoroutine(ctx context.Context, f *futureCore) error {
 // a plain goroutine (nil, nil), or misuse (an error).
 func (l *Loop) callerTask(ctx context.Context) (*taskCore, error) {
 	g := getg()
-	if t := l.current.Load(); t != nil && t.g == g {
+	if t := l.current.Load(); t != nil && t.g.Load() == g {
 		return t, nil
 	}
 	if !canIdentifyGoroutine {
@@ -348,7 +348,7 @@ func (l *Loop) callerTask(ctx context.Context) (*taskCore, error) {
 		if ol == l {
 			continue
 		}
-		if t := ol.current.Load(); t != nil && t.g == g {
+		if t := ol.current.Load(); t != nil && t.g.Load() == g {
 			return nil, ErrOtherLoop
 		}
 		if g == ol.g.Load() {

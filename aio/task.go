@@ -58,12 +58,11 @@ type taskCore struct {
 	ctx  loopCtx
 	name *string // nil: "Task-<id>" (unnamed tasks cost nothing)
 	co   *coro   // the coroutine running the task, once started
-	// g is co's goroutine, for callerTask. Written before the task is
-	// published in l.current, read after loading it: any goroutine may
-	// read it. It keeps its value after the task ends (l.current may
-	// still point at a finished task; no goroutine then has that g but a
-	// coroutine that another step will publish first).
-	g uintptr
+	// g is co's goroutine, for callerTask; any goroutine may read it. It
+	// keeps its value after the task ends (l.current may still point at a
+	// finished task; no goroutine then has that g but a coroutine that
+	// another step will publish first). 0 until a new coroutine starts.
+	g atomic.Uintptr
 
 	state     taskState
 	scheduled bool
@@ -311,7 +310,9 @@ func (l *Loop) step(tc *taskCore) {
 		}
 		c = l.coroutine()
 		c.task, tc.co = tc, c
-		tc.g = c.g
+		if c.g != 0 { // a new coroutine stores it when it starts
+			tc.g.Store(c.g)
+		}
 	}
 	l.current.Store(tc)
 	tc.state = taskRunning
