@@ -21,7 +21,7 @@ func AwaitFuture[T any](ctx context.Context, f *futures.Future[T]) (T, error) {
 	if l == nil {
 		return f.Result(ctx)
 	}
-	t, err := l.callerTask(ctx)
+	t, err := l.callerTask()
 	if err != nil {
 		return zero, err
 	}

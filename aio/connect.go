@@ -28,7 +28,7 @@ func createConnection(ctx context.Context, network, address string, p Protocol, 
 	if l == nil {
 		return nil, ErrNoLoop
 	}
-	t, err := l.callerTask(ctx)
+	t, err := l.callerTask()
 	if err != nil {
 		return nil, err
 	}

@@ -274,7 +274,7 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 // outcome is safe to read); otherwise the wait was abandoned.
 func awaitCore(ctx context.Context, f *futureCore) error {
 	l := f.loop
-	t, err := l.callerTask(ctx)
+	t, err := l.callerTask()
 	if err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func awaitFromGoroutine(ctx context.Context, f *futureCore) error {
 
 // callerTask identifies who is calling: the running task of l (t != nil),
 // a plain goroutine (nil, nil), or misuse (an error).
-func (l *Loop) callerTask(ctx context.Context) (*taskCore, error) {
+func (l *Loop) callerTask() (*taskCore, error) {
 	g := getg()
 	if t := l.current.Load(); t != nil && t.g.Load() == g {
 		return t, nil

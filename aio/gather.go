@@ -101,7 +101,7 @@ func Gather[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, error) {
 		return out, nil
 	}
 	l := fs[0].core().loop
-	t, err := l.callerTask(ctx)
+	t, err := l.callerTask()
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func GatherAll[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, []erro
 		return vals, errs
 	}
 	l := fs[0].core().loop
-	t, err := l.callerTask(ctx)
+	t, err := l.callerTask()
 	if err == nil && t == nil {
 		err = errNotInTask("GatherAll")
 	}

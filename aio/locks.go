@@ -251,7 +251,7 @@ func waitCaller(bound **Loop, ctx context.Context, what string) (*taskCore, erro
 	if l == nil {
 		return nil, ErrNoLoop
 	}
-	t, err := l.callerTask(ctx)
+	t, err := l.callerTask()
 	if err != nil {
 		if errors.Is(err, ErrOtherLoop) {
 			return nil, fmt.Errorf("aio: %s: the primitive is bound to another event loop (the loop it was first used on): %w", what, ErrOtherLoop)

@@ -32,7 +32,7 @@ type Conn struct {
 }
 
 func (c *Conn) task() (*taskCore, error) {
-	t, err := c.r.loop.callerTask(context.Background())
+	t, err := c.r.loop.callerTask()
 	if err != nil {
 		return nil, err
 	}

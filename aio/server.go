@@ -354,7 +354,7 @@ func (s *Server) Loop() *Loop { return s.loop }
 // accepted has ended (asyncio 3.12's wait_closed), or ctx is done. It
 // suspends the calling task.
 func (s *Server) WaitClosed(ctx context.Context) error {
-	t, err := s.loop.callerTask(ctx)
+	t, err := s.loop.callerTask()
 	if err != nil {
 		return err
 	}
@@ -376,7 +376,7 @@ func (s *Server) addWaiter(t *taskCore) { s.waiters = append(s.waiters, t) }
 // returns ctx's error (asyncio's serve_forever, cancelled). It suspends
 // the calling task.
 func (s *Server) ServeForever(ctx context.Context) error {
-	t, err := s.loop.callerTask(ctx)
+	t, err := s.loop.callerTask()
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	if l == nil {
 		return ErrNoLoop
 	}
-	t, err := l.callerTask(ctx)
+	t, err := l.callerTask()
 	if err != nil {
 		return err
 	}

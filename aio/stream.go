@@ -189,7 +189,7 @@ func (r *StreamReader) take(n int) []byte {
 // waitMore suspends the calling task until more than need bytes are
 // buffered or the stream ends.
 func (r *StreamReader) waitMore(ctx context.Context, need int) error {
-	t, err := r.loop.callerTask(ctx)
+	t, err := r.loop.callerTask()
 	if err != nil {
 		return err
 	}
@@ -431,7 +431,7 @@ func (w *StreamWriter) drainDeadline(ctx context.Context, dl *time.Time) error {
 	if !w.sp.writePaused {
 		return nil
 	}
-	t, err := w.loop.callerTask(ctx)
+	t, err := w.loop.callerTask()
 	if err != nil {
 		return err
 	}
@@ -471,7 +471,7 @@ func (w *StreamWriter) WriteEOF() error { return w.tr.WriteEOF() }
 // wait_closed), and returns the error it was lost with, if any.
 func (w *StreamWriter) WaitClosed(ctx context.Context) error {
 	if !w.lost {
-		t, err := w.loop.callerTask(ctx)
+		t, err := w.loop.callerTask()
 		if err != nil {
 			return err
 		}

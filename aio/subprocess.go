@@ -223,7 +223,7 @@ func (p *Process) ProcessState() *os.ProcessState { return p.state }
 // returned.
 func (p *Process) Wait(ctx context.Context) (int, error) {
 	if !p.exited {
-		t, err := p.loop.callerTask(ctx)
+		t, err := p.loop.callerTask()
 		if err != nil {
 			return 0, err
 		}

@@ -271,7 +271,7 @@ func CurrentTask(ctx context.Context) AnyTask {
 	if l == nil {
 		return nil
 	}
-	if t, _ := l.callerTask(ctx); t != nil {
+	if t, _ := l.callerTask(); t != nil {
 		return t.impl
 	}
 	return nil

@@ -65,7 +65,7 @@ func Group(ctx context.Context, body func(ctx context.Context, g *TaskGroup) err
 	if l == nil {
 		return ErrNoLoop
 	}
-	t, err := l.callerTask(ctx)
+	t, err := l.callerTask()
 	if err == nil && t == nil {
 		err = errNotInTask("Group")
 	}

@@ -34,7 +34,7 @@ func WithDeadline(ctx context.Context, when time.Time) (context.Context, *Timeou
 	if l == nil {
 		panic(ErrNoLoop)
 	}
-	owner, _ := l.callerTask(ctx)
+	owner, _ := l.callerTask()
 	c := newLoopCtx(l, ctx, owner)
 	tm := &Timeout{c: c}
 	if !when.IsZero() {

@@ -36,7 +36,7 @@ func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen, timeout time
 		return nil, nil, ErrEmpty
 	}
 	l := fs[0].core().loop
-	t, err := l.callerTask(ctx)
+	t, err := l.callerTask()
 	if err == nil && t == nil {
 		err = errNotInTask("Wait")
 	}
@@ -98,7 +98,7 @@ func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 			return
 		}
 		l := fs[0].core().loop
-		t, err := l.callerTask(ctx)
+		t, err := l.callerTask()
 		if err == nil && t == nil {
 			err = errNotInTask("AsCompleted")
 		}
@@ -165,7 +165,7 @@ func WaitFor[T any, F Awaitable[T]](ctx context.Context, d time.Duration, aw F) 
 	var zero T
 	fc := aw.core()
 	l := fc.loop
-	t, err := l.callerTask(ctx)
+	t, err := l.callerTask()
 	if err == nil && t == nil {
 		err = errNotInTask("WaitFor")
 	}
