@@ -29,6 +29,7 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error says which task panicked, with what, and where.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("aio: task %q panicked: %v\n\n%s", e.Task, e.Value, e.Stack)
 }

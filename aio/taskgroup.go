@@ -37,6 +37,7 @@ type GroupError struct {
 	Errs []error
 }
 
+// Error lists the group's errors.
 func (e *GroupError) Error() string {
 	if len(e.Errs) == 1 {
 		return "aio: task group: " + e.Errs[0].Error()
