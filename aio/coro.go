@@ -27,9 +27,9 @@ type coro struct {
 
 // Idle coroutines kept per loop, at most. Each holds a goroutine and its
 // stack (about 2.5 KB). After every garbage collection the pool is cut to
-// what the loop's peak since the previous one could need, so the
-// coroutines of a burst are given back within two collections of its end
-// (the runtime collects at least every two minutes).
+// what the loop's peak over the last two intervals could need (trimIdle),
+// so the coroutines of a burst are given back within three collections of
+// its end (the runtime collects at least every two minutes).
 const maxIdleCoroutines = 1 << 17
 
 // coroutine returns an idle coroutine of the loop, or a new one.

@@ -6,7 +6,7 @@ import (
 )
 
 // The idle pool keeps what the recent peak needs, and gives a fan-out's
-// coroutines back within two collections once it is over. Collections are
+// coroutines back within three collections once it is over. Collections are
 // simulated by moving the loop's view of the GC epoch, so the test does
 // not depend on when the runtime collects.
 func TestIdleCoroutinesFollowTheRecentPeak(t *testing.T) {
@@ -36,7 +36,7 @@ func TestIdleCoroutinesFollowTheRecentPeak(t *testing.T) {
 		if got := len(l.idle); got < fan {
 			t.Fatalf("a collection during a repeated fan-out left %d idle coroutines, want >= %d", got, fan)
 		}
-		// Quiet: small work only. Within two collections the pool shrinks to
+		// Quiet: small work only. Within three collections the pool shrinks to
 		// what that work needs.
 		for i := 0; i < 3; i++ {
 			gc()
@@ -46,6 +46,19 @@ func TestIdleCoroutinesFollowTheRecentPeak(t *testing.T) {
 		}
 		if got := len(l.idle); got > 2 {
 			t.Fatalf("after the fan-outs ended, %d idle coroutines are kept, want at most 2", got)
+		}
+		// With no task spawned at all, the loop's iterations trim too.
+		if err := fanOut(fan); err != nil {
+			return err
+		}
+		for i := 0; i < 3; i++ {
+			gc()
+			if err := Sleep(ctx, 0); err != nil { // one iteration of the loop
+				return err
+			}
+		}
+		if got := len(l.idle); got > 1 {
+			t.Fatalf("three collections after a fan-out with no spawn since, %d idle coroutines are kept", got)
 		}
 		return nil
 	})

@@ -332,6 +332,11 @@ func (l *Loop) run(until func() bool) error {
 // queue, then run exactly the callbacks that were ready at that moment;
 // callbacks they schedule wait for the next iteration.
 func (l *Loop) runOnce() error {
+	if len(l.idle) > 0 && l.gcSeen != gcEpoch.Load() {
+		// Give back idle coroutines after a collection even if no task is
+		// spawned any more (a burst that is over).
+		l.trimIdle()
+	}
 	timeout := int64(-1)
 	next := l.timers.peek()
 	var nextWhen int64
