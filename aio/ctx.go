@@ -21,17 +21,35 @@ type taskKey struct{}
 // register through afterFunc. Err, Done, Deadline and AfterFunc are safe
 // from any goroutine, as context.Context requires.
 type loopCtx struct {
-	parent  context.Context
-	loop    *Loop
-	owner   *taskCore
-	lparent *loopCtx // parent of the same loop, while attached
-	lx      *ctxLoopExtra
-	sx      *ctxSharedExtra       // guarded by c.lock()
-	errp    atomic.Pointer[error] // set once, when done
-	idx     int32                 // position in lparent's children, -1 when detached
-	isTask  bool                  // this is the owner task's own context
+	// up is the parent when it is a context of the same loop; otherwise
+	// the parent is lx.far. Both are set before the context is published
+	// and never change, so any goroutine may read them.
+	up    *loopCtx
+	owner *taskCore
+	lx    *ctxLoopExtra
+	sx    *ctxSharedExtra       // guarded by c.lock()
+	errp  atomic.Pointer[error] // set once, when done
+	idx   int32                 // position in up's children while attached, -1 when not
+	// isTask: this is the owner task's own context.
+	isTask bool
 	// taskDone: the task of this context has finished.
 	taskDone bool
+}
+
+// parent returns c's parent context.
+func (c *loopCtx) parent() context.Context {
+	if c.up != nil {
+		return c.up
+	}
+	return c.lx.far
+}
+
+// loop returns the loop c belongs to.
+func (c *loopCtx) loop() *Loop {
+	if c.owner != nil {
+		return c.owner.loop
+	}
+	return c.lx.loop
 }
 
 // ctxLocks guard the little state of loop contexts that other goroutines
@@ -52,6 +70,12 @@ func (c *loopCtx) isDone() bool { return c.errp.Load() != nil }
 // ctxLoopExtra holds what only some contexts need, touched only on the
 // loop's goroutine; kept apart so that a task costs less memory.
 type ctxLoopExtra struct {
+	// far is the parent when it is not a context of the same loop, and
+	// loop the loop when the context has no owner task: both set at
+	// creation (see initLoopCtx) and read by any goroutine.
+	far  context.Context
+	loop *Loop
+
 	// children are contexts of the same loop, cancelled synchronously. A
 	// child that leaves empties its slot and pushes it on free, so that
 	// leaving never touches another child's memory (a task ending is the
@@ -88,26 +112,40 @@ func (c *loopCtx) shared() *ctxSharedExtra {
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func newRootCtx(l *Loop) *loopCtx {
-	return &loopCtx{parent: context.Background(), loop: l, idx: -1}
+	return &loopCtx{lx: &ctxLoopExtra{far: context.Background(), loop: l}, idx: -1}
 }
 
 // newLoopCtx returns a child of parent bound to loop l, owned by owner.
 // Loop-only.
 func newLoopCtx(l *Loop, parent context.Context, owner *taskCore) *loopCtx {
-	c := &loopCtx{parent: parent, loop: l, owner: owner, idx: -1}
-	c.attach()
+	c := &loopCtx{}
+	c.init(l, parent, owner, false)
 	return c
+}
+
+// init makes c a child of parent on loop l, owned by owner (a task's own
+// context when isTask), and links it to the parent's cancellation.
+// Loop-only.
+func (c *loopCtx) init(l *Loop, parent context.Context, owner *taskCore, isTask bool) {
+	c.owner, c.isTask, c.idx = owner, isTask, -1
+	if p, ok := parent.(*loopCtx); ok && p.loop() == l {
+		c.up = p
+	} else {
+		c.lx = &ctxLoopExtra{far: parent}
+	}
+	if owner == nil {
+		c.loopExtra().loop = l
+	}
+	c.attach()
 }
 
 // attach links c to its parent's cancellation.
 func (c *loopCtx) attach() {
-	parent := c.parent
-	if p, ok := parent.(*loopCtx); ok && p.loop == c.loop {
+	if p := c.up; p != nil {
 		if err := p.Err(); err != nil {
 			c.cancel(err)
 			return
 		}
-		c.lparent = p
 		px := p.loopExtra()
 		if n := len(px.free); n > 0 {
 			c.idx = px.free[n-1]
@@ -119,6 +157,7 @@ func (c *loopCtx) attach() {
 		}
 		return
 	}
+	parent := c.lx.far
 	if parent.Done() == nil {
 		return
 	}
@@ -126,7 +165,7 @@ func (c *loopCtx) attach() {
 		c.cancel(err)
 		return
 	}
-	l := c.loop
+	l := c.loop()
 	stop := context.AfterFunc(parent, func() {
 		err := parent.Err()
 		l.CallSoonThreadsafe(func() { c.cancel(err) })
@@ -136,7 +175,7 @@ func (c *loopCtx) attach() {
 
 // detach removes c from its parent's cancellation. Loop-only.
 func (c *loopCtx) detach() {
-	if p := c.lparent; p != nil && c.idx >= 0 {
+	if p := c.up; p != nil && c.idx >= 0 {
 		px := p.lx
 		px.children[c.idx] = nil
 		px.free = append(px.free, c.idx)
@@ -147,7 +186,6 @@ func (c *loopCtx) detach() {
 			px.children, px.free = px.children[:0], px.free[:0]
 		}
 		c.idx = -1
-		c.lparent = nil
 		if p.taskDone && len(px.children) == len(px.free) {
 			p.detach()
 		}
@@ -185,7 +223,7 @@ func (c *loopCtx) cancel(err error) {
 		lx.children, lx.free = nil, nil
 		for _, ch := range children {
 			if ch != nil {
-				ch.idx, ch.lparent = -1, nil
+				ch.idx = -1
 				ch.cancel(err)
 			}
 		}
@@ -194,7 +232,7 @@ func (c *loopCtx) cancel(err error) {
 		f()
 	}
 	if c.owner != nil {
-		c.loop.wake(c.owner)
+		c.owner.loop.wake(c.owner)
 	}
 }
 
@@ -208,12 +246,12 @@ func (c *loopCtx) Deadline() (time.Time, bool) {
 	}
 	mu.Unlock()
 	if !d.IsZero() {
-		if pd, ok := c.parent.Deadline(); ok && pd.Before(d) {
+		if pd, ok := c.parent().Deadline(); ok && pd.Before(d) {
 			return pd, true
 		}
 		return d, true
 	}
-	return c.parent.Deadline()
+	return c.parent().Deadline()
 }
 
 // Done implements context.Context. The channel is made on first use.
@@ -242,13 +280,13 @@ func (c *loopCtx) Err() error {
 func (c *loopCtx) Value(key any) any {
 	switch key.(type) {
 	case loopKey:
-		return c.loop
+		return c.loop()
 	case taskKey:
 		if c.isTask {
 			return c.owner
 		}
 	}
-	return c.parent.Value(key)
+	return c.parent().Value(key)
 }
 
 // AfterFunc arranges for f to run when c is done; the context package
@@ -293,7 +331,7 @@ func (c *loopCtx) String() string {
 // loopOf returns the loop that ctx carries, or nil.
 func loopOf(ctx context.Context) *Loop {
 	if c, ok := ctx.(*loopCtx); ok {
-		return c.loop
+		return c.loop()
 	}
 	l, _ := ctx.Value(loopKey{}).(*Loop)
 	return l
@@ -311,7 +349,7 @@ func ctxErr(ctx context.Context) error {
 // returned function undoes it. Waiting with one's own context costs
 // nothing: its cancellation wakes its owner directly.
 func (t *taskCore) watch(ctx context.Context) func() bool {
-	if c, ok := ctx.(*loopCtx); ok && c.loop == t.loop {
+	if c, ok := ctx.(*loopCtx); ok && c.loop() == t.loop {
 		if c.owner == t {
 			return nil
 		}

@@ -130,12 +130,11 @@ func Spawn[T any](ctx context.Context, fn func(context.Context) (T, error), opts
 			tc.name = &name
 		}
 	}
+	tc.ctx.init(l, ctx, tc, true)
 	if l.closed.Load() {
 		t.abort(ErrLoopClosed)
 		return t
 	}
-	tc.ctx = loopCtx{parent: ctx, loop: l, owner: tc, isTask: true, idx: -1}
-	tc.ctx.attach()
 	l.tasks.add(tc)
 	tc.scheduled = true
 	l.ready.push(readyItem{task: tc})

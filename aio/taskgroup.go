@@ -151,6 +151,6 @@ func (g *TaskGroup) notify(f *futureCore) {
 		g.fail(f.err)
 	}
 	if g.pending == 0 {
-		g.ctx.loop.wake(g.waiter)
+		g.ctx.loop().wake(g.waiter)
 	}
 }

@@ -61,13 +61,13 @@ func (t *Timeout) schedule(when time.Time) {
 	if when.IsZero() {
 		return
 	}
-	if !when.After(c.loop.Time()) {
+	if !when.After(c.loop().Time()) {
 		// Already due: expired now, as context.WithDeadline in the past is.
 		t.expired = true
 		c.cancel(context.DeadlineExceeded)
 		return
 	}
-	lx.timer = c.loop.CallAt(when, func() {
+	lx.timer = c.loop().CallAt(when, func() {
 		lx.timer = nil
 		t.expired = true
 		c.cancel(context.DeadlineExceeded)
