@@ -327,6 +327,11 @@ func (t *streamTransport) flush() {
 	t.woff = 0
 	t.updateInterest()
 	t.maybeResumeProtocol()
+	// ResumeWriting may have written more (and even asked to close): only
+	// what is still empty may be shut down or closed.
+	if t.lost || t.woff < len(t.wbuf) {
+		return
+	}
 	if t.eofPending {
 		t.eofPending = false
 		t.shutdownWrite()
