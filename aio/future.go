@@ -334,7 +334,7 @@ func awaitFromGoroutine(ctx context.Context, f *futureCore) error {
 // a plain goroutine (nil, nil), or misuse (an error).
 func (l *Loop) callerTask() (*taskCore, error) {
 	g := getg()
-	if t := l.current.Load(); t != nil && t.g.Load() == g {
+	if t := l.taskOf(g); t != nil {
 		return t, nil
 	}
 	if !canIdentifyGoroutine {
@@ -348,7 +348,7 @@ func (l *Loop) callerTask() (*taskCore, error) {
 		if ol == l {
 			continue
 		}
-		if t := ol.current.Load(); t != nil && t.g.Load() == g {
+		if ol.taskOf(g) != nil {
 			return nil, ErrOtherLoop
 		}
 		if g == ol.g.Load() {
@@ -356,4 +356,13 @@ func (l *Loop) callerTask() (*taskCore, error) {
 		}
 	}
 	return nil, nil
+}
+
+// taskOf returns the task of l that goroutine g is running, or nil. Safe
+// from any goroutine: the one place where a caller is identified.
+func (l *Loop) taskOf(g uintptr) *taskCore {
+	if t := l.current.Load(); t != nil && t.g.Load() == g {
+		return t
+	}
+	return nil
 }

@@ -210,7 +210,7 @@ func onLoop(l *Loop) bool {
 		return true
 	}
 	g := getg()
-	if t := l.current.Load(); t != nil && t.g.Load() == g {
+	if l.taskOf(g) != nil {
 		return true
 	}
 	lg := l.g.Load()

@@ -115,7 +115,7 @@ func insideRunningLoop() bool {
 		if g == l.g.Load() {
 			return true
 		}
-		if t := l.current.Load(); t != nil && t.g.Load() == g {
+		if l.taskOf(g) != nil {
 			return true
 		}
 	}
