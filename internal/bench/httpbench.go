@@ -11,8 +11,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"time"
 
 	"github.com/braid-go/braid/aio"
@@ -138,14 +136,7 @@ func fetchLoopOne(ctx context.Context, c *aio.HTTPClient, url string) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return nil
+	return readArticle(resp, url)
 }
 
 func runAiohttpPeer(ctx context.Context, base string, n, conc int) (float64, error) {
