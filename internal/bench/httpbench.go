@@ -3,9 +3,10 @@ package bench
 // The articles' I/O-bound workload on the event loop: N GETs from the
 // local article server (20 ms latency), with braid's HTTP client on one
 // loop, sequentially and with a semaphore of 50 and 200 (aiohttp's
-// pattern), beside the goroutine pool (aio.ToThread) and plain Go
-// net/http with 200 goroutines in the same run, and Python aiohttp when
-// --aiohttp-peer is given.
+// pattern), beside plain Go net/http with 200 goroutines in the same run,
+// and Python aiohttp when --aiohttp-peer is given. The same fetches
+// through the goroutine pool (aio.ToThread, 20 and 200 workers) are the
+// threads workload (threads.go).
 
 import (
 	"context"
@@ -26,7 +27,7 @@ var httpOpts struct {
 func init() {
 	Register(Workload{
 		Name:        "http",
-		Description: "I/O-bound on the loop: 5,000 GETs (20 ms server) with braid's HTTP client, sequential and semaphore 50/200, vs goroutine pool and plain Go net/http (--aiohttp-peer for Python)",
+		Description: "I/O-bound on the loop: 5,000 GETs (20 ms server) with braid's HTTP client, sequential and semaphore 50/200, vs plain Go net/http (--aiohttp-peer for Python; the goroutine pool is the threads workload)",
 		Run:         runHTTP,
 		Flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&httpOpts.n, "fetches", 5000, "http: number of GETs")
@@ -77,16 +78,6 @@ func runHTTP(ctx context.Context, cfg Config, report func(Row)) error {
 			note += fmt.Sprintf("; %.2fx plain Go (goal <= 1.1x)", d.Seconds()/base.Seconds())
 		}
 		report(Row{Workload: "http", Model: fmt.Sprintf("braid-loop-sem%d", conc), Seconds: d.Seconds(), RPS: float64(n) / d.Seconds(), Note: note})
-	}
-
-	for _, workers := range []int{20, 200} {
-		cfg.Progress("http: goroutine pool (%d workers) through aio.ToThread", workers)
-		d, err := FetchToThread(ctx, srv.URL, n, workers)
-		if err != nil {
-			return err
-		}
-		report(Row{Workload: "http", Model: fmt.Sprintf("braid-to-thread-%d", workers), Seconds: d.Seconds(), RPS: float64(n) / d.Seconds(),
-			Note: fmt.Sprintf("%d tasks, blocking net/http GETs in a ThreadPool(%d)", n, workers)})
 	}
 
 	if httpOpts.aiohttp != "" {
