@@ -253,7 +253,7 @@ func sockError(fd int) error {
 
 func (t *streamTransport) readReady() {
 	buf := t.io.readBuf()
-	n, err := rawRead(t.w.fd, buf)
+	n, err := t.read(buf)
 	if err != nil {
 		if err == unix.EAGAIN || err == unix.EINTR {
 			return
@@ -272,6 +272,22 @@ func (t *streamTransport) readReady() {
 	t.proto.DataReceived(buf[:n])
 }
 
+// read and write are the descriptor's system calls: sockets skip the VFS
+// layer (sockRead, sockWrite), pipes cannot.
+func (t *streamTransport) read(p []byte) (int, error) {
+	if t.kind == kindPipe {
+		return rawRead(t.w.fd, p)
+	}
+	return sockRead(t.w.fd, p)
+}
+
+func (t *streamTransport) write(p []byte) (int, error) {
+	if t.kind == kindPipe {
+		return rawWrite(t.w.fd, p)
+	}
+	return sockWrite(t.w.fd, p)
+}
+
 // Write implements Transport.
 func (t *streamTransport) Write(data []byte) error {
 	if t.closing || t.lost || t.eofPending || t.eofWritten {
@@ -281,7 +297,7 @@ func (t *streamTransport) Write(data []byte) error {
 		return nil
 	}
 	if t.woff == len(t.wbuf) {
-		n, err := rawWrite(t.w.fd, data)
+		n, err := t.write(data)
 		if err != nil {
 			if err != unix.EAGAIN && err != unix.EINTR {
 				err = wrapOp("write", err)
@@ -306,7 +322,7 @@ func (t *streamTransport) Write(data []byte) error {
 
 // flush writes buffered data when the descriptor is writable.
 func (t *streamTransport) flush() {
-	n, err := rawWrite(t.w.fd, t.wbuf[t.woff:])
+	n, err := t.write(t.wbuf[t.woff:])
 	if err != nil {
 		if err == unix.EAGAIN || err == unix.EINTR {
 			return
