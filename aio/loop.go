@@ -134,7 +134,7 @@ func NewLoop(opts ...Option) (*Loop, error) {
 	}
 	l := &Loop{
 		poller:  p,
-		events:  make([]poller.Event, 128),
+		events:  make([]poller.Event, poller.MaxEvents),
 		epoch:   time.Now(),
 		virtual: cfg.virtual,
 		cfg:     cfg,

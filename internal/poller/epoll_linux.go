@@ -40,7 +40,7 @@ func newPoller() (Poller, error) {
 		unix.Close(epfd)
 		return nil, err
 	}
-	p := &epoll{epfd: epfd, wakefd: wfd, raw: make([]unix.EpollEvent, 128)}
+	p := &epoll{epfd: epfd, wakefd: wfd, raw: make([]unix.EpollEvent, MaxEvents)}
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wfd)}); err != nil {
 		unix.Close(wfd)
 		unix.Close(epfd)

@@ -38,7 +38,7 @@ func newPoller() (Poller, error) {
 			return nil, err
 		}
 	}
-	p := &kqueue{kq: kq, rd: fds[0], wr: fds[1], raw: make([]unix.Kevent_t, 128)}
+	p := &kqueue{kq: kq, rd: fds[0], wr: fds[1], raw: make([]unix.Kevent_t, MaxEvents)}
 	if err := p.change(p.rd, unix.EVFILT_READ, unix.EV_ADD); err != nil {
 		p.Close()
 		return nil, err

@@ -27,6 +27,11 @@ type Event struct {
 	Events Events
 }
 
+// MaxEvents is the most events one Wait reports (libuv takes 1,024 too):
+// a server with a thousand busy connections collects them in one system
+// call rather than eight.
+const MaxEvents = 1024
+
 // ErrClosed is returned by every method after Close.
 var ErrClosed = errors.New("poller: closed")
 
