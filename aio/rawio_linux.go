@@ -1,10 +1,6 @@
 package aio
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // sockRead and sockWrite are rawRead and rawWrite for sockets: recvfrom
 // and sendto go straight to the socket layer, skipping the VFS work of
@@ -13,24 +9,7 @@ import (
 // MSG_NOSIGNAL makes a write to a connection the peer has reset fail with
 // EPIPE without raising SIGPIPE.
 
-func sockRead(fd int, p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
+func sockRead(fd int, p []byte) (int, error) { return rawIO(unix.SYS_RECVFROM, fd, p, 0) }
 func sockWrite(fd int, p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), unix.MSG_NOSIGNAL, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
+	return rawIO(unix.SYS_SENDTO, fd, p, unix.MSG_NOSIGNAL)
 }
