@@ -80,6 +80,7 @@ type Loop struct {
 
 type config struct {
 	virtual bool
+	busy    bool
 	debug   bool
 	slow    time.Duration
 	logger  *slog.Logger
@@ -94,6 +95,14 @@ type Option func(*config)
 // Sleep takes microseconds, and timeouts become deterministic. Meant for
 // tests.
 func WithVirtualClock() Option { return func(c *config) { c.virtual = true } }
+
+// WithBusyPoll makes the loop poll without ever sleeping: when nothing is
+// ready it asks the poller again at once instead of waiting (timers still
+// fire when due). It keeps a CPU busy all the time, for a loop that owns
+// a core and answers sooner for it: no wake-up on the way in, and a peer
+// sending to it never has to wake it (on loopback that wake-up is paid
+// inside the sender's system call). A virtual clock ignores it.
+func WithBusyPoll() Option { return func(c *config) { c.busy = true } }
 
 // WithDebug turns debug mode on or off. Debug mode logs every callback or
 // task step that holds the loop longer than the slow-callback duration.
@@ -351,7 +360,11 @@ func (l *Loop) runOnce() error {
 			timeout = 0
 		}
 	}
-	if timeout == 0 && !l.stopping.Load() {
+	if timeout != 0 && l.cfg.busy && !l.virtual {
+		// Busy polling: look and come back, never park.
+		timeout = 0
+		l.busy = 0
+	} else if timeout == 0 && !l.stopping.Load() {
 		// Callbacks are ready. Polling for I/O costs a system call; with
 		// work queued, do it on one busy iteration in 16 (submissions from
 		// other goroutines are seen through wakePending without it).

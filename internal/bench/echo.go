@@ -303,6 +303,18 @@ func measureEcho(ctx context.Context, s echoServer, conns, size int, warmup, dur
 	defer stopServer(cmd, stdin)
 	pid := cmd.Process.Pid
 	var res echoResult
+	// The load generator never sleeps when it has a core of its own
+	// (aio.WithBusyPoll). On loopback the server's reply is delivered into
+	// the client's socket inside the server's sendto, and a sleeping
+	// client's wake-up (an inter-processor interrupt, a virtual CPU leaving
+	// its halt) ran there too, billed to the server: up to a fifth of its
+	// CPU in perf, and rounds of one server 40 % apart depending on which
+	// side happened to be idle. Unpinned, a spinning client would take the
+	// server's CPU.
+	var clientOpts []aio.Option
+	if pinned {
+		clientOpts = append(clientOpts, aio.WithBusyPoll())
+	}
 	err = aio.Run(ctx, func(ctx context.Context) error {
 		g := &loadGen{size: size, base: time.Now(), hist: newHistogram()}
 		g.msg = make([]byte, size)
@@ -320,26 +332,6 @@ func measureEcho(ctx context.Context, s echoServer, conns, size int, warmup, dur
 		}
 		for _, c := range g.clients {
 			c.send()
-		}
-		// The load generator never sleeps: a task that only yields keeps
-		// its loop polling instead of parking. A sleeping client is woken
-		// by the server's reply, and on loopback that wake-up (an
-		// inter-processor interrupt, a virtual CPU leaving its halt) runs
-		// in the server's system call, billed to the server: up to a
-		// fifth of its CPU in perf, more when the server was the faster
-		// of the two, which made rounds of one server differ by 40 %.
-		// The client has its own core (only when pinned: unpinned, it
-		// would take the server's); what it burns is not measured.
-		if pinned {
-			spin := aio.Spawn(ctx, func(ctx context.Context) (struct{}, error) {
-				for !g.stopped {
-					if err := aio.Sleep(ctx, 0); err != nil {
-						return struct{}{}, nil
-					}
-				}
-				return struct{}{}, nil
-			})
-			defer spin.Cancel()
 		}
 		if err := aio.Sleep(ctx, warmup); err != nil {
 			g.stop()
@@ -372,7 +364,7 @@ func measureEcho(ctx context.Context, s echoServer, conns, size int, warmup, dur
 			res.cpuPerReq = (cpu1 - cpu0).Seconds() * 1e6 / float64(n)
 		}
 		return nil
-	})
+	}, clientOpts...)
 	return res, err
 }
 
