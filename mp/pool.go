@@ -493,6 +493,15 @@ func (p *Pool) breakLocked(reason string, cause error) []poolJob {
 	return p.takeQueuedLocked()
 }
 
+// cancelJobs cancels jobs taken off the queue (by takeQueuedLocked), as
+// Shutdown(cancelFutures) and Terminate do. Call it without p.mu.
+func cancelJobs(jobs []poolJob) {
+	for _, j := range jobs {
+		stopWatch(j)
+		futures.CancelJob(j)
+	}
+}
+
 // takeQueuedLocked empties the queue and returns the jobs still queued.
 func (p *Pool) takeQueuedLocked() []poolJob {
 	var out []poolJob
@@ -531,10 +540,7 @@ func (p *Pool) Shutdown(ctx context.Context, wait, cancelFutures bool) error {
 	}
 	p.checkFinishedLocked()
 	p.mu.Unlock()
-	for _, j := range cancel {
-		stopWatch(j)
-		futures.CancelJob(j)
-	}
+	cancelJobs(cancel)
 	if !wait {
 		return nil
 	}
@@ -567,10 +573,7 @@ func (p *Pool) Terminate() {
 	}
 	p.checkFinishedLocked()
 	p.mu.Unlock()
-	for _, j := range cancel {
-		stopWatch(j)
-		futures.CancelJob(j)
-	}
+	cancelJobs(cancel)
 	<-p.finished
 }
 
