@@ -50,6 +50,49 @@ func ExampleCreateServer() {
 	// <nil>
 }
 
+// lineCounter is a BufferedProtocol: the transport reads into its one
+// small buffer, and it keeps nothing but a count.
+type lineCounter struct {
+	aio.BaseProtocol
+	t     aio.Transport
+	buf   [512]byte
+	lines int
+}
+
+func (p *lineCounter) ConnectionMade(t aio.Transport) { p.t = t }
+func (p *lineCounter) GetBuffer(int) []byte           { return p.buf[:] }
+func (p *lineCounter) BufferUpdated(n int)            { p.lines += bytes.Count(p.buf[:n], []byte("\n")) }
+func (p *lineCounter) EOFReceived() bool {
+	p.t.Write(fmt.Appendf(nil, "%d lines\n", p.lines))
+	return false // close after the answer
+}
+
+// A BufferedProtocol (asyncio.BufferedProtocol) receives into buffers of
+// its own: GetBuffer lends one, BufferUpdated says how much arrived.
+func ExampleBufferedProtocol() {
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		srv, err := aio.CreateServer(ctx, "tcp", "127.0.0.1:0", func() aio.Protocol { return &lineCounter{} })
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		c, err := aio.Dial(ctx, "tcp", srv.Addr().String())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.Write(bytes.Repeat([]byte("a line\n"), 1000))
+		c.CloseWrite()
+		answer, err := io.ReadAll(c)
+		fmt.Printf("%s", answer)
+		return err
+	})
+	fmt.Println(err)
+	// Output:
+	// 1000 lines
+	// <nil>
+}
+
 // A streams server (asyncio.start_server): one task per connection.
 func ExampleStartServer() {
 	err := aio.Run(context.Background(), func(ctx context.Context) error {

@@ -77,7 +77,20 @@ type StreamReader struct {
 	waiter *taskCore
 	need   int  // the waiter waits for more than need buffered bytes
 	closed bool // the Conn was closed locally: waits end
+	// direct is the buffer of a Conn read waiting on an empty reader: the
+	// transport reads into it (streamProto.GetBuffer), directN bytes so
+	// far, which come before anything in buf. directFull: the last direct
+	// read filled its buffer, so more is likely queued in the kernel and
+	// reads go through the loop's large buffer until one comes up short
+	// (one system call per 256 KiB in a bulk transfer, not per Read).
+	direct     []byte
+	directN    int
+	directFull bool
 }
+
+// minDirectRead is the smallest Read buffer that the transport reads
+// into directly; a smaller one would cost a system call per few bytes.
+const minDirectRead = 512
 
 // NewStreamReader returns a reader with the given limit (<= 0:
 // DefaultStreamLimit) that is fed by hand with Feed and FeedEOF, for
@@ -129,7 +142,7 @@ func (r *StreamReader) setError(err error) {
 }
 
 func (r *StreamReader) wakeWaiter() {
-	if r.waiter != nil && (r.eof || len(r.buf)-r.off > r.need) {
+	if r.waiter != nil && r.ready() {
 		t := r.waiter
 		r.waiter = nil
 		r.loop.wake(t)
@@ -147,7 +160,9 @@ func (r *StreamReader) wakeAll() {
 
 // ready and register make the reader a waitCond. A Conn closed locally
 // ends the wait too.
-func (r *StreamReader) ready() bool { return r.eof || len(r.buf)-r.off > r.need || r.closed }
+func (r *StreamReader) ready() bool {
+	return r.eof || r.directN > 0 || len(r.buf)-r.off > r.need || r.closed
+}
 
 func (r *StreamReader) register(t *taskCore) { r.waiter = t }
 
@@ -270,16 +285,42 @@ func (r *StreamReader) readInto(ctx context.Context, t *taskCore, p []byte, dead
 		if r.eof {
 			return 0, r.endErr()
 		}
-		if err := r.waitMoreTask(ctx, t, 0, deadline); err != nil {
+		if len(p) >= minDirectRead && !r.directFull {
+			r.direct = p // the next read lands in p: no copy
+		}
+		err := r.waitMoreTask(ctx, t, 0, deadline)
+		n := r.directN
+		r.direct, r.directN = nil, 0
+		if n > 0 {
+			r.directFull = n == len(p)
+			if err != nil {
+				// Received, but the wait failed (cancelled, deadline):
+				// keep the data for the next read.
+				r.unread(p[:n])
+				return 0, err
+			}
+			return n, nil
+		}
+		if err != nil {
 			return 0, err
 		}
 		if r.off == len(r.buf) {
 			return 0, r.endErr()
 		}
+		if len(r.buf)-r.off <= len(p) {
+			r.directFull = false // what came fits: the next can go direct
+		}
 	}
 	n := copy(p, r.buf[r.off:])
 	r.consume(n)
 	return n, nil
+}
+
+// unread puts data back in front of the buffer.
+func (r *StreamReader) unread(data []byte) {
+	rest := r.buf[r.off:]
+	b := make([]byte, 0, len(data)+len(rest))
+	r.buf, r.off = append(append(b, data...), rest...), 0
 }
 
 // ReadExactly reads exactly n bytes (asyncio's readexactly). If the
@@ -539,8 +580,32 @@ func (sp *streamProto) ConnectionMade(t Transport) {
 	}
 }
 
-// DataReceived feeds the reader.
+// DataReceived feeds the reader. (streamProto is a BufferedProtocol, so
+// a transport calls GetBuffer and BufferUpdated instead.)
 func (sp *streamProto) DataReceived(data []byte) { sp.r.Feed(data) }
+
+// GetBuffer returns the buffer of a Conn read waiting on the empty reader,
+// so that the data goes from the kernel to the caller without a copy;
+// otherwise the loop's shared read buffer, whose data BufferUpdated feeds
+// to the reader.
+func (sp *streamProto) GetBuffer(int) []byte {
+	if r := &sp.r; r.direct != nil && r.directN == 0 {
+		return r.direct
+	}
+	return sp.r.loop.ioState().readBuf()
+}
+
+// BufferUpdated takes the n bytes the transport read into the buffer of
+// the last GetBuffer (nothing runs between the two calls).
+func (sp *streamProto) BufferUpdated(n int) {
+	r := &sp.r
+	if r.direct != nil && r.directN == 0 {
+		r.directN = n
+		r.wakeWaiter()
+		return
+	}
+	r.Feed(r.loop.io.buf[:n])
+}
 
 // EOFReceived ends the reader's stream and keeps the connection
 // half-open for the writer, as asyncio's StreamReaderProtocol.

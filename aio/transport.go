@@ -44,6 +44,28 @@ type WriteFlowControl interface {
 	ResumeWriting()
 }
 
+// BufferedProtocol is a Protocol that receives data in buffers of its own
+// (asyncio.BufferedProtocol): the transport reads straight into the
+// buffer GetBuffer returns and then calls BufferUpdated, instead of
+// reading into the loop's shared buffer and passing a slice of it to
+// DataReceived, which a protocol that keeps the data would have to copy.
+// DataReceived is never called on a BufferedProtocol (embed BaseProtocol
+// for it); the other calls come as for any Protocol.
+type BufferedProtocol interface {
+	Protocol
+	// GetBuffer returns the buffer the next read goes into. sizeHint is
+	// the size the transport would like, or -1 for no preference; any
+	// length will do but 0, which fails the connection (ConnectionLost
+	// gets the error).
+	GetBuffer(sizeHint int) []byte
+	// BufferUpdated is called after a read put n > 0 bytes at the start
+	// of the buffer the last GetBuffer returned.
+	BufferUpdated(n int)
+}
+
+// errEmptyBuffer: a BufferedProtocol's GetBuffer returned no room.
+var errEmptyBuffer = errors.New("aio: the protocol's GetBuffer returned an empty buffer: return at least one byte of room (or pause reading)")
+
 // BaseProtocol implements every method of Protocol and WriteFlowControl
 // doing nothing (EOFReceived returns false). Embed it in a protocol.
 type BaseProtocol struct{}
@@ -153,6 +175,7 @@ type streamTransport struct {
 	io    *loopIO
 	proto Protocol
 	flow  WriteFlowControl
+	bufp  BufferedProtocol // proto, if it provides its own buffers
 
 	wbuf []byte // buffered writes: wbuf[woff:]
 	woff int
@@ -182,6 +205,7 @@ func newStreamTransport(l *Loop, fd int, kind transportKind, proto Protocol, rea
 	t := &streamTransport{loop: l, io: io, proto: proto, kind: kind, reading: readable, readable: readable,
 		high: defaultHighWater, low: defaultHighWater / 4}
 	t.flow, _ = proto.(WriteFlowControl)
+	t.bufp, _ = proto.(BufferedProtocol)
 	t.w.fd = fd
 	t.w.owner = t
 	var ev poller.Events
@@ -252,7 +276,19 @@ func sockError(fd int) error {
 }
 
 func (t *streamTransport) readReady() {
-	buf := t.io.readBuf()
+	var buf []byte
+	if t.bufp != nil {
+		buf = t.bufp.GetBuffer(-1)
+		if t.lost || t.closing {
+			return // GetBuffer closed the transport
+		}
+		if len(buf) == 0 {
+			t.fatal(errEmptyBuffer)
+			return
+		}
+	} else {
+		buf = t.io.readBuf()
+	}
 	n, err := t.read(buf)
 	if err != nil {
 		if err == unix.EAGAIN || err == unix.EINTR {
@@ -267,6 +303,10 @@ func (t *streamTransport) readReady() {
 		if !t.proto.EOFReceived() {
 			t.Close()
 		}
+		return
+	}
+	if t.bufp != nil {
+		t.bufp.BufferUpdated(n)
 		return
 	}
 	t.proto.DataReceived(buf[:n])
@@ -560,6 +600,7 @@ func (t *streamTransport) Protocol() Protocol { return t.proto }
 func (t *streamTransport) SetProtocol(p Protocol) {
 	t.proto = p
 	t.flow, _ = p.(WriteFlowControl)
+	t.bufp, _ = p.(BufferedProtocol)
 }
 
 // Loop implements Transport.
