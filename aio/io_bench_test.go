@@ -2,6 +2,8 @@ package aio_test
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/braid-go/braid/aio"
@@ -100,4 +102,87 @@ func BenchmarkEchoStreams(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkConnReadBulk: one connection carrying 64 MiB from a Protocol
+// server that writes as fast as the socket takes it, read by a task with
+// Conn.Read into a buffer of the sub-benchmark's size. It watches the
+// read path's system calls per byte: a Read that goes straight into the
+// caller's buffer must not turn a bulk transfer into a system call per
+// Read.
+func BenchmarkConnReadBulk(b *testing.B) {
+	for _, size := range []int{4 << 10, 64 << 10} {
+		b.Run(fmt.Sprintf("buf=%dKiB", size>>10), func(b *testing.B) {
+			const total = 64 << 20
+			b.SetBytes(total)
+			chunk := make([]byte, 256<<10)
+			err := aio.Run(context.Background(), func(ctx context.Context) error {
+				srv, err := aio.CreateServer(ctx, "tcp", "127.0.0.1:0", func() aio.Protocol { return &bulkSender{chunk: chunk} })
+				if err != nil {
+					return err
+				}
+				defer srv.Close()
+				buf := make([]byte, size)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					c, err := aio.Dial(ctx, "tcp", srv.Addr().String())
+					if err != nil {
+						return err
+					}
+					// Ask for total bytes, then read them.
+					if _, err := c.Write(binary.BigEndian.AppendUint64(nil, total)); err != nil {
+						return err
+					}
+					for got := 0; got < total; {
+						n, err := c.Read(buf)
+						if err != nil {
+							return err
+						}
+						got += n
+					}
+					c.Close()
+				}
+				b.StopTimer()
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// bulkSender reads a byte count and sends that many bytes, a chunk each
+// time the transport's buffer drains (its write flow control).
+type bulkSender struct {
+	aio.BaseProtocol
+	t      aio.Transport
+	chunk  []byte
+	left   int
+	paused bool
+}
+
+func (s *bulkSender) ConnectionMade(t aio.Transport) { s.t = t }
+func (s *bulkSender) DataReceived(data []byte) {
+	if len(data) >= 8 {
+		s.left = int(binary.BigEndian.Uint64(data))
+		s.fill()
+	}
+}
+func (s *bulkSender) PauseWriting() { s.paused = true }
+func (s *bulkSender) ResumeWriting() {
+	s.paused = false
+	s.fill()
+}
+
+// fill writes chunks until the transport's buffer is over its high-water
+// mark (ResumeWriting calls it again) or everything is sent.
+func (s *bulkSender) fill() {
+	for s.left > 0 && !s.paused {
+		n := min(s.left, len(s.chunk))
+		if s.t.Write(s.chunk[:n]) != nil {
+			return
+		}
+		s.left -= n
+	}
 }
