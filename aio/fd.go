@@ -34,6 +34,34 @@ type fdWatch struct {
 // whatever is still open is closed with shutdownNow.
 type fdOwner interface{ shutdownNow() }
 
+// fdTable maps the loop's watched descriptors to their watches. It is a
+// slice indexed by descriptor number: the kernel hands out the lowest free
+// number, so the table stays as dense as the set of open descriptors, and
+// the lookup that every poller event makes is one index, not a hash.
+type fdTable struct {
+	w []*fdWatch
+}
+
+func (t *fdTable) get(fd int) *fdWatch {
+	if uint(fd) < uint(len(t.w)) {
+		return t.w[fd]
+	}
+	return nil
+}
+
+func (t *fdTable) set(fd int, w *fdWatch) {
+	if fd >= len(t.w) {
+		t.w = append(t.w, make([]*fdWatch, fd+1-len(t.w)+len(t.w)/2)...)
+	}
+	t.w[fd] = w
+}
+
+func (t *fdTable) delete(fd int) {
+	if uint(fd) < uint(len(t.w)) {
+		t.w[fd] = nil
+	}
+}
+
 // loopIO is the I/O layer's state of one loop.
 type loopIO struct {
 	buf   []byte     // the read buffer every transport of the loop shares
@@ -63,8 +91,8 @@ func (l *Loop) ioState() *loopIO {
 // shutdownIO closes every descriptor the loop still owns.
 func (l *Loop) shutdownIO() {
 	var owners []fdOwner
-	for _, w := range l.fds {
-		if w.owner != nil {
+	for _, w := range l.fds.w {
+		if w != nil && w.owner != nil {
 			owners = append(owners, w.owner)
 		}
 	}
@@ -97,7 +125,7 @@ func (w *fdWatch) run() {
 // (level-triggered). A second call for the same fd changes the events and
 // the callback. Loop-only.
 func (l *Loop) watchFD(fd int, events poller.Events, cb func(poller.Events)) error {
-	if w, ok := l.fds[fd]; ok {
+	if w := l.fds.get(fd); w != nil {
 		w.cb = cb
 		return l.setInterest(w, events)
 	}
@@ -109,13 +137,10 @@ func (l *Loop) addWatch(w *fdWatch, events poller.Events, cb func(poller.Events)
 	if l.closed.Load() {
 		return ErrLoopClosed
 	}
-	if l.fds == nil {
-		l.fds = make(map[int]*fdWatch)
-	}
 	if w.fd < 0 {
 		return fmt.Errorf("aio: cannot watch fd %d", w.fd)
 	}
-	if old, ok := l.fds[w.fd]; ok && old != w {
+	if old := l.fds.get(w.fd); old != nil && old != w {
 		return fmt.Errorf("aio: fd %d is already watched by the loop", w.fd)
 	}
 	w.cb, w.dead, w.events, w.registered = cb, false, 0, false
@@ -125,7 +150,7 @@ func (l *Loop) addWatch(w *fdWatch, events poller.Events, cb func(poller.Events)
 	if err := l.setInterest(w, events); err != nil {
 		return err
 	}
-	l.fds[w.fd] = w
+	l.fds.set(w.fd, w)
 	return nil
 }
 
@@ -157,8 +182,8 @@ func (l *Loop) setInterest(w *fdWatch, events poller.Events) error {
 
 // unwatchFD stops watching fd. Loop-only.
 func (l *Loop) unwatchFD(fd int) error {
-	w, ok := l.fds[fd]
-	if !ok || fd < 0 {
+	w := l.fds.get(fd)
+	if w == nil {
 		return nil
 	}
 	return l.removeWatch(w)
@@ -167,10 +192,10 @@ func (l *Loop) unwatchFD(fd int) error {
 // removeWatch stops watching w's descriptor. Events already reported for
 // it are dropped. Call it before closing the descriptor. Loop-only.
 func (l *Loop) removeWatch(w *fdWatch) error {
-	if cur, ok := l.fds[w.fd]; !ok || cur != w {
+	if l.fds.get(w.fd) != w {
 		return nil
 	}
-	delete(l.fds, w.fd)
+	l.fds.delete(w.fd)
 	w.dead = true
 	w.pending = 0
 	if !w.registered || l.closed.Load() {
@@ -182,8 +207,8 @@ func (l *Loop) removeWatch(w *fdWatch) error {
 }
 
 func (l *Loop) dispatchFD(ev poller.Event) {
-	w, ok := l.fds[ev.FD]
-	if !ok {
+	w := l.fds.get(ev.FD)
+	if w == nil {
 		return
 	}
 	w.pending |= ev.Events

@@ -58,7 +58,7 @@ type Loop struct {
 	cfg      config
 	failures map[uintptr]*errReport // see trackFailure
 
-	fds map[int]*fdWatch
+	fds fdTable
 	io  *loopIO // the I/O layer's state, made on first use (fd.go)
 
 	shutdownHooks []func()
