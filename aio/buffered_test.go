@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/braid-go/braid/aio"
 )
@@ -321,6 +323,68 @@ func TestConnReadCancelledLosesNoData(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Fatalf("round %d: got %q, want %q", round, got, want)
 			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// countingBufProto receives into a 7-byte buffer and writes "ok" once it
+// has want bytes; the peer sends them once and then only waits, so every
+// byte after the first read must come without any new data or end of
+// stream arriving: a transport that waits for the poller after a read
+// that filled the buffer (an edge-triggered one would not be told again)
+// never finishes.
+type countingBufProto struct {
+	aio.BaseProtocol
+	t    aio.Transport
+	buf  [7]byte
+	got  int
+	want int
+}
+
+func (p *countingBufProto) ConnectionMade(t aio.Transport) { p.t = t }
+func (p *countingBufProto) GetBuffer(int) []byte           { return p.buf[:] }
+func (p *countingBufProto) BufferUpdated(n int) {
+	p.got += n
+	if p.got == p.want {
+		p.t.Write([]byte("ok"))
+	}
+}
+
+func TestBufferedProtocolDrainsWhatArrivedInOneReport(t *testing.T) {
+	checkFDs(t)
+	const want = 5_000
+	var proto *countingBufProto
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		srv, err := aio.CreateServer(ctx, "tcp", "127.0.0.1:0", func() aio.Protocol {
+			proto = &countingBufProto{want: want}
+			return proto
+		})
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		c, err := aio.Dial(ctx, "tcp", srv.Addr().String())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if _, err := c.Write(pattern(want)); err != nil {
+			return err
+		}
+		// A guard, not a timing assertion: a transport that waits for a
+		// report that never comes would hang here otherwise.
+		tctx, scope := aio.WithTimeout(ctx, time.Minute)
+		defer scope.Stop()
+		reply, err := c.Reader().ReadExactly(tctx, 2)
+		if err != nil {
+			return fmt.Errorf("the server never had all %d bytes (it got %d): %w", want, proto.got, err)
+		}
+		if string(reply) != "ok" {
+			t.Errorf("reply %q, want \"ok\"", reply)
 		}
 		return nil
 	})
