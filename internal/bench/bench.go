@@ -21,15 +21,18 @@ import (
 // workload stay zero and are omitted from the JSON output. The JSON names
 // are a stable contract: scripts read them.
 type Row struct {
-	Workload     string  `json:"workload"`
-	Model        string  `json:"model"`
-	Seconds      float64 `json:"seconds,omitempty"`
-	NsPerOp      float64 `json:"ns_per_op,omitempty"`
-	Speedup      float64 `json:"speedup,omitempty"`
-	RPS          float64 `json:"rps,omitempty"`
-	P50us        float64 `json:"p50_us,omitempty"`
-	P99us        float64 `json:"p99_us,omitempty"`
-	CPUusPerReq  float64 `json:"cpu_us_per_req,omitempty"`
+	Workload    string  `json:"workload"`
+	Model       string  `json:"model"`
+	Seconds     float64 `json:"seconds,omitempty"`
+	NsPerOp     float64 `json:"ns_per_op,omitempty"`
+	Speedup     float64 `json:"speedup,omitempty"`
+	RPS         float64 `json:"rps,omitempty"`
+	P50us       float64 `json:"p50_us,omitempty"`
+	P99us       float64 `json:"p99_us,omitempty"`
+	CPUusPerReq float64 `json:"cpu_us_per_req,omitempty"`
+	// SysUsPerReq is the part of CPUusPerReq spent in the kernel (the
+	// process's system time): what no user-space work can win back.
+	SysUsPerReq  float64 `json:"sys_us_per_req,omitempty"`
 	PeakRSSMB    float64 `json:"peak_rss_mb,omitempty"`
 	BytesPerTask float64 `json:"bytes_per_task,omitempty"`
 	// Note is a short human remark (the size of the run, a goal); it is
@@ -168,6 +171,7 @@ func WriteTable(w io.Writer, rows []Row) error {
 		{"p50 us", func(r Row) float64 { return r.P50us }, "%.1f"},
 		{"p99 us", func(r Row) float64 { return r.P99us }, "%.1f"},
 		{"cpu us/req", func(r Row) float64 { return r.CPUusPerReq }, "%.2f"},
+		{"sys us/req", func(r Row) float64 { return r.SysUsPerReq }, "%.2f"},
 		{"peak RSS MB", func(r Row) float64 { return r.PeakRSSMB }, "%.1f"},
 		{"B/task", func(r Row) float64 { return r.BytesPerTask }, "%.0f"},
 	}

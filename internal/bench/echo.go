@@ -59,7 +59,7 @@ var echoOpts = echoFlags{conns: "100", sizes: "64", duration: 10 * time.Second, 
 func init() {
 	Register(Workload{
 		Name:        "echo",
-		Description: "TCP echo: server child pinned to cpu0, braid load generator on cpu1; req/s, p50/p99, server CPU us/request (--conns, --size, --duration, --against)",
+		Description: "TCP echo: server child pinned to cpu0, braid load generator on cpu1; req/s, p50/p99, server CPU us/request and its kernel part (--conns, --size, --duration, --against)",
 		Run:         runEcho,
 		Flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&echoOpts.conns, "conns", echoOpts.conns, "echo: connections, or a comma list (100,1000)")
@@ -214,6 +214,7 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 					P50us:       med(func(r echoResult) float64 { return r.p50 }),
 					P99us:       med(func(r echoResult) float64 { return r.p99 }),
 					CPUusPerReq: med(func(r echoResult) float64 { return r.cpuPerReq }),
+					SysUsPerReq: med(func(r echoResult) float64 { return r.sysPerReq }),
 					Note:        note})
 			}
 		}
@@ -223,6 +224,7 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 
 type echoResult struct {
 	rps, p50, p99, cpuPerReq float64
+	sysPerReq                float64 // the kernel's part of cpuPerReq
 }
 
 // startServer starts s on a free port, pinned to cpu0 when taskset is
@@ -340,7 +342,7 @@ func measureEcho(ctx context.Context, s echoServer, conns, size int, warmup, dur
 		if g.err != nil {
 			return g.err
 		}
-		cpu0, cerr := processCPU(pid)
+		user0, sys0, cerr := processCPU(pid)
 		g.hist.reset()
 		t0 := time.Now()
 		if err := aio.Sleep(ctx, duration); err != nil {
@@ -349,7 +351,7 @@ func measureEcho(ctx context.Context, s echoServer, conns, size int, warmup, dur
 		}
 		n := g.hist.count
 		elapsed := time.Since(t0)
-		cpu1, cerr2 := processCPU(pid)
+		user1, sys1, cerr2 := processCPU(pid)
 		g.stop()
 		if g.err != nil {
 			return g.err
@@ -361,7 +363,8 @@ func measureEcho(ctx context.Context, s echoServer, conns, size int, warmup, dur
 		res.p50 = g.hist.quantile(0.50)
 		res.p99 = g.hist.quantile(0.99)
 		if cerr == nil && cerr2 == nil {
-			res.cpuPerReq = (cpu1 - cpu0).Seconds() * 1e6 / float64(n)
+			res.cpuPerReq = (user1 + sys1 - user0 - sys0).Seconds() * 1e6 / float64(n)
+			res.sysPerReq = (sys1 - sys0).Seconds() * 1e6 / float64(n)
 		}
 		return nil
 	}, clientOpts...)
@@ -473,30 +476,30 @@ func (h *histogram) quantile(q float64) float64 {
 	return histMaxUs
 }
 
-// processCPU returns the user+system CPU time a process has used so far
-// (all its threads), from /proc/PID/stat.
-func processCPU(pid int) (time.Duration, error) {
+// processCPU returns the user and system CPU time a process has used so
+// far (all its threads), from /proc/PID/stat.
+func processCPU(pid int) (user, sys time.Duration, err error) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	s := string(data)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, errors.New("unreadable /proc stat")
+		return 0, 0, errors.New("unreadable /proc stat")
 	}
 	f := strings.Fields(s[i+1:])
 	// After the command: state is field 3; utime and stime are 14 and 15.
 	if len(f) < 13 {
-		return 0, errors.New("short /proc stat")
+		return 0, 0, errors.New("short /proc stat")
 	}
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, errors.New("unreadable /proc stat times")
+		return 0, 0, errors.New("unreadable /proc stat times")
 	}
 	const clockTicks = 100 // USER_HZ on Linux
-	return time.Duration(ut+st) * time.Second / clockTicks, nil
+	return time.Duration(ut) * time.Second / clockTicks, time.Duration(st) * time.Second / clockTicks, nil
 }
 
 // splitCommand splits a command line into words, honouring single and
