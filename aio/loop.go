@@ -475,9 +475,12 @@ func (l *Loop) callback(fn func()) {
 // Close releases the loop. Tasks still suspended are abandoned: their
 // coroutines are resumed one last time with every wait failing with
 // ErrLoopClosed so that their deferred calls run and no goroutine is left
-// behind. Errors of failed tasks that nobody retrieved are logged. Close
-// fails with ErrLoopRunning on a running loop; a second Close does
-// nothing.
+// behind. Then what Run's shutdown would have released is released, for a
+// loop that Run did not end: servers, connections and pipes still open
+// are closed (their protocols get ConnectionLost), child processes still
+// running are killed and reaped, signal handlers are removed. Errors of
+// failed tasks that nobody retrieved are logged. Close fails with
+// ErrLoopRunning on a running loop; a second Close does nothing.
 func (l *Loop) Close() error {
 	if l.running.Load() {
 		return ErrLoopRunning
@@ -494,6 +497,7 @@ func (l *Loop) Close() error {
 		t.abandon()
 		t = nx
 	}
+	l.runShutdownHooks() // none left if Run ended the loop
 	l.stopIdle()
 	l.g.Store(0)
 	l.shutdownDefaultExecutor()

@@ -215,3 +215,54 @@ func TestConnDeadlineOnLoopTimers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// greeterProto writes one byte when the connection is made and reports
+// its ConnectionLost error.
+type greeterProto struct {
+	aio.BaseProtocol
+	lost chan<- error
+}
+
+func (p *greeterProto) ConnectionMade(t aio.Transport) { t.Write([]byte("x")) }
+func (p *greeterProto) ConnectionLost(err error)       { p.lost <- err }
+
+func TestCloseOfALoopNotEndedByRunClosesItsDescriptors(t *testing.T) {
+	checkFDs(t)
+	l, err := aio.NewLoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := make(chan error, 1)
+	task := aio.Spawn(l.Context(), func(ctx context.Context) (struct{}, error) {
+		srv, err := aio.CreateServer(ctx, "tcp", "127.0.0.1:0", func() aio.Protocol { return &greeterProto{lost: lost} })
+		if err != nil {
+			return struct{}{}, err
+		}
+		c, err := aio.Dial(ctx, "tcp", srv.Addr().String())
+		if err != nil {
+			return struct{}{}, err
+		}
+		// The greeting: the server has accepted. The listener and both
+		// ends of the connection are left open.
+		_, err = c.Read(make([]byte, 1))
+		return struct{}{}, err
+	})
+	if err := l.RunUntilComplete(task); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := task.Result(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-lost:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("ConnectionLost(%v), want an error matching net.ErrClosed (the loop's shutdown)", err)
+		}
+	default:
+		t.Error("the server's connection got no ConnectionLost from Close")
+	}
+	// checkFDs fails the test if the listener or a connection is still open.
+}
