@@ -32,7 +32,10 @@ type Row struct {
 	CPUusPerReq float64 `json:"cpu_us_per_req,omitempty"`
 	// SysUsPerReq is the part of CPUusPerReq spent in the kernel (the
 	// process's system time): what no user-space work can win back.
-	SysUsPerReq  float64 `json:"sys_us_per_req,omitempty"`
+	SysUsPerReq float64 `json:"sys_us_per_req,omitempty"`
+	// CPUvsBest is CPUusPerReq over the best peer's (echo: the --against
+	// server using the least), as the median of per-round ratios.
+	CPUvsBest    float64 `json:"cpu_vs_best_peer,omitempty"`
 	PeakRSSMB    float64 `json:"peak_rss_mb,omitempty"`
 	BytesPerTask float64 `json:"bytes_per_task,omitempty"`
 	// Note is a short human remark (the size of the run, a goal); it is
@@ -172,6 +175,7 @@ func WriteTable(w io.Writer, rows []Row) error {
 		{"p99 us", func(r Row) float64 { return r.P99us }, "%.1f"},
 		{"cpu us/req", func(r Row) float64 { return r.CPUusPerReq }, "%.2f"},
 		{"sys us/req", func(r Row) float64 { return r.SysUsPerReq }, "%.2f"},
+		{"vs best peer", func(r Row) float64 { return r.CPUvsBest }, "%.3fx"},
 		{"peak RSS MB", func(r Row) float64 { return r.PeakRSSMB }, "%.1f"},
 		{"B/task", func(r Row) float64 { return r.BytesPerTask }, "%.0f"},
 	}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,6 +88,7 @@ func init() {
 type echoServer struct {
 	name string
 	argv []string // with {port}
+	peer bool     // given with --against
 }
 
 func parseInts(s string) ([]int, error) {
@@ -126,7 +128,7 @@ func echoServers(self string) ([]echoServer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--against %s: %w", name, err)
 		}
-		out = append(out, echoServer{name: name, argv: argv})
+		out = append(out, echoServer{name: name, argv: argv, peer: true})
 	}
 	return out, nil
 }
@@ -186,8 +188,30 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 			}
 		}
 	}
+	median := func(v []float64) float64 {
+		v = append([]float64(nil), v...)
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
 	for _, nc := range conns {
 		for _, size := range sizes {
+			// The best peer is the --against server with the lowest median
+			// CPU per request. Each server is compared with it round by
+			// round (both measured minutes apart at most), and the median
+			// of those ratios is reported: a shared machine's load moves
+			// more between rounds than servers differ within one.
+			best := -1
+			var bestCPU float64
+			for si, s := range servers {
+				rs := results[key{nc, size, si}]
+				if !s.peer || len(rs) == 0 {
+					continue
+				}
+				c := median(cpuOf(rs))
+				if best < 0 || c < bestCPU {
+					best, bestCPU = si, c
+				}
+			}
 			for si, s := range servers {
 				rs := results[key{nc, size, si}]
 				med := func(get func(echoResult) float64) float64 {
@@ -195,10 +219,27 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 					for i, r := range rs {
 						v[i] = get(r)
 					}
-					sort.Float64s(v)
-					return v[len(v)/2]
+					return median(v)
 				}
+				var vsBest float64
 				note := fmt.Sprintf("%d conns, %d B, %s", nc, size, duration)
+				if best >= 0 && si != best {
+					peerRs := results[key{nc, size, best}]
+					ratios := make([]float64, 0, len(rs))
+					for i := range min(len(rs), len(peerRs)) {
+						if peerRs[i].cpuPerReq > 0 {
+							ratios = append(ratios, rs[i].cpuPerReq/peerRs[i].cpuPerReq)
+						}
+					}
+					if len(ratios) > 0 {
+						vsBest = median(ratios)
+						note += fmt.Sprintf(", %.3fx the CPU of %s (median of per-round ratios, %.2f-%.2f)",
+							vsBest, servers[best].name, slices.Min(ratios), slices.Max(ratios))
+					}
+				} else if si == best {
+					vsBest = 1
+					note += ", the best peer"
+				}
 				if len(rs) > 1 {
 					cpus := make([]string, len(rs))
 					for i, r := range rs {
@@ -215,11 +256,20 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 					P99us:       med(func(r echoResult) float64 { return r.p99 }),
 					CPUusPerReq: med(func(r echoResult) float64 { return r.cpuPerReq }),
 					SysUsPerReq: med(func(r echoResult) float64 { return r.sysPerReq }),
+					CPUvsBest:   vsBest,
 					Note:        note})
 			}
 		}
 	}
 	return nil
+}
+
+func cpuOf(rs []echoResult) []float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = r.cpuPerReq
+	}
+	return v
 }
 
 type echoResult struct {
