@@ -224,17 +224,10 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 				var vsBest float64
 				note := fmt.Sprintf("%d conns, %d B, %s", nc, size, duration)
 				if best >= 0 && si != best {
-					peerRs := results[key{nc, size, best}]
-					ratios := make([]float64, 0, len(rs))
-					for i := range min(len(rs), len(peerRs)) {
-						if peerRs[i].cpuPerReq > 0 {
-							ratios = append(ratios, rs[i].cpuPerReq/peerRs[i].cpuPerReq)
-						}
-					}
-					if len(ratios) > 0 {
-						vsBest = median(ratios)
+					if r, lo, hi, ok := pairedRatio(rs, results[key{nc, size, best}]); ok {
+						vsBest = r
 						note += fmt.Sprintf(", %.3fx the CPU of %s (median of per-round ratios, %.2f-%.2f)",
-							vsBest, servers[best].name, slices.Min(ratios), slices.Max(ratios))
+							r, servers[best].name, lo, hi)
 					}
 				} else if si == best {
 					vsBest = 1
@@ -262,6 +255,24 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 		}
 	}
 	return nil
+}
+
+// pairedRatio compares a server's CPU per request with a peer's round by
+// round: it returns the median of the per-round ratios and their range;
+// ok is false when no round of both has figures.
+func pairedRatio(rs, peer []echoResult) (med, lo, hi float64, ok bool) {
+	var ratios []float64
+	for i := range min(len(rs), len(peer)) {
+		if rs[i].cpuPerReq > 0 && peer[i].cpuPerReq > 0 {
+			ratios = append(ratios, rs[i].cpuPerReq/peer[i].cpuPerReq)
+		}
+	}
+	if len(ratios) == 0 {
+		return 0, 0, 0, false
+	}
+	lo, hi = slices.Min(ratios), slices.Max(ratios)
+	slices.Sort(ratios)
+	return ratios[len(ratios)/2], lo, hi, true
 }
 
 func cpuOf(rs []echoResult) []float64 {
