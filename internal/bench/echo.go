@@ -19,7 +19,6 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -188,11 +187,6 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 			}
 		}
 	}
-	median := func(v []float64) float64 {
-		v = append([]float64(nil), v...)
-		sort.Float64s(v)
-		return v[len(v)/2]
-	}
 	for _, nc := range conns {
 		for _, size := range sizes {
 			// The best peer is the --against server with the lowest median
@@ -207,20 +201,14 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 				if !s.peer || len(rs) == 0 {
 					continue
 				}
-				c := median(cpuOf(rs))
+				c := medianOf(rs, echoResult.cpu)
 				if best < 0 || c < bestCPU {
 					best, bestCPU = si, c
 				}
 			}
 			for si, s := range servers {
 				rs := results[key{nc, size, si}]
-				med := func(get func(echoResult) float64) float64 {
-					v := make([]float64, len(rs))
-					for i, r := range rs {
-						v[i] = get(r)
-					}
-					return median(v)
-				}
+				med := func(get func(echoResult) float64) float64 { return medianOf(rs, get) }
 				var vsBest float64
 				note := fmt.Sprintf("%d conns, %d B, %s", nc, size, duration)
 				if best >= 0 && si != best {
@@ -270,23 +258,27 @@ func pairedRatio(rs, peer []echoResult) (med, lo, hi float64, ok bool) {
 	if len(ratios) == 0 {
 		return 0, 0, 0, false
 	}
-	lo, hi = slices.Min(ratios), slices.Max(ratios)
 	slices.Sort(ratios)
-	return ratios[len(ratios)/2], lo, hi, true
+	return ratios[len(ratios)/2], ratios[0], ratios[len(ratios)-1], true
 }
 
-func cpuOf(rs []echoResult) []float64 {
+// medianOf returns the median of a figure over rounds (the upper one of
+// an even count).
+func medianOf(rs []echoResult, get func(echoResult) float64) float64 {
 	v := make([]float64, len(rs))
 	for i, r := range rs {
-		v[i] = r.cpuPerReq
+		v[i] = get(r)
 	}
-	return v
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 type echoResult struct {
 	rps, p50, p99, cpuPerReq float64
 	sysPerReq                float64 // the kernel's part of cpuPerReq
 }
+
+func (r echoResult) cpu() float64 { return r.cpuPerReq }
 
 // startServer starts s on a free port, pinned to cpu0 when taskset is
 // there, and waits until it accepts connections.
