@@ -101,7 +101,11 @@ func WithVirtualClock() Option { return func(c *config) { c.virtual = true } }
 // fire when due). It keeps a CPU busy all the time, for a loop that owns
 // a core and answers sooner for it: no wake-up on the way in, and a peer
 // sending to it never has to wake it (on loopback that wake-up is paid
-// inside the sender's system call). A virtual clock ignores it.
+// inside the sender's system call). Its poller is not registered with
+// the Go runtime's netpoller (poller.NewBusy), since it never parks
+// there: every event on a registered one also runs the kernel's callback
+// for the runtime's epoll, in the sender's context. A virtual clock
+// ignores it.
 func WithBusyPoll() Option { return func(c *config) { c.busy = true } }
 
 // WithDebug turns debug mode on or off. Debug mode logs every callback or
@@ -137,7 +141,11 @@ func NewLoop(opts ...Option) (*Loop, error) {
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
-	p, err := poller.New()
+	newPoller := poller.New
+	if cfg.busy && !cfg.virtual {
+		newPoller = poller.NewBusy // it never parks
+	}
+	p, err := newPoller()
 	if err != nil {
 		return nil, fmt.Errorf("aio: creating the poller: %w", err)
 	}

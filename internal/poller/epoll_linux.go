@@ -30,7 +30,7 @@ type epoll struct {
 	rc   syscall.RawConn
 }
 
-func newPoller() (Poller, error) {
+func newPoller(park bool) (Poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func newPoller() (Poller, error) {
 		unix.Close(epfd)
 		return nil, err
 	}
-	if unix.SetNonblock(epfd, true) == nil {
+	if park && unix.SetNonblock(epfd, true) == nil {
 		p.file = os.NewFile(uintptr(epfd), "braid-epoll")
 		if rc, err := p.file.SyscallConn(); err == nil {
 			p.rc = rc
@@ -135,10 +135,10 @@ func (p *epoll) Wait(events []Event, timeoutNs int64) (int, bool, error) {
 	var n int
 	var err error
 	switch {
-	case p.rc == nil:
-		n, err = unix.EpollWait(p.epfd, raw, ms)
 	case timeoutNs == 0:
 		n, err = p.epollWaitNow(raw)
+	case p.rc == nil:
+		n, err = unix.EpollWait(p.epfd, raw, ms)
 	default:
 		// Most waits of a busy loop find events at once.
 		if n, err = p.epollWaitNow(raw); err == nil && n == 0 {

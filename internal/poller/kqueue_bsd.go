@@ -18,7 +18,7 @@ type kqueue struct {
 	drain  [64]byte
 }
 
-func newPoller() (Poller, error) {
+func newPoller(bool) (Poller, error) {
 	kq, err := unix.Kqueue()
 	if err != nil {
 		return nil, err

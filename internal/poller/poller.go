@@ -56,4 +56,13 @@ type Poller interface {
 }
 
 // New returns the platform's poller.
-func New() (Poller, error) { return newPoller() }
+func New() (Poller, error) { return newPoller(true) }
+
+// NewBusy returns a poller for a caller that polls without waiting (a
+// busy-polling loop). On Linux its epoll descriptor is not registered
+// with the Go runtime's netpoller: registered, every event on one of its
+// descriptors also runs the kernel's callback for the runtime's epoll,
+// and wakes a runtime thread sleeping there if there is one, in the
+// context of whoever made the event (on loopback, the peer's send). A
+// Wait with a timeout then blocks its thread in epoll_wait.
+func NewBusy() (Poller, error) { return newPoller(false) }
