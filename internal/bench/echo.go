@@ -258,19 +258,27 @@ func pairedRatio(rs, peer []echoResult) (med, lo, hi float64, ok bool) {
 	if len(ratios) == 0 {
 		return 0, 0, 0, false
 	}
-	slices.Sort(ratios)
-	return ratios[len(ratios)/2], ratios[0], ratios[len(ratios)-1], true
+	return median(ratios), slices.Min(ratios), slices.Max(ratios), true
 }
 
-// medianOf returns the median of a figure over rounds (the upper one of
-// an even count).
+// medianOf returns the median of a figure over rounds.
 func medianOf(rs []echoResult, get func(echoResult) float64) float64 {
 	v := make([]float64, len(rs))
 	for i, r := range rs {
 		v[i] = get(r)
 	}
+	return median(v)
+}
+
+// median sorts v and returns its middle value, or the mean of the two
+// middle values of an even count.
+func median(v []float64) float64 {
 	slices.Sort(v)
-	return v[len(v)/2]
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 type echoResult struct {

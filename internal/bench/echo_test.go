@@ -24,6 +24,11 @@ func TestPairedRatioComparesRoundByRound(t *testing.T) {
 	if !ok || med != 1.5 || lo != 1 || hi != 2 {
 		t.Errorf("pairedRatio = %.3f (%.3f-%.3f, ok %v), want 1.5 (1-2)", med, lo, hi, ok)
 	}
+	// An even count of rounds: the mean of the two middle ratios.
+	med, _, _, _ = pairedRatio(cpu(1, 3, 2, 4), cpu(1, 1, 1, 1))
+	if med != 2.5 {
+		t.Errorf("pairedRatio over ratios 1, 3, 2, 4 = %.3f, want 2.5", med)
+	}
 	if _, _, _, ok := pairedRatio(cpu(1), cpu(0)); ok {
 		t.Error("pairedRatio reported a ratio with no round of both")
 	}
