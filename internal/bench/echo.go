@@ -235,7 +235,7 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 					RPS:         med(func(r echoResult) float64 { return r.rps }),
 					P50us:       med(func(r echoResult) float64 { return r.p50 }),
 					P99us:       med(func(r echoResult) float64 { return r.p99 }),
-					CPUusPerReq: med(func(r echoResult) float64 { return r.cpuPerReq }),
+					CPUusPerReq: med(echoResult.cpu),
 					SysUsPerReq: med(func(r echoResult) float64 { return r.sysPerReq }),
 					CPUvsBest:   vsBest,
 					Note:        note})
@@ -268,17 +268,6 @@ func medianOf(rs []echoResult, get func(echoResult) float64) float64 {
 		v[i] = get(r)
 	}
 	return median(v)
-}
-
-// median sorts v and returns its middle value, or the mean of the two
-// middle values of an even count.
-func median(v []float64) float64 {
-	slices.Sort(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
 }
 
 type echoResult struct {

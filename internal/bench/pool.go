@@ -370,8 +370,7 @@ func poolPeers(ctx context.Context, cfg Config, n, bigReps int, report func(Row)
 			}
 			starts = append(starts, num(kv, "first_result_ms"))
 		}
-		sort.Float64s(starts)
-		report(Row{Workload: "pool-startup", Model: model, P50us: starts[2] * 1e3, Note: "fork start method, median of 5 runs"})
+		report(Row{Workload: "pool-startup", Model: model, P50us: median(starts) * 1e3, Note: "fork start method, median of 5 runs"})
 		for _, how := range []string{"submit", "map1", "map100"} {
 			kv, err := run("throughput", "--impl", impl, "--how", how, "--n", strconv.Itoa(n))
 			if err != nil {
