@@ -152,20 +152,25 @@ func BenchmarkConnReadBulk(b *testing.B) {
 	}
 }
 
-// bulkSender reads a byte count and sends that many bytes, a chunk each
-// time the transport's buffer drains (its write flow control).
+// bulkSender reads an 8-byte count and sends that many bytes, a chunk
+// each time the transport's buffer drains (its write flow control).
 type bulkSender struct {
 	aio.BaseProtocol
 	t      aio.Transport
 	chunk  []byte
+	hdr    []byte // the count as it arrives
 	left   int
 	paused bool
 }
 
 func (s *bulkSender) ConnectionMade(t aio.Transport) { s.t = t }
 func (s *bulkSender) DataReceived(data []byte) {
-	if len(data) >= 8 {
-		s.left = int(binary.BigEndian.Uint64(data))
+	if len(s.hdr) == 8 {
+		return
+	}
+	s.hdr = append(s.hdr, data[:min(len(data), 8-len(s.hdr))]...)
+	if len(s.hdr) == 8 {
+		s.left = int(binary.BigEndian.Uint64(s.hdr))
 		s.fill()
 	}
 }
