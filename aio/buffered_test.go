@@ -50,6 +50,21 @@ func (p *smallBufProto) ConnectionLost(err error) {
 	}
 }
 
+// dialProtocolServer starts a Protocol server on 127.0.0.1 with factory
+// and dials it; closeAll closes the connection and the server.
+func dialProtocolServer(ctx context.Context, factory func() aio.Protocol) (c *aio.Conn, closeAll func(), err error) {
+	srv, err := aio.CreateServer(ctx, "tcp", "127.0.0.1:0", factory)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err = aio.Dial(ctx, "tcp", srv.Addr().String())
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	return c, func() { c.Close(); srv.Close() }, nil
+}
+
 // pattern returns n bytes that differ at every position modulo 251, so
 // that a reordered or repeated chunk shows.
 func pattern(n int) []byte {
@@ -64,19 +79,14 @@ func TestBufferedProtocolReadsIntoItsOwnBuffer(t *testing.T) {
 	checkFDs(t)
 	var proto *smallBufProto
 	err := aio.Run(context.Background(), func(ctx context.Context) error {
-		srv, err := aio.CreateServer(ctx, "tcp", "127.0.0.1:0", func() aio.Protocol {
+		c, closeAll, err := dialProtocolServer(ctx, func() aio.Protocol {
 			proto = &smallBufProto{buf: make([]byte, 7)}
 			return proto
 		})
 		if err != nil {
 			return err
 		}
-		defer srv.Close()
-		c, err := aio.Dial(ctx, "tcp", srv.Addr().String())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
+		defer closeAll()
 		msg := pattern(10_000)
 		if _, err := c.Write(msg); err != nil {
 			return err
@@ -113,18 +123,13 @@ func TestBufferedProtocolEmptyBufferFailsTheConnection(t *testing.T) {
 	checkFDs(t)
 	lost := make(chan error, 1)
 	err := aio.Run(context.Background(), func(ctx context.Context) error {
-		srv, err := aio.CreateServer(ctx, "tcp", "127.0.0.1:0", func() aio.Protocol {
+		c, closeAll, err := dialProtocolServer(ctx, func() aio.Protocol {
 			return &emptyBufProto{smallBufProto{lost: lost}}
 		})
 		if err != nil {
 			return err
 		}
-		defer srv.Close()
-		c, err := aio.Dial(ctx, "tcp", srv.Addr().String())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
+		defer closeAll()
 		if _, err := c.Write([]byte("x")); err != nil {
 			return err
 		}
@@ -166,16 +171,11 @@ func TestSetProtocolToBufferedProtocol(t *testing.T) {
 	next := &smallBufProto{buf: make([]byte, 3)}
 	err := aio.Run(context.Background(), func(ctx context.Context) error {
 		switched := aio.NewFuture[struct{}](ctx)
-		srv, err := aio.CreateServer(ctx, "tcp", "127.0.0.1:0", func() aio.Protocol { return &switchProto{next: next, switched: switched} })
+		c, closeAll, err := dialProtocolServer(ctx, func() aio.Protocol { return &switchProto{next: next, switched: switched} })
 		if err != nil {
 			return err
 		}
-		defer srv.Close()
-		c, err := aio.Dial(ctx, "tcp", srv.Addr().String())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
+		defer closeAll()
 		if _, err := c.Write([]byte("first")); err != nil {
 			return err
 		}
@@ -359,19 +359,14 @@ func TestBufferedProtocolDrainsWhatArrivedInOneReport(t *testing.T) {
 	const want = 5_000
 	var proto *countingBufProto
 	err := aio.Run(context.Background(), func(ctx context.Context) error {
-		srv, err := aio.CreateServer(ctx, "tcp", "127.0.0.1:0", func() aio.Protocol {
+		c, closeAll, err := dialProtocolServer(ctx, func() aio.Protocol {
 			proto = &countingBufProto{want: want}
 			return proto
 		})
 		if err != nil {
 			return err
 		}
-		defer srv.Close()
-		c, err := aio.Dial(ctx, "tcp", srv.Addr().String())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
+		defer closeAll()
 		if _, err := c.Write(pattern(want)); err != nil {
 			return err
 		}
