@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Go peer servers of `braid bench echo` into DIR (default
-# ./bin): goecho (goroutine per connection) and gnetecho (gnet v2, one
-# loop). They live in a module of their own so that braid's own module
+# ./bin): goecho (goroutine per connection), gnetecho (gnet v2, one
+# loop) and uringecho (io_uring, one thread; Linux 6.1+). They live in a module of their own so that braid's own module
 # does not depend on gnet.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -9,4 +9,5 @@ out="${1:-bin}"
 mkdir -p "$out"
 go build -o "$out/goecho" ./goecho
 go build -o "$out/gnetecho" ./gnetecho
-echo "built $out/goecho $out/gnetecho"
+go build -o "$out/uringecho" ./uringecho
+echo "built $out/goecho $out/gnetecho $out/uringecho"
