@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -265,4 +267,73 @@ func TestCloseOfALoopNotEndedByRunClosesItsDescriptors(t *testing.T) {
 		t.Error("the server's connection got no ConnectionLost from Close")
 	}
 	// checkFDs fails the test if the listener or a connection is still open.
+}
+
+// panicOnceProto panics in the first DataReceived of any connection that
+// shares its counter and echoes everywhere else.
+type panicOnceProto struct {
+	aio.BaseProtocol
+	t     aio.Transport
+	calls *int
+	other *aio.Future[struct{}]
+}
+
+func (p *panicOnceProto) ConnectionMade(t aio.Transport) { p.t = t }
+func (p *panicOnceProto) DataReceived(data []byte) {
+	if *p.calls++; *p.calls == 1 {
+		panic("boom in DataReceived")
+	}
+	p.t.Write(data)
+	if !p.other.Done() {
+		p.other.SetResult(struct{}{})
+	}
+}
+
+// A panic in one connection's callback is logged with its stack, and the
+// callbacks of the other connections that became ready in the same poll
+// still run.
+func TestPanicInProtocolCallbackIsLoggedAndOtherConnectionsGoOn(t *testing.T) {
+	checkFDs(t)
+	logger, logs := newLogger()
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		calls := 0
+		other := aio.NewFuture[struct{}](ctx)
+		srv, err := aio.CreateServer(ctx, "tcp", "127.0.0.1:0", func() aio.Protocol {
+			return &panicOnceProto{calls: &calls, other: other}
+		})
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		var conns []*aio.Conn
+		for i := 0; i < 2; i++ {
+			c, err := aio.Dial(ctx, "tcp", srv.Addr().String())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			conns = append(conns, c)
+		}
+		// Both writes in one step: both server sockets are readable at
+		// the next poll.
+		for _, c := range conns {
+			if _, err := c.Write([]byte("x")); err != nil {
+				return err
+			}
+		}
+		if _, err := other.Await(ctx); err != nil {
+			return err
+		}
+		if calls != 2 {
+			return fmt.Errorf("DataReceived ran %d times, want 2", calls)
+		}
+		return nil
+	}, aio.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "boom in DataReceived") || !strings.Contains(out, "transport_test.go") {
+		t.Errorf("log lacks the panic value or its stack:\n%s", out)
+	}
 }
