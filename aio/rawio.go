@@ -27,3 +27,17 @@ func rawIO(trap uintptr, fd int, p []byte, flags uintptr) (int, error) {
 	}
 	return int(n), nil
 }
+
+// rawReadv reads into p and, past its end, into q (readv): one system
+// call that fills a caller's buffer and takes what follows as well.
+func rawReadv(fd int, p, q []byte) (int, error) {
+	var iov [2]unix.Iovec
+	iov[0].Base, iov[1].Base = &p[0], &q[0]
+	iov[0].SetLen(len(p))
+	iov[1].SetLen(len(q))
+	n, _, e := unix.RawSyscall(unix.SYS_READV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}

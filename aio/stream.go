@@ -80,9 +80,11 @@ type StreamReader struct {
 	// direct is the buffer of a Conn read waiting on an empty reader: the
 	// transport reads into it (streamProto.GetBuffer), directN bytes so
 	// far, which come before anything in buf. directFull: the last direct
-	// read filled its buffer, so more is likely queued in the kernel and
-	// reads go through the loop's large buffer until one comes up short
-	// (one system call per 256 KiB in a bulk transfer, not per Read).
+	// read filled its buffer, so more may be queued in the kernel, and the
+	// next direct read goes on past its buffer into the loop's large one
+	// (streamProto.readPastBuffer): a bulk transfer still takes up to
+	// 256 KiB per system call, not one Read's worth, while messages the
+	// size of the buffer still land in it without a copy.
 	direct     []byte
 	directN    int
 	directFull bool
@@ -285,7 +287,7 @@ func (r *StreamReader) readInto(ctx context.Context, t *taskCore, p []byte, dead
 		if r.eof {
 			return 0, r.endErr()
 		}
-		if len(p) >= minDirectRead && !r.directFull {
+		if len(p) >= minDirectRead {
 			r.direct = p // the next read lands in p: no copy
 		}
 		err := r.waitMoreTask(ctx, t, 0, deadline)
@@ -306,9 +308,6 @@ func (r *StreamReader) readInto(ctx context.Context, t *taskCore, p []byte, dead
 		}
 		if r.off == len(r.buf) {
 			return 0, r.endErr()
-		}
-		if len(r.buf)-r.off <= len(p) {
-			r.directFull = false // what came fits: the next can go direct
 		}
 	}
 	n := copy(p, r.buf[r.off:])
@@ -593,6 +592,23 @@ func (sp *streamProto) GetBuffer(int) []byte {
 		return r.direct
 	}
 	return sp.r.loop.ioState().readBuf()
+}
+
+// readPastBuffer reports whether the transport's next read should go on
+// past GetBuffer's buffer into the loop's read buffer (overflowProtocol):
+// for a direct read after one that filled its buffer.
+func (sp *streamProto) readPastBuffer() bool {
+	r := &sp.r
+	return r.directFull && r.direct != nil && r.directN == 0
+}
+
+// bufferOverflowed takes a read that filled GetBuffer's buffer and went
+// on with extra bytes in the loop's read buffer: the direct part is the
+// Read's, the rest is buffered behind it.
+func (sp *streamProto) bufferOverflowed(extra []byte) {
+	r := &sp.r
+	r.directN = len(r.direct)
+	r.Feed(extra) // wakes the waiting Read
 }
 
 // BufferUpdated takes the n bytes the transport read into the buffer of

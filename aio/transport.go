@@ -63,6 +63,18 @@ type BufferedProtocol interface {
 	BufferUpdated(n int)
 }
 
+// overflowProtocol is a BufferedProtocol whose reads may run past its
+// buffer: the streams' protocol (streamProto), which reads straight into
+// a waiting Read's buffer. After a read that filled that buffer, more may
+// be queued in the kernel, so the next read (readPastBuffer) goes on into
+// the loop's read buffer in the same system call (readv); a read that
+// came past the buffer is handed over with bufferOverflowed instead of
+// BufferUpdated.
+type overflowProtocol interface {
+	readPastBuffer() bool
+	bufferOverflowed(extra []byte)
+}
+
 // errEmptyBuffer: a BufferedProtocol's GetBuffer returned no room.
 var errEmptyBuffer = errors.New("aio: the protocol's GetBuffer returned an empty buffer: return at least one byte of room (or pause reading)")
 
@@ -176,6 +188,7 @@ type streamTransport struct {
 	proto Protocol
 	flow  WriteFlowControl
 	bufp  BufferedProtocol // proto, if it provides its own buffers
+	ovp   overflowProtocol // proto, if its reads may run past its buffer
 
 	wbuf []byte // buffered writes: wbuf[woff:]
 	woff int
@@ -206,6 +219,7 @@ func newStreamTransport(l *Loop, fd int, kind transportKind, proto Protocol, rea
 		high: defaultHighWater, low: defaultHighWater / 4}
 	t.flow, _ = proto.(WriteFlowControl)
 	t.bufp, _ = proto.(BufferedProtocol)
+	t.ovp, _ = proto.(overflowProtocol)
 	t.w.fd = fd
 	t.w.owner = t
 	var ev poller.Events
@@ -289,12 +303,22 @@ func (t *streamTransport) readReady() {
 	} else {
 		buf = t.io.readBuf()
 	}
-	n, err := t.read(buf)
+	var n int
+	var err error
+	if t.ovp != nil && t.ovp.readPastBuffer() {
+		n, err = rawReadv(t.w.fd, buf, t.io.readBuf())
+	} else {
+		n, err = t.read(buf)
+	}
 	if err != nil {
 		if err == unix.EAGAIN || err == unix.EINTR {
 			return
 		}
 		t.fatal(wrapOp("read", err))
+		return
+	}
+	if n > len(buf) {
+		t.ovp.bufferOverflowed(t.io.buf[:n-len(buf)])
 		return
 	}
 	if n == 0 {
@@ -601,6 +625,7 @@ func (t *streamTransport) SetProtocol(p Protocol) {
 	t.proto = p
 	t.flow, _ = p.(WriteFlowControl)
 	t.bufp, _ = p.(BufferedProtocol)
+	t.ovp, _ = p.(overflowProtocol)
 }
 
 // Loop implements Transport.
