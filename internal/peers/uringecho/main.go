@@ -65,27 +65,35 @@ type bufReg struct {
 	resv        [3]uint64
 }
 
+// Opcodes, flags and offsets of the kernel's io_uring interface.
 const (
 	opAccept = 13
 	opSend   = 26
 	opRecv   = 27
 
-	setupCQSize                    = 1 << 3
-	setupSubmitAll                 = 1 << 7
-	setupCoopTaskrun               = 1 << 8
-	setupSingleIssuer              = 1 << 12
-	setupDeferTaskrun              = 1 << 13
-	setupNoSQArray                 = 1 << 16
-	enterGetEvents                 = 1
-	registerPbufRing               = 22
-	sqeBufferSelect                = 1 << 5
-	recvMultishot                  = 1 << 1
-	acceptMultishot                = 1 << 0
-	cqeFBuffer                     = 1 << 0
-	cqeFMore                       = 1 << 1
-	offSQEs                        = 0x10000000
-	bufSize                        = 4096 + 512
-	nbufs                          = 4096 // a power of two
+	setupCQSize       = 1 << 3
+	setupSubmitAll    = 1 << 7
+	setupCoopTaskrun  = 1 << 8
+	setupSingleIssuer = 1 << 12
+	setupDeferTaskrun = 1 << 13
+	setupNoSQArray    = 1 << 16
+
+	enterGetEvents   = 1
+	registerPbufRing = 22
+	sqeBufferSelect  = 1 << 5
+	recvMultishot    = 1 << 1
+	acceptMultishot  = 1 << 0
+	cqeFBuffer       = 1 << 0
+	cqeFMore         = 1 << 1
+	offSQEs          = 0x10000000
+)
+
+// The server's buffer ring, and the kinds of operation a completion's
+// user data names.
+const (
+	bufSize = 4096 + 512
+	nbufs   = 4096 // a power of two
+
 	kindAccept, kindRecv, kindSend = 0, 1, 2
 )
 
