@@ -201,4 +201,3 @@ func TestChatBadFlags(t *testing.T) {
 		}
 	}
 }
-
