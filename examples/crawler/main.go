@@ -185,7 +185,8 @@ func crawl(ctx context.Context, client *aio.HTTPClient, urls []string, c config,
 }
 
 // fetch gets one page, with a timeout per attempt and exponential back-off
-// between attempts.
+// between attempts. Timeouts, network errors and 5xx responses are retried;
+// 4xx responses are not.
 func fetch(ctx context.Context, client *aio.HTTPClient, url string, c config) (result, error) {
 	var r result
 	backoff := c.backoff
@@ -195,7 +196,9 @@ func fetch(ctx context.Context, client *aio.HTTPClient, url string, c config) (r
 			r.bytes = n
 			return r, nil
 		}
-		if ctx.Err() != nil || attempt == c.retries {
+		var status *statusError
+		permanent := errors.As(err, &status) && status.code < 500 // a 404 stays a 404
+		if ctx.Err() != nil || permanent || attempt == c.retries {
 			return r, fmt.Errorf("%s: %w (after %d attempts)", url, err, attempt+1)
 		}
 		r.retries++
@@ -223,10 +226,18 @@ func get(ctx context.Context, client *aio.HTTPClient, url string, timeout time.D
 		return n, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return n, fmt.Errorf("HTTP %s", resp.Status)
+		return n, &statusError{resp.StatusCode, resp.Status}
 	}
 	return n, nil
 }
+
+// statusError is a response other than 200 OK.
+type statusError struct {
+	code   int
+	status string
+}
+
+func (e *statusError) Error() string { return "HTTP " + e.status }
 
 // server is the local site: plain net/http in its own goroutines, so that
 // its latency is real time and not the loop's.

@@ -57,9 +57,14 @@ func TestCrawlTimeout(t *testing.T) {
 }
 
 // URLs on the command line are fetched instead of the local server's; a
-// refused connection is counted, not fatal.
+// refused connection is retried and counted, not fatal; a 404 is counted
+// without a retry.
 func TestCrawlURLs(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/missing" {
+			http.NotFound(w, r)
+			return
+		}
 		io.WriteString(w, "hello "+r.URL.Path)
 	}))
 	defer srv.Close()
@@ -68,14 +73,14 @@ func TestCrawlURLs(t *testing.T) {
 	refusedURL := refused.URL + "/gone"
 	refused.Close()
 
-	code, out, errOut := runCrawler(t, "-retries", "1", "-backoff", "1ms", srv.URL+"/a", srv.URL+"/bb", refusedURL)
+	code, out, errOut := runCrawler(t, "-retries", "1", "-backoff", "1ms", srv.URL+"/a", srv.URL+"/bb", refusedURL, srv.URL+"/missing")
 	if code != 0 {
 		t.Fatalf("exit code %d, stderr:\n%s", code, errOut)
 	}
 	if strings.Contains(out, "local server") || strings.Contains(out, "sequential") {
 		t.Errorf("with URLs the program must not start its server nor crawl sequentially:\n%s", out)
 	}
-	want := "concurrent (50 in flight): 2 ok, 1 failed, 1 retries (0 after a timeout), 17 bytes in T (first error: http://ADDR/gone: "
+	want := "concurrent (50 in flight): 2 ok, 2 failed, 1 retries (0 after a timeout), 17 bytes in T (first error: http://ADDR/gone: "
 	if !strings.HasPrefix(out, want) {
 		t.Errorf("output:\n%s\nwant it to start with:\n%s", out, want)
 	}

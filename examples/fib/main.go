@@ -10,8 +10,9 @@
 //	with ProcessPoolExecutor(4) as ex: list(ex.map(fib, [32] * 8))   # ~ 4x
 //
 // In Go the event loop plays the GIL's part (its tasks run one at a time,
-// on one thread, and a CPU-bound step blocks every other task: the loop
-// warns about it), while the goroutine pool (futures.ThreadPool) has no
+// on one thread, and a CPU-bound step blocks every other task: in debug
+// mode, BRAID_DEBUG=1, the loop logs each step that holds it over 100 ms,
+// as asyncio's debug mode does), while the goroutine pool (futures.ThreadPool) has no
 // GIL and scales with the cores like the process pool, without starting
 // processes or encoding arguments.
 //
