@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // guest is a test client.
@@ -200,4 +202,9 @@ func TestChatBadFlags(t *testing.T) {
 			t.Errorf("%v: exit code %d, stderr %q; want 2 and a message", args, code, errOut.String())
 		}
 	}
+}
+
+// TestMain fails the run if a goroutine of the program outlives it.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // runCrawler runs the program and returns its exit code and output, with the
@@ -93,4 +95,9 @@ func TestCrawlBadFlags(t *testing.T) {
 			t.Errorf("%v: exit code %d, stderr %q; want 2 and a message", args, code, errOut)
 		}
 	}
+}
+
+// TestMain fails the run if a goroutine of the program outlives it.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // The load mode: every client's every line comes back, and the run ends.
@@ -84,4 +86,9 @@ func TestEchoBadFlags(t *testing.T) {
 			t.Errorf("%v: exit code %d, stderr %q; want 2 and a message", args, code, errOut.String())
 		}
 	}
+}
+
+// TestMain fails the run if a goroutine of the program outlives it.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/braid-go/braid/mp"
+	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
@@ -16,7 +17,7 @@ func TestMain(m *testing.M) {
 		// Workers built with -race would otherwise sleep a second as they exit.
 		os.Setenv("GORACE", "atexit_sleep_ms=0")
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m) // and no goroutine of the program outlives it
 }
 
 // Both pools count the 1229 primes below 10,000, whatever the chunk size

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // Every item put is processed exactly once, by the consumers together,
@@ -62,4 +64,9 @@ func TestQueueBadFlags(t *testing.T) {
 			t.Errorf("%v: exit code %d, stderr %q; want 2 and a message", args, code, errOut.String())
 		}
 	}
+}
+
+// TestMain fails the run if a goroutine of the program outlives it.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }

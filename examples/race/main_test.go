@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // The locked counters are right.
@@ -64,4 +66,9 @@ func TestRaceBadFlags(t *testing.T) {
 			t.Errorf("%v: exit code %d, stderr %q; want 2 and a message", args, code, errOut.String())
 		}
 	}
+}
+
+// TestMain fails the run if a goroutine of the program outlives it.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }

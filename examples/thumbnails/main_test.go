@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/braid-go/braid/mp"
+	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
@@ -23,7 +24,7 @@ func TestMain(m *testing.M) {
 		// Workers built with -race would otherwise sleep a second as they exit.
 		os.Setenv("GORACE", "atexit_sleep_ms=0")
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m) // and no goroutine of the program outlives it
 }
 
 // images writes a small set to a new directory: two JPEGs, a PNG, a
