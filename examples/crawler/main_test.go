@@ -48,7 +48,7 @@ speedup: Nx
 // A page that never answers times out on every attempt and fails alone.
 func TestCrawlTimeout(t *testing.T) {
 	code, out, errOut := runCrawler(t, "-n", "3", "-latency", "1ms", "-backoff", "1ms", "-retries", "1",
-		"-hang-every", "3", "-flaky-every", "0", "-timeout", "300ms", "-sequential=false")
+		"-hang-every", "3", "-flaky-every", "0", "-timeout", "1s", "-sequential=false")
 	if code != 0 {
 		t.Fatalf("exit code %d, stderr:\n%s", code, errOut)
 	}
