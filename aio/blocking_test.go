@@ -266,3 +266,38 @@ func TestThreadPoolWaitsInTaskAreRefused(t *testing.T) {
 		return nil
 	})
 }
+
+// The price of the check a blocking wait makes before it blocks: from a
+// task of a running loop (refused) and from a plain goroutine while that
+// loop runs (allowed).
+func BenchmarkBlockingCheck(b *testing.B) {
+	b.Run("task", func(b *testing.B) {
+		err := aio.Run(context.Background(), func(ctx context.Context) error {
+			for b.Loop() {
+				if !futures.OnLoop() {
+					b.Fatal("not on the loop in a task")
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("goroutine", func(b *testing.B) {
+		err := aio.Run(context.Background(), func(ctx context.Context) error {
+			_, err := aio.ToThread(ctx, func(context.Context) (struct{}, error) {
+				for b.Loop() {
+					if futures.OnLoop() {
+						b.Fatal("on the loop in a goroutine")
+					}
+				}
+				return struct{}{}, nil
+			})
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	})
+}
