@@ -133,6 +133,12 @@ func (b *bridgeWait) release() {
 // task asks fn to stop; if fn has not started yet it never runs. A nil ex
 // means the loop's default executor. From a goroutine that is not a task
 // it blocks that goroutine.
+//
+// ex is any futures.Executor. A process pool (mp.Pool) runs only
+// registered functions, not closures: it refuses fn with mp.ErrNotRemote;
+// there, asyncio's await loop.run_in_executor(pool, fn, arg) is
+// Fn.Await(ctx, pool, arg) on the mp.Func of a registered function, which
+// suspends the task in the same way.
 func RunInExecutor[T any](ctx context.Context, ex futures.Executor, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
 	if ex == nil {
