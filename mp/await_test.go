@@ -268,3 +268,38 @@ func TestPoolShutdownWaitInTaskIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Cancelling a task that awaits a call running in a worker ends the wait
+// at once with the cancellation, and the pool kills that worker.
+func TestAwaitCancelledInTaskKillsTheWorker(t *testing.T) {
+	pool := newPool(t)
+	fifo := newFIFO(t, "ready")
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		task := aio.Spawn(ctx, func(ctx context.Context) (int, error) {
+			return Block.Await(ctx, pool, fifo)
+		})
+		if _, err := aio.ToThread(ctx, func(context.Context) (struct{}, error) {
+			readPIDs(t, fifo, 1)
+			return struct{}{}, nil
+		}); err != nil {
+			return err
+		}
+		task.Cancel()
+		if _, err := task.Await(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("Await of a cancelled task = %v, want context.Canceled", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The kill is the pool's; Shutdown (at cleanup) waits for the reaping.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := pool.Shutdown(ctx, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if s := pool.Stats(); s.Killed != 1 {
+		t.Errorf("workers killed = %d, want 1 (the one running the cancelled call)", s.Killed)
+	}
+}
