@@ -10,8 +10,9 @@ import (
 // future not yet done, Wait, AsCompleted, Map, a ThreadPool.Shutdown that
 // waits, and mp's Call, Map and Pool.Shutdown) called from a task or a
 // callback of a running aio event loop. Blocking there would stop every
-// other task of the loop, silently; asyncio raises RuntimeError "cannot be
-// called from a running event loop" in the same place. The errors are
+// other task of the loop: Python lets it happen, silently; braid refuses,
+// as asyncio refuses asyncio.run() inside a running loop (RuntimeError
+// "cannot be called from a running event loop"). The errors are
 // *BlockingError values that match ErrBlockingOnLoop with errors.Is and
 // name the call to use instead, such as aio.AwaitFuture.
 //
