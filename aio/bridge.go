@@ -50,6 +50,9 @@ func awaitDone(ctx context.Context, a loopthread.Awaitable) (handled bool, err e
 	if t == nil {
 		return false, nil
 	}
+	if s, ok := a.(interface{ State() futures.State }); ok && s.State().Done() {
+		return true, nil // already done: its outcome wins over ctx
+	}
 	// The callback runs at once, here, if a is already done: the state
 	// tells that apart from a later call from the completing goroutine,
 	// which must go through the loop's thread-safe queue.
