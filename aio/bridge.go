@@ -2,8 +2,10 @@ package aio
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/braid-go/braid/futures"
+	"github.com/braid-go/braid/internal/loopthread"
 )
 
 // Bridges between the loop and executors (loop.run_in_executor,
@@ -13,70 +15,113 @@ import (
 // from a task without blocking the loop: the task is suspended and the
 // result comes back through the loop's thread-safe path. If ctx is done
 // first, the future is cancelled if it has not started yet (as asyncio's
-// wrap_future does) and ctx's error is returned. From a goroutine that is
-// not a task, it is f.Result(ctx).
+// wrap_future does) and ctx's error is returned. A future already done
+// gives its outcome at once. From a goroutine that is not a task, it is
+// f.Result(ctx). (f.Result itself, called in a task on a future not yet
+// done, returns futures.ErrBlockingOnLoop instead of stopping the loop.)
 func AwaitFuture[T any](ctx context.Context, f *futures.Future[T]) (T, error) {
-	var zero T
+	handled, err := awaitDone(ctx, f)
+	if !handled {
+		return f.Result(ctx)
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return f.Result(context.Background())
+}
+
+// awaitDone suspends the calling task of the loop that ctx carries until
+// a is done. handled=false: the caller is a plain goroutine (or ctx
+// carries no loop) and must wait as it would without a loop. With
+// handled=true, err is nil once a is done, ctx's error if ctx ended first
+// (a is then cancelled if it has not started), or the misuse error of a
+// loop callback or a task of another loop. It is also the hook through
+// which packages below aio (mp's Func.Await) suspend a task.
+func awaitDone(ctx context.Context, a loopthread.Awaitable) (handled bool, err error) {
 	l := loopOf(ctx)
 	if l == nil {
-		return f.Result(ctx)
+		return false, nil
 	}
 	t, err := l.callerTask()
 	if err != nil {
-		return zero, err
+		return true, err
 	}
 	if t == nil {
-		return f.Result(ctx)
+		return false, nil
 	}
-	if f.State().Done() {
-		return f.Result(context.Background())
+	if s, ok := a.(interface{ State() futures.State }); ok && s.State().Done() {
+		return true, nil // already done: its outcome wins over ctx
 	}
-	if err := ctxErr(ctx); err != nil {
-		f.Cancel()
-		return zero, err
-	}
-	// While the future is pending outside the loop, a virtual clock must
-	// not jump: the work may end at any real instant.
-	st := &bridgeWait{l: l, t: t, counted: true}
-	l.external++
-	f.AddDoneCallback(func() {
+	// The callback runs at once, here, if a is already done: the state
+	// tells that apart from a later call from the completing goroutine,
+	// which must go through the loop's thread-safe queue.
+	st := &bridgeWait{l: l, t: t}
+	a.AddDoneCallback(func() {
+		if st.reg.CompareAndSwap(regPending, regInline) {
+			return
+		}
 		if l.CallSoonThreadsafe(st.arrived) != nil {
 			return // the loop is closed; nobody waits any more
 		}
 	})
+	if !st.reg.CompareAndSwap(regPending, regDone) {
+		return true, nil // already done: its outcome wins over ctx
+	}
+	if err := ctxErr(ctx); err != nil {
+		st.gone = true
+		a.Cancel()
+		return true, err
+	}
+	// While the future is pending outside the loop, a virtual clock must
+	// not jump: the work may end at any real instant.
+	st.counted = true
+	l.external++
 	stop := t.watch(ctx)
 	defer func() {
 		if stop != nil {
 			stop()
 		}
+		st.gone = true
 		st.release()
 	}()
 	for !st.done {
 		if err := ctxErr(ctx); err != nil {
-			f.Cancel()
-			return zero, err
+			a.Cancel()
+			return true, err
 		}
 		if !t.park() {
-			f.Cancel()
-			return zero, errAbandoned
+			a.Cancel()
+			return true, errAbandoned
 		}
 	}
-	return f.Result(context.Background())
+	return true, nil
 }
+
+// States of bridgeWait.reg.
+const (
+	regPending = iota // AddDoneCallback has not returned
+	regInline         // the callback ran inside AddDoneCallback: done
+	regDone           // registered: the callback comes through the loop
+)
 
 // bridgeWait is the loop-side state of a wait on something outside the
 // loop. Its methods run on the loop.
 type bridgeWait struct {
 	l       *Loop
 	t       *taskCore
+	reg     atomic.Int32 // a reg* state
 	done    bool
+	gone    bool // the waiter returned: an arrival wakes nobody
 	counted bool // counted in l.external
 }
 
 func (b *bridgeWait) arrived() {
 	b.done = true
 	b.release()
-	b.l.wake(b.t)
+	if !b.gone {
+		b.l.wake(b.t)
+	}
 }
 
 func (b *bridgeWait) release() {
@@ -91,6 +136,12 @@ func (b *bridgeWait) release() {
 // task asks fn to stop; if fn has not started yet it never runs. A nil ex
 // means the loop's default executor. From a goroutine that is not a task
 // it blocks that goroutine.
+//
+// ex is any futures.Executor. A process pool (mp.Pool) runs only
+// registered functions, not closures: it refuses fn with mp.ErrNotRemote;
+// there, asyncio's await loop.run_in_executor(pool, fn, arg) is
+// Fn.Await(ctx, pool, arg) on the mp.Func of a registered function, which
+// suspends the task in the same way.
 func RunInExecutor[T any](ctx context.Context, ex futures.Executor, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
 	if ex == nil {

@@ -26,4 +26,10 @@
 // becomes a *PanicError with its stack on the task's future, and the worker
 // goes on); Map yields (result, error) pairs and can collect errors instead
 // of stopping; a ThreadPool's queue can be bounded for back-pressure.
+//
+// The waits (Result on a future not yet done, Wait, AsCompleted, Map, a
+// Shutdown that waits, a full bounded queue) refuse to run in a task or a
+// callback of a running aio event loop, where they would stop every other
+// task: they return ErrBlockingOnLoop at once, naming the awaitable form
+// (aio.AwaitFuture). Python blocks the loop silently there.
 package futures

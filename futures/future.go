@@ -155,9 +155,19 @@ func (f *Future[T]) Err() error {
 // (ErrCancelled if it was cancelled). If ctx ends first, Result returns the
 // context's error and the zero value; the future and its work go on (call
 // Cancel to cancel a pending future).
+//
+// In a task or a callback of a running aio event loop, Result on a future
+// that is not done yet does not wait: waiting would stop the whole loop.
+// It returns a *BlockingError matching ErrBlockingOnLoop that names
+// aio.AwaitFuture(ctx, f), which suspends only the task. On a done future
+// Result returns its outcome anywhere (as asyncio's future.result()).
 func (f *Future[T]) Result(ctx context.Context) (T, error) {
 	if v, err, ok := f.outcome(); ok {
 		return v, err
+	}
+	if err := refuseOnLoop("futures: Future.Result", insteadResult); err != nil {
+		var zero T
+		return zero, err
 	}
 	done := f.Done()
 	if ctx.Done() == nil {

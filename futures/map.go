@@ -173,6 +173,10 @@ func callItem[A, R any](ctx context.Context, fn func(context.Context, A) (R, err
 // (the caller stopped the loop, or an error ended it); chunks still queued
 // are then cancelled. Each range over the returned sequence runs the map
 // anew, reading in again.
+//
+// Ranging over Map blocks while results are computed, so in a task or a
+// callback of a running aio event loop it submits nothing and yields only
+// a *BlockingError matching ErrBlockingOnLoop.
 func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A) (R, error), in iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
 	cfg := ResolveMapOptions(opts...)
 	if cfg.BufferSize == 0 {
@@ -186,6 +190,10 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 		var zero R
 		if ex == nil {
 			yield(zero, errNilExecutor)
+			return
+		}
+		if err := refuseOnLoop("futures: Map", insteadMap); err != nil {
+			yield(zero, err)
 			return
 		}
 		if ctx == nil {

@@ -161,7 +161,9 @@ func (p *ThreadPool) Stats() PoolStats {
 // there is room; it returns early, without accepting the job, when
 // job.Context() ends (with the context's error) or the pool shuts down or
 // breaks. Use TryExecute not to block. An accepted job is always run,
-// cancelled or failed; never dropped.
+// cancelled or failed; never dropped. In a task or a callback of a running
+// aio event loop, Execute on a full queue does not wait (that would stop
+// the loop): it returns a *BlockingError matching ErrBlockingOnLoop.
 func (p *ThreadPool) Execute(job Job) error { return p.execute(job, true) }
 
 // TryExecute is Execute that never blocks: with a full bounded queue it
@@ -193,6 +195,9 @@ func (p *ThreadPool) execute(job Job, block bool) error {
 	default:
 		if !block {
 			return fmt.Errorf("futures: %s: %w (%d jobs waiting)", p.name, ErrQueueFull, p.queueSize)
+		}
+		if err := refuseOnLoop("futures: ThreadPool.Execute on a full queue", insteadRoom); err != nil {
+			return err
 		}
 		ctx := job.Context()
 		if ctx == nil {
@@ -405,6 +410,12 @@ func (p *ThreadPool) breakPool(name string, cause error, first Job) {
 //
 // Shutdown is idempotent; a later call may wait, or cancel what is still
 // queued.
+//
+// In a task or a callback of a running aio event loop, a Shutdown with
+// wait=true still shuts the pool down (and cancels, with cancelFutures),
+// but if workers are still running it does not wait for them, which
+// would stop the loop: it returns a *BlockingError matching
+// ErrBlockingOnLoop.
 func (p *ThreadPool) Shutdown(ctx context.Context, wait, cancelFutures bool) error {
 	p.mu.Lock()
 	var idle []chan Job
@@ -437,6 +448,14 @@ func (p *ThreadPool) Shutdown(ctx context.Context, wait, cancelFutures bool) err
 	}
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	select {
+	case <-p.terminated:
+		return nil
+	default:
+	}
+	if err := refuseOnLoop("futures: ThreadPool.Shutdown with wait", insteadPool); err != nil {
+		return err
 	}
 	select {
 	case <-p.terminated:

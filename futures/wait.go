@@ -136,6 +136,11 @@ func dedupe[F Waitable](fs []F) []F {
 // yields a zero F and an error wrapping ctx's error (Python's
 // TimeoutError), and stops. Stopping the loop early is fine: nothing is
 // left behind.
+//
+// In a task or a callback of a running aio event loop, AsCompleted yields
+// the futures that are done without waiting, and then, instead of
+// blocking the loop, a zero F with a *BlockingError matching
+// ErrBlockingOnLoop, and stops.
 func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 	return func(yield func(F, error) bool) {
 		x, ready := newWatch(fs)
@@ -153,6 +158,11 @@ func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 			}
 			if ready = x.w.take(ready); len(ready) > 0 {
 				continue
+			}
+			if err := refuseOnLoop("futures: AsCompleted", insteadWait); err != nil {
+				var zero F
+				yield(zero, err)
+				return
 			}
 			if ctx.Err() == nil {
 				select {
@@ -180,6 +190,11 @@ func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 // done. If ctx ends first, Wait returns the two lists as they are then and
 // an error wrapping ctx's error (Python returns the sets without raising:
 // in Go the caller is told).
+//
+// In a task or a callback of a running aio event loop, Wait returns as
+// usual when its condition is already met, and otherwise returns at once,
+// without blocking the loop, the two lists as they are and a
+// *BlockingError matching ErrBlockingOnLoop.
 func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen) (done, pending []F, err error) {
 	if when != AllCompleted && when != FirstCompleted && when != FirstException {
 		return nil, nil, fmt.Errorf("futures: Wait: invalid ReturnWhen %d", int(when))
@@ -213,6 +228,9 @@ func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen) (done, pendi
 	for !met() {
 		if ready = x.w.take(ready); len(ready) > 0 {
 			continue
+		}
+		if err = refuseOnLoop("futures: Wait", insteadWait); err != nil {
+			break
 		}
 		select {
 		case <-x.w.signal:

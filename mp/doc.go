@@ -27,6 +27,11 @@
 //		}
 //	}
 //
+// In a task of an aio event loop, Square.Await(ctx, pool, 7) suspends only
+// the task (asyncio's await loop.run_in_executor(pool, square, 7)); the
+// blocking Call, Map and Shutdown(wait) return futures.ErrBlockingOnLoop
+// there instead of stopping the loop.
+//
 // Arguments and results are encoded in CBOR with decoding limits; a []byte
 // travels raw. Workers talk to the pool over two pipes with length-prefixed
 // frames, batched both ways. See Pool for what happens when workers die,

@@ -133,7 +133,15 @@ func (f Func[A, R]) Submit(ctx context.Context, ex futures.Executor, arg A) (*fu
 // for Submit: when it ends while the call runs in a pool worker, the worker
 // is killed and Call returns the *KilledError; on an in-process executor
 // Call returns ctx's error at once and the function runs on.
+//
+// Call blocks, so in a task or a callback of a running aio event loop it
+// submits nothing and returns a *futures.BlockingError matching
+// futures.ErrBlockingOnLoop: use Await there, which suspends only the task.
 func (f Func[A, R]) Call(ctx context.Context, ex futures.Executor, arg A) (R, error) {
+	if err := refuseOnLoop("mp: Func.Call", insteadCall); err != nil {
+		var zero R
+		return zero, err
+	}
 	fut, err := f.Submit(ctx, ex, arg)
 	if err != nil {
 		var zero R
@@ -142,15 +150,7 @@ func (f Func[A, R]) Call(ctx context.Context, ex futures.Executor, arg A) (R, er
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	v, err := fut.Result(ctx)
-	if _, isPool := ex.(*Pool); isPool && err != nil && ctx.Err() != nil {
-		// The wait ended with ctx; a process pool settles the call at once
-		// with the same cause (killing its worker if it ran): report how.
-		// (Other executors may run the function on: Call returns now.)
-		<-fut.Done()
-		_, err = fut.Result(context.Background())
-	}
-	return v, err
+	return wait(ctx, ex, fut)
 }
 
 func (j *callJob[A, R]) ent() *entry { return &j.e }

@@ -60,6 +60,10 @@ type chunkJob[A, R any] struct {
 // work is not cancelled). When ctx ends, Map yields ctx's error and stops;
 // the pool fails the chunks still queued and kills the workers running
 // chunks, as for Submit.
+//
+// Ranging over Map blocks while results are computed, so in a task or a
+// callback of a running aio event loop it submits nothing and yields only
+// a *futures.BlockingError matching futures.ErrBlockingOnLoop.
 func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A], opts ...futures.MapOption) iter.Seq2[R, error] {
 	cfg := futures.ResolveMapOptions(opts...)
 	if cfg.BufferSize == 0 {
@@ -77,6 +81,10 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 			return
 		case ex == nil:
 			yield(zero, errNilExecutor)
+			return
+		}
+		if err := refuseOnLoop("mp: Func.Map", insteadMap); err != nil {
+			yield(zero, err)
 			return
 		}
 		if ctx == nil {

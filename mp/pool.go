@@ -527,7 +527,10 @@ func (p *Pool) checkFinishedLocked() {
 // it returns when every accepted task is done and every worker process has
 // exited and been reaped, or when ctx ends (the work then goes on and
 // ctx's error is returned). Workers exit as soon as they have nothing left
-// to do. Shutdown is idempotent.
+// to do. Shutdown is idempotent. In a task or a callback of a running aio
+// event loop, a Shutdown that would wait shuts the pool down but returns
+// a *futures.BlockingError matching futures.ErrBlockingOnLoop instead of
+// stopping the loop.
 func (p *Pool) Shutdown(ctx context.Context, wait, cancelFutures bool) error {
 	p.mu.Lock()
 	p.shut = true
@@ -546,6 +549,14 @@ func (p *Pool) Shutdown(ctx context.Context, wait, cancelFutures bool) error {
 	}
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	select {
+	case <-p.finished:
+		return nil
+	default:
+		if err := refuseOnLoop("mp: Pool.Shutdown with wait", insteadShutdown); err != nil {
+			return err
+		}
 	}
 	select {
 	case <-p.finished:
