@@ -1,0 +1,279 @@
+package vet
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/types/typeutil"
+)
+
+// Import paths of the braid packages whose functions the analyzers know.
+const (
+	aioPath     = "github.com/braid-go/braid/aio"
+	futuresPath = "github.com/braid-go/braid/futures"
+	mpPath      = "github.com/braid-go/braid/mp"
+)
+
+// callee returns the function or method a call statically calls (the
+// generic origin for an instantiation), or nil (a func value, a builtin, a
+// conversion, an interface method's dynamic target).
+func callee(info *types.Info, call *ast.CallExpr) *types.Func {
+	fn, _ := typeutil.Callee(info, call).(*types.Func)
+	if fn == nil {
+		return nil
+	}
+	return fn.Origin()
+}
+
+// isFunc reports whether fn is the package-level function path.name.
+func isFunc(fn *types.Func, path, name string) bool {
+	return fn != nil && fn.Pkg() != nil && fn.Pkg().Path() == path && fn.Name() == name &&
+		fn.Type().(*types.Signature).Recv() == nil
+}
+
+// isMethod reports whether fn is the method name of the named type
+// path.typ (on the type or its pointer).
+func isMethod(fn *types.Func, path, typ, name string) bool {
+	if fn == nil || fn.Name() != name {
+		return false
+	}
+	recv := fn.Type().(*types.Signature).Recv()
+	if recv == nil {
+		return false
+	}
+	named := namedOf(recv.Type())
+	if named == nil {
+		return false
+	}
+	obj := named.Origin().Obj()
+	return obj.Pkg() != nil && obj.Pkg().Path() == path && obj.Name() == typ
+}
+
+// namedOf returns the named type t is, or points to, or nil.
+func namedOf(t types.Type) *types.Named {
+	t = types.Unalias(t)
+	if p, ok := t.(*types.Pointer); ok {
+		t = types.Unalias(p.Elem())
+	}
+	n, _ := t.(*types.Named)
+	return n
+}
+
+// importName returns the name under which file imports path ("" if it
+// does not, or imports it with _ or .).
+func importName(file *ast.File, path string) string {
+	for _, spec := range file.Imports {
+		p, err := strconv.Unquote(spec.Path.Value)
+		if err != nil || p != path {
+			continue
+		}
+		if spec.Name != nil {
+			if spec.Name.Name == "_" || spec.Name.Name == "." {
+				return ""
+			}
+			return spec.Name.Name
+		}
+		return filepath.Base(path)
+	}
+	return ""
+}
+
+// fileOf returns the file of pass that holds pos.
+func fileOf(pass *analysis.Pass, pos token.Pos) *ast.File {
+	for _, f := range pass.Files {
+		if f.FileStart <= pos && pos <= f.FileEnd {
+			return f
+		}
+	}
+	return nil
+}
+
+// shortPos formats pos as file.go:line for messages.
+func shortPos(fset *token.FileSet, pos token.Pos) string {
+	p := fset.Position(pos)
+	return fmt.Sprintf("%s:%d", filepath.Base(p.Filename), p.Line)
+}
+
+// A starter is a braid function that runs one of its function arguments on
+// a loop's thread: as a task (Run, Spawn, TaskGroup.Go, ...) or as a
+// callback (CallSoon, ...). Functions given to ToThread and RunInExecutor
+// run on other threads and are not starters.
+type starter struct {
+	recv   string // the receiver type's name, "" for a function
+	name   string
+	arg    int // the index of the function argument
+	ctxArg int // the index of the function's context parameter, -1 if none
+}
+
+var starters = []starter{
+	{"", "Run", 1, 0},
+	{"", "Spawn", 1, 0},
+	{"", "Shield", 1, 0},
+	{"", "Group", 1, 0},
+	{"", "GroupSpawn", 1, 0},
+	{"", "RunCoroutineThreadsafe", 1, 0},
+	{"", "StartServer", 3, 0},
+	{"TaskGroup", "Go", 0, 0},
+	{"Loop", "CallSoon", 0, -1},
+	{"Loop", "CallLater", 1, -1},
+	{"Loop", "CallAt", 1, -1},
+	{"Loop", "AddSignalHandler", 1, -1},
+}
+
+// matchStarter returns the starter fn is, or nil.
+func matchStarter(fn *types.Func) *starter {
+	for i := range starters {
+		s := &starters[i]
+		if s.recv == "" && isFunc(fn, aioPath, s.name) || s.recv != "" && isMethod(fn, aioPath, s.recv, s.name) {
+			return s
+		}
+	}
+	return nil
+}
+
+// A loopFunc is the body of a function that runs on a loop's thread.
+type loopFunc struct {
+	starter string     // how it is started, e.g. "aio.Spawn"
+	node    ast.Node   // *ast.FuncLit or *ast.FuncDecl
+	body    *ast.BlockStmt
+	ctx     *types.Var // its context parameter, nil if none or unnamed
+}
+
+// funcDecls maps the functions and methods declared in the package to
+// their declarations.
+func funcDecls(pass *analysis.Pass) map[*types.Func]*ast.FuncDecl {
+	m := map[*types.Func]*ast.FuncDecl{}
+	for _, f := range pass.Files {
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			if fn, ok := pass.TypesInfo.Defs[fd.Name].(*types.Func); ok {
+				m[fn] = fd
+			}
+		}
+	}
+	return m
+}
+
+// funcArg resolves a function argument to its literal or its declaration
+// in this package; nil if it is anything else (a variable, a function of
+// another package).
+func funcArg(pass *analysis.Pass, decls map[*types.Func]*ast.FuncDecl, e ast.Expr) (ast.Node, *ast.FuncType, *ast.BlockStmt) {
+	e = ast.Unparen(e)
+	switch x := e.(type) {
+	case *ast.FuncLit:
+		return x, x.Type, x.Body
+	case *ast.IndexExpr:
+		e = x.X
+	case *ast.IndexListExpr:
+		e = x.X
+	}
+	var id *ast.Ident
+	switch x := e.(type) {
+	case *ast.Ident:
+		id = x
+	case *ast.SelectorExpr:
+		id = x.Sel
+	default:
+		return nil, nil, nil
+	}
+	fn, ok := pass.TypesInfo.Uses[id].(*types.Func)
+	if !ok {
+		return nil, nil, nil
+	}
+	fd := decls[fn.Origin()]
+	if fd == nil {
+		return nil, nil, nil
+	}
+	return fd, fd.Type, fd.Body
+}
+
+// paramVar returns the i-th parameter of ft as a variable, nil if it has
+// no usable name.
+func paramVar(info *types.Info, ft *ast.FuncType, i int) *types.Var {
+	if i < 0 || ft.Params == nil {
+		return nil
+	}
+	n := 0
+	for _, field := range ft.Params.List {
+		if len(field.Names) == 0 {
+			if n == i {
+				return nil
+			}
+			n++
+			continue
+		}
+		for _, name := range field.Names {
+			if n == i {
+				if name.Name == "_" {
+					return nil
+				}
+				v, _ := info.Defs[name].(*types.Var)
+				return v
+			}
+			n++
+		}
+	}
+	return nil
+}
+
+// loopFuncs returns every function body of the package that runs on a
+// loop's thread because it is given to a starter.
+func loopFuncs(pass *analysis.Pass, decls map[*types.Func]*ast.FuncDecl) []loopFunc {
+	var out []loopFunc
+	seen := map[ast.Node]bool{}
+	for _, f := range pass.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			s := matchStarter(callee(pass.TypesInfo, call))
+			if s == nil || s.arg >= len(call.Args) {
+				return true
+			}
+			node, ft, body := funcArg(pass, decls, call.Args[s.arg])
+			if node == nil || seen[node] {
+				return true
+			}
+			seen[node] = true
+			name := "aio." + s.name
+			if s.recv != "" {
+				name = s.recv + "." + s.name
+			}
+			out = append(out, loopFunc{starter: name, node: node, body: body, ctx: paramVar(pass.TypesInfo, ft, s.ctxArg)})
+			return true
+		})
+	}
+	return out
+}
+
+// inspectRunHere walks the code of body that runs when body runs, on the
+// same thread: it skips function literals that are not called there (a
+// literal given to aio.ToThread, stored, or returned runs elsewhere or
+// later) and go statements. visit is called as by ast.Inspect.
+func inspectRunHere(body ast.Node, visit func(ast.Node) bool) {
+	called := map[*ast.FuncLit]bool{}
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.GoStmt:
+			return false
+		case *ast.CallExpr:
+			if lit, ok := ast.Unparen(x.Fun).(*ast.FuncLit); ok {
+				called[lit] = true
+			}
+		case *ast.FuncLit:
+			if !called[x] {
+				return false
+			}
+		}
+		return visit(n)
+	})
+}

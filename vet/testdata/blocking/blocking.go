@@ -1,0 +1,116 @@
+// Package blocking holds the positive and negative cases of blockingcall.
+package blocking
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+
+	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/futures"
+)
+
+func sleepy() { time.Sleep(time.Millisecond) }
+
+func deeper() { sleepy() }
+
+func fine(ctx context.Context) error { return aio.Sleep(ctx, time.Millisecond) }
+
+// The tricky case: a closure given to Spawn calls a helper that sleeps.
+func spawnHelper(ctx context.Context) {
+	t := aio.Spawn(ctx, func(ctx context.Context) (int, error) {
+		sleepy() // want `sleepy blocks the loop's thread in a function run by aio.Spawn: sleepy calls time.Sleep \(blocking.go:17\); use aio.Sleep\(ctx, d\)`
+		deeper() // want `deeper blocks the loop's thread in a function run by aio.Spawn: deeper → sleepy calls time.Sleep`
+		return 1, fine(ctx)
+	})
+	_, _ = t.Await(ctx)
+}
+
+// The other tricky case: blocking inside aio.ToThread's function is right.
+func toThread(ctx context.Context) error {
+	return aio.Run(ctx, func(ctx context.Context) error {
+		_, err := aio.ToThread(ctx, func(ctx context.Context) ([]byte, error) {
+			time.Sleep(time.Millisecond)
+			sleepy()
+			return os.ReadFile("x")
+		})
+		return err
+	})
+}
+
+func direct(ctx context.Context, c *http.Client, mu *sync.Mutex, wg *sync.WaitGroup, f *futures.Future[int], ch chan int) error {
+	return aio.Run(ctx, func(ctx context.Context) error {
+		time.Sleep(time.Second)     // want `time.Sleep blocks the loop's thread in a function run by aio.Run \(every task of the loop waits\); use aio.Sleep\(ctx, d\)`
+		_, _ = c.Get("http://x")    // want `http.Client.Get blocks .*aio.HTTPClient`
+		_, _ = http.Get("http://x") // want `http.Get blocks`
+		_, _ = net.Dial("tcp", "x") // want `net.Dial blocks .*aio.Dial`
+		_, _ = os.ReadFile("x")     // want `os.ReadFile blocks .*aio.ToThread`
+		mu.Lock()                   // want `sync.Mutex.Lock blocks .*aio.Lock`
+		mu.Unlock()
+		wg.Wait()                   // want `sync.WaitGroup.Wait blocks`
+		_, _ = f.Result(ctx)        // want `futures.Future.Result blocks .*aio.AwaitFuture\(ctx, f\)`
+		_ = exec.Command("x").Run() // want `exec.Cmd.Run blocks .*aio.StartProcess`
+		<-ch                        // want `a channel receive blocks`
+		ch <- 1                     // want `a channel send blocks`
+		for range ch {              // want `a range over a channel blocks`
+		}
+		select { // want `a select without a default case blocks`
+		case <-ch:
+		case <-ctx.Done():
+		}
+		select {
+		case v := <-ch:
+			_ = v
+		default:
+		}
+		return nil
+	})
+}
+
+func group(ctx context.Context) error {
+	return aio.Group(ctx, func(ctx context.Context, g *aio.TaskGroup) error {
+		if err := g.Go(func(ctx context.Context) error {
+			<-ctx.Done() // want `a channel receive blocks the loop's thread in a function run by TaskGroup.Go`
+			return nil
+		}); err != nil {
+			return err
+		}
+		time.Sleep(1) // want `time.Sleep blocks the loop's thread in a function run by aio.Group`
+		return nil
+	})
+}
+
+// A named function given to Spawn is checked too.
+func worker(ctx context.Context) (int, error) {
+	time.Sleep(time.Millisecond) // want `time.Sleep blocks the loop's thread in a function run by aio.Spawn`
+	go func() {
+		time.Sleep(time.Millisecond) // another goroutine: fine
+	}()
+	defer func() {
+		time.Sleep(time.Millisecond) // want `time.Sleep blocks`
+	}()
+	later := func() { time.Sleep(time.Millisecond) } // stored, not run here
+	_ = later
+	return 0, nil
+}
+
+func spawnWorker(ctx context.Context) (int, error) {
+	return aio.Spawn(ctx, worker).Await(ctx)
+}
+
+// Outside any loop function: not reported.
+func plain(mu *sync.Mutex) {
+	time.Sleep(time.Millisecond)
+	mu.Lock()
+	mu.Unlock()
+}
+
+func callbacks(l *aio.Loop) {
+	l.CallSoon(func() {
+		time.Sleep(time.Millisecond) // want `time.Sleep blocks the loop's thread in a function run by Loop.CallSoon`
+	})
+}
