@@ -242,10 +242,12 @@ func checkMain(pass *analysis.Pass, f *ast.File, fd *ast.FuncDecl) {
 		Message: "main of a program that uses mp does not call mp.Main: worker processes (this binary started again) cannot serve tasks and NewPool fails; call mp.Main() first in main (Python's if __name__ == \"__main__\" guard)",
 	}
 	if mp != "" {
-		d.SuggestedFixes = []analysis.SuggestedFix{{
-			Message:   "Call " + mp + ".Main() first",
-			TextEdits: []analysis.TextEdit{{Pos: fd.Body.Lbrace + 1, End: fd.Body.Lbrace + 1, NewText: []byte("\n\t" + mp + ".Main()")}},
-		}}
+		edit := analysis.TextEdit{Pos: fd.Body.Lbrace + 1, End: fd.Body.Lbrace + 1, NewText: []byte("\n\t" + mp + ".Main()")}
+		if len(fd.Body.List) > 0 {
+			first := fd.Body.List[0].Pos()
+			edit = analysis.TextEdit{Pos: first, End: first, NewText: []byte(mp + ".Main()\n\t")}
+		}
+		d.SuggestedFixes = []analysis.SuggestedFix{{Message: "Call " + mp + ".Main() first", TextEdits: []analysis.TextEdit{edit}}}
 	}
 	pass.Report(d)
 }

@@ -1,0 +1,46 @@
+// Package droppedtask holds the cases of droppedtask.
+package droppedtask
+
+import (
+	"context"
+
+	"github.com/braid-go/braid/aio"
+)
+
+func work(ctx context.Context) (int, error) { return 1, nil }
+
+func cases(ctx context.Context) error {
+	aio.Spawn(ctx, work)         // want `the Task returned by aio.Spawn is dropped`
+	_ = aio.Spawn(ctx, work)     // want `the Task returned by aio.Spawn is dropped`
+	var _ = aio.Spawn(ctx, work) // want `the Task returned by aio.Spawn is dropped`
+
+	t := aio.Spawn(ctx, work) // kept and awaited: fine
+	if _, err := t.Await(ctx); err != nil {
+		return err
+	}
+	t.Await(ctx)         // want `the error of Task.Await is ignored`
+	v, _ := t.Await(ctx) // want `the error of Task.Await is ignored`
+	_ = v
+	tasks := []*aio.Task[int]{aio.Spawn(ctx, work)} // stored: fine
+	if _, err := aio.Gather(ctx, tasks...); err != nil {
+		return err
+	}
+	aio.Spawn(ctx, work).Cancel() // used: fine
+
+	fut := aio.NewFuture[int](ctx)
+	fut.Await(ctx) // want `the error of Future.Await is ignored`
+
+	return aio.Group(ctx, func(ctx context.Context, g *aio.TaskGroup) error {
+		g.Go(func(ctx context.Context) error { return nil })     // want `the error of TaskGroup.Go is ignored: when the group no longer accepts tasks`
+		_ = g.Go(func(ctx context.Context) error { return nil }) // want `the error of TaskGroup.Go is ignored`
+		if err := g.Go(func(ctx context.Context) error { return nil }); err != nil {
+			return err
+		}
+		t2, _ := aio.GroupSpawn(g, work) // want `the error of aio.GroupSpawn is ignored`
+		_ = t2
+		if _, err := aio.GroupSpawn(g, work); err != nil { // the group awaits its tasks: dropping one is fine
+			return err
+		}
+		return nil
+	})
+}

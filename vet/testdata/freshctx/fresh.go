@@ -1,0 +1,48 @@
+// Package freshctx holds the cases of freshctx.
+package freshctx
+
+import (
+	"context"
+	"time"
+
+	"github.com/braid-go/braid/aio"
+)
+
+func use(ctx context.Context) error { return aio.Sleep(ctx, time.Millisecond) }
+
+func cases(ctx context.Context) error {
+	return aio.Run(context.Background(), func(ctx context.Context) error { // the root of a program: fine
+		t := aio.Spawn(ctx, func(tctx context.Context) (int, error) {
+			return 0, use(context.Background()) // want `context.Background\(\) in a function run by aio.Spawn whose own context tctx is in scope`
+		})
+		if _, err := t.Await(ctx); err != nil {
+			return err
+		}
+		sub, cancel := context.WithTimeout(context.TODO(), time.Second) // want `context.TODO\(\) in a function run by aio.Run whose own context ctx is in scope`
+		defer cancel()
+		if err := use(sub); err != nil {
+			return err
+		}
+		if err := use(context.WithoutCancel(ctx)); err != nil { // the right way to outlive the task
+			return err
+		}
+		_, err := aio.ToThread(ctx, func(context.Context) (int, error) {
+			return 0, plain(context.Background()) // another thread, its own context: fine
+		})
+		return err
+	})
+}
+
+func plain(ctx context.Context) error { return ctx.Err() }
+
+func unnamed(ctx context.Context) error {
+	return aio.Group(ctx, func(_ context.Context, g *aio.TaskGroup) error {
+		return plain(context.Background()) // the task's ctx is not in scope: not reported
+	})
+}
+
+func handler(ctx context.Context) (int, error) {
+	return 0, use(context.Background()) // want `context.Background\(\) in a function run by aio.Spawn whose own context ctx is in scope`
+}
+
+func named(ctx context.Context) (int, error) { return aio.Spawn(ctx, handler).Await(ctx) }

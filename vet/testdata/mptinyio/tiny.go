@@ -1,0 +1,54 @@
+// Package mptinyio holds the cases of mptinyio.
+package mptinyio
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+)
+
+import "github.com/braid-go/braid/mp"
+
+func fetch(ctx context.Context, url string) ([]byte, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
+
+func hashFile(ctx context.Context, path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data) // CPU work next to the I/O: a process may pay off
+	return sum[:], nil
+}
+
+func fib(n int) int {
+	if n < 2 {
+		return n
+	}
+	return fib(n-1) + fib(n-2)
+}
+
+var (
+	Fetch = mp.Register("fetch", fetch)                                                  // want `mp.Register\("fetch"\): the function only does network or file I/O; a worker process costs a round trip per call \(about 28 µs, p50\)`
+	Read  = mp.Register("read", func(ctx context.Context, path string) ([]byte, error) { // want `mp.Register\("read"\): the function only does network or file I/O`
+		return os.ReadFile(path)
+	})
+	Hash = mp.Register("hash", hashFile)
+	Fib  = mp.Register("fib", func(ctx context.Context, n int) (int, error) { return fib(n), nil })
+	Sum  = mp.Register("sum", func(ctx context.Context, xs []int) (int, error) {
+		t := 0
+		for _, x := range xs {
+			t += x
+		}
+		return t, nil
+	})
+)
