@@ -45,8 +45,8 @@ var BlockingCall = &analysis.Analyzer{
 // A blocker is one blocking operation found in loop code.
 type blocker struct {
 	pos     token.Pos
-	what    string // "time.Sleep", "a channel receive"
-	instead string // what to use instead
+	what    string    // "time.Sleep", "a channel receive"
+	instead string    // what to use instead
 	chain   []string  // the package functions called from pos down to leaf
 	leaf    token.Pos // where the operation is, when reached through chain
 }

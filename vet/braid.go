@@ -138,8 +138,8 @@ func matchStarter(fn *types.Func) *starter {
 
 // A loopFunc is the body of a function that runs on a loop's thread.
 type loopFunc struct {
-	starter string     // how it is started, e.g. "aio.Spawn"
-	node    ast.Node   // *ast.FuncLit or *ast.FuncDecl
+	starter string   // how it is started, e.g. "aio.Spawn"
+	node    ast.Node // *ast.FuncLit or *ast.FuncDecl
 	body    *ast.BlockStmt
 	ctx     *types.Var // its context parameter, nil if none or unnamed
 }

@@ -59,4 +59,3 @@ func runFreshContext(pass *analysis.Pass) (any, error) {
 	}
 	return nil, nil
 }
-
