@@ -53,10 +53,17 @@ func droppedKind(fn *types.Func) (name string, taskResult, errResult int) {
 }
 
 func runDroppedTask(pass *analysis.Pass) (any, error) {
+	groups := groupParams(pass)
 	check := func(call *ast.CallExpr, dropped func(i int) bool) {
 		name, task, errIdx := droppedKind(callee(pass.TypesInfo, call))
 		if name == "" {
 			return
+		}
+		if (name == "TaskGroup.Go" || name == "aio.GroupSpawn") && groups[groupOf(pass.TypesInfo, call, name)] {
+			// The group's own body (or a task in it) adds a task: the call
+			// fails only when the group is already failing, and aio.Group
+			// returns that failure.
+			errIdx = -1
 		}
 		if task >= 0 && dropped(task) {
 			pass.Reportf(call.Pos(), "the Task returned by %s is dropped: its error is never seen and aio.Run cancels it if it is still pending; keep it and await it (t.Await, aio.Gather), or start it in an aio.Group", name)
@@ -100,6 +107,49 @@ func runDroppedTask(pass *analysis.Pass) (any, error) {
 		})
 	}
 	return nil, nil
+}
+
+// groupParams returns the *TaskGroup parameters of the bodies given to
+// aio.Group in the package.
+func groupParams(pass *analysis.Pass) map[*types.Var]bool {
+	decls := funcDecls(pass)
+	m := map[*types.Var]bool{}
+	for _, f := range pass.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) < 2 || !isFunc(callee(pass.TypesInfo, call), aioPath, "Group") {
+				return true
+			}
+			if node, ft, _ := funcArg(pass, decls, call.Args[1]); node != nil {
+				if v := paramVar(pass.TypesInfo, ft, 1); v != nil {
+					m[v] = true
+				}
+			}
+			return true
+		})
+	}
+	return m
+}
+
+// groupOf returns the variable that holds the group of a TaskGroup.Go or
+// aio.GroupSpawn call, nil if it is not a plain variable.
+func groupOf(info *types.Info, call *ast.CallExpr, name string) *types.Var {
+	var e ast.Expr
+	if name == "TaskGroup.Go" {
+		sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+		if !ok {
+			return nil
+		}
+		e = sel.X
+	} else if len(call.Args) > 0 {
+		e = call.Args[0]
+	}
+	id, ok := ast.Unparen(e).(*ast.Ident)
+	if !ok {
+		return nil
+	}
+	v, _ := info.Uses[id].(*types.Var)
+	return v
 }
 
 func isBlank(e ast.Expr) bool {

@@ -38,7 +38,15 @@ var MPTinyIO = &analysis.Analyzer{
 	Run:  runMPTinyIO,
 }
 
-var ioPackages = map[string]bool{"net": true, "net/http": true, "os": true, "io": true, "io/ioutil": true, "bufio": true}
+var ioPackages = map[string]bool{"net": true, "net/http": true, "io": true, "io/ioutil": true, "bufio": true}
+
+// osIO are the functions of package os that do file I/O (every method of
+// *os.File does too); the others (Getpid, Getenv, Exit, ...) are cheap.
+var osIO = map[string]bool{
+	"Open": true, "OpenFile": true, "Create": true, "ReadFile": true, "WriteFile": true, "ReadDir": true,
+	"Stat": true, "Lstat": true, "Remove": true, "RemoveAll": true, "Mkdir": true, "MkdirAll": true,
+	"Rename": true, "Truncate": true, "CopyFS": true,
+}
 
 var cheapPackages = map[string]bool{
 	"errors": true, "fmt": true, "strconv": true, "strings": true, "bytes": true, "context": true,
@@ -75,8 +83,9 @@ func onlyIO(info *types.Info, body *ast.BlockStmt) bool {
 			switch {
 			case fn == nil || fn.Pkg() == nil:
 				compute = true // a func value or an unknown method: it may compute
-			case ioPackages[fn.Pkg().Path()]:
+			case ioPackages[fn.Pkg().Path()], isOSFileIO(fn):
 				io = true
+			case fn.Pkg().Path() == "os":
 			case !cheapPackages[fn.Pkg().Path()]:
 				compute = true
 			}
@@ -84,4 +93,15 @@ func onlyIO(info *types.Info, body *ast.BlockStmt) bool {
 		return !compute
 	})
 	return io && !compute
+}
+
+// isOSFileIO reports whether fn is a file I/O function or method of os.
+func isOSFileIO(fn *types.Func) bool {
+	if fn.Pkg().Path() != "os" {
+		return false
+	}
+	if fn.Type().(*types.Signature).Recv() != nil {
+		return isMethod(fn, "os", "File", fn.Name())
+	}
+	return osIO[fn.Name()]
 }

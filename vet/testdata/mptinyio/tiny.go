@@ -43,8 +43,13 @@ var (
 		return os.ReadFile(path)
 	})
 	Hash = mp.Register("hash", hashFile)
-	Fib  = mp.Register("fib", func(ctx context.Context, n int) (int, error) { return fib(n), nil })
-	Sum  = mp.Register("sum", func(ctx context.Context, xs []int) (int, error) {
+	PID  = mp.Register("pid", func(ctx context.Context, _ int) (int, error) { return os.Getpid(), nil }) // not I/O: fine
+	Log  = mp.Register("log", func(ctx context.Context, s string) (int, error) {                         // fmt to stderr is not the work: fine
+		fmt.Fprintln(os.Stderr, s)
+		return len(s), nil
+	})
+	Fib = mp.Register("fib", func(ctx context.Context, n int) (int, error) { return fib(n), nil })
+	Sum = mp.Register("sum", func(ctx context.Context, xs []int) (int, error) {
 		t := 0
 		for _, x := range xs {
 			t += x
