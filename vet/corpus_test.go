@@ -44,7 +44,7 @@ func TestCorpus(t *testing.T) {
 		line int
 		rule string
 	}
-	wanted := map[mark]bool{} // marked lines, true once reported
+	wanted := map[mark]bool{}  // marked lines, true once reported
 	progs := map[string]bool{} // program name -> has a red flag
 	for _, p := range pkgs {
 		name := filepath.Base(p.PkgPath)
