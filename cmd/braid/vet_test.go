@@ -134,3 +134,25 @@ func TestVetEndToEnd(t *testing.T) {
 		t.Fatalf("braid vet on fixed code: exit %d, want 0 and no output; output:\n%s", code, out)
 	}
 }
+
+// TestVetCobraCommand checks the cobra form of braid vet: go vet's flags
+// pass through unparsed, and the exit status comes out as ExitCode.
+func TestVetCobraCommand(t *testing.T) {
+	cmd := newVetCmd()
+	var out, errb bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetArgs([]string{"--help"})
+	if err := cmd.Execute(); err != nil || !strings.Contains(out.String(), "mpboundary") {
+		t.Fatalf("vet --help: err %v, stdout %q", err, out.String())
+	}
+	cmd = newVetCmd()
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetArgs([]string{"-vettool=/bin/true", "./..."})
+	err := cmd.Execute()
+	var exit interface{ ExitCode() int }
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("vet -vettool=...: err %v, want an exit status 2", err)
+	}
+}
