@@ -129,7 +129,17 @@ func TestVetEndToEnd(t *testing.T) {
 	if code == 0 || !strings.Contains(out, want) {
 		t.Fatalf("go vet -vettool=braid on a red flag: exit %d, want non-zero and %q; output:\n%s", code, want, out)
 	}
-	write("main.go", strings.Replace(redFlagProgram, "SLEEP", "_ = aio.Sleep(ctx, time.Second)", 1))
+	// The suggested fix rewrites time.Sleep(d) to aio.Sleep(ctx, d).
+	if code, out = runIn(braid, "vet", "-fix", "./..."); code != 0 {
+		t.Fatalf("braid vet -fix: exit %d; output:\n%s", code, out)
+	}
+	fixed, err := os.ReadFile(filepath.Join(mod, "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(fixed), "aio.Sleep(ctx, time.Second)") || strings.Contains(string(fixed), "time.Sleep") {
+		t.Fatalf("braid vet -fix did not rewrite time.Sleep:\n%s", fixed)
+	}
 	if code, out = runIn(braid, "vet", "./..."); code != 0 || strings.TrimSpace(out) != "" {
 		t.Fatalf("braid vet on fixed code: exit %d, want 0 and no output; output:\n%s", code, out)
 	}
