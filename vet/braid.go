@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"go/types"
 	"path/filepath"
+	"sort"
 	"strconv"
 
 	"golang.org/x/tools/go/analysis"
@@ -252,6 +253,55 @@ func loopFuncs(pass *analysis.Pass, decls map[*types.Func]*ast.FuncDecl) []loopF
 			return true
 		})
 	}
+	return append(out, protocolMethods(pass, decls, seen)...)
+}
+
+// protocolCallbacks are the methods the loop calls on a protocol (aio's
+// Protocol, BufferedProtocol, WriteFlowControl and DatagramProtocol).
+var protocolCallbacks = map[string]bool{
+	"ConnectionMade": true, "DataReceived": true, "EOFReceived": true, "ConnectionLost": true,
+	"GetBuffer": true, "BufferUpdated": true, "PauseWriting": true, "ResumeWriting": true,
+	"DatagramReceived": true, "ErrorReceived": true,
+}
+
+// protocolMethods returns the callback methods of the package's types that
+// implement aio.Protocol or aio.DatagramProtocol: the loop runs them.
+func protocolMethods(pass *analysis.Pass, decls map[*types.Func]*ast.FuncDecl, seen map[ast.Node]bool) []loopFunc {
+	var ifaces []*types.Interface
+	for _, imp := range pass.Pkg.Imports() {
+		if imp.Path() != aioPath {
+			continue
+		}
+		for _, name := range []string{"Protocol", "DatagramProtocol"} {
+			if tn, ok := imp.Scope().Lookup(name).(*types.TypeName); ok {
+				if it, ok := tn.Type().Underlying().(*types.Interface); ok {
+					ifaces = append(ifaces, it)
+				}
+			}
+		}
+	}
+	if len(ifaces) == 0 {
+		return nil
+	}
+	var out []loopFunc
+	for fn, fd := range decls {
+		recv := fn.Type().(*types.Signature).Recv()
+		if recv == nil || !protocolCallbacks[fn.Name()] || seen[fd] {
+			continue
+		}
+		named := namedOf(recv.Type())
+		if named == nil {
+			continue
+		}
+		for _, it := range ifaces {
+			if types.Implements(named, it) || types.Implements(types.NewPointer(named), it) {
+				seen[fd] = true
+				out = append(out, loopFunc{starter: "the loop (an aio protocol callback)", node: fd, body: fd.Body})
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].node.Pos() < out[j].node.Pos() })
 	return out
 }
 

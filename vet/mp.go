@@ -6,6 +6,7 @@ import (
 	"go/types"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"golang.org/x/tools/go/analysis"
 )
@@ -135,6 +136,9 @@ func encodeProblem(t types.Type, path string, seen map[types.Type]bool, from *ty
 			if tag.Get("cbor") == "-" || tag.Get("json") == "-" && tag.Get("cbor") == "" {
 				continue
 			}
+			if f.Name() == "_" {
+				continue // padding or a marker: no data
+			}
 			if !f.Exported() && !f.Embedded() {
 				return path + " (" + name + ") has the unexported field " + f.Name() + ", which is not encoded (the value would arrive altered; mp refuses such types); export it, tag it cbor:\"-\", or implement encoding.BinaryMarshaler on " + name
 			}
@@ -188,9 +192,10 @@ func runMPMain(pass *analysis.Pass) (any, error) {
 	if pass.Pkg.Name() != "main" {
 		return nil, nil
 	}
-	usesMP := false
-	for _, imp := range pass.Pkg.Imports() {
-		if imp.Path() == mpPath {
+	usesMP := false // a non-test file imports mp
+	for _, f := range pass.Files {
+		name := pass.Fset.Position(f.FileStart).Filename
+		if !strings.HasSuffix(name, "_test.go") && importName(f, mpPath) != "" {
 			usesMP = true
 		}
 	}

@@ -114,3 +114,28 @@ func callbacks(l *aio.Loop) {
 		time.Sleep(time.Millisecond) // want `time.Sleep blocks the loop's thread in a function run by Loop.CallSoon`
 	})
 }
+
+// A protocol's callbacks run on the loop.
+type echo struct {
+	aio.BaseProtocol
+	t aio.Transport
+}
+
+func (e *echo) ConnectionMade(t aio.Transport) { e.t = t }
+
+func (e *echo) DataReceived(data []byte) {
+	_ = os.WriteFile("log", data, 0o600) // want `os.WriteFile blocks the loop's thread in a function run by the loop \(an aio protocol callback\)`
+	_ = e.t.Write(data)
+}
+
+// Not a callback of the loop: not reported.
+func (e *echo) Flush() { _ = os.WriteFile("log", nil, 0o600) }
+
+func serve(ctx context.Context) error {
+	srv, err := aio.CreateServer(ctx, "tcp", "127.0.0.1:0", func() aio.Protocol { return &echo{} })
+	if err != nil {
+		return err
+	}
+	srv.Close()
+	return nil
+}

@@ -15,6 +15,7 @@ type Plain struct {
 	Items []int
 	When  time.Time // unexported fields, but a BinaryMarshaler: fine
 	skip  int       `cbor:"-"`
+	_     [0]func() // a marker, no data
 }
 
 type Hidden struct {
