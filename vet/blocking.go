@@ -88,7 +88,49 @@ var blockingCalls = []blockingKind{
 	{"net", "Dialer", "DialContext", "aio.Dial(ctx, network, address)"},
 	{"net", "", "LookupHost", insteadThread},
 	{"net", "", "LookupIP", insteadThread},
+	{"net", "", "LookupAddr", insteadThread},
+	{"net", "", "LookupCNAME", insteadThread},
+	{"net", "", "LookupMX", insteadThread},
+	{"net", "", "LookupPort", insteadThread},
+	{"net", "", "LookupTXT", insteadThread},
+	{"net", "", "ResolveTCPAddr", insteadThread},
+	{"net", "", "ResolveUDPAddr", insteadThread},
+	{"net", "", "ResolveIPAddr", insteadThread},
+	{"net", "Resolver", "LookupHost", insteadThread},
+	{"net", "Resolver", "LookupIPAddr", insteadThread},
+	{"net", "Resolver", "LookupIP", insteadThread},
+	{"net", "Listener", "Accept", "aio.StartServer or aio.CreateServer, which accept on the loop"},
+	{"net", "TCPListener", "Accept", "aio.StartServer or aio.CreateServer, which accept on the loop"},
+	{"net", "TCPListener", "AcceptTCP", "aio.StartServer or aio.CreateServer, which accept on the loop"},
+	{"net", "UnixListener", "Accept", "aio.StartServer or aio.CreateServer, which accept on the loop"},
+	{"crypto/tls", "", "Dial", "aio.Dial(ctx, network, address) and tls.Client over the *aio.Conn"},
+	{"crypto/tls", "", "DialWithDialer", "aio.Dial(ctx, network, address) and tls.Client over the *aio.Conn"},
+	{"net/http", "", "ListenAndServe", "aio.StartServer, or run the server in a goroutine"},
+	{"net/http", "", "ListenAndServeTLS", "aio.StartServer, or run the server in a goroutine"},
+	{"net/http", "Server", "ListenAndServe", "aio.StartServer, or run the server in a goroutine"},
+	{"net/http", "Server", "ListenAndServeTLS", "aio.StartServer, or run the server in a goroutine"},
+	{"net/http", "Server", "Serve", "aio.StartServer, or run the server in a goroutine"},
+	{"fmt", "", "Scan", insteadThread},
+	{"fmt", "", "Scanln", insteadThread},
+	{"fmt", "", "Scanf", insteadThread},
+	{"database/sql", "DB", "Query", insteadThread},
+	{"database/sql", "DB", "QueryContext", insteadThread},
+	{"database/sql", "DB", "QueryRow", insteadThread},
+	{"database/sql", "DB", "QueryRowContext", insteadThread},
+	{"database/sql", "DB", "Exec", insteadThread},
+	{"database/sql", "DB", "ExecContext", insteadThread},
+	{"database/sql", "DB", "Ping", insteadThread},
+	{"database/sql", "DB", "PingContext", insteadThread},
+	{"golang.org/x/sync/errgroup", "Group", "Wait", "aio.Group, whose tasks run on the loop; aio.ToThread to wait for goroutines"},
 	{"os", "", "ReadFile", insteadThread},
+	{"os", "", "Stat", insteadThread},
+	{"os", "", "Lstat", insteadThread},
+	{"os", "", "Remove", insteadThread},
+	{"os", "", "RemoveAll", insteadThread},
+	{"os", "", "Mkdir", insteadThread},
+	{"os", "", "MkdirAll", insteadThread},
+	{"os", "", "Rename", insteadThread},
+	{"os", "", "Truncate", insteadThread},
 	{"os", "", "WriteFile", insteadThread},
 	{"os", "", "Open", insteadThread},
 	{"os", "", "Create", insteadThread},
@@ -115,7 +157,10 @@ var blockingCalls = []blockingKind{
 	{"os/exec", "Cmd", "Wait", "aio.StartProcess(ctx, cmd) and its Wait"},
 	{futuresPath, "Future", "Result", "aio.AwaitFuture(ctx, f)"},
 	{futuresPath, "", "Wait", "aio.AwaitFuture on each future, or aio.ToThread"},
+	{futuresPath, "", "AsCompleted", "aio.AwaitFuture on each future, or aio.ToThread to collect them"},
+	{futuresPath, "", "Map", "aio.ToThread to collect the results, or f.Submit and aio.AwaitFuture"},
 	{mpPath, "Func", "Call", "f.Submit(ctx, ex, arg) and aio.AwaitFuture(ctx, fut)"},
+	{mpPath, "Func", "Map", "aio.ToThread to collect the results, or f.Submit and aio.AwaitFuture"},
 }
 
 // blockingCall returns the blocking kind of fn, or nil.
@@ -142,8 +187,8 @@ func (k *blockingKind) String() string {
 
 type blockingChecker struct {
 	pass    *analysis.Pass
-	decls   map[*types.Func]*ast.FuncDecl
-	helpers map[*types.Func]*helperResult
+	idx     *funcIndex
+	helpers map[ast.Node]*helperResult
 }
 
 type helperResult struct {
@@ -151,9 +196,9 @@ type helperResult struct {
 }
 
 func runBlocking(pass *analysis.Pass) (any, error) {
-	c := &blockingChecker{pass: pass, decls: funcDecls(pass), helpers: map[*types.Func]*helperResult{}}
+	c := &blockingChecker{pass: pass, idx: newFuncIndex(pass), helpers: map[ast.Node]*helperResult{}}
 	reported := map[token.Pos]bool{}
-	for _, lf := range loopFuncs(pass, c.decls) {
+	for _, lf := range loopFuncs(pass, c.idx) {
 		c.scan(lf.body, func(b blocker, call *ast.CallExpr, fix []analysis.SuggestedFix) {
 			if reported[b.pos] {
 				return
@@ -210,13 +255,20 @@ func (c *blockingChecker) scan(body ast.Node, report func(blocker, *ast.CallExpr
 				report(blocker{pos: x.Pos(), what: k.String(), instead: k.instead}, x, c.fix(k, x, ctx))
 				return true
 			}
-			if fn == nil || matchStarter(fn) != nil {
+			if fn != nil && matchStarter(fn) != nil {
 				return true
 			}
-			if h := c.helper(fn); h != nil && h.first != nil {
+			if _, isLit := ast.Unparen(x.Fun).(*ast.FuncLit); isLit {
+				return true // called in place: inspectRunHere walks it
+			}
+			node, _, hbody := funcArg(c.pass, c.idx, x.Fun)
+			if node == nil {
+				return true
+			}
+			if h := c.helper(node, hbody); h != nil && h.first != nil {
 				b := *h.first
 				b.pos = x.Pos()
-				b.chain = append([]string{fn.Name()}, b.chain...)
+				b.chain = append([]string{calleeName(x.Fun)}, b.chain...)
 				report(b, nil, nil)
 			}
 		}
@@ -238,24 +290,21 @@ func markComm(s ast.Stmt, m map[ast.Node]bool) {
 	}
 }
 
-// helper returns what blocks in the package function fn, if anything.
-func (c *blockingChecker) helper(fn *types.Func) *helperResult {
-	if r, ok := c.helpers[fn]; ok {
+// helper returns what blocks in the package function or function
+// literal node (with body), if anything.
+func (c *blockingChecker) helper(node ast.Node, body *ast.BlockStmt) *helperResult {
+	if r, ok := c.helpers[node]; ok {
 		return r // done, or in progress (a recursion: nothing more to find)
 	}
-	fd := c.decls[fn]
-	if fd == nil {
-		return nil
-	}
-	if c.pass.Pkg.Path() == aioPath && !strings.HasSuffix(c.pass.Fset.Position(fd.Pos()).Filename, "_test.go") {
+	if c.pass.Pkg.Path() == aioPath && !strings.HasSuffix(c.pass.Fset.Position(node.Pos()).Filename, "_test.go") {
 		// The loop's own implementation: its locks guard hand-offs
 		// between threads for a few instructions, and its waits are the
 		// loop's own. Its direct operations in loop code are still checked.
 		return nil
 	}
 	r := &helperResult{}
-	c.helpers[fn] = r
-	c.scan(fd.Body, func(b blocker, _ *ast.CallExpr, _ []analysis.SuggestedFix) {
+	c.helpers[node] = r
+	c.scan(body, func(b blocker, _ *ast.CallExpr, _ []analysis.SuggestedFix) {
 		if r.first == nil {
 			if len(b.chain) == 0 {
 				b.leaf = b.pos
@@ -264,6 +313,21 @@ func (c *blockingChecker) helper(fn *types.Func) *helperResult {
 		}
 	}, nil)
 	return r
+}
+
+// calleeName names a called function expression for messages.
+func calleeName(e ast.Expr) string {
+	switch x := ast.Unparen(e).(type) {
+	case *ast.Ident:
+		return x.Name
+	case *ast.SelectorExpr:
+		return x.Sel.Name
+	case *ast.IndexExpr:
+		return calleeName(x.X)
+	case *ast.IndexListExpr:
+		return calleeName(x.X)
+	}
+	return "the function"
 }
 
 // fix returns the mechanical rewrites: time.Sleep(d) to aio.Sleep(ctx, d)

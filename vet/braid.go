@@ -145,28 +145,71 @@ type loopFunc struct {
 	ctx     *types.Var // its context parameter, nil if none or unnamed
 }
 
-// funcDecls maps the functions and methods declared in the package to
-// their declarations.
-func funcDecls(pass *analysis.Pass) map[*types.Func]*ast.FuncDecl {
-	m := map[*types.Func]*ast.FuncDecl{}
-	for _, f := range pass.Files {
-		for _, d := range f.Decls {
-			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Body == nil {
-				continue
-			}
-			if fn, ok := pass.TypesInfo.Defs[fd.Name].(*types.Func); ok {
-				m[fn] = fd
-			}
-		}
-	}
-	return m
+// A funcIndex finds the code of the functions of a package: declared
+// functions and methods, and local variables that hold one function
+// literal (f := func() {...}, assigned once).
+type funcIndex struct {
+	decls map[*types.Func]*ast.FuncDecl
+	lits  map[*types.Var]*ast.FuncLit
 }
 
-// funcArg resolves a function argument to its literal or its declaration
-// in this package; nil if it is anything else (a variable, a function of
-// another package).
-func funcArg(pass *analysis.Pass, decls map[*types.Func]*ast.FuncDecl, e ast.Expr) (ast.Node, *ast.FuncType, *ast.BlockStmt) {
+func newFuncIndex(pass *analysis.Pass) *funcIndex {
+	idx := &funcIndex{decls: map[*types.Func]*ast.FuncDecl{}, lits: map[*types.Var]*ast.FuncLit{}}
+	assigned := map[*types.Var]int{}
+	note := func(id *ast.Ident, rhs ast.Expr) {
+		v, ok := pass.TypesInfo.ObjectOf(id).(*types.Var)
+		if !ok {
+			return
+		}
+		assigned[v]++
+		if lit, ok := ast.Unparen(rhs).(*ast.FuncLit); ok {
+			idx.lits[v] = lit
+		}
+	}
+	for _, f := range pass.Files {
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
+				if fn, ok := pass.TypesInfo.Defs[fd.Name].(*types.Func); ok {
+					idx.decls[fn] = fd
+				}
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.AssignStmt:
+				for i, lhs := range x.Lhs {
+					if id, ok := ast.Unparen(lhs).(*ast.Ident); ok {
+						var rhs ast.Expr
+						if len(x.Rhs) == len(x.Lhs) {
+							rhs = x.Rhs[i]
+						}
+						note(id, rhs)
+					}
+				}
+			case *ast.ValueSpec:
+				for i, id := range x.Names {
+					var rhs ast.Expr
+					if len(x.Values) == len(x.Names) {
+						rhs = x.Values[i]
+					}
+					note(id, rhs)
+				}
+			}
+			return true
+		})
+	}
+	for v, n := range assigned {
+		if n != 1 {
+			delete(idx.lits, v) // reassigned: which literal runs is not known
+		}
+	}
+	return idx
+}
+
+// funcArg resolves a function expression to its literal or its
+// declaration in this package; nil if it is anything else (a parameter, a
+// function of another package).
+func funcArg(pass *analysis.Pass, idx *funcIndex, e ast.Expr) (ast.Node, *ast.FuncType, *ast.BlockStmt) {
 	e = ast.Unparen(e)
 	switch x := e.(type) {
 	case *ast.FuncLit:
@@ -185,15 +228,17 @@ func funcArg(pass *analysis.Pass, decls map[*types.Func]*ast.FuncDecl, e ast.Exp
 	default:
 		return nil, nil, nil
 	}
-	fn, ok := pass.TypesInfo.Uses[id].(*types.Func)
-	if !ok {
-		return nil, nil, nil
+	switch obj := pass.TypesInfo.Uses[id].(type) {
+	case *types.Func:
+		if fd := idx.decls[obj.Origin()]; fd != nil {
+			return fd, fd.Type, fd.Body
+		}
+	case *types.Var:
+		if lit := idx.lits[obj]; lit != nil {
+			return lit, lit.Type, lit.Body
+		}
 	}
-	fd := decls[fn.Origin()]
-	if fd == nil {
-		return nil, nil, nil
-	}
-	return fd, fd.Type, fd.Body
+	return nil, nil, nil
 }
 
 // paramVar returns the i-th parameter of ft as a variable, nil if it has
@@ -227,7 +272,7 @@ func paramVar(info *types.Info, ft *ast.FuncType, i int) *types.Var {
 
 // loopFuncs returns every function body of the package that runs on a
 // loop's thread because it is given to a starter.
-func loopFuncs(pass *analysis.Pass, decls map[*types.Func]*ast.FuncDecl) []loopFunc {
+func loopFuncs(pass *analysis.Pass, idx *funcIndex) []loopFunc {
 	var out []loopFunc
 	seen := map[ast.Node]bool{}
 	for _, f := range pass.Files {
@@ -240,7 +285,7 @@ func loopFuncs(pass *analysis.Pass, decls map[*types.Func]*ast.FuncDecl) []loopF
 			if s == nil || s.arg >= len(call.Args) {
 				return true
 			}
-			node, ft, body := funcArg(pass, decls, call.Args[s.arg])
+			node, ft, body := funcArg(pass, idx, call.Args[s.arg])
 			if node == nil || seen[node] {
 				return true
 			}
@@ -253,7 +298,7 @@ func loopFuncs(pass *analysis.Pass, decls map[*types.Func]*ast.FuncDecl) []loopF
 			return true
 		})
 	}
-	return append(out, protocolMethods(pass, decls, seen)...)
+	return append(out, protocolMethods(pass, idx, seen)...)
 }
 
 // protocolCallbacks are the methods the loop calls on a protocol (aio's
@@ -266,7 +311,7 @@ var protocolCallbacks = map[string]bool{
 
 // protocolMethods returns the callback methods of the package's types that
 // implement aio.Protocol or aio.DatagramProtocol: the loop runs them.
-func protocolMethods(pass *analysis.Pass, decls map[*types.Func]*ast.FuncDecl, seen map[ast.Node]bool) []loopFunc {
+func protocolMethods(pass *analysis.Pass, idx *funcIndex, seen map[ast.Node]bool) []loopFunc {
 	var ifaces []*types.Interface
 	for _, imp := range pass.Pkg.Imports() {
 		if imp.Path() != aioPath {
@@ -284,7 +329,7 @@ func protocolMethods(pass *analysis.Pass, decls map[*types.Func]*ast.FuncDecl, s
 		return nil
 	}
 	var out []loopFunc
-	for fn, fd := range decls {
+	for fn, fd := range idx.decls {
 		recv := fn.Type().(*types.Signature).Recv()
 		if recv == nil || !protocolCallbacks[fn.Name()] || seen[fd] {
 			continue

@@ -20,9 +20,13 @@ an aio.Group, which waits for it and reports its error.
 TaskGroup.Go and aio.GroupSpawn return an error when the group no longer
 accepts tasks (it is failing or finished): ignoring it silently skips the
 work. Task.Await, Future.Await and aio.AwaitFuture return the task's error,
-cancellation included: ignoring it treats a failed or cancelled task as a
-success. Both are reported whether the error is dropped by a call statement
-or assigned to _.`
+cancellation included, and aio.Gather, aio.WaitFor, aio.Shield and aio.Group
+the errors of the tasks they await: ignoring it treats a failed or cancelled
+task as a success. Both are reported whether the error is dropped by a call
+statement, a defer, or an assignment to _. Inside the group's own body (its *TaskGroup
+parameter) an ignored error of TaskGroup.Go or GroupSpawn is not reported:
+the call can then fail only when the group is already failing, and
+aio.Group returns that failure.`
 
 // DroppedTask reports dropped tasks and ignored errors of TaskGroup.Go and
 // Await.
@@ -48,6 +52,14 @@ func droppedKind(fn *types.Func) (name string, taskResult, errResult int) {
 		return "Future.Await", -1, 1
 	case isFunc(fn, aioPath, "AwaitFuture"):
 		return "aio.AwaitFuture", -1, 1
+	case isFunc(fn, aioPath, "Gather"):
+		return "aio.Gather", -1, 1
+	case isFunc(fn, aioPath, "WaitFor"):
+		return "aio.WaitFor", -1, 1
+	case isFunc(fn, aioPath, "Shield"):
+		return "aio.Shield", -1, 1
+	case isFunc(fn, aioPath, "Group"):
+		return "aio.Group", -1, 0
 	}
 	return "", -1, -1
 }
@@ -70,6 +82,9 @@ func runDroppedTask(pass *analysis.Pass) (any, error) {
 		}
 		if errIdx >= 0 && dropped(errIdx) {
 			what := "the task's error (a failure or cancellation) is treated as success"
+			if name == "aio.Group" {
+				what = "the errors of the group's tasks are lost"
+			}
 			if name == "TaskGroup.Go" || name == "aio.GroupSpawn" {
 				what = "when the group no longer accepts tasks the work is silently skipped"
 			}
@@ -83,6 +98,8 @@ func runDroppedTask(pass *analysis.Pass) (any, error) {
 				if call, ok := ast.Unparen(s.X).(*ast.CallExpr); ok {
 					check(call, func(int) bool { return true })
 				}
+			case *ast.DeferStmt:
+				check(s.Call, func(int) bool { return true })
 			case *ast.AssignStmt:
 				if len(s.Rhs) == 1 {
 					if call, ok := ast.Unparen(s.Rhs[0]).(*ast.CallExpr); ok {
@@ -112,7 +129,7 @@ func runDroppedTask(pass *analysis.Pass) (any, error) {
 // groupParams returns the *TaskGroup parameters of the bodies given to
 // aio.Group in the package.
 func groupParams(pass *analysis.Pass) map[*types.Var]bool {
-	decls := funcDecls(pass)
+	idx := newFuncIndex(pass)
 	m := map[*types.Var]bool{}
 	for _, f := range pass.Files {
 		ast.Inspect(f, func(n ast.Node) bool {
@@ -120,7 +137,7 @@ func groupParams(pass *analysis.Pass) map[*types.Var]bool {
 			if !ok || len(call.Args) < 2 || !isFunc(callee(pass.TypesInfo, call), aioPath, "Group") {
 				return true
 			}
-			if node, ft, _ := funcArg(pass, decls, call.Args[1]); node != nil {
+			if node, ft, _ := funcArg(pass, idx, call.Args[1]); node != nil {
 				if v := paramVar(pass.TypesInfo, ft, 1); v != nil {
 					m[v] = true
 				}

@@ -26,9 +26,9 @@ var FreshContext = &analysis.Analyzer{
 }
 
 func runFreshContext(pass *analysis.Pass) (any, error) {
-	decls := funcDecls(pass)
+	idx := newFuncIndex(pass)
 	reported := map[*ast.CallExpr]bool{}
-	for _, lf := range loopFuncs(pass, decls) {
+	for _, lf := range loopFuncs(pass, idx) {
 		if lf.ctx == nil {
 			continue
 		}

@@ -54,45 +54,107 @@ var cheapPackages = map[string]bool{
 }
 
 func runMPTinyIO(pass *analysis.Pass) (any, error) {
-	decls := funcDecls(pass)
+	c := &ioClassifier{pass: pass, idx: newFuncIndex(pass), memo: map[ast.Node]*ioClass{}}
 	for _, r := range registrations(pass) {
-		node, _, body := funcArg(pass, decls, r.fn)
+		node, _, body := funcArg(pass, c.idx, r.fn)
 		if node == nil {
 			continue
 		}
-		if onlyIO(pass.TypesInfo, body) {
+		if k := c.classify(node, body); k.io && !k.compute {
 			pass.Reportf(r.fn.Pos(), "mp.Register(%s): the function only does network or file I/O; a worker process costs a round trip per call (about %s, p50) and a start (about %s), measured by braid bench pool, and buys nothing for waiting; run it on an aio loop (aio.HTTPClient, aio.ToThread) or a futures.ThreadPool", r.name, measuredRoundTrip, measuredStart)
 		}
 	}
 	return nil, nil
 }
 
-// onlyIO reports whether body calls I/O functions and does nothing else
-// that can take CPU time.
-func onlyIO(info *types.Info, body *ast.BlockStmt) bool {
-	io, compute := false, false
-	ast.Inspect(body, func(n ast.Node) bool {
+// ioClass is what a function body does: I/O calls, and anything that may
+// take CPU time.
+type ioClass struct{ io, compute bool }
+
+type ioClassifier struct {
+	pass *analysis.Pass
+	idx  *funcIndex
+	memo map[ast.Node]*ioClass
+}
+
+// classify classifies the body of the function node, following calls to
+// functions of the package.
+func (c *ioClassifier) classify(node ast.Node, body *ast.BlockStmt) ioClass {
+	if k, ok := c.memo[node]; ok {
+		return *k // done, or in progress (recursion: counted as compute below)
+	}
+	k := &ioClass{compute: true} // while in progress: a recursive function computes
+	c.memo[node] = k
+	*k = c.block(body)
+	return *k
+}
+
+// block classifies the statements under n. A loop computes unless it does
+// I/O (reading lines, fetching a list of URLs).
+func (c *ioClassifier) block(n ast.Node) ioClass {
+	info := c.pass.TypesInfo
+	var k ioClass
+	ast.Inspect(n, func(n ast.Node) bool {
+		if k.compute {
+			return false
+		}
 		switch x := n.(type) {
-		case *ast.ForStmt, *ast.RangeStmt, *ast.GoStmt:
-			compute = true
+		case *ast.GoStmt:
+			k.compute = true
 		case *ast.CallExpr:
 			if tv, ok := info.Types[x.Fun]; ok && (tv.IsType() || tv.IsBuiltin()) {
 				return true
 			}
 			fn := callee(info, x)
 			switch {
-			case fn == nil || fn.Pkg() == nil:
-				compute = true // a func value or an unknown method: it may compute
-			case ioPackages[fn.Pkg().Path()], isOSFileIO(fn):
-				io = true
-			case fn.Pkg().Path() == "os":
-			case !cheapPackages[fn.Pkg().Path()]:
-				compute = true
+			case fn != nil && fn.Pkg() != nil && (ioPackages[fn.Pkg().Path()] || isOSFileIO(fn)):
+				k.io = true
+			case fn != nil && fn.Pkg() != nil && (cheapPackages[fn.Pkg().Path()] || fn.Pkg().Path() == "os"):
+			default:
+				node, _, body := funcArg(c.pass, c.idx, x.Fun)
+				if node == nil {
+					k.compute = true // a func value or another package's function: it may compute
+					return false
+				}
+				sub := c.classify(node, body)
+				k.io = k.io || sub.io
+				k.compute = k.compute || sub.compute
 			}
 		}
-		return !compute
+		return true
 	})
-	return io && !compute
+	if !k.compute {
+		// A loop that does no I/O is CPU work.
+		ast.Inspect(n, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.ForStmt, *ast.RangeStmt:
+				if !c.loopDoesIO(x) {
+					k.compute = true
+				}
+			}
+			return !k.compute
+		})
+	}
+	return k
+}
+
+// loopDoesIO reports whether a loop calls an I/O function (directly or
+// through functions of the package).
+func (c *ioClassifier) loopDoesIO(loop ast.Node) bool {
+	found := false
+	ast.Inspect(loop, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok || found {
+			return !found
+		}
+		if fn := callee(c.pass.TypesInfo, call); fn != nil && fn.Pkg() != nil && (ioPackages[fn.Pkg().Path()] || isOSFileIO(fn)) {
+			found = true
+		} else if node, _, body := funcArg(c.pass, c.idx, call.Fun); node != nil && c.classify(node, body).io {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // isOSFileIO reports whether fn is a file I/O function or method of os.

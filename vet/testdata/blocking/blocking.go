@@ -139,3 +139,34 @@ func serve(ctx context.Context) error {
 	srv.Close()
 	return nil
 }
+
+// Function literals held in local variables are followed too.
+func localLits(ctx context.Context, ln net.Listener) error {
+	pause := func() { time.Sleep(time.Millisecond) }
+	job := func(ctx context.Context) (int, error) {
+		_, err := os.Stat("x") // want `os.Stat blocks the loop's thread in a function run by aio.Spawn`
+		return 0, err
+	}
+	return aio.Run(ctx, func(ctx context.Context) error {
+		pause() // want `pause blocks the loop's thread in a function run by aio.Run: pause calls time.Sleep`
+		_, err := aio.Spawn(ctx, job).Await(ctx)
+		if err != nil {
+			return err
+		}
+		c, err := ln.Accept() // want `net.Listener.Accept blocks .*aio.StartServer`
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	})
+}
+
+// A variable assigned twice: which function runs is not known, nothing is reported.
+func reassigned(ctx context.Context) error {
+	step := func() {}
+	step = func() { time.Sleep(time.Millisecond) }
+	return aio.Run(ctx, func(ctx context.Context) error {
+		step()
+		return nil
+	})
+}

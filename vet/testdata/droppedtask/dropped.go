@@ -58,3 +58,15 @@ func cases(ctx context.Context) error {
 		return nil
 	})
 }
+
+func more(ctx context.Context) {
+	a, b := aio.Spawn(ctx, work), aio.Spawn(ctx, work)
+	vals, _ := aio.Gather(ctx, a, b) // want `the error of aio.Gather is ignored`
+	_ = vals
+	aio.WaitFor(ctx, 0, a)                                                           // want `the error of aio.WaitFor is ignored`
+	defer b.Await(ctx)                                                               // want `the error of Task.Await is ignored`
+	aio.Group(ctx, func(ctx context.Context, g *aio.TaskGroup) error { return nil }) // want `the error of aio.Group is ignored: the errors of the group's tasks are lost`
+	if _, err := aio.Shield(ctx, work); err != nil {
+		return
+	}
+}

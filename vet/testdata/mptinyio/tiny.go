@@ -2,6 +2,7 @@
 package mptinyio
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -56,4 +57,51 @@ var (
 		}
 		return t, nil
 	})
+)
+
+func get(url string) (*http.Response, error) { return http.Get(url) }
+
+func fetchAll(ctx context.Context, urls []string) (int, error) {
+	n := 0
+	for _, u := range urls {
+		resp, err := get(u)
+		if err != nil {
+			return n, err
+		}
+		resp.Body.Close()
+		n++
+	}
+	return n, nil
+}
+
+func countLines(ctx context.Context, path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+	}
+	return n, sc.Err()
+}
+
+func checksum(ctx context.Context, path string) (int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	sum := 0
+	for _, b := range data { // a loop without I/O: CPU work
+		sum = sum*31 + int(b)
+	}
+	return sum, nil
+}
+
+var (
+	FetchAll = mp.Register("fetchall", fetchAll) // want `mp.Register\("fetchall"\): the function only does network or file I/O`
+	Lines    = mp.Register("lines", countLines)  // want `mp.Register\("lines"\): the function only does network or file I/O`
+	Checksum = mp.Register("checksum", checksum)
 )
