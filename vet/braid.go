@@ -285,20 +285,60 @@ func loopFuncs(pass *analysis.Pass, idx *funcIndex) []loopFunc {
 			if s == nil || s.arg >= len(call.Args) {
 				return true
 			}
-			node, ft, body := funcArg(pass, idx, call.Args[s.arg])
-			if node == nil || seen[node] {
-				return true
-			}
-			seen[node] = true
 			name := "aio." + s.name
 			if s.recv != "" {
 				name = s.recv + "." + s.name
 			}
-			out = append(out, loopFunc{starter: name, node: node, body: body, ctx: paramVar(pass.TypesInfo, ft, s.ctxArg)})
+			for _, lit := range taskFuncs(pass, idx, call.Args[s.arg]) {
+				if seen[lit.node] {
+					continue
+				}
+				seen[lit.node] = true
+				out = append(out, loopFunc{starter: name, node: lit.node, body: lit.body, ctx: paramVar(pass.TypesInfo, lit.ft, s.ctxArg)})
+			}
 			return true
 		})
 	}
 	return append(out, protocolMethods(pass, idx, seen)...)
+}
+
+type funcCode struct {
+	node ast.Node
+	ft   *ast.FuncType
+	body *ast.BlockStmt
+}
+
+// taskFuncs returns the code of the function expression e: a literal, a
+// function of the package, or the literals that a function of the package
+// returns when e calls it (aio.Spawn(ctx, worker(i)) with worker returning
+// func(ctx context.Context) (T, error) {...}).
+func taskFuncs(pass *analysis.Pass, idx *funcIndex, e ast.Expr) []funcCode {
+	if node, ft, body := funcArg(pass, idx, e); node != nil {
+		return []funcCode{{node, ft, body}}
+	}
+	call, ok := ast.Unparen(e).(*ast.CallExpr)
+	if !ok {
+		return nil
+	}
+	node, _, body := funcArg(pass, idx, call.Fun)
+	if node == nil {
+		return nil
+	}
+	var out []funcCode
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.FuncLit:
+			return false // its returns are its own
+		case *ast.ReturnStmt:
+			if len(x.Results) == 1 {
+				if lit, ok := ast.Unparen(x.Results[0]).(*ast.FuncLit); ok {
+					out = append(out, funcCode{lit, lit.Type, lit.Body})
+				}
+			}
+		}
+		return true
+	})
+	return out
 }
 
 // protocolCallbacks are the methods the loop calls on a protocol (aio's

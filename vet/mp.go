@@ -182,24 +182,58 @@ mp.Main() at the top of main.`
 // MPMain reports a main function of a program that imports mp and does
 // not call mp.Main as its first statement.
 var MPMain = &analysis.Analyzer{
-	Name: "mpmain",
-	Doc:  mpMainDoc,
-	URL:  "https://github.com/braid-go/braid/blob/main/docs/VET.md#mpmain",
-	Run:  runMPMain,
+	Name:      "mpmain",
+	Doc:       mpMainDoc,
+	URL:       "https://github.com/braid-go/braid/blob/main/docs/VET.md#mpmain",
+	Run:       runMPMain,
+	FactTypes: []analysis.Fact{new(usesMP)},
+}
+
+// usesMP is the fact that a package imports mp, directly or through the
+// packages it imports (Via names the first of them, "" if direct).
+type usesMP struct{ Via string }
+
+// AFact marks usesMP as an analysis fact.
+func (*usesMP) AFact() {}
+
+func (f *usesMP) String() string {
+	if f.Via == "" {
+		return "usesMP"
+	}
+	return "usesMP via " + f.Via
 }
 
 func runMPMain(pass *analysis.Pass) (any, error) {
-	if pass.Pkg.Name() != "main" {
-		return nil, nil
-	}
-	usesMP := false // a non-test file imports mp
+	var uses *usesMP
 	for _, f := range pass.Files {
 		name := pass.Fset.Position(f.FileStart).Filename
-		if !strings.HasSuffix(name, "_test.go") && importName(f, mpPath) != "" {
-			usesMP = true
+		if strings.HasSuffix(name, "_test.go") {
+			continue // the program's own imports, not its tests'
+		}
+		for _, spec := range f.Imports {
+			path, err := strconv.Unquote(spec.Path.Value)
+			if err != nil {
+				continue
+			}
+			if path == mpPath {
+				uses = &usesMP{}
+				break
+			}
+			imp := importedPackage(pass.Pkg, path)
+			var fact usesMP
+			if uses == nil && imp != nil && pass.ImportPackageFact(imp, &fact) {
+				uses = &usesMP{Via: path}
+			}
+		}
+		if uses != nil && uses.Via == "" {
+			break
 		}
 	}
-	if !usesMP {
+	if uses == nil {
+		return nil, nil
+	}
+	pass.ExportPackageFact(uses)
+	if pass.Pkg.Name() != "main" {
 		return nil, nil
 	}
 	for _, f := range pass.Files {
@@ -208,13 +242,23 @@ func runMPMain(pass *analysis.Pass) (any, error) {
 			if !ok || fd.Recv != nil || fd.Name.Name != "main" || fd.Body == nil {
 				continue
 			}
-			checkMain(pass, f, fd)
+			checkMain(pass, f, fd, uses.Via)
 		}
 	}
 	return nil, nil
 }
 
-func checkMain(pass *analysis.Pass, f *ast.File, fd *ast.FuncDecl) {
+// importedPackage returns the package pkg imports by path, or nil.
+func importedPackage(pkg *types.Package, path string) *types.Package {
+	for _, imp := range pkg.Imports() {
+		if imp.Path() == path {
+			return imp
+		}
+	}
+	return nil
+}
+
+func checkMain(pass *analysis.Pass, f *ast.File, fd *ast.FuncDecl, via string) {
 	isMainCall := func(s ast.Stmt) *ast.CallExpr {
 		es, ok := s.(*ast.ExprStmt)
 		if !ok {
@@ -244,7 +288,7 @@ func checkMain(pass *analysis.Pass, f *ast.File, fd *ast.FuncDecl) {
 	d := analysis.Diagnostic{
 		Pos:     fd.Name.Pos(),
 		End:     fd.Name.End(),
-		Message: "main of a program that uses mp does not call mp.Main: worker processes (this binary started again) cannot serve tasks and NewPool fails; call mp.Main() first in main (Python's if __name__ == \"__main__\" guard)",
+		Message: "main of a program that uses mp" + viaText(via) + " does not call mp.Main: worker processes (this binary started again) cannot serve tasks and NewPool fails; call mp.Main() first in main (Python's if __name__ == \"__main__\" guard)",
 	}
 	if mp != "" {
 		edit := analysis.TextEdit{Pos: fd.Body.Lbrace + 1, End: fd.Body.Lbrace + 1, NewText: []byte("\n\t" + mp + ".Main()")}
@@ -255,4 +299,11 @@ func checkMain(pass *analysis.Pass, f *ast.File, fd *ast.FuncDecl) {
 		d.SuggestedFixes = []analysis.SuggestedFix{{Message: "Call " + mp + ".Main() first", TextEdits: []analysis.TextEdit{edit}}}
 	}
 	pass.Report(d)
+}
+
+func viaText(via string) string {
+	if via == "" {
+		return ""
+	}
+	return " (through " + via + ")"
 }

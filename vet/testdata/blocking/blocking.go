@@ -170,3 +170,19 @@ func reassigned(ctx context.Context) error {
 		return nil
 	})
 }
+
+// A factory's literal given to Spawn runs as the task.
+func sleeper(d time.Duration) func(context.Context) (int, error) {
+	time.Sleep(d) // the factory runs on the caller's side: reported only through the call below
+	return func(ctx context.Context) (int, error) {
+		time.Sleep(d) // want `time.Sleep blocks the loop's thread in a function run by aio.Spawn`
+		return 0, nil
+	}
+}
+
+func factory(ctx context.Context) error {
+	return aio.Run(ctx, func(ctx context.Context) error {
+		_, err := aio.Spawn(ctx, sleeper(1)).Await(ctx) // want `sleeper blocks the loop's thread in a function run by aio.Run: sleeper calls time.Sleep`
+		return err
+	})
+}

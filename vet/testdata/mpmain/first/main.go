@@ -1,4 +1,4 @@
-// Command first calls mp.Main first: fine.
+// Command first calls mp.Main first: fine. // want package:"usesMP"
 package main
 
 import (

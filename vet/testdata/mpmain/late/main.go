@@ -1,4 +1,4 @@
-// Command late calls mp.Main after other work.
+// Command late calls mp.Main after other work. // want package:"usesMP"
 package main
 
 import (

@@ -1,4 +1,4 @@
-// Command missing uses mp and never calls mp.Main.
+// Command missing uses mp and never calls mp.Main. // want package:"usesMP"
 package main
 
 import (
