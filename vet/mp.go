@@ -97,7 +97,7 @@ func encodeProblem(t types.Type, path string, seen map[types.Type]bool, from *ty
 	if _, ok := types.Unalias(t).(*types.TypeParam); ok {
 		return "" // checked where it is instantiated
 	}
-	if encodesItself(t) {
+	if encodesItself(t) || isBigInt(t) {
 		return ""
 	}
 	qual := types.RelativeTo(from)
@@ -306,4 +306,11 @@ func viaText(via string) string {
 		return ""
 	}
 	return " (through " + via + ")"
+}
+
+// isBigInt reports whether t is math/big.Int, which the codec encodes as a
+// CBOR bignum.
+func isBigInt(t types.Type) bool {
+	n, ok := types.Unalias(t).(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "math/big" && n.Obj().Name() == "Int"
 }

@@ -15,7 +15,7 @@ const (
 	measuredStart     = "2.1 ms"
 )
 
-const mpTinyIODoc = `report functions registered with mp whose body only does network or file I/O
+const mpTinyIODoc = `report functions registered with mp whose body only waits on network or file I/O (or sleeps)
 
 A worker process buys parallel CPU time and isolation; it costs a round
 trip per call (about ` + measuredRoundTrip + ` on a warm pool, p50) and a process start
@@ -26,9 +26,11 @@ simple I/O task (overhead > benefit)". Run it on an aio loop (aio.HTTPClient,
 aio.Dial, aio.ToThread for files) or on a futures.ThreadPool instead.
 
 The check is advice: it reports a registered function only when its body
-calls functions of net, net/http, os, io or bufio and nothing else that can
-compute (no loops, no calls outside a few cheap packages such as fmt,
-errors, strings and strconv).`
+calls functions of net, net/http, io or bufio, the file functions of os, or
+time.Sleep (an I/O wait stood in for, as in the articles' examples), and
+nothing else that can compute: no loop without a wait in it, no call outside
+a few cheap packages such as fmt, errors, strings and strconv; calls to
+functions of the package are followed.`
 
 // MPTinyIO reports functions registered with mp that only do I/O.
 var MPTinyIO = &analysis.Analyzer{
@@ -61,7 +63,7 @@ func runMPTinyIO(pass *analysis.Pass) (any, error) {
 			continue
 		}
 		if k := c.classify(node, body); k.io && !k.compute {
-			pass.Reportf(r.fn.Pos(), "mp.Register(%s): the function only does network or file I/O; a worker process costs a round trip per call (about %s, p50) and a start (about %s), measured by braid bench pool, and buys nothing for waiting; run it on an aio loop (aio.HTTPClient, aio.ToThread) or a futures.ThreadPool", r.name, measuredRoundTrip, measuredStart)
+			pass.Reportf(r.fn.Pos(), "mp.Register(%s): the function only waits (network or file I/O, sleeps); a worker process costs a round trip per call (about %s, p50) and a start (about %s), measured by braid bench pool, and buys nothing for waiting; run it on an aio loop (aio.HTTPClient, aio.ToThread) or a futures.ThreadPool", r.name, measuredRoundTrip, measuredStart)
 		}
 	}
 	return nil, nil
@@ -107,8 +109,8 @@ func (c *ioClassifier) block(n ast.Node) ioClass {
 			}
 			fn := callee(info, x)
 			switch {
-			case fn != nil && fn.Pkg() != nil && (ioPackages[fn.Pkg().Path()] || isOSFileIO(fn)):
-				k.io = true
+			case fn != nil && fn.Pkg() != nil && (ioPackages[fn.Pkg().Path()] || isOSFileIO(fn) || isFunc(fn, "time", "Sleep")):
+				k.io = true // waiting: on the network, the disk, or a timer
 			case fn != nil && fn.Pkg() != nil && (cheapPackages[fn.Pkg().Path()] || fn.Pkg().Path() == "os"):
 			default:
 				node, _, body := funcArg(c.pass, c.idx, x.Fun)
@@ -147,7 +149,7 @@ func (c *ioClassifier) loopDoesIO(loop ast.Node) bool {
 		if !ok || found {
 			return !found
 		}
-		if fn := callee(c.pass.TypesInfo, call); fn != nil && fn.Pkg() != nil && (ioPackages[fn.Pkg().Path()] || isOSFileIO(fn)) {
+		if fn := callee(c.pass.TypesInfo, call); fn != nil && fn.Pkg() != nil && (ioPackages[fn.Pkg().Path()] || isOSFileIO(fn) || isFunc(fn, "time", "Sleep")) {
 			found = true
 		} else if node, _, body := funcArg(c.pass, c.idx, call.Fun); node != nil && c.classify(node, body).io {
 			found = true

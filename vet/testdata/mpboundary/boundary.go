@@ -4,6 +4,7 @@ package mpboundary
 import (
 	"context"
 	"io"
+	"math/big"
 	"time"
 	"unsafe"
 
@@ -52,3 +53,6 @@ var (
 func square(ctx context.Context, x int) (int, error) { return x * x, nil }
 
 var Named = mp.Register("square", square)
+
+// A big.Int has unexported fields, but the codec encodes it as a CBOR bignum.
+var Big = mp.Register("big", func(ctx context.Context, x *big.Int) (*big.Int, error) { return x, nil })

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 )
 
 import "github.com/braid-go/braid/mp"
@@ -39,8 +40,8 @@ func fib(n int) int {
 }
 
 var (
-	Fetch = mp.Register("fetch", fetch)                                                  // want `mp.Register\("fetch"\): the function only does network or file I/O; a worker process costs a round trip per call \(about 28 µs, p50\)`
-	Read  = mp.Register("read", func(ctx context.Context, path string) ([]byte, error) { // want `mp.Register\("read"\): the function only does network or file I/O`
+	Fetch = mp.Register("fetch", fetch)                                                  // want `mp.Register\("fetch"\): the function only waits \(network or file I/O, sleeps\); a worker process costs a round trip per call \(about 28 µs, p50\)`
+	Read  = mp.Register("read", func(ctx context.Context, path string) ([]byte, error) { // want `mp.Register\("read"\): the function only waits \(network or file I/O, sleeps\)`
 		return os.ReadFile(path)
 	})
 	Hash = mp.Register("hash", hashFile)
@@ -101,7 +102,20 @@ func checksum(ctx context.Context, path string) (int, error) {
 }
 
 var (
-	FetchAll = mp.Register("fetchall", fetchAll) // want `mp.Register\("fetchall"\): the function only does network or file I/O`
-	Lines    = mp.Register("lines", countLines)  // want `mp.Register\("lines"\): the function only does network or file I/O`
+	FetchAll = mp.Register("fetchall", fetchAll) // want `mp.Register\("fetchall"\): the function only waits \(network or file I/O, sleeps\)`
+	Lines    = mp.Register("lines", countLines)  // want `mp.Register\("lines"\): the function only waits \(network or file I/O, sleeps\)`
 	Checksum = mp.Register("checksum", checksum)
+)
+
+var (
+	// The articles stand in for I/O with a sleep: a process is still wasted.
+	Nap = mp.Register("nap", func(ctx context.Context, d time.Duration) (int, error) { // want `mp.Register\("nap"\): the function only waits`
+		time.Sleep(d)
+		return 0, nil
+	})
+	// A sleep between bouts of CPU work: not only waiting.
+	Paced = mp.Register("paced", func(ctx context.Context, n int) (int, error) {
+		time.Sleep(time.Millisecond)
+		return fib(n), nil
+	})
 )
