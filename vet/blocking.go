@@ -199,7 +199,7 @@ func runBlocking(pass *analysis.Pass) (any, error) {
 	c := &blockingChecker{pass: pass, idx: newFuncIndex(pass), helpers: map[ast.Node]*helperResult{}}
 	reported := map[token.Pos]bool{}
 	for _, lf := range loopFuncs(pass, c.idx) {
-		c.scan(lf.body, func(b blocker, call *ast.CallExpr, fix []analysis.SuggestedFix) {
+		c.scan(lf.body, func(b blocker, fix []analysis.SuggestedFix) {
 			if reported[b.pos] {
 				return
 			}
@@ -217,7 +217,7 @@ func runBlocking(pass *analysis.Pass) (any, error) {
 // scan finds the blocking operations of body (code that runs on the loop
 // thread) and those reached through calls to functions of the package.
 // ctx is the task's context parameter in scope, for suggested fixes.
-func (c *blockingChecker) scan(body ast.Node, report func(blocker, *ast.CallExpr, []analysis.SuggestedFix), ctx *types.Var) {
+func (c *blockingChecker) scan(body ast.Node, report func(blocker, []analysis.SuggestedFix), ctx *types.Var) {
 	info := c.pass.TypesInfo
 	inSelect := map[ast.Node]bool{}
 	inspectRunHere(body, func(n ast.Node) bool {
@@ -233,26 +233,26 @@ func (c *blockingChecker) scan(body ast.Node, report func(blocker, *ast.CallExpr
 				markComm(cc.Comm, inSelect)
 			}
 			if !hasDefault {
-				report(blocker{pos: x.Pos(), what: "a select without a default case", instead: "aio.Wait or aio.WaitFor over tasks and futures, " + insteadChan}, nil, nil)
+				report(blocker{pos: x.Pos(), what: "a select without a default case", instead: "aio.Wait or aio.WaitFor over tasks and futures, " + insteadChan}, nil)
 			}
 		case *ast.UnaryExpr:
 			if x.Op == token.ARROW && !inSelect[x] {
-				report(blocker{pos: x.Pos(), what: "a channel receive", instead: insteadChan}, nil, nil)
+				report(blocker{pos: x.Pos(), what: "a channel receive", instead: insteadChan}, nil)
 			}
 		case *ast.SendStmt:
 			if !inSelect[x] {
-				report(blocker{pos: x.Pos(), what: "a channel send", instead: insteadChan}, nil, nil)
+				report(blocker{pos: x.Pos(), what: "a channel send", instead: insteadChan}, nil)
 			}
 		case *ast.RangeStmt:
 			if t := info.TypeOf(x.X); t != nil {
 				if _, ok := t.Underlying().(*types.Chan); ok {
-					report(blocker{pos: x.Pos(), what: "a range over a channel", instead: insteadChan}, nil, nil)
+					report(blocker{pos: x.Pos(), what: "a range over a channel", instead: insteadChan}, nil)
 				}
 			}
 		case *ast.CallExpr:
 			fn := callee(info, x)
 			if k := blockingCall(fn); k != nil {
-				report(blocker{pos: x.Pos(), what: k.String(), instead: k.instead}, x, c.fix(k, x, ctx))
+				report(blocker{pos: x.Pos(), what: k.String(), instead: k.instead}, c.fix(k, x, ctx))
 				return true
 			}
 			if fn != nil && matchStarter(fn) != nil {
@@ -269,7 +269,7 @@ func (c *blockingChecker) scan(body ast.Node, report func(blocker, *ast.CallExpr
 				b := *h.first
 				b.pos = x.Pos()
 				b.chain = append([]string{calleeName(x.Fun)}, b.chain...)
-				report(b, nil, nil)
+				report(b, nil)
 			}
 		}
 		return true
@@ -304,7 +304,7 @@ func (c *blockingChecker) helper(node ast.Node, body *ast.BlockStmt) *helperResu
 	}
 	r := &helperResult{}
 	c.helpers[node] = r
-	c.scan(body, func(b blocker, _ *ast.CallExpr, _ []analysis.SuggestedFix) {
+	c.scan(body, func(b blocker, _ []analysis.SuggestedFix) {
 		if r.first == nil {
 			if len(b.chain) == 0 {
 				b.leaf = b.pos
