@@ -296,11 +296,8 @@ func (c *blockingChecker) helper(node ast.Node, body *ast.BlockStmt) *helperResu
 	if r, ok := c.helpers[node]; ok {
 		return r // done, or in progress (a recursion: nothing more to find)
 	}
-	if c.pass.Pkg.Path() == aioPath && !strings.HasSuffix(c.pass.Fset.Position(node.Pos()).Filename, "_test.go") {
-		// The loop's own implementation: its locks guard hand-offs
-		// between threads for a few instructions, and its waits are the
-		// loop's own. Its direct operations in loop code are still checked.
-		return nil
+	if !followable(c.pass, node) {
+		return nil // the loop's own code; its direct operations in loop code are still checked
 	}
 	r := &helperResult{}
 	c.helpers[node] = r

@@ -7,6 +7,7 @@ import (
 	"go/types"
 	"path/filepath"
 	"sort"
+	"strings"
 	"strconv"
 
 	"golang.org/x/tools/go/analysis"
@@ -388,6 +389,15 @@ func protocolMethods(pass *analysis.Pass, idx *funcIndex, seen map[ast.Node]bool
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].node.Pos() < out[j].node.Pos() })
 	return out
+}
+
+// followable reports whether the checks follow a call into the package
+// function or literal node. They do not in the loop's own implementation
+// (package aio outside its tests): its locks guard hand-offs between
+// threads for a few instructions, its waits are the loop's own, and it
+// reads finished futures with a background context.
+func followable(pass *analysis.Pass, node ast.Node) bool {
+	return pass.Pkg.Path() != aioPath || strings.HasSuffix(pass.Fset.Position(node.Pos()).Filename, "_test.go")
 }
 
 // inspectRunHere walks the code of body that runs when body runs, on the

@@ -46,3 +46,23 @@ func handler(ctx context.Context) (int, error) {
 }
 
 func named(ctx context.Context) (int, error) { return aio.Spawn(ctx, handler).Await(ctx) }
+
+// A helper called from a task with the task's context: its ctx is the task's.
+func fetch(ctx context.Context, n int) error {
+	return use(context.Background()) // want `context.Background\(\) in fetch \(called in a task\) whose own context ctx is in scope`
+}
+
+// A helper without a context parameter has nothing better to pass.
+func report() error { return plain(context.Background()) }
+
+func helpers(ctx context.Context) error {
+	if err := fetch(ctx, 1); err != nil { // outside any task: fetch is reported through the task below
+		return err
+	}
+	return aio.Run(ctx, func(ctx context.Context) error {
+		if err := report(); err != nil {
+			return err
+		}
+		return fetch(ctx, 2)
+	})
+}
