@@ -25,7 +25,7 @@ func TestCorpus(t *testing.T) {
 	cfg := &packages.Config{
 		Mode: packages.LoadAllSyntax,
 		Dir:  "testdata",
-		Env:  append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=-mod=mod"),
+		Env:  append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=-mod=readonly"),
 	}
 	pkgs, err := packages.Load(cfg, "vettest/corpus/...")
 	if err != nil {
@@ -49,6 +49,10 @@ func TestCorpus(t *testing.T) {
 	for _, p := range pkgs {
 		name := filepath.Base(p.PkgPath)
 		progs[name] = strings.HasPrefix(name, "bad")
+		if !progs[name] && !strings.HasPrefix(name, "good") {
+			t.Errorf("corpus program %s: the name must start with bad or good", name)
+		}
+		marks := len(wanted)
 		for _, f := range p.Syntax {
 			for _, cg := range f.Comments {
 				for _, c := range cg.List {
@@ -58,6 +62,9 @@ func TestCorpus(t *testing.T) {
 					}
 				}
 			}
+		}
+		if n := len(wanted) - marks; progs[name] != (n > 0) {
+			t.Errorf("corpus program %s has %d FLAG marks: a bad program needs one, a good one none", name, n)
 		}
 	}
 
