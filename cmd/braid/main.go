@@ -2,6 +2,7 @@
 //
 //	braid bench [--json] [--quick] [WORKLOAD...]
 //	braid bench --list
+//	braid vet [go vet flags] [packages]
 //
 // Exit codes: 0 success, 1 a workload failed, 2 bad command line,
 // 130 interrupted.
@@ -25,6 +26,7 @@ const usage = `braid: Python's concurrency models (asyncio, threads, processes) 
 Usage:
   braid bench [--json] [--quick] [WORKLOAD...]   measure the models on this machine
   braid bench --list                             list the workloads
+  braid vet [packages]                           report concurrency red flags in Go code
   braid help                                     this text
 
 Run "braid bench --help" for the options of bench.
@@ -33,6 +35,9 @@ Run "braid bench --help" for the options of bench.
 func main() {
 	mp.Main()         // a process pool worker (braid bench pool) serves tasks here and never returns
 	bench.ChildMain() // a measuring child (fresh-process figures) measures here and exits
+	if isVetToolInvocation(os.Args[1:]) {
+		runVetTool() // go vet -vettool=braid: serve go vet and exit
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -46,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return bench.RunChild(args[1:])
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "vet":
+		return runVet(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
