@@ -83,7 +83,7 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 	fl.BoolVar(&f.wide, "wide", false, "wider tables: speed-up ranges, and the micro workloads' notes in a column (default off)")
 	fl.IntVar(&f.rounds, "rounds", 5, "rounds of every model; each figure is their median (--quick: 2)")
 	fl.BoolVar(&f.python, "python", false, "run the same workloads in Python beside braid's (default off)")
-	fl.StringVar(&f.pythonExe, "python-exe", "", "the Python interpreter for --python (default /usr/bin/python3 if present, else python3)")
+	fl.StringVar(&f.pythonExe, "python-exe", "", "the Python interpreter for --python and the --*-peer flags (default /usr/bin/python3 if present, else python3)")
 	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML page of charts, verdicts and task timelines to this file (default none)")
 	fl.BoolVar(&f.quick, "quick", false, "tiny sizes: a smoke test of the command, not a measurement (default off)")
 	fl.BoolVar(&f.list, "list", false, "list the workloads and exit (default off)")
@@ -210,6 +210,7 @@ func runBench(parent context.Context, f benchFlags, names []string, stdout, stde
 
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer bench.RemovePeerFiles()
 	var prog *progress // nil: no bar
 	if file, ok := stderr.(*os.File); ok && !f.json && !f.quiet && term.IsTerminal(int(file.Fd())) {
 		prog = &progress{}
@@ -248,7 +249,7 @@ func runBench(parent context.Context, f benchFlags, names []string, stdout, stde
 			if ctx.Err() != nil {
 				break
 			}
-			cfg := bench.Config{Quick: f.quick, Progress: func(format string, a ...any) {
+			cfg := bench.Config{Quick: f.quick, PythonExe: f.pythonExe, Progress: func(format string, a ...any) {
 				if prog != nil {
 					prog.step(-1, fmt.Sprintf(format, a...))
 				}

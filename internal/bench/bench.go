@@ -70,6 +70,9 @@ type Config struct {
 	Quick bool
 	// Progress receives one line per step of a long run; never nil.
 	Progress func(format string, args ...any)
+	// PythonExe is the interpreter of the Python peers ("": the default,
+	// /usr/bin/python3 if present, else python3).
+	PythonExe string
 }
 
 // Workload is one named measurement.
@@ -288,5 +291,11 @@ func WriteTable(w io.Writer, rows []Row, wide bool) error {
 	return nil
 }
 
-// goalMet returns a pointer to met, for Row.GoalMet.
-func goalMet(met bool) *bool { return &met }
+// withGoal sets the row's goal and whether it was met; a quick run's
+// sizes are not the goal's, so it sets neither.
+func (c Config) withGoal(r Row, goal string, met bool) Row {
+	if !c.Quick {
+		r.Goal, r.GoalMet = goal, &met
+	}
+	return r
+}

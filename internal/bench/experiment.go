@@ -66,7 +66,7 @@ func DefaultParams(quick bool) ExpParams {
 	}
 	if quick {
 		p.CPUTasks, p.Fib, p.Primes = 4, 20, 5_000
-		p.Fetches, p.Pages, p.Latency, p.ParseRounds = 12, 12, 2 * time.Millisecond, 2
+		p.Fetches, p.Pages, p.Latency, p.ParseRounds = 12, 12, 2*time.Millisecond, 2
 		p.Sem, p.BigPool = 4, 4
 		p.PyFib, p.PyPrimes, p.PyParseRounds = 15, 2_000, 1
 	}
@@ -178,9 +178,9 @@ func (r *recorder) timeline(max int) []TaskTimeline {
 // span is what a worker process returns: a result and when it waited and
 // computed.
 type span struct {
-	V               uint64
-	IOFrom, IOTo    int64 // wall clock, Unix nanoseconds; 0 when none
-	RunFrom, RunTo  int64
+	V              uint64
+	IOFrom, IOTo   int64 // wall clock, Unix nanoseconds; 0 when none
+	RunFrom, RunTo int64
 }
 
 // parseJob is a page to parse in a worker process.

@@ -56,19 +56,18 @@ table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 2px 8px
 				fmt.Fprintf(&b, "<p class=\"note\">note: %s</p>\n", html.EscapeString(n))
 			}
 		}
-		b.WriteString("<h3>A sample of tasks under each model (braid, the median round)</h3>\n<div class=\"timelines\">\n")
-		end := 0.0
+		b.WriteString("<h3>A sample of tasks under each model (braid, the median round; each on its own time scale)</h3>\n<div class=\"timelines\">\n")
 		for _, m := range r.Models {
+			if m.Impl != "braid" || len(m.Timeline) == 0 {
+				continue
+			}
+			end := 0.0
 			for _, t := range m.Timeline {
 				for _, s := range t.Segments {
 					end = math.Max(end, s.To)
 				}
 			}
-		}
-		for _, m := range r.Models {
-			if m.Impl == "braid" && len(m.Timeline) > 0 {
-				timeline(&b, r.Workload, m, end)
-			}
+			timeline(&b, r.Workload, m, end)
 		}
 		b.WriteString("</div>\n</section>\n")
 	}
@@ -97,14 +96,14 @@ func barChart(b *strings.Builder, r *ExpResult) {
 	if maxV == 0 {
 		maxV = 1
 	}
-	const left, width, barH = 150.0, 640.0, 14.0
+	const left, width, barH = 150.0, 560.0, 14.0
 	per := barH + 6
 	if hasPy {
 		per = 2*barH + 8
 	}
 	height := float64(len(braid))*per + 30
 	fmt.Fprintf(b, `<svg class="chart" role="img" aria-label="wall time per model, %s" width="%d" height="%.0f" viewBox="0 0 %d %.0f">`+"\n",
-		html.EscapeString(r.Workload), int(left+width+110), height, int(left+width+110), height)
+		html.EscapeString(r.Workload), int(left+width+190), height, int(left+width+190), height)
 	y := 4.0
 	bar := func(m *ModelStats, y float64, color string) {
 		if m == nil {

@@ -43,7 +43,7 @@ type ModelStats struct {
 	Wall, CPU, PeakMB []float64
 	// Timeline is a sample of tasks from the round whose wall time was
 	// the median.
-	Timeline []TaskTimeline
+	Timeline  []TaskTimeline
 	timelines [][]TaskTimeline
 }
 
