@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxWidth is the width that the default output fits.
@@ -166,16 +167,21 @@ func verdict(r *ExpResult, p ExpParams) []string {
 	}
 	if py := r.ranked("python"); len(py) > 0 {
 		pb := py[0]
-		line := fmt.Sprintf("Python: %s is fastest, %.1fx its sequential", pb.Name, r.Speedup(pb).Median)
+		line := fmt.Sprintf("Python: %s is fastest, %s over its sequential", pb.Name, fmtX(r.Speedup(pb).Median))
+		if pb.Kind == "sequential" {
+			line = "Python: no model beats its sequential here"
+		}
 		if len(py) > 1 && !clearlyFaster(pb, py[1]) {
 			line += fmt.Sprintf(" (no clear difference from %s)", py[1].Name)
 		}
 		line += "."
 		pySmall := r.byKind("python", "threads", p.SmallPool)
 		switch {
-		case r.Workload == ExpCPU && pySmall != nil && small != nil:
+		case r.Workload == ExpCPU && pySmall != nil && small != nil && r.Speedup(pySmall).Max < 1.25:
 			line += fmt.Sprintf(" Its threads gain nothing on CPU work (%s: %.2fx, the GIL) where Go's give %.1fx:"+
 				" in Go, threads do the CPU work that Python needs processes for.", pySmall.Name, sp(pySmall), sp(small))
+		case r.Workload == ExpCPU && pySmall != nil && small != nil:
+			line += fmt.Sprintf(" Its threads gained %.2fx on CPU work (%s), against Go's %.1fx.", sp(pySmall), pySmall.Name, sp(small))
 		case r.Workload == ExpMixed && pySmall != nil && big != nil:
 			pyBig := r.byKind("python", "threads", p.BigPool)
 			if pyBig != nil {
@@ -215,6 +221,14 @@ func wrap(s string, width int, indent string) []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// pad right-aligns s in w columns (runes, not bytes: "±" is two bytes).
+func pad(s string, w int) string {
+	if n := utf8.RuneCountInString(s); n < w {
+		return strings.Repeat(" ", w-n) + s
+	}
+	return " " + s
 }
 
 // fmtWall formats a median with its spread in 12 columns: 0.412±0.010.
@@ -273,20 +287,20 @@ func writeExpTable(b *strings.Builder, r *ExpResult, wide bool) {
 	}
 	const mw = 17
 	type colset struct{ wall, sp, cpu, peak int }
-	c := colset{12, 9, 7, 8}
+	c := colset{12, 10, 7, 8}
 	block := func(m *ModelStats) string {
 		if m == nil || m.WallStat().N == 0 {
-			return fmt.Sprintf("%*s%*s%*s%*s", c.wall, "-", c.sp, "", c.cpu, "", c.peak, "")
+			return pad("-", c.wall) + strings.Repeat(" ", c.sp+c.cpu+c.peak)
 		}
-		s := fmt.Sprintf("%*s%*s%*s%*s", c.wall, fmtWall(m.WallStat()), c.sp, fmtNum(r.Speedup(m).Median, 2, "x"),
-			c.cpu, fmtNum(m.CPUStat().Median, 2, ""), c.peak, fmtNum(m.PeakStat().Median, 0, ""))
+		s := pad(fmtWall(m.WallStat()), c.wall) + pad(fmtNum(r.Speedup(m).Median, 2, "x"), c.sp) +
+			pad(fmtNum(m.CPUStat().Median, 2, ""), c.cpu) + pad(fmtNum(m.PeakStat().Median, 0, ""), c.peak)
 		if wide {
 			sp := r.Speedup(m)
 			s += fmt.Sprintf("  %-13s", fmt.Sprintf("(%.2f-%.2f)", sp.Min, sp.Max))
 		}
 		return s
 	}
-	head := fmt.Sprintf("%*s%*s%*s%*s", c.wall, "wall s", c.sp, "speed-up", c.cpu, "CPU s", c.peak, "peak MB")
+	head := pad("wall s", c.wall) + pad("speed-up", c.sp) + pad("CPU s", c.cpu) + pad("peak MB", c.peak)
 	if wide {
 		head += fmt.Sprintf("  %-13s", "speed-up range")
 	}
