@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -361,6 +360,3 @@ func ExperimentRows(results []*ExpResult) []Row {
 	}
 	return rows
 }
-
-// elapsed formats a duration for progress lines.
-func elapsed(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
