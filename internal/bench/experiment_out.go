@@ -69,6 +69,10 @@ func (r *ExpResult) ranked(impl string) []*ModelStats {
 	return ms
 }
 
+// clearGain reports whether a speed-up is a gain beyond the noise: above
+// 1 in every round, and by at least 20% in the median.
+func clearGain(s Stat) bool { return s.N > 0 && s.Min > 1 && s.Median >= 1.2 }
+
 // clearlyFaster reports whether a beat b in every round both ran: the
 // spread of the paired ratios does not reach 1.
 func clearlyFaster(a, b *ModelStats) bool {
@@ -119,17 +123,20 @@ func verdict(r *ExpResult, p ExpParams) []string {
 	switch r.Workload {
 	case ExpCPU:
 		if loop != nil {
-			if s := r.Speedup(loop); s.Max < 1.25 {
+			if s := r.Speedup(loop); !clearGain(s) {
 				out = append(out, fmt.Sprintf("The loop gains nothing on CPU work: one thread (%.2fx).", s.Median))
 			} else {
 				out = append(out, fmt.Sprintf("The loop gained %.2fx on CPU work, more than one thread should: a noisy run.", s.Median))
 			}
 		}
 		if small != nil {
-			if s := r.Speedup(small); s.Min > 1.2 {
+			if s := r.Speedup(small); clearGain(s) {
 				out = append(out, fmt.Sprintf("Go threads scale on CPU work: no GIL (%s: %.1fx on %d cores).", small.Name, s.Median, ncpu))
+			} else if r.Busy != "" {
+				out = append(out, fmt.Sprintf("%s gained no clear speed-up here (%.2fx, %.2f-%.2f by round): the cores were busy with other work.",
+					small.Name, s.Median, s.Min, s.Max))
 			} else {
-				out = append(out, fmt.Sprintf("%s gained only %.2fx here: the cores were busy with other work.", small.Name, s.Median))
+				out = append(out, fmt.Sprintf("%s gained no clear speed-up here (%.2fx, %.2f-%.2f by round).", small.Name, s.Median, s.Min, s.Max))
 			}
 		}
 		if procs != nil && small != nil && seq != nil {
@@ -176,11 +183,11 @@ func verdict(r *ExpResult, p ExpParams) []string {
 		line += "."
 		pySmall := r.byKind("python", "threads", p.SmallPool)
 		switch {
-		case r.Workload == ExpCPU && pySmall != nil && small != nil && r.Speedup(pySmall).Max < 1.25:
+		case r.Workload == ExpCPU && pySmall != nil && small != nil && !clearGain(r.Speedup(pySmall)):
 			line += fmt.Sprintf(" Its threads gain nothing on CPU work (%s: %.2fx, the GIL) where Go's give %.1fx:"+
 				" in Go, threads do the CPU work that Python needs processes for.", pySmall.Name, sp(pySmall), sp(small))
 		case r.Workload == ExpCPU && pySmall != nil && small != nil:
-			line += fmt.Sprintf(" Its threads gained %.2fx on CPU work (%s), against Go's %.1fx.", sp(pySmall), pySmall.Name, sp(small))
+			line += fmt.Sprintf(" Its threads gained %.2fx on CPU work (%s), against Go's %.1fx: more than a GIL allows, so a noisy run (or a free-threaded Python).", sp(pySmall), pySmall.Name, sp(small))
 		case r.Workload == ExpMixed && pySmall != nil && big != nil:
 			pyBig := r.byKind("python", "threads", p.BigPool)
 			if pyBig != nil {
