@@ -129,7 +129,6 @@ func (p *progress) start(stderr io.Writer, total int) {
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionSetDescription("starting"),
-		progressbar.OptionFullWidth(),
 	)
 }
 

@@ -183,6 +183,8 @@ func verdict(r *ExpResult, p ExpParams) []string {
 		line += "."
 		pySmall := r.byKind("python", "threads", p.SmallPool)
 		switch {
+		case r.Workload == ExpCPU && pySmall != nil && small != nil && !clearGain(r.Speedup(pySmall)) && !clearGain(r.Speedup(small)):
+			line += fmt.Sprintf(" Neither its threads (%.2fx) nor Go's (%.2fx) gained here: the cores were taken by other work.", sp(pySmall), sp(small))
 		case r.Workload == ExpCPU && pySmall != nil && small != nil && !clearGain(r.Speedup(pySmall)):
 			line += fmt.Sprintf(" Its threads gain nothing on CPU work (%s: %.2fx, the GIL) where Go's give %.1fx:"+
 				" in Go, threads do the CPU work that Python needs processes for.", pySmall.Name, sp(pySmall), sp(small))
