@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"text/tabwriter"
 )
 
 // Row is one measured line of the table. Figures that do not apply to a
@@ -229,7 +228,6 @@ func WriteTable(w io.Writer, rows []Row, wide bool) error {
 	for _, r := range rows {
 		goals = goals || r.GoalMet != nil
 	}
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	header := []string{"workload", "model"}
 	for _, c := range used {
 		header = append(header, c.name)
@@ -240,7 +238,7 @@ func WriteTable(w io.Writer, rows []Row, wide bool) error {
 	if wide {
 		header = append(header, "note")
 	}
-	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	table := [][]string{header}
 	var notes []string
 	for i, r := range rows {
 		model := r.Model
@@ -276,10 +274,32 @@ func WriteTable(w io.Writer, rows []Row, wide bool) error {
 			cells[0] = fmt.Sprintf("%s [%d]", r.Workload, i+1)
 			notes = append(notes, fmt.Sprintf("[%d] %s", i+1, note))
 		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+		table = append(table, cells)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	// Text columns (workload, model, goal, note) left-aligned, numbers
+	// right-aligned.
+	widths := make([]int, len(header))
+	for _, row := range table {
+		for j, c := range row {
+			widths[j] = max(widths[j], len(c))
+		}
+	}
+	text := func(j int) bool { return j < 2 || header[j] == "goal" || header[j] == "note" }
+	for _, row := range table {
+		var line strings.Builder
+		for j, c := range row {
+			if j > 0 {
+				line.WriteString("  ")
+			}
+			if text(j) {
+				fmt.Fprintf(&line, "%-*s", widths[j], c)
+			} else {
+				fmt.Fprintf(&line, "%*s", widths[j], c)
+			}
+		}
+		if _, err := fmt.Fprintln(w, strings.TrimRight(line.String(), " ")); err != nil {
+			return err
+		}
 	}
 	for _, n := range notes {
 		for _, l := range wrap(n, MaxWidth, "    ") {
