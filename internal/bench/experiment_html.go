@@ -56,20 +56,26 @@ table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 2px 8px
 				fmt.Fprintf(&b, "<p class=\"note\">note: %s</p>\n", html.EscapeString(n))
 			}
 		}
-		b.WriteString("<h3>A sample of tasks under each model (braid, the median round; each on its own time scale)</h3>\n<div class=\"timelines\">\n")
-		for _, m := range r.Models {
-			if m.Impl != "braid" || len(m.Timeline) == 0 {
+		for _, impl := range []string{"braid", "python"} {
+			if len(r.measured(impl)) == 0 {
 				continue
 			}
-			end := 0.0
-			for _, t := range m.Timeline {
-				for _, s := range t.Segments {
-					end = math.Max(end, s.To)
+			fmt.Fprintf(&b, "<h3>A sample of tasks under each model (%s, the median round; each on its own time scale)</h3>\n<div class=\"timelines\">\n", impl)
+			for _, m := range r.Models {
+				if m.Impl != impl || len(m.Timeline) == 0 {
+					continue
 				}
+				end := 0.0
+				for _, t := range m.Timeline {
+					for _, s := range t.Segments {
+						end = math.Max(end, s.To)
+					}
+				}
+				timeline(&b, r.Workload, m, end)
 			}
-			timeline(&b, r.Workload, m, end)
+			b.WriteString("</div>\n")
 		}
-		b.WriteString("</div>\n</section>\n")
+		b.WriteString("</section>\n")
 	}
 	b.WriteString("</body></html>\n")
 	_, err := io.WriteString(w, b.String())
@@ -141,8 +147,8 @@ func timeline(b *strings.Builder, workload string, m ModelStats, end float64) {
 	}
 	const left, width, rowH = 30.0, 260.0, 8.0
 	height := float64(len(m.Timeline))*(rowH+2) + 34
-	fmt.Fprintf(b, `<div><h3>%s</h3><svg class="timeline" role="img" aria-label="timeline of %s under %s" width="%d" height="%.0f" viewBox="0 0 %d %.0f">`+"\n",
-		html.EscapeString(m.Name), html.EscapeString(workload), html.EscapeString(m.Name), int(left+width+10), height, int(left+width+10), height)
+	fmt.Fprintf(b, `<div><h3>%s</h3><svg class="timeline" role="img" aria-label="timeline of %s under %s (%s)" width="%d" height="%.0f" viewBox="0 0 %d %.0f">`+"\n",
+		html.EscapeString(m.Name), html.EscapeString(workload), html.EscapeString(m.Name), m.Impl, int(left+width+10), height, int(left+width+10), height)
 	colors := map[string]string{SegQueued: "#ccc", SegIO: "#8ec1f0", SegRun: "#d9534f"}
 	y := 4.0
 	for _, t := range m.Timeline {

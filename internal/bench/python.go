@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // articlesPy is the Python side of the experiment (python/articles.py),
@@ -138,8 +139,9 @@ func (p *pythonPeer) round(ctx context.Context, w expWorkload, params ExpParams,
 			Model     string   `json:"model"`
 			Wall      float64  `json:"wall"`
 			CPU       float64  `json:"cpu"`
-			PeakMB    float64  `json:"peak_mb"`
-			PoolStart *float64 `json:"pool_start"`
+			PeakMB    float64      `json:"peak_mb"`
+			PoolStart *float64     `json:"pool_start"`
+			Timeline  [][5]float64 `json:"timeline"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			return fmt.Errorf("python %s: unreadable line %q: %v", w.name, sc.Text(), err)
@@ -153,8 +155,31 @@ func (p *pythonPeer) round(ctx context.Context, w expWorkload, params ExpParams,
 			return fmt.Errorf("python %s: a figure for an unknown model %q", w.name, line.Model)
 		}
 		st.Wall[r], st.CPU[r], st.PeakMB[r] = line.Wall, line.CPU, line.PeakMB
+		if st.timelines == nil {
+			st.timelines = make([][]TaskTimeline, len(st.Wall))
+		}
+		st.timelines[r] = pyTimeline(line.Timeline)
 	}
 	return nil
+}
+
+// pyTimeline turns the script's sampled tasks (task, I/O from, to,
+// computing from, to; seconds from the model's start, 0 for none) into
+// segments, as recorder.timeline does for braid's.
+func pyTimeline(tasks [][5]float64) []TaskTimeline {
+	rec := &recorder{t0: time.Unix(0, 0), marks: make([][4]time.Time, len(tasks))}
+	for i, t := range tasks {
+		for j := 0; j < 4; j++ {
+			if t[j+1] > 0 {
+				rec.marks[i][j] = rec.t0.Add(time.Duration(t[j+1] * 1e9))
+			}
+		}
+	}
+	out := rec.timeline(len(tasks))
+	for i := range out {
+		out[i].Task = int(tasks[i][0])
+	}
+	return out
 }
 
 func nans(n int) []float64 {

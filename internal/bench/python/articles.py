@@ -9,7 +9,11 @@ round of each workload. It reads a JSON spec on stdin:
 
 and runs each model in the order given, printing one JSON line per model:
 
-  {"model": NAME, "wall": s, "cpu": s, "peak_mb": MB}
+  {"model": NAME, "wall": s, "cpu": s, "peak_mb": MB,
+   "timeline": [[task, io_from, io_to, run_from, run_to], ...]}
+
+(the timeline: a sample of up to 12 tasks, in seconds from the model's
+start, 0 where the task did not wait or compute)
 
 then one line {"pool_start": s}: a ProcessPoolExecutor's start-up until
 every worker has returned a result. Models:
@@ -59,11 +63,16 @@ def count_primes(n):
     return count
 
 
+now = time.time_ns
+
+
 def cpu_task(i):
-    """Task i of the CPU-bound workload: fib and a prime count, alternately."""
-    if i % 2 == 0:
-        return fib(SPEC["fib"])
-    return count_primes(SPEC["primes"])
+    """Task i of the CPU-bound workload: fib and a prime count, alternately.
+    Every task returns its value and when it waited and ran (wall clock ns:
+    I/O from, to; computing from, to; 0 for none)."""
+    t = now()
+    v = fib(SPEC["fib"]) if i % 2 == 0 else count_primes(SPEC["primes"])
+    return v, (0, 0, t, now())
 
 
 def parse(page, rounds):
@@ -96,16 +105,23 @@ def get(i):
 
 
 def io_task(i):
+    t = now()
     get(i)
-    return 0
+    return 0, (t, now(), 0, 0)
 
 
 def mixed_task(i):
-    return parse(get(i), SPEC["parse_rounds"])
+    t = now()
+    page = get(i)
+    t1 = now()
+    v = parse(page, SPEC["parse_rounds"])
+    return v, (t, t1, t1, now())
 
 
 def parse_page(page):
-    return parse(page, SPEC["parse_rounds"])
+    t = now()
+    v = parse(page, SPEC["parse_rounds"])
+    return v, (0, 0, t, now())
 
 
 def job():
@@ -137,14 +153,19 @@ async def run_loop(size, pool=None):
                 return cpu_task(i)
             if sem is not None:
                 async with sem:
+                    t = now()
                     page = await fetch(http, i)
             else:
+                t = now()
                 page = await fetch(http, i)
+            io = (t, now())
             if workload == "io-bound":
-                return 0
+                return 0, io + (0, 0)
             if pool is not None:
-                return await loop.run_in_executor(pool, parse_page, page)
-            return parse_page(page)
+                v, span = await loop.run_in_executor(pool, parse_page, page)
+            else:
+                v, span = parse_page(page)
+            return v, io + span[2:]
 
         return await asyncio.gather(*(one(i) for i in range(SPEC["n"])))
 
@@ -200,7 +221,8 @@ def run_model(kind, size):
         ex.shutdown(wait=True)
     else:
         raise SystemExit(f"unknown model kind {kind!r}")
-    return list(out), extra
+    out = list(out)
+    return [v for v, _ in out], [span for _, span in out], extra
 
 
 def cpu_seconds():
@@ -221,16 +243,19 @@ def main():
     for m in SPEC["models"]:
         reset_hwm()
         c0 = cpu_seconds()
+        start = now()
         t0 = time.perf_counter()
-        out, workers = run_model(m["kind"], m.get("size", 0))
+        out, spans, workers = run_model(m["kind"], m.get("size", 0))
         wall = time.perf_counter() - t0
         cpu = cpu_seconds() - c0
         if reference is None:
             reference = out
         elif out != reference:
             raise SystemExit(f"{m['name']}: results differ from the first model's")
+        step = max(1, -(-len(spans) // 12))
+        sample = [[i] + [(x - start) / 1e9 if x else 0 for x in spans[i]] for i in range(0, len(spans), step)]
         print(json.dumps({"model": m["name"], "wall": wall, "cpu": cpu,
-                          "peak_mb": hwm_mb() + workers}), flush=True)
+                          "peak_mb": hwm_mb() + workers, "timeline": sample}), flush=True)
     print(json.dumps({"pool_start": pool_start(SPEC["pool"])}), flush=True)
 
 
