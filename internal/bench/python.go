@@ -136,9 +136,9 @@ func (p *pythonPeer) round(ctx context.Context, w expWorkload, params ExpParams,
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		var line struct {
-			Model     string   `json:"model"`
-			Wall      float64  `json:"wall"`
-			CPU       float64  `json:"cpu"`
+			Model     string       `json:"model"`
+			Wall      float64      `json:"wall"`
+			CPU       float64      `json:"cpu"`
 			PeakMB    float64      `json:"peak_mb"`
 			PoolStart *float64     `json:"pool_start"`
 			Timeline  [][5]float64 `json:"timeline"`
