@@ -220,3 +220,38 @@ func TestHTMLInChromium(t *testing.T) {
 		}
 	}
 }
+
+// Without a Python that has the packages, --python says what to install
+// and braid's figures are still measured.
+func TestPythonMissingSaysWhatToInstall(t *testing.T) {
+	code, stdout, stderr := runArgs(t, "bench", "--quick", "--rounds", "1", "--python", "--python-exe", filepath.Join(t.TempDir(), "no-python3"), "cpu-bound")
+	flat := strings.Join(strings.Fields(stdout), " ")
+	if code != 0 || !strings.Contains(flat, "Python peers skipped") || !strings.Contains(flat, "install Python 3 with aiohttp and requests") ||
+		!strings.Contains(flat, "verdict (cpu-bound):") {
+		t.Fatalf("exit %d, stderr %q\n%s", code, stderr, stdout)
+	}
+}
+
+// With a Python that has aiohttp and requests, the tables show Python
+// beside braid.
+func TestPythonBesideBraid(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import aiohttp, requests").Run(); err != nil {
+		t.Skipf("%s cannot import aiohttp and requests (%v): install python3-aiohttp and python3-requests to run the Python peers", py, err)
+	}
+	code, stdout, stderr := runArgs(t, "bench", "--quick", "--rounds", "1", "--python", "--python-exe", py, "io-bound")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q\n%s", code, stderr, stdout)
+	}
+	flat := strings.Join(strings.Fields(stdout), " ")
+	for _, want := range []string{"braid", "python", "Python: ", "asyncio"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("no %q in\n%s", want, stdout)
+		}
+	}
+	for i, line := range strings.Split(stdout, "\n") {
+		if n := utf8.RuneCountInString(line); n > bench.MaxWidth {
+			t.Errorf("line %d is %d columns wide: %q", i+1, n, line)
+		}
+	}
+}

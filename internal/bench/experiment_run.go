@@ -153,7 +153,7 @@ func runRounds(ctx context.Context, w expWorkload, opts ExpOptions, py *pythonPe
 		pyFirst := r%2 == 1
 		if py != nil && pyFirst {
 			step(fmt.Sprintf("%s round %d/%d: python", w.name, r+1, opts.Rounds))
-			if err := py.round(ctx, w, opts.Params, r, res); err != nil {
+			if err := pyRound(ctx, py, w, opts.Params, r, res); err != nil {
 				return err
 			}
 		}
@@ -176,10 +176,29 @@ func runRounds(ctx context.Context, w expWorkload, opts ExpOptions, py *pythonPe
 		}
 		if py != nil && !pyFirst {
 			step(fmt.Sprintf("%s round %d/%d: python", w.name, r+1, opts.Rounds))
-			if err := py.round(ctx, w, opts.Params, r, res); err != nil {
+			if err := pyRound(ctx, py, w, opts.Params, r, res); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// pyRound runs Python's round unless an earlier one failed. A failure of
+// the Python side is noted under the tables and ends the Python side, not
+// the run; only an interruption is returned.
+func pyRound(ctx context.Context, py *pythonPeer, w expWorkload, p ExpParams, r int, res *ExpResult) error {
+	if py.failed != "" {
+		res.PyNote = py.failed
+		return nil
+	}
+	err := py.round(ctx, w, p, r, res)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		py.failed = "the Python peers failed, and were left out from then on: " + strings.ReplaceAll(err.Error(), "\n", " | ")
+		res.PyNote = py.failed
 	}
 	return nil
 }

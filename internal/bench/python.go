@@ -28,6 +28,7 @@ type pythonPeer struct {
 	exe    string
 	dir    string
 	script string
+	failed string // why an earlier round failed; "" while it works
 }
 
 // PythonInstallHint says what to install for --python.
