@@ -1,142 +1,160 @@
-// Command braid measures braid's concurrency models on this machine.
+// Command braid measures Python's concurrency models (asyncio, threads,
+// processes) as braid implements them, on this machine.
 //
-//	braid bench [--json] [--quick] [WORKLOAD...]
-//	braid bench --list
-//	braid vet [go vet flags] [packages]
+//	braid bench [flags] [WORKLOAD...]   the articles' experiment, or named workloads
+//	braid vet [go vet flags] [PKGS]     report concurrency red flags in Go code
+//	braid version                       the version of braid and of Go
+//	braid help [COMMAND]                help
+//	braid completion SHELL              a shell completion script
 //
 // Exit codes: 0 success, 1 a workload failed, 2 bad command line,
-// 130 interrupted.
+// 130 interrupted (Ctrl-C; what was measured is printed).
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/braid-go/braid/internal/bench"
 	"github.com/braid-go/braid/mp"
 )
 
-const usage = `braid: Python's concurrency models (asyncio, threads, processes) in Go.
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
 
-Usage:
-  braid bench [--json] [--quick] [WORKLOAD...]   measure the models on this machine
-  braid bench --list                             list the workloads
-  braid vet [packages]                           report concurrency red flags in Go code
-  braid help                                     this text
+const exitCodesHelp = `Exit codes:
+  0    success
+  1    a workload failed (the error is printed; what was measured is printed too)
+  2    bad command line (an unknown flag, workload or command; a bad value)
+  130  interrupted by Ctrl-C (what was measured so far is printed)`
 
-Run "braid bench --help" for the options of bench.
-`
+// usageError is a mistake on the command line: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitError carries an exit code other than 0, 1 or 2, after its message
+// has been printed.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func main() {
-	mp.Main()         // a process pool worker (braid bench pool) serves tasks here and never returns
-	bench.ChildMain() // a measuring child (fresh-process figures) measures here and exits
+	mp.Main()         // a process pool worker (braid bench's process models) serves tasks here and never returns
+	bench.ChildMain() // a measuring child or the article server runs here and exits
 	if isVetToolInvocation(os.Args[1:]) {
 		runVetTool() // go vet -vettool=braid: serve go vet and exit
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// run runs the command line args and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	switch args[0] {
-	case bench.ChildCommand: // a workload's helper process (echo's server)
+	if len(args) > 0 && args[0] == bench.ChildCommand { // a workload's helper process (echo's server)
 		return bench.RunChild(args[1:])
-	case "bench":
-		return runBench(args[1:], stdout, stderr)
-	case "vet":
-		return runVet(args[1:], stdout, stderr)
-	case "help", "-h", "--help", "-help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "braid: unknown command %q\n\n%s", args[0], usage)
-		return 2
+	}
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	name := "braid"
+	if cmd != nil {
+		name = cmd.CommandPath()
+	}
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		fmt.Fprintf(stderr, "%s: %v (see '%s --help')\n", name, err, name)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	return exitFailed
+}
+
+// isCobraUsage recognises cobra's own errors about the command line
+// (unknown command, wrong number of arguments).
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires ", "invalid argument", "flag needs an argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "braid",
+		Short: "Python's concurrency models (asyncio, threads, processes) in Go, measured",
+		Long: `braid brings Python's concurrency system (asyncio, threading, multiprocessing,
+concurrent.futures) to Go. This command measures which model fits which work on this machine.
+
+` + exitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// With no subcommand: the help, and exit code 2.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown command %q", args[0])}
+			}
+			cmd.SetOut(stderr)
+			cmd.Help()
+			return exitError{exitUsage}
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newBenchCmd(stdout, stderr), newVetCmd(), newVersionCmd(stdout))
+	return root
+}
+
+func newVersionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of braid and of the Go that built it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintf(stdout, "braid %s (%s, %s/%s)\n", version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
 	}
 }
 
-func runBench(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("braid bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print a JSON array of rows instead of a table")
-	quick := fs.Bool("quick", false, "smaller runs (a smoke test, not a measurement)")
-	list := fs.Bool("list", false, "list the workloads and exit")
-	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
-	for _, w := range bench.All() {
-		if w.Flags != nil {
-			w.Flags(fs)
+// version is the module version braid was built at: a tag for `go
+// install ...@vX`, else the VCS revision, else "(devel)".
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && (v == "" || v == "(devel)") {
+			v = "(devel) " + s.Value[:min(12, len(s.Value))]
 		}
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: braid bench [flags] [WORKLOAD...]\n\nRuns every workload, or the named ones, and prints a table.\n\nFlags:\n")
-		fs.PrintDefaults()
-		fmt.Fprintf(stderr, "\nWorkloads:\n")
-		for _, w := range bench.All() {
-			fmt.Fprintf(stderr, "  %-12s %s\n", w.Name, w.Description)
-		}
+	if v == "" {
+		v = "(devel)"
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if *list {
-		for _, w := range bench.All() {
-			fmt.Fprintf(stdout, "%-12s %s\n", w.Name, w.Description)
-		}
-		return 0
-	}
-	selected, err := bench.Select(fs.Args())
-	if err != nil {
-		fmt.Fprintf(stderr, "braid bench: %v\n", err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	cfg := bench.Config{Quick: *quick, Progress: func(format string, a ...any) {
-		if !*quiet {
-			fmt.Fprintf(stderr, "braid bench: "+format+"\n", a...)
-		}
-	}}
-	var rows []bench.Row
-	failed := false
-	for _, w := range selected {
-		cfg.Progress("%s: %s", w.Name, w.Description)
-		err := w.Run(ctx, cfg, func(r bench.Row) {
-			if r.Workload == "" {
-				r.Workload = w.Name
-			}
-			rows = append(rows, r)
-			cfg.Progress("  %s / %s done", r.Workload, r.Model)
-		})
-		if ctx.Err() != nil {
-			fmt.Fprintln(stderr, "braid bench: interrupted")
-			return 130
-		}
-		if err != nil {
-			failed = true
-			fmt.Fprintf(stderr, "braid bench: workload %s failed: %v\n", w.Name, err)
-		}
-	}
-	if *asJSON {
-		err = bench.WriteJSON(stdout, rows)
-	} else {
-		err = bench.WriteTable(stdout, rows)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "braid bench: %v\n", err)
-		return 1
-	}
-	if failed {
-		return 1
-	}
-	return 0
+	return v
 }

@@ -114,14 +114,6 @@ func runVet(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// vetExitError carries braid vet's exit status out of the cobra command.
-type vetExitError struct{ code int }
-
-func (e vetExitError) Error() string { return fmt.Sprintf("braid vet: exit status %d", e.code) }
-
-// ExitCode returns the status the process should exit with.
-func (e vetExitError) ExitCode() int { return e.code }
-
 // newVetCmd returns the cobra command of braid vet. Its flags are go
 // vet's, passed through unparsed.
 func newVetCmd() *cobra.Command {
@@ -134,7 +126,7 @@ func newVetCmd() *cobra.Command {
 		SilenceErrors:      true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if code := runVet(args, cmd.OutOrStdout(), cmd.ErrOrStderr()); code != 0 {
-				return vetExitError{code}
+				return exitError{code} // runVet printed its reports and errors
 			}
 			return nil
 		},

@@ -30,7 +30,6 @@ func StartArticleServer(latency time.Duration) (*ArticleServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("article server: %w", err)
 	}
-	page := strings.Repeat("braid article body. ", 50)
 	s := &ArticleServer{URL: "http://" + ln.Addr().String(), ln: ln}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /article/{n}", func(w http.ResponseWriter, r *http.Request) {
@@ -46,7 +45,8 @@ func StartArticleServer(latency time.Duration) (*ArticleServer, error) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, "<html><body><h1>Article %s</h1><p>%s</p></body></html>", r.PathValue("n"), page)
+		n, _ := strconv.Atoi(r.PathValue("n"))
+		w.Write(articlePage(n))
 		s.Served.Add(1)
 	})
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -59,6 +59,31 @@ func (s *ArticleServer) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return s.srv.Shutdown(ctx)
+}
+
+// articleWords are the words of the article pages.
+var articleWords = strings.Fields(`the event loop runs one task at a time and switches when a task waits
+for the network threads share memory and run on every core without a global interpreter lock
+processes are isolated and cost a start each page is parsed into words counted and hashed
+concurrency is about structure parallelism is about execution asyncio semaphore executor pool`)
+
+// articlePage is the page the server answers for article n: about 3 KB of
+// HTML whose words depend on n (the mixed workload parses it).
+func articlePage(n int) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<html><head><title>Article %d</title></head><body><h1>Article %d</h1>\n<p>", n, n)
+	x := uint32(n)*2654435761 + 1
+	for i := 0; i < 480; i++ {
+		x = x*1664525 + 1013904223
+		b.WriteString(articleWords[int(x>>16)%len(articleWords)])
+		if i%40 == 39 {
+			b.WriteString(".</p>\n<p>")
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	b.WriteString("</p></body></html>\n")
+	return []byte(b.String())
 }
 
 // readArticle reads and closes the body of an article response and checks

@@ -37,6 +37,9 @@ func ChildMain() {
 	if name == "" {
 		return
 	}
+	if name == articleServerChild {
+		os.Exit(articleServerMain())
+	}
 	fn, ok := childMeasures[name]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "braid bench child: unknown measurement %q\n", name)

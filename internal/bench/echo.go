@@ -68,7 +68,7 @@ func init() {
 			fs.DurationVar(&echoOpts.warmup, "warmup", echoOpts.warmup, "echo: load before the measured window")
 			fs.StringVar(&echoOpts.servers, "servers", echoOpts.servers, "echo: braid servers to measure (braid-protocol, braid-streams; empty for none)")
 			fs.IntVar(&echoOpts.rounds, "rounds", echoOpts.rounds, "echo: rounds over every server (interleaved); the medians are reported")
-			fs.Var(&echoOpts.against, "against", "echo: NAME=CMD, a peer server to measure too; {port} in CMD is replaced by the port (repeatable)")
+			fs.Var(&echoOpts.against, "against", "echo: NAME=CMD, a peer server to measure too; {port} in CMD is replaced by the port (repeatable; default: none)")
 		},
 	})
 	Register(Workload{

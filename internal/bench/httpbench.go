@@ -12,6 +12,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/braid-go/braid/aio"
@@ -20,20 +21,18 @@ import (
 var httpOpts struct {
 	n       int
 	latency time.Duration
-	aiohttp string
-	python  string
+	aiohttp bool
 }
 
 func init() {
 	Register(Workload{
 		Name:        "http",
-		Description: "I/O-bound on the loop: 5,000 GETs (20 ms server) with braid's HTTP client, sequential and semaphore 50/200, vs plain Go net/http (--aiohttp-peer for Python; the goroutine pool is the threads workload)",
+		Description: "I/O-bound on the loop: 5,000 GETs (20 ms server) with braid's HTTP client, sequential and semaphore 50/200, vs plain Go net/http (--aiohttp-peer for Python's aiohttp; the goroutine pool is the threads workload)",
 		Run:         runHTTP,
 		Flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&httpOpts.n, "fetches", 5000, "http: number of GETs")
 			fs.DurationVar(&httpOpts.latency, "latency", articleLatency, "http: the article server's latency")
-			fs.StringVar(&httpOpts.aiohttp, "aiohttp-peer", "", "http: path of c_aiohttp.py, to measure aiohttp (on uvloop) in the same run")
-			fs.StringVar(&httpOpts.python, "aiohttp-python", "/usr/bin/python3", "http: the Python interpreter for --aiohttp-peer")
+			fs.BoolVar(&httpOpts.aiohttp, "aiohttp-peer", false, "http: also measure Python's aiohttp (on uvloop when installed) in the same run, with --python-exe (default off)")
 		},
 	})
 }
@@ -74,21 +73,28 @@ func runHTTP(ctx context.Context, cfg Config, report func(Row)) error {
 			return err
 		}
 		note := fmt.Sprintf("%d tasks, aio.Semaphore(%d), aio.HTTPClient; ideal %.2f s", n, conc, (time.Duration(n/conc) * latency).Seconds())
+		row := Row{Workload: "http", Model: fmt.Sprintf("braid-loop-sem%d", conc), Seconds: d.Seconds(), RPS: float64(n) / d.Seconds(), Note: note}
 		if conc == 200 {
-			note += fmt.Sprintf("; %.2fx plain Go (goal <= 1.1x)", d.Seconds()/base.Seconds())
+			r := d.Seconds() / base.Seconds()
+			row.Note += fmt.Sprintf("; %.2fx plain Go", r)
+			row = cfg.withGoal(row, "<= 1.1x plain Go", r <= 1.1)
 		}
-		report(Row{Workload: "http", Model: fmt.Sprintf("braid-loop-sem%d", conc), Seconds: d.Seconds(), RPS: float64(n) / d.Seconds(), Note: note})
+		report(row)
 	}
 
-	if httpOpts.aiohttp != "" {
+	if httpOpts.aiohttp {
 		for _, conc := range []int{50, 200} {
-			cfg.Progress("http: Python aiohttp on uvloop, semaphore %d", conc)
-			secs, err := runAiohttpPeer(ctx, srv.URL, n, conc)
+			cfg.Progress("http: Python aiohttp, semaphore %d", conc)
+			kv, err := runPeer(ctx, cfg.PythonExe, "aiohttp", "--conc", fmt.Sprint(conc), "--n", fmt.Sprint(n), "--base", srv.URL)
 			if err != nil {
 				return err
 			}
-			report(Row{Workload: "http", Model: fmt.Sprintf("python-aiohttp-uvloop-%d", conc), Seconds: secs, RPS: float64(n) / secs,
-				Note: fmt.Sprintf("%d GETs, asyncio.Semaphore(%d), uvloop", n, conc)})
+			secs, _ := strconv.ParseFloat(kv["secs"], 64)
+			if secs <= 0 {
+				return fmt.Errorf("peers.py aiohttp: no secs= in %v", kv)
+			}
+			report(Row{Workload: "http", Model: fmt.Sprintf("python-aiohttp-%s-%d", kv["loop"], conc), Seconds: secs, RPS: float64(n) / secs,
+				Note: fmt.Sprintf("%d GETs, asyncio.Semaphore(%d), %s", n, conc, kv["loop"])})
 		}
 	}
 	return nil
@@ -128,9 +134,4 @@ func fetchLoopOne(ctx context.Context, c *aio.HTTPClient, url string) error {
 		return err
 	}
 	return readArticle(resp, url)
-}
-
-func runAiohttpPeer(ctx context.Context, base string, n, conc int) (float64, error) {
-	return peerSeconds(ctx, httpOpts.python, httpOpts.aiohttp, "--uvloop",
-		"--conc", fmt.Sprint(conc), "--n", fmt.Sprint(n), "--base", base)
 }

@@ -34,12 +34,12 @@ func runIdleConns(ctx context.Context, cfg Config, report func(Row)) error {
 		if err != nil {
 			return fmt.Errorf("braid-%s: %w", model, err)
 		}
-		goal := ""
+		row := Row{Workload: "idle-conns", Model: "braid-" + model, BytesPerTask: heap,
+			Note: fmt.Sprintf("%d idle conns, heap+stack per conn; RSS says %.0f B", n, rss)}
 		if model == "protocol" {
-			goal = "; goal <= 1024 B"
+			row = cfg.withGoal(row, "<= 1024 B", heap <= 1024)
 		}
-		report(Row{Workload: "idle-conns", Model: "braid-" + model, BytesPerTask: heap,
-			Note: fmt.Sprintf("%d idle conns, heap+stack per conn; RSS says %.0f B%s", n, rss, goal)})
+		report(row)
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ package bench
 //	pool-bigarg     a 10 MB []byte argument returned unchanged
 //	pool-fib        8 x fib(35), sequential vs the pool (speed-up)
 //
-// With --pool-peer PATH (../shared/peers/d_pool.py), the same measures of
+// With --pool-peer (the embedded python/peers.py), the same measures of
 // the Python pools run in the same invocation and come out as rows beside
 // braid's. The process pool is also a model of the cpu workload.
 //
@@ -49,8 +49,7 @@ var (
 )
 
 var poolOpts struct {
-	peer   string
-	python string
+	peer bool
 }
 
 const poolWorkers = 2
@@ -61,8 +60,7 @@ func init() {
 		Description: "process pool (mp.Pool, 2 workers): start-up, Submit and Map throughput, round trip, 10 MB argument, 8 x fib(35) (--pool-peer for Python's pools)",
 		Run:         runPool,
 		Flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&poolOpts.peer, "pool-peer", "", "pool: path of d_pool.py, to measure ProcessPoolExecutor and multiprocessing.Pool in the same run")
-			fs.StringVar(&poolOpts.python, "pool-python", "", "pool: the Python interpreter for --pool-peer (default /usr/bin/python3 if present, else python3)")
+			fs.BoolVar(&poolOpts.peer, "pool-peer", false, "pool: also measure ProcessPoolExecutor and multiprocessing.Pool in the same run, with --python-exe (default off)")
 		},
 	})
 	RegisterCPUModel(CPUModel{
@@ -137,7 +135,7 @@ func runPool(ctx context.Context, cfg Config, report func(Row)) error {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	if poolOpts.peer != "" {
+	if poolOpts.peer {
 		return poolPeers(ctx, cfg, n, bigReps, report)
 	}
 	return nil
@@ -168,8 +166,8 @@ func poolStartup(ctx context.Context, cfg Config, starts int, report func(Row)) 
 		}
 	}
 	p50, p99 := percentiles(ts)
-	report(Row{Workload: "pool-startup", Model: poolModel, P50us: p50, P99us: p99,
-		Note: fmt.Sprintf("new pool to first result, %d runs (goal p50 <= 5 ms)", starts)})
+	report(cfg.withGoal(Row{Workload: "pool-startup", Model: poolModel, P50us: p50, P99us: p99,
+		Note: fmt.Sprintf("new pool to first result, %d runs", starts)}, "p50 <= 5 ms", p50 <= 5000))
 	return nil
 }
 
@@ -204,8 +202,8 @@ func poolThroughput(ctx context.Context, cfg Config, n int, report func(Row)) er
 		}
 	}
 	secs := time.Since(t0).Seconds()
-	report(Row{Workload: "pool-submit", Model: poolModel, Seconds: secs, RPS: float64(n) / secs,
-		Note: fmt.Sprintf("%d trivial tasks, one Submit each; rps = tasks/s (goal >= 100,000)", n)})
+	report(cfg.withGoal(Row{Workload: "pool-submit", Model: poolModel, Seconds: secs, RPS: float64(n) / secs,
+		Note: fmt.Sprintf("%d trivial tasks, one Submit each; req/s = tasks/s", n)}, ">= 100,000 tasks/s", float64(n)/secs >= 100_000))
 
 	for _, chunk := range []int{1, 100} {
 		t0 := time.Now()
@@ -217,12 +215,13 @@ func poolThroughput(ctx context.Context, cfg Config, n int, report func(Row)) er
 			i++
 		}
 		secs := time.Since(t0).Seconds()
-		goal := "150,000"
+		goal := 150_000
 		if chunk == 100 {
-			goal = "2,500,000"
+			goal = 2_500_000
 		}
-		report(Row{Workload: fmt.Sprintf("pool-map%d", chunk), Model: poolModel, Seconds: secs, RPS: float64(n) / secs,
-			Note: fmt.Sprintf("%d trivial tasks, Map chunksize %d; rps = tasks/s (goal >= %s)", n, chunk, goal)})
+		report(cfg.withGoal(Row{Workload: fmt.Sprintf("pool-map%d", chunk), Model: poolModel, Seconds: secs, RPS: float64(n) / secs,
+			Note: fmt.Sprintf("%d trivial tasks, Map chunksize %d; req/s = tasks/s", n, chunk)},
+			">= "+thousands(goal)+" tasks/s", float64(n)/secs >= float64(goal)))
 	}
 	return nil
 }
@@ -257,8 +256,8 @@ func poolRoundTrip(ctx context.Context, cfg Config, n int, report func(Row)) err
 		ts[i] = time.Since(t0)
 	}
 	p50, p99 := percentiles(ts)
-	report(Row{Workload: "pool-roundtrip", Model: poolModel, P50us: p50, P99us: p99,
-		Note: fmt.Sprintf("one trivial task on a warm pool, %d in a row (goal p50/p99 <= 40/150 us)", n)})
+	report(cfg.withGoal(Row{Workload: "pool-roundtrip", Model: poolModel, P50us: p50, P99us: p99,
+		Note: fmt.Sprintf("one trivial task on a warm pool, %d in a row", n)}, "p50/p99 <= 40/150 us", p50 <= 40 && p99 <= 150))
 	return nil
 }
 
@@ -285,14 +284,15 @@ func poolBigArg(ctx context.Context, cfg Config, reps int, report func(Row)) err
 		if !bytes.Equal(back, payload) {
 			return errors.New("the 10 MB payload came back different")
 		}
-		if i > 0 { // the first round trip is not timed, as in d_pool.py
+		if i > 0 { // the first round trip is not timed, as in peers.py
 			ts = append(ts, d)
 		}
 	}
 	p50, _ := percentiles(ts)
 	cfg.Progress("pool: 10 MB round trips (ms): %s", fmtMillis(ts))
-	report(Row{Workload: "pool-bigarg", Model: poolModel, Seconds: p50 / 1e6,
-		Note: fmt.Sprintf("10 MB []byte in and back, 1 untimed then median of %d: %.2f ms, %.0f MB/s moved (goal <= 10 ms)", reps, p50/1e3, 20/(p50/1e6))})
+	report(cfg.withGoal(Row{Workload: "pool-bigarg", Model: poolModel, Seconds: p50 / 1e6,
+		Note: fmt.Sprintf("10 MB []byte in and back, 1 untimed then median of %d: %.2f ms, %.0f MB/s moved", reps, p50/1e3, 20/(p50/1e6))},
+		"<= 10 ms", p50 <= 10_000))
 	return nil
 }
 
@@ -325,9 +325,9 @@ func poolFib(ctx context.Context, cfg Config, fibN int, report func(Row)) error 
 			best = s
 		}
 	}
-	note := fmt.Sprintf("%d x fib(%d), warm pool, best of 3 (goal >= 1.85x)", cpuTaskCount, fibN)
+	note := fmt.Sprintf("%d x fib(%d), warm pool, best of 3", cpuTaskCount, fibN)
 	report(Row{Workload: "pool-fib", Model: "sequential", Seconds: seq, Speedup: 1, Note: note})
-	report(Row{Workload: "pool-fib", Model: poolModel, Seconds: best, Speedup: seq / best, Note: note})
+	report(cfg.withGoal(Row{Workload: "pool-fib", Model: poolModel, Seconds: best, Speedup: seq / best, Note: note}, ">= 1.85x", seq/best >= 1.85))
 	return nil
 }
 
@@ -347,12 +347,12 @@ func percentiles(ts []time.Duration) (p50, p99 float64) {
 	return at(0.5), at(0.99)
 }
 
-// poolPeers runs d_pool.py for ProcessPoolExecutor ("cf") and
+// poolPeers runs peers.py pool for ProcessPoolExecutor ("cf") and
 // multiprocessing.Pool ("mp") and reports its figures as rows.
 func poolPeers(ctx context.Context, cfg Config, n, bigReps int, report func(Row)) error {
 	run := func(args ...string) (map[string]string, error) {
-		cfg.Progress("pool: %s %s", poolOpts.peer, strings.Join(args, " "))
-		return runPeer(ctx, poolOpts.python, poolOpts.peer, args...)
+		cfg.Progress("pool: peers.py pool %s", strings.Join(args, " "))
+		return runPeer(ctx, cfg.PythonExe, append([]string{"pool"}, args...)...)
 	}
 	num := func(kv map[string]string, k string) float64 {
 		v, _ := strconv.ParseFloat(kv[k], 64)

@@ -21,8 +21,7 @@ import (
 // --requests-peer, Python's requests in a ThreadPoolExecutor.
 
 var threadsOpts struct {
-	peer   string
-	python string
+	peer bool
 }
 
 func init() {
@@ -31,8 +30,7 @@ func init() {
 		Description: "I/O-bound through threads: 5,000 blocking GETs (20 ms server) via aio.ToThread with 20/200 workers vs plain goroutines (--requests-peer for Python)",
 		Run:         runThreads,
 		Flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&threadsOpts.peer, "requests-peer", "", "threads: path of c_requests.py, to measure requests + ThreadPoolExecutor in the same run")
-			fs.StringVar(&threadsOpts.python, "requests-python", "", "threads: the Python interpreter for --requests-peer (default /usr/bin/python3 if present, else python3)")
+			fs.BoolVar(&threadsOpts.peer, "requests-peer", false, "threads: also measure Python's requests in a ThreadPoolExecutor in the same run, with --python-exe (default off)")
 		},
 	})
 }
@@ -61,8 +59,10 @@ func runThreads(ctx context.Context, cfg Config, report func(Row)) error {
 		if d, err = FetchToThread(ctx, srv.URL, n, workers); err != nil {
 			return err
 		}
-		report(Row{Workload: "threads", Model: fmt.Sprintf("braid-to-thread-%d", workers), Seconds: d.Seconds(),
-			RPS: float64(n) / d.Seconds(), Note: fmt.Sprintf("%d tasks, aio.ToThread, ThreadPool(%d); %.2fx plain Go (goal <= 1.15x)", n, workers, d.Seconds()/base.Seconds())})
+		r := d.Seconds() / base.Seconds()
+		report(cfg.withGoal(Row{Workload: "threads", Model: fmt.Sprintf("braid-to-thread-%d", workers), Seconds: d.Seconds(),
+			RPS: float64(n) / d.Seconds(), Note: fmt.Sprintf("%d tasks, aio.ToThread, ThreadPool(%d); %.2fx plain Go", n, workers, r)},
+			"<= 1.15x plain Go", r <= 1.15))
 		if workers == 20 {
 			// The process pool on the same work: one GET at a time per
 			// worker process. Processes are for CPU work and isolation;
@@ -76,8 +76,8 @@ func runThreads(ctx context.Context, cfg Config, report func(Row)) error {
 			report(Row{Workload: "threads", Model: fmt.Sprintf("braid-mp-pool-%d", poolWorkers), Seconds: d.Seconds(),
 				RPS: float64(m) / d.Seconds(), Note: fmt.Sprintf("only %d GETs, Func.Map over %d worker processes; ideal %.2f s", m, poolWorkers, (time.Duration(m/poolWorkers) * articleLatency).Seconds())})
 		}
-		if threadsOpts.peer != "" {
-			secs, err := runRequestsPeer(ctx, srv.URL, n, workers)
+		if threadsOpts.peer {
+			secs, err := peerSeconds(ctx, cfg.PythonExe, "requests", "--workers", fmt.Sprint(workers), "--n", fmt.Sprint(n), "--base", srv.URL)
 			if err != nil {
 				return err
 			}
@@ -167,11 +167,6 @@ func FetchToThread(ctx context.Context, base string, n, workers int) (time.Durat
 		return err
 	})
 	return took, err
-}
-
-func runRequestsPeer(ctx context.Context, base string, n, workers int) (float64, error) {
-	return peerSeconds(ctx, threadsOpts.python, threadsOpts.peer, "--mode", "threads",
-		"--workers", fmt.Sprint(workers), "--n", fmt.Sprint(n), "--base", base)
 }
 
 // fetchInWorker is the GET of the threads workload as a registered

@@ -6,9 +6,12 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/braid-go/braid/mp"
 )
 
 func TestMain(m *testing.M) {
+	mp.Main() // the experiment's process models run this test binary as their workers
 	ChildMain()
 	goleak.VerifyTestMain(m)
 }
