@@ -2,6 +2,7 @@
 //
 //	braid bench [--json] [--quick] [WORKLOAD...]
 //	braid bench --list
+//	braid profile [--json] [--interval D] -- COMMAND [ARGS...]
 //
 // Exit codes: 0 success, 1 a workload failed, 2 bad command line,
 // 130 interrupted.
@@ -25,6 +26,7 @@ const usage = `braid: Python's concurrency models (asyncio, threads, processes) 
 Usage:
   braid bench [--json] [--quick] [WORKLOAD...]   measure the models on this machine
   braid bench --list                             list the workloads
+  braid profile [--json] -- COMMAND [ARGS...]    measure a command: CPU- or I/O-bound, which model
   braid help                                     this text
 
 Run "braid bench --help" for the options of bench.
@@ -46,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return bench.RunChild(args[1:])
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "profile":
+		return runProfileCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -132,4 +136,19 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// runProfileCmd runs the profile command with its exit code returned rather
+// than ending the process.
+func runProfileCmd(args []string, stdout, stderr io.Writer) int {
+	code, exited := 0, false
+	cmd := buildProfileCmd(func(c int) { code, exited = c, true })
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	if err := cmd.Execute(); err != nil && !exited {
+		fmt.Fprintf(stderr, "braid profile: %v\n", err)
+		return 2
+	}
+	return code
 }

@@ -1,0 +1,369 @@
+package profile
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// clockTicks is USER_HZ, the unit of the tick counts in /proc/PID/stat; it
+// is 100 on every architecture Linux supports.
+const clockTicks = 100.0
+
+const samplingSupported = true
+
+type procKey struct {
+	pid   int
+	start uint64
+}
+
+type taskRec struct {
+	runDelayNs uint64
+	blkioTicks uint64
+}
+
+type procRec struct {
+	utime, stime uint64
+	io           procIO
+	ioRead       bool
+	tasks        map[int]taskRec
+}
+
+// tracker samples a process tree from /proc: the root and every process
+// descended from it, including descendants whose parent exited (they are
+// remembered by pid and start time).
+type tracker struct {
+	root       int
+	excludeTid int // the sampling thread itself (Func), 0 for none
+	selfMode   bool
+	known      map[int]uint64 // tree members seen: pid -> start time
+	procs      map[procKey]*procRec
+	baseTasks  map[int]taskRec // the root's threads at the first sample (Func)
+	threads    int             // peak
+	samples    int
+	states     map[string]int
+	maxRSSKiB  int64
+	rootIO     procIO // the root's last I/O counters (they include reaped children)
+	rootIOSeen bool
+	baseIO     procIO
+
+	// per-sample caches
+	unixInodes, inetInodes map[uint64]bool
+}
+
+func newTracker(root, excludeTid int, selfMode bool) *tracker {
+	return &tracker{root: root, excludeTid: excludeTid, selfMode: selfMode,
+		known: map[int]uint64{}, procs: map[procKey]*procRec{}, states: map[string]int{}}
+}
+
+func readString(path string) (string, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
+// members returns the stat of every process of the tree now.
+func (t *tracker) members() []procStat {
+	dir, err := os.Open("/proc")
+	if err != nil {
+		return nil
+	}
+	names, _ := dir.Readdirnames(-1)
+	dir.Close()
+	all := map[int]procStat{}
+	children := map[int][]int{}
+	for _, n := range names {
+		pid, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		text, ok := readString("/proc/" + n + "/stat")
+		if !ok {
+			continue
+		}
+		st, err := parseStat(text)
+		if err != nil {
+			continue
+		}
+		all[pid] = st
+		children[st.ppid] = append(children[st.ppid], pid)
+	}
+	var queue []int
+	if _, ok := all[t.root]; ok {
+		queue = append(queue, t.root)
+	}
+	for pid, start := range t.known {
+		if st, ok := all[pid]; ok && st.starttime == start && pid != t.root {
+			queue = append(queue, pid)
+		}
+	}
+	seen := map[int]bool{}
+	var out []procStat
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		if seen[pid] {
+			continue
+		}
+		seen[pid] = true
+		st := all[pid]
+		out = append(out, st)
+		t.known[pid] = st.starttime
+		queue = append(queue, children[pid]...)
+	}
+	return out
+}
+
+// sample reads the tree once. count says whether the sample's wait state is
+// counted (the baseline of Func is not).
+func (t *tracker) sample(count bool) {
+	t.unixInodes, t.inetInodes = nil, nil
+	best := len(statePriority)
+	threads := 0
+	for _, st := range t.members() {
+		key := procKey{st.pid, st.starttime}
+		rec := t.procs[key]
+		if rec == nil {
+			rec = &procRec{tasks: map[int]taskRec{}}
+			t.procs[key] = rec
+		}
+		rec.utime, rec.stime = st.utime, st.stime
+		base := "/proc/" + strconv.Itoa(st.pid)
+		if text, ok := readString(base + "/io"); ok {
+			rec.io, rec.ioRead = parseIO(text), true
+			if st.pid == t.root {
+				t.rootIO = rec.io
+				if !t.rootIOSeen {
+					t.baseIO = rec.io
+				}
+				t.rootIOSeen = true
+			}
+		}
+		if text, ok := readString(base + "/status"); ok {
+			s := parseStatus(text)
+			kib := s.vmHWMKiB
+			if t.selfMode && st.pid == t.root {
+				kib = s.vmRSSKiB // VmHWM of the calling process covers its whole life
+			}
+			if kib > t.maxRSSKiB {
+				t.maxRSSKiB = kib
+			}
+		}
+		tids, _ := filepathNames(base + "/task")
+		for _, tn := range tids {
+			tid, err := strconv.Atoi(tn)
+			if err != nil {
+				continue
+			}
+			tbase := base + "/task/" + tn
+			text, ok := readString(tbase + "/stat")
+			if !ok {
+				continue
+			}
+			ts, err := parseStat(text)
+			if err != nil {
+				continue
+			}
+			tr := rec.tasks[tid]
+			tr.blkioTicks = ts.blkioTicks
+			if text, ok := readString(tbase + "/schedstat"); ok {
+				if d, err := parseSchedstat(text); err == nil {
+					tr.runDelayNs = d
+				}
+			}
+			rec.tasks[tid] = tr
+			if tid == t.excludeTid || ts.state == 'Z' || ts.state == 'X' {
+				continue
+			}
+			threads++
+			if !count {
+				continue
+			}
+			if s := stateRank(t.threadState(st.pid, tbase, ts.state)); s < best {
+				best = s
+			}
+		}
+		if t.selfMode && st.pid == t.root && t.baseTasks == nil {
+			t.baseTasks = map[int]taskRec{}
+			for k, v := range rec.tasks {
+				t.baseTasks[k] = v
+			}
+		}
+	}
+	if threads > t.threads {
+		t.threads = threads
+	}
+	if count && best < len(statePriority) {
+		t.samples++
+		t.states[statePriority[best]]++
+	}
+}
+
+func filepathNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
+}
+
+// threadState tells what one thread is doing.
+func (t *tracker) threadState(pid int, tbase string, state byte) string {
+	switch state {
+	case 'R':
+		return StateCPU
+	case 'D':
+		return StateDisk
+	case 'S', 'I':
+	default: // stopped, traced, ...
+		return StateOther
+	}
+	if text, ok := readString(tbase + "/syscall"); ok {
+		if nr, args, err := parseSyscall(text); err == nil {
+			if nr == syscallRunning {
+				return StateCPU
+			}
+			if s := t.syscallState(pid, nr, args); s != "" {
+				return s
+			}
+		}
+	}
+	w, _ := readString(tbase + "/wchan")
+	return classifyWchan(w)
+}
+
+// syscallState tells a wait from the system call a thread is blocked in
+// and, for calls on a descriptor, from what the descriptor is. "" when the
+// call does not say.
+func (t *tracker) syscallState(pid, nr int, args []uint64) string {
+	kind, ok := syscallKinds[nr]
+	if !ok {
+		return ""
+	}
+	switch kind {
+	case scFd:
+		if len(args) == 0 {
+			return ""
+		}
+		return t.fdState(pid, int(int32(args[0])))
+	case scEpoll:
+		if len(args) == 0 {
+			return StatePoll
+		}
+		text, ok := readString("/proc/" + strconv.Itoa(pid) + "/fdinfo/" + strconv.Itoa(int(int32(args[0]))))
+		if !ok {
+			return StatePoll
+		}
+		best := len(statePriority)
+		for i, fd := range parseEpollTargets(text) {
+			if i == 64 {
+				break
+			}
+			if s := stateRank(t.fdState(pid, fd)); s < best {
+				best = s
+			}
+		}
+		if best >= stateRank(StateOther) {
+			return StatePoll
+		}
+		return statePriority[best]
+	case scPoll:
+		return StatePoll
+	case scSleep:
+		return StateSleep
+	case scChild:
+		return StateChild
+	case scLock:
+		return StateLock
+	case scDisk:
+		return StateDisk
+	}
+	return ""
+}
+
+func (t *tracker) fdState(pid, fd int) string {
+	if fd < 0 {
+		return StateOther
+	}
+	target, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "fd", strconv.Itoa(fd)))
+	if err != nil {
+		return StateOther
+	}
+	if strings.HasPrefix(target, "socket:[") && t.unixInodes == nil {
+		t.unixInodes, t.inetInodes = map[uint64]bool{}, map[uint64]bool{}
+		net := "/proc/" + strconv.Itoa(pid) + "/net/"
+		if text, ok := readString(net + "unix"); ok {
+			parseSocketInodes(text, unixInodeColumn, t.unixInodes)
+		}
+		for _, f := range []string{"tcp", "tcp6", "udp", "udp6"} {
+			if text, ok := readString(net + f); ok {
+				parseSocketInodes(text, inetInodeColumn, t.inetInodes)
+			}
+		}
+	}
+	return classifyFdTarget(target, func(i uint64) bool { return t.unixInodes[i] }, func(i uint64) bool { return t.inetInodes[i] })
+}
+
+// System call kinds.
+const (
+	scFd    = iota + 1 // the first argument is a descriptor
+	scEpoll            // the first argument is an epoll descriptor
+	scPoll             // poll/select: descriptors in user memory
+	scSleep
+	scChild
+	scLock
+	scDisk
+)
+
+var syscallKinds = map[int]int{
+	unix.SYS_READ: scFd, unix.SYS_READV: scFd, unix.SYS_PREAD64: scFd, unix.SYS_PREADV: scFd,
+	unix.SYS_WRITE: scFd, unix.SYS_WRITEV: scFd, unix.SYS_PWRITE64: scFd, unix.SYS_PWRITEV: scFd,
+	unix.SYS_RECVFROM: scFd, unix.SYS_RECVMSG: scFd, unix.SYS_SENDTO: scFd, unix.SYS_SENDMSG: scFd,
+	unix.SYS_ACCEPT: scFd, unix.SYS_ACCEPT4: scFd, unix.SYS_CONNECT: scFd, unix.SYS_SPLICE: scFd,
+	unix.SYS_FSYNC: scDisk, unix.SYS_FDATASYNC: scDisk, unix.SYS_SYNC_FILE_RANGE: scDisk, unix.SYS_IO_GETEVENTS: scDisk,
+	unix.SYS_EPOLL_PWAIT: scEpoll, unix.SYS_EPOLL_PWAIT2: scEpoll,
+	unix.SYS_PPOLL: scPoll, unix.SYS_PSELECT6: scPoll,
+	unix.SYS_NANOSLEEP: scSleep, unix.SYS_CLOCK_NANOSLEEP: scSleep,
+	unix.SYS_WAIT4: scChild, unix.SYS_WAITID: scChild,
+	unix.SYS_FUTEX: scLock,
+}
+
+// blkioAccounted reports whether the kernel counts block-I/O delay.
+func blkioAccounted() bool {
+	text, ok := readString("/proc/sys/kernel/task_delayacct")
+	if !ok {
+		return false // no CONFIG_TASK_DELAY_ACCT, or no access
+	}
+	return strings.TrimSpace(text) == "1"
+}
+
+// totals sums what the samples saw: the run-queue wait and block-I/O delay
+// of every thread (for the root in self mode, since the first sample), the
+// user and system ticks of every process, the largest thread count.
+func (t *tracker) totals() (runDelaySec, blkioSec, userSec, sysSec float64) {
+	var runNs, blk, ut, stt uint64
+	for key, rec := range t.procs {
+		self := t.selfMode && key.pid == t.root
+		for tid, tr := range rec.tasks {
+			if self {
+				b := t.baseTasks[tid]
+				runNs += tr.runDelayNs - min(b.runDelayNs, tr.runDelayNs)
+				blk += tr.blkioTicks - min(b.blkioTicks, tr.blkioTicks)
+				continue
+			}
+			runNs += tr.runDelayNs
+			blk += tr.blkioTicks
+		}
+		if !self {
+			ut += rec.utime
+			stt += rec.stime
+		}
+	}
+	return float64(runNs) / 1e9, float64(blk) / clockTicks, float64(ut) / clockTicks, float64(stt) / clockTicks
+}
