@@ -26,8 +26,8 @@ type Class string
 
 // The classes a verdict can give.
 const (
-	CPUBound Class = "cpu-bound" // wanted a CPU for at least two thirds of its wall time
-	IOBound  Class = "io-bound"  // wanted a CPU for at most one third of its wall time
+	CPUBound Class = "cpu-bound" // computed for at least two thirds of the time it could run
+	IOBound  Class = "io-bound"  // computed for at most one third of the time it could run
 	Mixed    Class = "mixed"     // in between
 	Unknown  Class = "unknown"   // nothing was measured (no wall time)
 )
@@ -126,8 +126,9 @@ func (f Figures) CPUSeconds() float64 { return f.UserSeconds + f.SystemSeconds }
 // Verdict is the classification and the advice that follows from it.
 type Verdict struct {
 	Class Class `json:"class"`
-	// CPUShare is the fraction of the wall time the work wanted a CPU
-	// (0..1); it decides the class: >= 2/3 CPU-bound, <= 1/3 I/O-bound.
+	// CPUShare is the fraction of the time the work could run in which it
+	// computed (0..1, see [Classify]); it decides the class: >= 2/3
+	// CPU-bound, <= 1/3 I/O-bound.
 	CPUShare float64 `json:"cpu_share"`
 	// CoresUsed is (user+system)/wall: how many cores' worth of CPU it used.
 	CoresUsed float64 `json:"cores_used"`
@@ -170,21 +171,30 @@ const (
 
 // Classify turns figures into a verdict. It is a pure function of f.
 //
-// The decisive figure is the CPU share: the fraction of the wall time the
-// work was running or waiting for a core. It is estimated twice and the
-// larger estimate is used, because each misses something the other sees:
+// The decisive figure is the CPU share: the fraction of the time the work
+// computed, against the time it waited for something other than a CPU.
+// It is measured by sampling the process tree: a sample counts as
+// computing when any thread of the tree was running or runnable (waiting
+// for a core is wanting CPU: a CPU-bound program on a busy machine stays
+// CPU-bound), as waiting when every thread slept on something. A parent
+// waiting for a child process is not a wait of its own: its child is doing
+// the work, and when the child is too short-lived to be seen that work is
+// not known, so such samples are left out.
 //
-//   - accounted: (user + system + run-queue wait) / wall, capped at 1. CPU
-//     time comes from the kernel's rusage and includes every descendant,
-//     even one that lived for a millisecond; several processes in parallel
-//     can use more than one core, which still means the whole wall time
-//     was spent computing.
-//   - sampled: the share of samples in which at least one thread of the
-//     process tree was running or runnable. It sees run-queue waits of
-//     processes that exited between samples, which accounting loses.
+// When the work blocked on an I/O resource (disk, network, a socket, a
+// pipe or a terminal) in at least a third of those samples, the kernel time
+// in its computing samples is the kernel moving its data (issuing each read
+// and write, copying it, taking the interrupt) and counts with the I/O: the
+// computing samples are scaled by user / (user + system). A program that
+// never blocks (reading /dev/urandom, writing the page cache, forking)
+// computes in the kernel: its system time is its work.
 //
-// The resource waited on is the wait state with the most samples among the
-// samples that were not CPU.
+// With fewer than 5 samples, the share is accounted instead:
+// (user + system) / (wall - run-queue wait).
+//
+// share >= 2/3 is CPU-bound, <= 1/3 I/O-bound, between them mixed. The
+// resource waited on is the wait state with the most samples among the
+// waiting samples.
 func Classify(f Figures) Verdict {
 	v := Verdict{}
 	if f.WallSeconds <= 0 {
@@ -195,17 +205,44 @@ func Classify(f Figures) Verdict {
 	}
 	cpu := f.CPUSeconds()
 	v.CoresUsed = cpu / f.WallSeconds
-	accounted := (cpu + f.RunQueueSeconds) / f.WallSeconds
-	if accounted > 1 {
-		accounted = 1
-	}
-	share := accounted
-	sampled := -1.0
-	if f.Samples >= minSamples {
-		sampled = float64(f.States[StateCPU]) / float64(f.Samples)
-		if sampled > share {
-			share = sampled
+	computingSamples := f.States[StateCPU]
+	waits := 0 // samples waiting on something other than a child
+	best, bestN := "", 0
+	for _, s := range statePriority[1:] {
+		if s == StateChild {
+			continue
 		}
+		n := f.States[s]
+		waits += n
+		if n > bestN {
+			best, bestN = s, n
+		}
+	}
+	counted := computingSamples + waits
+	ioWaits := f.States[StateDisk] + f.States[StateNetwork] + f.States[StateLocalSocket] + f.States[StatePipe]
+	var share float64
+	if counted >= minSamples {
+		kernelIsIO := 3*ioWaits >= counted
+		share = float64(computingSamples) / float64(counted)
+		if kernelIsIO && cpu > 0 {
+			share *= f.UserSeconds / cpu
+			v.Reasons = append(v.Reasons, fmt.Sprintf(
+				"computed in %.0f%% of the samples: %d running or runnable of %d (%d waiting on a child left out), times user / (user + system) = %.2f s / %.2f s, since it blocked on I/O in %d of them (>= 1/3) and its system time moved that I/O",
+				100*share, computingSamples, counted, f.States[StateChild], f.UserSeconds, cpu, ioWaits))
+		} else {
+			v.Reasons = append(v.Reasons, fmt.Sprintf(
+				"computed in %.0f%% of the samples: %d running or runnable of %d (%d waiting on a child left out); blocked on I/O in %d (< 1/3), so its system time %.2f s is computing",
+				100*share, computingSamples, counted, f.States[StateChild], ioWaits, f.SystemSeconds))
+		}
+	} else {
+		avail := f.WallSeconds - f.RunQueueSeconds
+		if avail <= 0 {
+			avail = f.WallSeconds
+		}
+		share = min(1, cpu/avail)
+		v.Reasons = append(v.Reasons, fmt.Sprintf(
+			"only %d usable samples, so accounted: (user %.2f s + system %.2f s) / (wall %.2f s - run-queue wait %.2f s) = %.0f%%",
+			counted, f.UserSeconds, f.SystemSeconds, f.WallSeconds, f.RunQueueSeconds, 100*share))
 	}
 	v.CPUShare = share
 	switch {
@@ -216,24 +253,12 @@ func Classify(f Figures) Verdict {
 	default:
 		v.Class = Mixed
 	}
-
-	// What it waited on: the most frequent non-CPU state.
-	best, bestN, waits := "", 0, 0
-	for _, s := range statePriority[1:] {
-		n := f.States[s]
-		waits += n
-		if n > bestN {
-			best, bestN = s, n
-		}
-	}
 	if v.Class != CPUBound && bestN > 0 {
 		v.WaitedOn = best
+	} else if v.Class != CPUBound && f.States[StateChild] > 0 {
+		v.WaitedOn = StateChild
+		bestN, waits = f.States[StateChild], f.States[StateChild]
 	}
-
-	// The figures that decided it.
-	v.Reasons = append(v.Reasons, fmt.Sprintf(
-		"wanted a CPU %.0f%% of the wall time (accounted: (user %.2f s + system %.2f s + run-queue wait %.2f s) / wall %.2f s = %.0f%%%s)",
-		100*share, f.UserSeconds, f.SystemSeconds, f.RunQueueSeconds, f.WallSeconds, 100*accounted, sampledText(sampled, f)))
 	cores := f.Cores
 	if cores < 1 {
 		cores = 1
@@ -254,17 +279,6 @@ func Classify(f Figures) Verdict {
 	}
 	v.Model, v.Questions = recommend(v.Class, v.WaitedOn, v.CoresUsed, f.Subject)
 	return v
-}
-
-func sampledText(sampled float64, f Figures) string {
-	if sampled < 0 {
-		if f.Samples == 0 {
-			return "; no samples"
-		}
-		return fmt.Sprintf("; only %d samples, not used", f.Samples)
-	}
-	return fmt.Sprintf("; sampled: a thread was running or runnable in %d of %d samples = %.0f%%",
-		f.States[StateCPU], f.Samples, 100*sampled)
 }
 
 func diskEvidence(state string, f Figures) string {
