@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestProfilePassesExitCodeAndOutput(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"profile", "--", "sh", "-c", "echo hello; exit 7"}, &out, &errb)
+	if code != 7 || out.String() != "hello\n" || !strings.Contains(errb.String(), "verdict:") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+}
+
+func TestProfileJSON(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"profile", "--json", "--interval", "20ms", "--", "sleep", "0.3"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rep struct {
+		Command []string `json:"command"`
+		Wall    float64  `json:"wall_s"`
+		Verdict struct {
+			Class string `json:"class"`
+		} `json:"verdict"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out.String())
+	}
+	if rep.Command[0] != "sleep" || rep.Wall <= 0 || rep.Verdict.Class != "io-bound" {
+		t.Fatalf("%+v", rep)
+	}
+}
+
+func TestProfileCommandLineErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"profile"}, 2, "no command"},
+		{[]string{"profile", "--no-such-flag", "--", "true"}, 2, "unknown flag"},
+		{[]string{"profile", "--interval", "0s", "--", "true"}, 2, "too short"},
+		{[]string{"profile", "--", "braid-no-such-command-xyz"}, 127, "not found"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(c.args, &out, &errb); code != c.code || !strings.Contains(errb.String(), c.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, errb.String(), c.code, c.msg)
+		}
+	}
+}
