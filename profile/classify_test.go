@@ -27,8 +27,12 @@ func TestClassifyTable(t *testing.T) {
 			Samples: 30, States: map[string]int{StateSleep: 30}}, IOBound, StateSleep},
 		{"direct I/O: kernel time moves the data", Figures{Cores: 2, WallSeconds: 1.5, UserSeconds: 0.02, SystemSeconds: 0.45, RunQueueSeconds: 0.3,
 			ReadBytes: 10 << 20, Samples: 30, States: map[string]int{StateCPU: 16, StateDisk: 14}}, IOBound, StateDisk},
+		{"direct I/O on a busy machine: woken threads wait for a core", Figures{Cores: 2, WallSeconds: 2.27, SystemSeconds: 0.73, RunQueueSeconds: 0.84,
+			Samples: 46, States: map[string]int{StateCPU: 34, StateDisk: 12}}, IOBound, StateDisk},
+		{"CPU on a busy machine with a few pipe waits", Figures{Cores: 2, WallSeconds: 2, UserSeconds: 0.9, SystemSeconds: 0.3, RunQueueSeconds: 0.7,
+			Samples: 40, States: map[string]int{StateCPU: 37, StatePipe: 3}}, CPUBound, ""},
 		{"local socket", Figures{Cores: 2, WallSeconds: 2, UserSeconds: 0.1, SystemSeconds: 0.1,
-			Samples: 40, States: map[string]int{StateCPU: 8, StateLocalSocket: 30, StateSleep: 2}}, IOBound, StateLocalSocket},
+			Samples: 40, States: map[string]int{StateCPU: 8, StateLocalSocket: 30, StateSleep: 2}}, IOBound, StateNetwork},
 		{"network", Figures{Cores: 2, WallSeconds: 2, UserSeconds: 0.05, SystemSeconds: 0.05,
 			Samples: 40, States: map[string]int{StateCPU: 2, StateNetwork: 38}}, IOBound, StateNetwork},
 		{"alternating sleep and CPU", Figures{Cores: 2, WallSeconds: 2, UserSeconds: 0.95, SystemSeconds: 0.02,
@@ -46,6 +50,9 @@ func TestClassifyTable(t *testing.T) {
 			v := Classify(c.f)
 			if v.Class != c.class || v.WaitedOn != c.waited {
 				t.Fatalf("class %s waited on %q, want %s %q\n%s", v.Class, v.WaitedOn, c.class, c.waited, strings.Join(v.Reasons, "\n"))
+			}
+			if c.waited == StateNetwork && c.f.States[StateLocalSocket] > 0 && !strings.Contains(v.WaitedOnDetail, "local") {
+				t.Fatalf("local socket waits not told apart: %q", v.WaitedOnDetail)
 			}
 			if len(v.Reasons) == 0 || v.Model == "" {
 				t.Fatalf("no reasons or model: %+v", v)

@@ -191,8 +191,11 @@ func parseEpollTargets(text string) []int {
 	return fds
 }
 
-// parseSocketInodes returns the inodes listed in /proc/net/unix (column 7)
-// or /proc/net/tcp, tcp6, udp, udp6 (column 10).
+// parseSocketInodes adds the inodes listed in /proc/net/unix (column 7) or
+// /proc/net/tcp, tcp6, udp, udp6 (column 10) to into, each with whether the
+// socket is a loopback one (Unix-domain sockets always are; an inet socket
+// when its peer, or for an unconnected one its own address, is 127.0.0.0/8
+// or ::1).
 func parseSocketInodes(text string, column int, into map[uint64]bool) {
 	lines := strings.Split(text, "\n")
 	for _, line := range lines[min(1, len(lines)):] { // the first line is a header
@@ -200,10 +203,38 @@ func parseSocketInodes(text string, column int, into map[uint64]bool) {
 		if len(f) <= column {
 			continue
 		}
-		if n, err := strconv.ParseUint(f[column], 10, 64); err == nil {
-			into[n] = true
+		n, err := strconv.ParseUint(f[column], 10, 64)
+		if err != nil {
+			continue
 		}
+		if column == unixInodeColumn {
+			into[n] = true
+			continue
+		}
+		addr := f[2] // rem_address
+		if host, _, _ := strings.Cut(addr, ":"); strings.Trim(host, "0") == "" {
+			addr = f[1] // not connected: local_address
+		}
+		host, _, _ := strings.Cut(addr, ":")
+		into[n] = isLoopbackHex(host)
 	}
+}
+
+// isLoopbackHex tells whether an address as /proc/net/tcp prints it (the
+// bytes of each 32-bit word in host order, little-endian here) is a
+// loopback address.
+func isLoopbackHex(h string) bool {
+	h = strings.ToUpper(h)
+	switch len(h) {
+	case 8: // IPv4: the first octet is the last byte printed
+		return strings.HasSuffix(h, "7F")
+	case 32:
+		if h == "00000000000000000000000001000000" { // ::1
+			return true
+		}
+		return strings.HasPrefix(h, "0000000000000000FFFF0000") && strings.HasSuffix(h, "7F") // ::ffff:127.x.x.x
+	}
+	return false
 }
 
 // Columns of the inode in /proc/net files.
@@ -213,15 +244,19 @@ const (
 )
 
 // classifyFdTarget tells what a descriptor is from its /proc/PID/fd link
-// target. isUnix and isInet look a socket inode up.
-func classifyFdTarget(target string, isUnix, isInet func(uint64) bool) string {
+// target. isUnix looks a socket inode up among the Unix-domain sockets,
+// inet among the TCP/UDP ones (found, and whether it is a loopback one).
+func classifyFdTarget(target string, isUnix func(uint64) bool, inet func(uint64) (found, loopback bool)) string {
 	switch {
 	case strings.HasPrefix(target, "socket:["):
 		ino, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]"), 10, 64)
 		if err != nil {
 			return StateOther
 		}
-		if isInet(ino) {
+		if found, loopback := inet(ino); found {
+			if loopback {
+				return StateLocalSocket
+			}
 			return StateNetwork
 		}
 		if isUnix(ino) {

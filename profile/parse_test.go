@@ -65,17 +65,19 @@ func TestParseEpollAndSockets(t *testing.T) {
 		t.Fatalf("epoll targets %v", got)
 	}
 	unixText := "Num       RefCount Protocol Flags    Type St Inode Path\n0000000000000000: 00000002 00000000 00000000 0001 03 20001\n0000000000000000: 00000002 00000000 00010000 0001 01 20002 /run/x.sock\n"
-	tcpText := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 30003 1 0000000000000000 100 0 0 10 0\n"
+	tcpText := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 30003 1 0000000000000000 100 0 0 10 0\n   1: 0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 30004 1\n   2: 0A00020F:A001 5DB8D822:01BB 01 00000000:00000000 00:00000000 00000000     0        0 30005 1\n"
 	u, in := map[uint64]bool{}, map[uint64]bool{}
 	parseSocketInodes(unixText, unixInodeColumn, u)
 	parseSocketInodes(tcpText, inetInodeColumn, in)
-	if !u[20001] || !u[20002] || len(u) != 2 || !in[30003] || len(in) != 1 {
+	if !u[20001] || !u[20002] || len(u) != 2 || !in[30003] || !in[30004] || in[30005] || len(in) != 3 {
 		t.Fatalf("unix %v inet %v", u, in)
 	}
-	isU, isI := func(i uint64) bool { return u[i] }, func(i uint64) bool { return in[i] }
+	isU, isI := func(i uint64) bool { return u[i] }, func(i uint64) (bool, bool) { lo, ok := in[i]; return ok, lo }
 	for target, want := range map[string]string{
 		"socket:[20001]":         StateLocalSocket,
-		"socket:[30003]":         StateNetwork,
+		"socket:[30003]":         StateLocalSocket, // listening on 127.0.0.1
+		"socket:[30004]":         StateLocalSocket, // connected to 127.0.0.1
+		"socket:[30005]":         StateNetwork,     // connected to 93.184.216.34
 		"socket:[99]":            StateOther,
 		"pipe:[123]":             StatePipe,
 		"/dev/pts/3":             StatePipe,
@@ -86,6 +88,20 @@ func TestParseEpollAndSockets(t *testing.T) {
 	} {
 		if got := classifyFdTarget(target, isU, isI); got != want {
 			t.Errorf("%s: %s, want %s", target, got, want)
+		}
+	}
+}
+
+func TestIsLoopbackHex(t *testing.T) {
+	for h, want := range map[string]bool{
+		"0100007F": true, "0101007F": true, "0A00020F": false, "00000000": false,
+		"00000000000000000000000001000000": true,  // ::1
+		"0000000000000000FFFF00000100007F": true,  // ::ffff:127.0.0.1
+		"0000000000000000FFFF00000A00020F": false, // ::ffff:15.2.0.10
+		"B80D0120000000000000000001000000": false, // 2001:db8::1
+	} {
+		if got := isLoopbackHex(h); got != want {
+			t.Errorf("%s: %v, want %v", h, got, want)
 		}
 	}
 }

@@ -53,6 +53,23 @@ while n < 1500:
 os.wait()
 `
 
+const pyTCP = `import os, socket, time
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+if os.fork() == 0:
+    c, _ = srv.accept()
+    for i in range(15):
+        time.sleep(0.1)
+        c.send(b"x" * 100)
+    os._exit(0)
+s = socket.create_connection(srv.getsockname())
+n = 0
+while n < 1500:
+    n += len(s.recv(4096))
+os.wait()
+`
+
 const pyMixed = `import time
 end = time.time() + 2
 while time.time() < end:
@@ -73,7 +90,8 @@ func referenceSet(t *testing.T) []reference {
 		{name: "cpu-urandom", argv: []string{"dd", "if=/dev/urandom", "of=/dev/null", "bs=1M", "count=150", "status=none"}, class: CPUBound},
 		{name: "cpu-bash-forks", argv: []string{"bash", "-c", `while [ $SECONDS -lt 2 ]; do /bin/true; done`}, class: CPUBound},
 		{name: "io-sleep", argv: []string{"sleep", "1.5"}, class: IOBound, waited: StateSleep},
-		{name: "io-local-socket", argv: []string{"python3", "-c", pySocket}, class: IOBound, waited: StateLocalSocket, needs: "python3"},
+		{name: "io-local-socket", argv: []string{"python3", "-c", pySocket}, class: IOBound, waited: StateNetwork, needs: "python3"},
+		{name: "io-tcp-loopback", argv: []string{"python3", "-c", pyTCP}, class: IOBound, waited: StateNetwork, needs: "python3"},
 		{name: "io-dd-read-direct", argv: []string{"dd", "if=" + data, "of=/dev/null", "bs=4k", "iflag=direct", "status=none"}, class: IOBound, waited: StateDisk, needs: "direct"},
 		{name: "io-dd-write-direct", argv: []string{"dd", "if=/dev/zero", "of=" + filepath.Join(dir, "out.bin"), "bs=4k", "count=24000", "oflag=direct", "status=none"}, class: IOBound, waited: StateDisk, needs: "direct"},
 		{name: "mixed-python-sleep-cpu", argv: []string{"python3", "-c", pyMixed}, class: Mixed, waited: StateSleep, needs: "python3"},
@@ -132,8 +150,9 @@ func TestReferenceSet(t *testing.T) {
 			}
 			f := rep.Figures
 			t.Logf("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s | %.0f%% | %s | %s |", ref.name, f.WallSeconds, f.UserSeconds, f.SystemSeconds,
-				rep.Verdict.CoresUsed, f.RunQueueSeconds, bytesText(f.ReadBytes), bytesText(f.WriteBytes), 100*rep.Verdict.CPUShare, statesText(f), rep.Verdict.Class)
-			if rep.Verdict.Class != ref.class || (ref.waited != "" && rep.Verdict.WaitedOn != ref.waited) {
+				rep.Verdict.CoresUsed, f.RunQueueSeconds, bytesText(f.ReadBytes), bytesText(f.WriteBytes), 100*rep.Verdict.CPUShare, statesText(f), verdictText(rep.Verdict))
+			if rep.Verdict.Class != ref.class || (ref.waited != "" && rep.Verdict.WaitedOn != ref.waited) ||
+				(strings.Contains(ref.name, "socket") || strings.Contains(ref.name, "loopback")) && !strings.Contains(rep.Verdict.WaitedOnDetail, "local") {
 				t.Fatalf("classified %s waiting on %q, want %s %q:\n%s", rep.Verdict.Class, rep.Verdict.WaitedOn, ref.class, ref.waited, rep)
 			}
 		})
@@ -148,4 +167,15 @@ func statesText(f Figures) string {
 		}
 	}
 	return fmt.Sprintf("%d: %s", f.Samples, strings.Join(parts, ", "))
+}
+
+func verdictText(v Verdict) string {
+	s := string(v.Class)
+	if v.WaitedOn != "" {
+		s += ", waited on " + v.WaitedOn
+		if v.WaitedOnDetail != "" {
+			s += " (" + v.WaitedOnDetail + ")"
+		}
+	}
+	return s
 }

@@ -38,8 +38,8 @@ const (
 const (
 	StateCPU         = "cpu"           // running or runnable (R)
 	StateDisk        = "disk"          // uninterruptible sleep (D) or a wait on a file
-	StateNetwork     = "network"       // a wait on a TCP/UDP socket
-	StateLocalSocket = "local-socket"  // a wait on a Unix-domain socket
+	StateNetwork     = "network"       // a wait on a TCP/UDP socket to another host
+	StateLocalSocket = "local-socket"  // a wait on a Unix-domain socket or a loopback TCP/UDP one
 	StatePipe        = "pipe/terminal" // a wait on a pipe or a terminal
 	StateSleep       = "sleep/timer"   // nanosleep, clock_nanosleep
 	StatePoll        = "poll"          // poll/select/epoll on descriptors that could not be told apart
@@ -133,8 +133,14 @@ type Verdict struct {
 	// CoresUsed is (user+system)/wall: how many cores' worth of CPU it used.
 	CoresUsed float64 `json:"cores_used"`
 	// WaitedOn is the state the work was waiting in most when it was not
-	// on a CPU (one of the State constants), empty when it did not wait.
+	// on a CPU (one of the State constants; waits on local sockets count as
+	// StateNetwork here, with WaitedOnDetail saying which), empty when it
+	// did not wait or is CPU-bound.
 	WaitedOn string `json:"waited_on,omitempty"`
+	// WaitedOnDetail tells sockets apart: "local sockets (...)" when most
+	// socket waits were on Unix-domain or loopback sockets, "remote hosts
+	// (...)" otherwise.
+	WaitedOnDetail string `json:"waited_on_detail,omitempty"`
 	// Reasons are the figures that decided the class, in words.
 	Reasons []string `json:"reasons"`
 	// Model is the braid model the decision tree recommends.
@@ -181,11 +187,13 @@ const (
 // the work, and when the child is too short-lived to be seen that work is
 // not known, so such samples are left out.
 //
-// When the work blocked on an I/O resource (disk, network, a socket, a
-// pipe or a terminal) in at least a third of those samples, the kernel time
-// in its computing samples is the kernel moving its data (issuing each read
-// and write, copying it, taking the interrupt) and counts with the I/O: the
-// computing samples are scaled by user / (user + system). A program that
+// When the work was blocked for at least a third of the time it could run
+// (wall minus run-queue wait), from the samples or from the accounting, and
+// most of its waits were on an I/O resource (disk, network, a socket, a
+// pipe or a terminal), the kernel time in its computing samples is the
+// kernel moving its data (issuing each read and write, copying it, taking
+// the interrupt) and counts with the I/O: the computing samples are scaled
+// by user / (user + system). A program that
 // never blocks (reading /dev/urandom, writing the page cache, forking)
 // computes in the kernel: its system time is its work.
 //
@@ -209,10 +217,13 @@ func Classify(f Figures) Verdict {
 	waits := 0 // samples waiting on something other than a child
 	best, bestN := "", 0
 	for _, s := range statePriority[1:] {
-		if s == StateChild {
+		if s == StateChild || s == StateLocalSocket {
 			continue
 		}
 		n := f.States[s]
+		if s == StateNetwork {
+			n += f.States[StateLocalSocket] // one resource: sockets
+		}
 		waits += n
 		if n > bestN {
 			best, bestN = s, n
@@ -222,17 +233,26 @@ func Classify(f Figures) Verdict {
 	ioWaits := f.States[StateDisk] + f.States[StateNetwork] + f.States[StateLocalSocket] + f.States[StatePipe]
 	var share float64
 	if counted >= minSamples {
-		kernelIsIO := 3*ioWaits >= counted
+		// Blocked: the share of the time it could run in which it slept,
+		// from the samples and from the accounting ((wall - run-queue wait
+		// - CPU) / (wall - run-queue wait), exact for one thread; samples
+		// count runnable threads as computing, so on a busy machine they
+		// underestimate it).
+		blocked := float64(waits) / float64(counted)
+		if avail := f.WallSeconds - f.RunQueueSeconds; avail > 0 && cpu < avail {
+			blocked = max(blocked, (avail-cpu)/avail)
+		}
+		kernelIsIO := 2*ioWaits > waits && blocked >= ioBoundShare
 		share = float64(computingSamples) / float64(counted)
 		if kernelIsIO && cpu > 0 {
 			share *= f.UserSeconds / cpu
 			v.Reasons = append(v.Reasons, fmt.Sprintf(
-				"computed in %.0f%% of the samples: %d running or runnable of %d (%d waiting on a child left out), times user / (user + system) = %.2f s / %.2f s, since it blocked on I/O in %d of them (>= 1/3) and its system time moved that I/O",
-				100*share, computingSamples, counted, f.States[StateChild], f.UserSeconds, cpu, ioWaits))
+				"computed in %.0f%% of the samples: %d running or runnable of %d (%d waiting on a child left out), times user / (user + system) = %.2f s / %.2f s, since it was blocked %.0f%% of the time it could run (>= 1/3), mostly on I/O (%d of %d waiting samples), and its system time moved that I/O",
+				100*share, computingSamples, counted, f.States[StateChild], f.UserSeconds, cpu, 100*blocked, ioWaits, waits))
 		} else {
 			v.Reasons = append(v.Reasons, fmt.Sprintf(
-				"computed in %.0f%% of the samples: %d running or runnable of %d (%d waiting on a child left out); blocked on I/O in %d (< 1/3), so its system time %.2f s is computing",
-				100*share, computingSamples, counted, f.States[StateChild], ioWaits, f.SystemSeconds))
+				"computed in %.0f%% of the samples: %d running or runnable of %d (%d waiting on a child left out); its system time %.2f s counts as computing, since it was blocked %.0f%% of the time it could run and on I/O in %d of %d waiting samples (I/O is counted when both are large: >= 1/3 blocked, over half of it on I/O)",
+				100*share, computingSamples, counted, f.States[StateChild], f.SystemSeconds, 100*blocked, ioWaits, waits))
 		}
 	} else {
 		avail := f.WallSeconds - f.RunQueueSeconds
@@ -273,9 +293,22 @@ func Classify(f Figures) Verdict {
 	case Mixed:
 		v.Reasons = append(v.Reasons, fmt.Sprintf("mixed: %.0f%% is between %.0f%% and %.0f%%", 100*share, 100*ioBoundShare, 100*cpuBoundShare))
 	}
+	if v.WaitedOn == StateNetwork {
+		local, remote := f.States[StateLocalSocket], f.States[StateNetwork]
+		switch {
+		case remote == 0:
+			v.WaitedOnDetail = "local sockets (Unix-domain, or TCP/UDP over loopback)"
+		case local == 0:
+			v.WaitedOnDetail = "remote hosts (TCP/UDP)"
+		case local > remote:
+			v.WaitedOnDetail = fmt.Sprintf("mostly local sockets (Unix-domain or loopback: %d samples; remote hosts: %d)", local, remote)
+		default:
+			v.WaitedOnDetail = fmt.Sprintf("mostly remote hosts (TCP/UDP: %d samples; local sockets: %d)", remote, local)
+		}
+	}
 	if v.WaitedOn != "" {
 		v.Reasons = append(v.Reasons, fmt.Sprintf("when not on a CPU it waited on %s (%d of %d waiting samples)%s",
-			describeState(v.WaitedOn, f.Subject), bestN, waits, diskEvidence(v.WaitedOn, f)))
+			describeWait(v, f.Subject), bestN, waits, diskEvidence(v.WaitedOn, f)))
 	}
 	v.Model, v.Questions = recommend(v.Class, v.WaitedOn, v.CoresUsed, f.Subject)
 	return v
@@ -290,6 +323,13 @@ func diskEvidence(state string, f Figures) string {
 		s += fmt.Sprintf(", block-I/O delay %.2f s", f.BlockIODelaySeconds)
 	}
 	return s
+}
+
+func describeWait(v Verdict, subject Subject) string {
+	if v.WaitedOn == StateNetwork {
+		return "the network: " + v.WaitedOnDetail
+	}
+	return describeState(v.WaitedOn, subject)
 }
 
 func describeState(s string, subject Subject) string {

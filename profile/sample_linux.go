@@ -51,7 +51,8 @@ type tracker struct {
 	baseIO     procIO
 
 	// per-sample caches
-	unixInodes, inetInodes map[uint64]bool
+	unixInodes map[uint64]bool
+	inetInodes map[uint64]bool // inode -> loopback
 }
 
 func newTracker(root, excludeTid int, selfMode bool) *tracker {
@@ -307,7 +308,7 @@ func (t *tracker) fdState(pid, fd int) string {
 			}
 		}
 	}
-	return classifyFdTarget(target, func(i uint64) bool { return t.unixInodes[i] }, func(i uint64) bool { return t.inetInodes[i] })
+	return classifyFdTarget(target, func(i uint64) bool { return t.unixInodes[i] }, func(i uint64) (bool, bool) { lo, ok := t.inetInodes[i]; return ok, lo })
 }
 
 // System call kinds.
