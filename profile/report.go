@@ -44,7 +44,7 @@ const (
 	StateSleep       = "sleep/timer"   // nanosleep, clock_nanosleep
 	StatePoll        = "poll"          // poll/select/epoll on descriptors that could not be told apart
 	StateLock        = "lock"          // futex: a lock, a condition variable, or a parked Go runtime thread
-	StateChild       = "child-process" // wait4/waitid: waiting for a child to exit
+	StateChild       = "child-process" // waiting for a child to exit (wait4/waitid) or for another process of the tree through a pipe
 	StateOther       = "other"         // any other sleep
 )
 
@@ -183,9 +183,11 @@ const (
 // computing when any thread of the tree was running or runnable (waiting
 // for a core is wanting CPU: a CPU-bound program on a busy machine stays
 // CPU-bound), as waiting when every thread slept on something. A parent
-// waiting for a child process is not a wait of its own: its child is doing
-// the work, and when the child is too short-lived to be seen that work is
-// not known, so such samples are left out.
+// waiting for a child process (for its exit, or for its output through a
+// pipe between the two) is not a wait of its own: the child is doing the
+// work, and when the child is too short-lived to be seen that work is not
+// known, so such samples are left out. A pipe the command was given as a
+// standard stream is I/O.
 //
 // When the work was blocked for at least a third of the time it could run
 // (wall minus run-queue wait), from the samples or from the accounting, and
@@ -345,7 +347,7 @@ func describeState(s string, subject Subject) string {
 	case StateSleep:
 		return "sleep/timers"
 	case StateChild:
-		return "child processes"
+		return "child processes (their exit or their output through a pipe)"
 	case StateLock:
 		if subject == SubjectFunction {
 			return "locks or the Go scheduler (futex: a mutex, a channel, a timer or the network poller; Go parks goroutines, so the kernel cannot tell which)"

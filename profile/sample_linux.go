@@ -50,6 +50,12 @@ type tracker struct {
 	rootIOSeen bool
 	baseIO     procIO
 
+	// extPipes are the pipes the root was given as its standard streams
+	// (by whoever started it): waits on them are I/O; waits on any other
+	// pipe are waits for another process of the tree (a command
+	// substitution, a subprocess's output), like a wait for a child.
+	extPipes map[string]bool
+
 	// per-sample caches
 	unixInodes map[uint64]bool
 	inetInodes map[uint64]bool // inode -> loopback
@@ -57,7 +63,7 @@ type tracker struct {
 
 func newTracker(root, excludeTid int, selfMode bool) *tracker {
 	return &tracker{root: root, excludeTid: excludeTid, selfMode: selfMode,
-		known: map[int]uint64{}, procs: map[procKey]*procRec{}, states: map[string]int{}}
+		known: map[int]uint64{}, procs: map[procKey]*procRec{}, states: map[string]int{}, extPipes: map[string]bool{}}
 }
 
 func readString(path string) (string, bool) {
@@ -135,6 +141,13 @@ func (t *tracker) sample(count bool) {
 		}
 		rec.utime, rec.stime = st.utime, st.stime
 		base := "/proc/" + strconv.Itoa(st.pid)
+		if st.pid == t.root {
+			for _, fd := range []string{"0", "1", "2"} {
+				if target, err := os.Readlink(base + "/fd/" + fd); err == nil && strings.HasPrefix(target, "pipe:[") {
+					t.extPipes[target] = true
+				}
+			}
+		}
 		if text, ok := readString(base + "/io"); ok {
 			rec.io, rec.ioRead = parseIO(text), true
 			if st.pid == t.root {
@@ -307,6 +320,9 @@ func (t *tracker) fdState(pid, fd int) string {
 				parseSocketInodes(text, inetInodeColumn, t.inetInodes)
 			}
 		}
+	}
+	if strings.HasPrefix(target, "pipe:[") && !t.extPipes[target] {
+		return StateChild // a pipe between processes of the tree
 	}
 	return classifyFdTarget(target, func(i uint64) bool { return t.unixInodes[i] }, func(i uint64) (bool, bool) { lo, ok := t.inetInodes[i]; return ok, lo })
 }
