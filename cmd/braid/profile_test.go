@@ -52,3 +52,19 @@ func TestProfileCommandLineErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestNewProfileCmdContract: the command the root adds with
+// root.AddCommand(newProfileCmd()).
+func TestNewProfileCmdContract(t *testing.T) {
+	cmd := newProfileCmd()
+	if cmd.Name() != "profile" || cmd.Flags().Lookup("json") == nil || cmd.Flags().Lookup("interval") == nil || cmd.RunE == nil {
+		t.Fatalf("newProfileCmd: name %q, flags json %v interval %v", cmd.Name(), cmd.Flags().Lookup("json"), cmd.Flags().Lookup("interval"))
+	}
+	// Flags after COMMAND are COMMAND's: parsing stops at the first argument.
+	if err := cmd.ParseFlags([]string{"--json", "ls", "-l"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := cmd.Flags().Args(); len(got) != 2 || got[0] != "ls" || got[1] != "-l" {
+		t.Fatalf("arguments after COMMAND: %v", got)
+	}
+}
