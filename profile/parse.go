@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -191,6 +192,33 @@ func parseEpollTargets(text string) []int {
 	return fds
 }
 
+// parsePollFds returns the descriptors of an array of struct pollfd (int
+// fd; short events; short revents: 8 bytes each, in the host's byte
+// order), leaving out negative ones (which poll ignores).
+func parsePollFds(buf []byte) []int {
+	var fds []int
+	for i := 0; i+8 <= len(buf); i += 8 {
+		fd := int32(hostEndian.Uint32(buf[i:]))
+		if fd >= 0 {
+			fds = append(fds, int(fd))
+		}
+	}
+	return fds
+}
+
+// parseFdSet returns the descriptors below nfds set in an fd_set bitmap
+// (an array of longs; descriptor n is bit n%64 of long n/64).
+func parseFdSet(buf []byte, nfds int) []int {
+	var fds []int
+	for fd := 0; fd < nfds && fd/64*8+8 <= len(buf); fd++ {
+		word := hostEndian.Uint64(buf[fd/64*8:])
+		if word&(1<<(fd%64)) != 0 {
+			fds = append(fds, fd)
+		}
+	}
+	return fds
+}
+
 // parseSocketInodes adds the inodes listed in /proc/net/unix (column 7) or
 // /proc/net/tcp, tcp6, udp, udp6 (column 10) to into, each with whether the
 // socket is a loopback one (Unix-domain sockets always are; an inet socket
@@ -310,6 +338,10 @@ func classifyWchan(wchan string) string {
 	}
 	return StateOther
 }
+
+// hostEndian is this machine's byte order, the order of the structures
+// read from another process's memory.
+var hostEndian = binary.NativeEndian
 
 func truncate(s string) string {
 	if len(s) > 80 {

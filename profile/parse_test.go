@@ -127,3 +127,23 @@ func TestClassifyWchan(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePollFdsAndFdSet(t *testing.T) {
+	buf := make([]byte, 24)
+	for i, fd := range []int32{3, -1, 9} {
+		hostEndian.PutUint32(buf[i*8:], uint32(fd))
+		hostEndian.PutUint16(buf[i*8+4:], 1) // events: POLLIN
+	}
+	if got := parsePollFds(buf); !reflect.DeepEqual(got, []int{3, 9}) {
+		t.Fatalf("pollfds %v", got)
+	}
+	set := make([]byte, 16) // 128 descriptors
+	hostEndian.PutUint64(set, 1<<0|1<<5)
+	hostEndian.PutUint64(set[8:], 1<<(70-64)|1<<(100-64))
+	if got := parseFdSet(set, 101); !reflect.DeepEqual(got, []int{0, 5, 70, 100}) {
+		t.Fatalf("fd_set %v", got)
+	}
+	if got := parseFdSet(set, 70); !reflect.DeepEqual(got, []int{0, 5}) {
+		t.Fatalf("fd_set below nfds=70: %v", got)
+	}
+}

@@ -274,21 +274,40 @@ func (t *tracker) syscallState(pid, nr int, args []uint64) string {
 		if !ok {
 			return StatePoll
 		}
-		best := len(statePriority)
-		for i, fd := range parseEpollTargets(text) {
-			if i == 64 {
-				break
-			}
-			if s := stateRank(t.fdState(pid, fd)); s < best {
-				best = s
-			}
-		}
-		if best >= stateRank(StateOther) {
+		return t.fdsState(pid, parseEpollTargets(text))
+	case scPollFds:
+		if len(args) < 2 {
 			return StatePoll
 		}
-		return statePriority[best]
-	case scPoll:
-		return StatePoll
+		if args[1] == 0 {
+			return StateSleep // poll(NULL, 0, timeout): a sleep
+		}
+		n := min(args[1], 64)
+		buf, ok := readMem(pid, args[0], int(n)*8)
+		if !ok {
+			return StatePoll
+		}
+		return t.fdsState(pid, parsePollFds(buf))
+	case scSelect:
+		if len(args) < 3 {
+			return StatePoll
+		}
+		nfds := min(int(int32(args[0])), 1024)
+		if nfds <= 0 {
+			return StateSleep // select(0, ...): a sleep
+		}
+		var fds []int
+		for _, ptr := range args[1:3] { // the read and write sets
+			if ptr == 0 {
+				continue
+			}
+			buf, ok := readMem(pid, ptr, (nfds+63)/64*8)
+			if !ok {
+				return StatePoll
+			}
+			fds = append(fds, parseFdSet(buf, nfds)...)
+		}
+		return t.fdsState(pid, fds)
 	case scSleep:
 		return StateSleep
 	case scChild:
@@ -299,6 +318,42 @@ func (t *tracker) syscallState(pid, nr int, args []uint64) string {
 		return StateDisk
 	}
 	return ""
+}
+
+// fdsState is the most specific state of a wait on several descriptors;
+// StatePoll when none says what it is.
+func (t *tracker) fdsState(pid int, fds []int) string {
+	best := len(statePriority)
+	for i, fd := range fds {
+		if i == 64 {
+			break
+		}
+		if s := stateRank(t.fdState(pid, fd)); s < best {
+			best = s
+		}
+	}
+	if best >= stateRank(StateOther) {
+		return StatePoll
+	}
+	return statePriority[best]
+}
+
+// readMem reads n bytes at addr of a process's memory (which needs the
+// right to ptrace it: the same user, or root).
+func readMem(pid int, addr uint64, n int) ([]byte, bool) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/mem")
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	buf := make([]byte, n)
+	if addr > 1<<62 {
+		return nil, false
+	}
+	if _, err := f.ReadAt(buf, int64(addr)); err != nil {
+		return nil, false
+	}
+	return buf, true
 }
 
 func (t *tracker) fdState(pid, fd int) string {
@@ -329,9 +384,10 @@ func (t *tracker) fdState(pid, fd int) string {
 
 // System call kinds.
 const (
-	scFd    = iota + 1 // the first argument is a descriptor
-	scEpoll            // the first argument is an epoll descriptor
-	scPoll             // poll/select: descriptors in user memory
+	scFd      = iota + 1 // the first argument is a descriptor
+	scEpoll              // the first argument is an epoll descriptor
+	scPollFds            // poll, ppoll: a struct pollfd array in user memory, and its length
+	scSelect             // select, pselect6: the highest descriptor + 1, then fd_set bitmaps
 	scSleep
 	scChild
 	scLock
@@ -345,7 +401,7 @@ var syscallKinds = map[int]int{
 	unix.SYS_ACCEPT: scFd, unix.SYS_ACCEPT4: scFd, unix.SYS_CONNECT: scFd, unix.SYS_SPLICE: scFd,
 	unix.SYS_FSYNC: scDisk, unix.SYS_FDATASYNC: scDisk, unix.SYS_SYNC_FILE_RANGE: scDisk, unix.SYS_IO_GETEVENTS: scDisk,
 	unix.SYS_EPOLL_PWAIT: scEpoll, unix.SYS_EPOLL_PWAIT2: scEpoll,
-	unix.SYS_PPOLL: scPoll, unix.SYS_PSELECT6: scPoll,
+	unix.SYS_PPOLL: scPollFds, unix.SYS_PSELECT6: scSelect,
 	unix.SYS_NANOSLEEP: scSleep, unix.SYS_CLOCK_NANOSLEEP: scSleep,
 	unix.SYS_WAIT4: scChild, unix.SYS_WAITID: scChild,
 	unix.SYS_FUTEX: scLock,
