@@ -56,6 +56,8 @@ type tracker struct {
 	// substitution, a subprocess's output), like a wait for a child.
 	extPipes map[string]bool
 
+	childrenFiles int // 1: the kernel has /proc/PID/task/TID/children; -1: it has not; 0: not known yet
+
 	// per-sample caches
 	unixInodes map[uint64]bool
 	inetInodes map[uint64]bool // inode -> loopback
@@ -74,8 +76,65 @@ func readString(path string) (string, bool) {
 	return string(b), true
 }
 
-// members returns the stat of every process of the tree now.
+// members returns the stat of every process of the tree now. It follows
+// /proc/PID/task/TID/children from the root and the processes already
+// known (so that an orphan's descendants are still found), and scans every
+// /proc/PID/stat for parent links where the kernel has no children files.
 func (t *tracker) members() []procStat {
+	if t.childrenFiles == 0 {
+		t.childrenFiles = -1
+		if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(gettid()) + "/children"); err == nil {
+			t.childrenFiles = 1
+		}
+	}
+	if t.childrenFiles < 0 {
+		return t.scanAll()
+	}
+	type item struct {
+		pid   int
+		start uint64 // 0: reached as a child, any start time
+	}
+	queue := []item{{t.root, 0}}
+	for pid, start := range t.known {
+		if pid != t.root {
+			queue = append(queue, item{pid, start})
+		}
+	}
+	seen := map[int]bool{}
+	var out []procStat
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		if seen[it.pid] {
+			continue
+		}
+		base := "/proc/" + strconv.Itoa(it.pid)
+		text, ok := readString(base + "/stat")
+		if !ok {
+			continue
+		}
+		st, err := parseStat(text)
+		if err != nil || (it.start != 0 && st.starttime != it.start) {
+			continue
+		}
+		seen[it.pid] = true
+		out = append(out, st)
+		t.known[it.pid] = st.starttime
+		tids, _ := filepathNames(base + "/task")
+		for _, tn := range tids {
+			children, _ := readString(base + "/task/" + tn + "/children")
+			for _, c := range strings.Fields(children) {
+				if pid, err := strconv.Atoi(c); err == nil {
+					queue = append(queue, item{pid, 0})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// scanAll finds the tree by reading every /proc/PID/stat.
+func (t *tracker) scanAll() []procStat {
 	dir, err := os.Open("/proc")
 	if err != nil {
 		return nil
