@@ -58,6 +58,7 @@ func TestFuncSleepIsIOBound(t *testing.T) {
 	if !errors.Is(err, want) {
 		t.Fatalf("Func returned %v, want fn's error", err)
 	}
+	t.Log(rep)
 	if rep.Verdict.Class != IOBound || rep.Samples == 0 {
 		t.Fatalf("a sleeping function: %s", rep)
 	}
