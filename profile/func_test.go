@@ -3,7 +3,9 @@ package profile
 import (
 	"context"
 	"errors"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +75,44 @@ func TestFuncBadArguments(t *testing.T) {
 	}
 	if _, err := Command(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "no command") {
 		t.Fatalf("no command: %v", err)
+	}
+}
+
+func TestFuncMixed(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("sampling needs /proc")
+	}
+	skipIfOverloaded(t)
+	rep, err := Func(context.Background(), func(context.Context) error {
+		end := time.Now().Add(1500 * time.Millisecond)
+		for time.Now().Before(end) {
+			sink += burn(10 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond) // the workload's own wait, not synchronisation
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict.Class != Mixed || rep.Verdict.WaitedOn != StateSleep {
+		t.Fatalf("10 ms of computing, 10 ms of sleep: %s", rep)
+	}
+}
+
+// skipIfOverloaded skips a test of a mixed workload when the machine's
+// load is more than twice its cores: its share of computing then depends
+// on how long each wake-up waits for a core, and lands anywhere.
+func skipIfOverloaded(t *testing.T) {
+	text, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return
+	}
+	f := strings.Fields(string(text))
+	if len(f) == 0 {
+		return
+	}
+	load, err := strconv.ParseFloat(f[0], 64)
+	if err == nil && load > 2*float64(runtime.NumCPU()) {
+		t.Skipf("load average %.1f on %d cores: a mixed workload cannot be measured on a machine this busy", load, runtime.NumCPU())
 	}
 }

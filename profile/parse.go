@@ -131,14 +131,18 @@ func parseIO(text string) procIO {
 	return io
 }
 
-// parseSchedstat returns the second field of /proc/PID/task/TID/schedstat:
-// nanoseconds spent runnable on a run queue, waiting for a CPU.
-func parseSchedstat(text string) (runDelayNs uint64, err error) {
+// parseSchedstat parses /proc/PID/task/TID/schedstat: nanoseconds spent
+// on a CPU, then runnable on a run queue waiting for one.
+func parseSchedstat(text string) (cpuNs, runDelayNs uint64, err error) {
 	f := strings.Fields(text)
 	if len(f) < 2 {
-		return 0, fmt.Errorf("schedstat %q: want 3 fields", truncate(text))
+		return 0, 0, fmt.Errorf("schedstat %q: want 3 fields", truncate(text))
 	}
-	return strconv.ParseUint(f[1], 10, 64)
+	if cpuNs, err = strconv.ParseUint(f[0], 10, 64); err != nil {
+		return 0, 0, err
+	}
+	runDelayNs, err = strconv.ParseUint(f[1], 10, 64)
+	return cpuNs, runDelayNs, err
 }
 
 // syscallRunning and syscallNone are the nr parseSyscall returns for a

@@ -34,11 +34,11 @@ func TestParseStatusIOSchedstat(t *testing.T) {
 	if got, want := parseIO(io), (procIO{rchar: 6976, wchar: 12, readBytes: 12288, writeBytes: 4096}); got != want {
 		t.Fatalf("io: got %+v want %+v", got, want)
 	}
-	d, err := parseSchedstat("1092577 121542 3\n")
-	if err != nil || d != 121542 {
-		t.Fatalf("schedstat: %d, %v", d, err)
+	c, d, err := parseSchedstat("1092577 121542 3\n")
+	if err != nil || c != 1092577 || d != 121542 {
+		t.Fatalf("schedstat: %d %d, %v", c, d, err)
 	}
-	if _, err := parseSchedstat("12"); err == nil {
+	if _, _, err := parseSchedstat("12"); err == nil {
 		t.Fatal("parseSchedstat accepted one field")
 	}
 }

@@ -270,7 +270,7 @@ func (t *tracker) figures(subject Subject, wall time.Duration, after, before usa
 	f.SystemSeconds = after.sys - before.sys
 	f.VoluntaryCtxSwitches = after.nvcsw - before.nvcsw
 	f.InvoluntaryCtxSwitches = after.nivcsw - before.nivcsw
-	runDelay, blkio, sampledUser, sampledSys := t.totals()
+	runDelay, blkio, sampledUser, sampledSys := t.totals(wall)
 	// Processes that were never waited for (orphans adopted by init) are
 	// not in the rusage; their sampled ticks are a floor.
 	f.UserSeconds = max(f.UserSeconds, sampledUser)

@@ -140,6 +140,9 @@ func TestReferenceSet(t *testing.T) {
 					t.Skipf("the temporary directory's file system refuses O_DIRECT (%v: %s)", err, out)
 				}
 			}
+			if ref.class == Mixed {
+				skipIfOverloaded(t)
+			}
 			var out, errb bytes.Buffer
 			rep, err := Command(context.Background(), ref.argv, WithStdio(nil, &out, &errb))
 			if err != nil {

@@ -87,7 +87,8 @@ type Figures struct {
 	SystemSeconds float64 `json:"system_s"`
 	// RunQueueSeconds is the time threads were runnable but not running
 	// (waiting for a core: /proc/PID/task/TID/schedstat), summed over the
-	// threads sampled.
+	// threads sampled that computed for at least 2% of the wall time (the
+	// short waits of mostly idle threads are left out).
 	RunQueueSeconds float64 `json:"runqueue_wait_s"`
 	// BlockIODelaySeconds is the time spent waiting for block I/O
 	// (delayacct_blkio_ticks); zero unless BlockIODelayAccounted.
@@ -199,8 +200,13 @@ const (
 // never blocks (reading /dev/urandom, writing the page cache, forking)
 // computes in the kernel: its system time is its work.
 //
-// With fewer than 5 samples, the share is accounted instead:
-// (user + system) / (wall - run-queue wait).
+// For a function ([Func]), and with fewer than 5 samples, the share is
+// accounted instead: computing / (wall - run-queue wait), computing being
+// user + system time, or user time alone when the kernel time counts as
+// I/O (see above). A function is measured in its own process, whose Go
+// runtime wakes a thread to deliver each of the sampler's ticks, so a
+// thread is often running at the instant of a sample; there the samples
+// only say what the waits were on.
 //
 // share >= 2/3 is CPU-bound, <= 1/3 I/O-bound, between them mixed. The
 // resource waited on is the wait state with the most samples among the
@@ -233,38 +239,59 @@ func Classify(f Figures) Verdict {
 	}
 	counted := computingSamples + waits
 	ioWaits := f.States[StateDisk] + f.States[StateNetwork] + f.States[StateLocalSocket] + f.States[StatePipe]
+	// The time it could run: wall minus run-queue wait, but never less
+	// than the CPU time it got (the run-queue wait is summed over threads,
+	// and several threads can wait at once).
+	avail := max(f.WallSeconds-f.RunQueueSeconds, min(cpu, f.WallSeconds))
+	if avail <= 0 {
+		avail = f.WallSeconds
+	}
+	// Blocked: the share of the time it could run in which it slept, from
+	// the samples and from the accounting ((wall - run-queue wait - CPU) /
+	// (wall - run-queue wait), exact for one thread; samples count runnable
+	// threads as computing, so on a busy machine they underestimate it).
+	blocked := 0.0
+	if counted > 0 {
+		blocked = float64(waits) / float64(counted)
+	}
+	if cpu < avail {
+		blocked = max(blocked, (avail-cpu)/avail)
+	}
+	kernelIsIO := counted >= minSamples && 2*ioWaits > waits && blocked >= ioBoundShare
+	computing, computingText := cpu, fmt.Sprintf("user %.2f s + system %.2f s", f.UserSeconds, f.SystemSeconds)
+	if kernelIsIO {
+		computing, computingText = f.UserSeconds, fmt.Sprintf("user %.2f s", f.UserSeconds)
+	}
+	kernelText := fmt.Sprintf("its system time %.2f s counts as computing, since it was blocked %.0f%% of the time it could run and on I/O in %d of %d waiting samples (it counts as I/O when both are large: >= 1/3 blocked, over half of it on I/O)",
+		f.SystemSeconds, 100*blocked, ioWaits, waits)
+	if kernelIsIO {
+		kernelText = fmt.Sprintf("its system time %.2f s counts as I/O, since it was blocked %.0f%% of the time it could run (>= 1/3), mostly on I/O (%d of %d waiting samples): the kernel was moving its data",
+			f.SystemSeconds, 100*blocked, ioWaits, waits)
+	}
 	var share float64
-	if counted >= minSamples {
-		// Blocked: the share of the time it could run in which it slept,
-		// from the samples and from the accounting ((wall - run-queue wait
-		// - CPU) / (wall - run-queue wait), exact for one thread; samples
-		// count runnable threads as computing, so on a busy machine they
-		// underestimate it).
-		blocked := float64(waits) / float64(counted)
-		if avail := f.WallSeconds - f.RunQueueSeconds; avail > 0 && cpu < avail {
-			blocked = max(blocked, (avail-cpu)/avail)
-		}
-		kernelIsIO := 2*ioWaits > waits && blocked >= ioBoundShare
+	switch {
+	case f.Subject == SubjectFunction:
+		share = min(1, computing/avail)
+		v.Reasons = append(v.Reasons, fmt.Sprintf(
+			"computed %.0f%% of the time it could run: (%s) / (wall %.2f s - run-queue wait %.2f s), accounted: a function's process is measured whole, and its samples only say what it waited on; %s",
+			100*share, computingText, f.WallSeconds, f.RunQueueSeconds, kernelText))
+	case counted >= minSamples:
 		share = float64(computingSamples) / float64(counted)
 		if kernelIsIO && cpu > 0 {
 			share *= f.UserSeconds / cpu
 			v.Reasons = append(v.Reasons, fmt.Sprintf(
-				"computed in %.0f%% of the samples: %d running or runnable of %d (%d waiting on a child left out), times user / (user + system) = %.2f s / %.2f s, since it was blocked %.0f%% of the time it could run (>= 1/3), mostly on I/O (%d of %d waiting samples), and its system time moved that I/O",
-				100*share, computingSamples, counted, f.States[StateChild], f.UserSeconds, cpu, 100*blocked, ioWaits, waits))
+				"computed in %.0f%% of the samples: %d running or runnable of %d (%d waiting on a child left out), times user / (user + system) = %.2f s / %.2f s; %s",
+				100*share, computingSamples, counted, f.States[StateChild], f.UserSeconds, cpu, kernelText))
 		} else {
 			v.Reasons = append(v.Reasons, fmt.Sprintf(
-				"computed in %.0f%% of the samples: %d running or runnable of %d (%d waiting on a child left out); its system time %.2f s counts as computing, since it was blocked %.0f%% of the time it could run and on I/O in %d of %d waiting samples (I/O is counted when both are large: >= 1/3 blocked, over half of it on I/O)",
-				100*share, computingSamples, counted, f.States[StateChild], f.SystemSeconds, 100*blocked, ioWaits, waits))
+				"computed in %.0f%% of the samples: %d running or runnable of %d (%d waiting on a child left out); %s",
+				100*share, computingSamples, counted, f.States[StateChild], kernelText))
 		}
-	} else {
-		avail := f.WallSeconds - f.RunQueueSeconds
-		if avail <= 0 {
-			avail = f.WallSeconds
-		}
-		share = min(1, cpu/avail)
+	default:
+		share = min(1, computing/avail)
 		v.Reasons = append(v.Reasons, fmt.Sprintf(
-			"only %d usable samples, so accounted: (user %.2f s + system %.2f s) / (wall %.2f s - run-queue wait %.2f s) = %.0f%%",
-			counted, f.UserSeconds, f.SystemSeconds, f.WallSeconds, f.RunQueueSeconds, 100*share))
+			"only %d usable samples, so accounted: (%s) / (wall %.2f s - run-queue wait %.2f s) = %.0f%%",
+			counted, computingText, f.WallSeconds, f.RunQueueSeconds, 100*share))
 	}
 	v.CPUShare = share
 	switch {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,6 +22,7 @@ type procKey struct {
 }
 
 type taskRec struct {
+	cpuNs      uint64
 	runDelayNs uint64
 	blkioTicks uint64
 }
@@ -110,11 +112,15 @@ func (t *tracker) members() []procStat {
 		}
 		base := "/proc/" + strconv.Itoa(it.pid)
 		text, ok := readString(base + "/stat")
-		if !ok {
-			continue
+		var st procStat
+		var err error
+		if ok {
+			st, err = parseStat(text)
 		}
-		st, err := parseStat(text)
-		if err != nil || (it.start != 0 && st.starttime != it.start) {
+		if !ok || err != nil || (it.start != 0 && st.starttime != it.start) {
+			if it.start != 0 && t.known[it.pid] == it.start {
+				delete(t.known, it.pid) // gone (its figures stay in procs)
+			}
 			continue
 		}
 		seen[it.pid] = true
@@ -164,7 +170,9 @@ func (t *tracker) scanAll() []procStat {
 		queue = append(queue, t.root)
 	}
 	for pid, start := range t.known {
-		if st, ok := all[pid]; ok && st.starttime == start && pid != t.root {
+		if st, ok := all[pid]; !ok || st.starttime != start {
+			delete(t.known, pid) // gone (its figures stay in procs)
+		} else if pid != t.root {
 			queue = append(queue, pid)
 		}
 	}
@@ -187,6 +195,7 @@ func (t *tracker) scanAll() []procStat {
 
 // sample reads the tree once. count says whether the sample's wait state is
 // counted (the baseline of Func is not).
+
 func (t *tracker) sample(count bool) {
 	t.unixInodes, t.inetInodes = nil, nil
 	best := len(statePriority)
@@ -245,8 +254,8 @@ func (t *tracker) sample(count bool) {
 			tr := rec.tasks[tid]
 			tr.blkioTicks = ts.blkioTicks
 			if text, ok := readString(tbase + "/schedstat"); ok {
-				if d, err := parseSchedstat(text); err == nil {
-					tr.runDelayNs = d
+				if c, d, err := parseSchedstat(text); err == nil {
+					tr.cpuNs, tr.runDelayNs = c, d
 				}
 			}
 			rec.tasks[tid] = tr
@@ -257,9 +266,7 @@ func (t *tracker) sample(count bool) {
 			if !count {
 				continue
 			}
-			if s := stateRank(t.threadState(st.pid, tbase, ts.state)); s < best {
-				best = s
-			}
+			best = min(best, stateRank(t.threadState(st.pid, tbase, ts.state)))
 		}
 		if t.selfMode && st.pid == t.root && t.baseTasks == nil {
 			t.baseTasks = map[int]taskRec{}
@@ -477,20 +484,27 @@ func blkioAccounted() bool {
 
 // totals sums what the samples saw: the run-queue wait and block-I/O delay
 // of every thread (for the root in self mode, since the first sample), the
-// user and system ticks of every process, the largest thread count.
-func (t *tracker) totals() (runDelaySec, blkioSec, userSec, sysSec float64) {
+// user and system ticks of every process.
+//
+// The run-queue wait counts only for threads that computed for at least 2%
+// of the wall time: it is there to give back to busy threads the time
+// a loaded machine kept them from a core, and the many short waits of idle
+// threads woken now and then (a Go runtime's spare threads, a shell waiting
+// for its child) are not the work's and would add up past it.
+func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sysSec float64) {
 	var runNs, blk, ut, stt uint64
+	busy := uint64(wall.Nanoseconds() / 50)
 	for key, rec := range t.procs {
 		self := t.selfMode && key.pid == t.root
 		for tid, tr := range rec.tasks {
+			var b taskRec
 			if self {
-				b := t.baseTasks[tid]
-				runNs += tr.runDelayNs - min(b.runDelayNs, tr.runDelayNs)
-				blk += tr.blkioTicks - min(b.blkioTicks, tr.blkioTicks)
-				continue
+				b = t.baseTasks[tid]
 			}
-			runNs += tr.runDelayNs
-			blk += tr.blkioTicks
+			if tr.cpuNs-min(b.cpuNs, tr.cpuNs) >= busy {
+				runNs += tr.runDelayNs - min(b.runDelayNs, tr.runDelayNs)
+			}
+			blk += tr.blkioTicks - min(b.blkioTicks, tr.blkioTicks)
 		}
 		if !self {
 			ut += rec.utime

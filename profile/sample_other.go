@@ -2,6 +2,8 @@
 
 package profile
 
+import "time"
+
 const samplingSupported = false
 
 // tracker is a no-op where there is no /proc: only getrusage figures are
@@ -23,4 +25,6 @@ func (t *tracker) sample(count bool) {}
 
 func blkioAccounted() bool { return false }
 
-func (t *tracker) totals() (runDelaySec, blkioSec, userSec, sysSec float64) { return 0, 0, 0, 0 }
+func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sysSec float64) {
+	return 0, 0, 0, 0
+}
