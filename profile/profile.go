@@ -291,9 +291,11 @@ func (t *tracker) figures(subject Subject, wall time.Duration, after, before usa
 	f.Threads = t.threads
 	f.Processes = len(t.procs)
 	f.PeakRSSBytes = t.maxRSSKiB * 1024
-	// The rusage maximum of an exec'd child can include its parent's memory
-	// from before exec; it is used only when nothing was sampled.
-	if !self && f.PeakRSSBytes == 0 {
+	// The rusage maximum of an exec'd child includes the memory of the
+	// process it was forked from (Linux carries the old address space's
+	// high-water mark across exec, and Go forks with CLONE_VM): it is used
+	// only where there is no sampling.
+	if !self && !samplingSupported {
 		f.PeakRSSBytes = after.maxRSSBytes
 	}
 	f.Samples = t.samples

@@ -112,8 +112,10 @@ type Figures struct {
 	// number of distinct processes seen by sampling.
 	Threads   int `json:"threads_peak"`
 	Processes int `json:"processes_seen"`
-	// PeakRSSBytes is the largest resident set of one process (VmHWM and
-	// the rusage maximum).
+	// PeakRSSBytes is the largest resident set of one process seen by
+	// sampling (VmHWM; for Func, VmRSS during the call); 0 when nothing was
+	// sampled. Without /proc it is the rusage maximum, which includes the
+	// memory of the process the command was started from.
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 	// Samples is the number of samples taken; States counts them by wait
 	// state (see the State constants).

@@ -44,11 +44,12 @@ func buildProfileCmd(exit func(code int)) *cobra.Command {
 	var asJSON bool
 	var interval time.Duration
 	cmd := &cobra.Command{
-		Use:           "profile [--json] [--interval D] -- COMMAND [ARGS...]",
-		Short:         "measure a command: CPU-bound, I/O-bound or mixed, and which model fits",
-		Long:          profileLong,
-		SilenceErrors: true,
-		SilenceUsage:  true,
+		Use:                   "profile [--json] [--interval D] -- COMMAND [ARGS...]",
+		Short:                 "measure a command: CPU-bound, I/O-bound or mixed, and which model fits",
+		Long:                  profileLong,
+		SilenceErrors:         true,
+		SilenceUsage:          true,
+		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			code := runProfile(args, asJSON, interval, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if code != 0 {
