@@ -137,18 +137,3 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
-
-// runProfileCmd runs the profile command with its exit code returned rather
-// than ending the process.
-func runProfileCmd(args []string, stdout, stderr io.Writer) int {
-	code, exited := 0, false
-	cmd := buildProfileCmd(func(c int) { code, exited = c, true })
-	cmd.SetArgs(args)
-	cmd.SetOut(stdout)
-	cmd.SetErr(stderr)
-	if err := cmd.Execute(); err != nil && !exited {
-		fmt.Fprintf(stderr, "braid profile: %v\n", err)
-		return 2
-	}
-	return code
-}

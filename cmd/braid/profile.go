@@ -109,3 +109,19 @@ func runProfile(args []string, asJSON bool, interval time.Duration, stdout, stde
 	}
 	return rep.ExitCode
 }
+
+// runProfileCmd runs the profile command with its exit code returned rather
+// than ending the process (for tests, and for a dispatcher that is not a
+// cobra root).
+func runProfileCmd(args []string, stdout, stderr io.Writer) int {
+	code, exited := 0, false
+	cmd := buildProfileCmd(func(c int) { code, exited = c, true })
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	if err := cmd.Execute(); err != nil && !exited {
+		fmt.Fprintf(stderr, "braid profile: %v\n", err)
+		return 2
+	}
+	return code
+}
