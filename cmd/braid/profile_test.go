@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 func TestProfilePassesExitCodeAndOutput(t *testing.T) {
@@ -76,5 +78,24 @@ func TestProfileDispatch(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"profile", "--", "true"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "verdict:") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestProfileUnderACobraRoot: added to a root as the bench helper's root
+// does, flags and COMMAND's own flags reach the right places and the exit
+// code is handed to the exit function.
+func TestProfileUnderACobraRoot(t *testing.T) {
+	code := -1
+	root := &cobra.Command{Use: "braid", SilenceErrors: true, SilenceUsage: true}
+	root.AddCommand(buildProfileCmd(func(c int) { code = c }))
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs([]string{"profile", "--json", "sh", "-c", "echo -n x; exit 3", "-x"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if code != 3 || !strings.HasPrefix(out.String(), "x{") || !strings.Contains(out.String(), `"exit_code": 3`) {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }
