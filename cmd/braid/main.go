@@ -2,6 +2,7 @@
 // processes) as braid implements them, on this machine.
 //
 //	braid bench [flags] [WORKLOAD...]   the articles' experiment, or named workloads
+//	braid profile [flags] -- COMMAND    measure a command: CPU-bound, I/O-bound or mixed
 //	braid vet [go vet flags] [PKGS]     report concurrency red flags in Go code
 //	braid version                       the version of braid and of Go
 //	braid help [COMMAND]                help
@@ -124,7 +125,7 @@ concurrent.futures) to Go. This command measures which model fits which work on 
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newBenchCmd(stdout, stderr), newVetCmd(), newVersionCmd(stdout))
+	root.AddCommand(newBenchCmd(stdout, stderr), newProfileCmd(), newVetCmd(), newVersionCmd(stdout))
 	return root
 }
 

@@ -161,8 +161,8 @@ func TestVetCobraCommand(t *testing.T) {
 	cmd.SetErr(&errb)
 	cmd.SetArgs([]string{"-vettool=/bin/true", "./..."})
 	err := cmd.Execute()
-	var exit interface{ ExitCode() int }
-	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+	var exit exitError
+	if !errors.As(err, &exit) || exit.code != 2 {
 		t.Fatalf("vet -vettool=...: err %v, want an exit status 2", err)
 	}
 }

@@ -1,0 +1,118 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// burn computes until d has passed (a time-bound loop, so that it lasts as
+// long on a slow machine as on a fast one).
+func burn(d time.Duration) uint64 {
+	end := time.Now().Add(d)
+	var x uint64
+	for time.Now().Before(end) {
+		for i := uint64(0); i < 10000; i++ {
+			x = x*31 + i
+		}
+	}
+	return x
+}
+
+var sink uint64
+
+func TestFuncCPUBound(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("sampling needs /proc")
+	}
+	rep, err := Func(context.Background(), func(context.Context) error {
+		sink += burn(time.Second)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict.Class != CPUBound || rep.Subject != SubjectFunction || !strings.Contains(rep.Verdict.Model, "futures.ThreadPool") {
+		t.Fatalf("a busy loop: %s", rep)
+	}
+	if rep.UserSeconds < 0.3 {
+		t.Fatalf("a 1 s busy loop measured %.2f s of user time: the deltas are wrong\n%s", rep.UserSeconds, rep)
+	}
+}
+
+func TestFuncSleepIsIOBound(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("sampling needs /proc")
+	}
+	want := errors.New("the function's own error")
+	rep, err := Func(context.Background(), func(ctx context.Context) error {
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+		}
+		return want
+	})
+	if !errors.Is(err, want) {
+		t.Fatalf("Func returned %v, want fn's error", err)
+	}
+	t.Log(rep)
+	if rep.Verdict.Class != IOBound || rep.Samples == 0 {
+		t.Fatalf("a sleeping function: %s", rep)
+	}
+}
+
+func TestFuncBadArguments(t *testing.T) {
+	if _, err := Func(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "nil") {
+		t.Fatalf("nil fn: %v", err)
+	}
+	if _, err := Func(context.Background(), func(context.Context) error { return nil }, WithInterval(0)); err == nil || !strings.Contains(err.Error(), "interval") {
+		t.Fatalf("zero interval: %v", err)
+	}
+	if _, err := Command(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "no command") {
+		t.Fatalf("no command: %v", err)
+	}
+}
+
+func TestFuncMixed(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("sampling needs /proc")
+	}
+	skipIfOverloaded(t)
+	rep, err := Func(context.Background(), func(context.Context) error {
+		end := time.Now().Add(1500 * time.Millisecond)
+		for time.Now().Before(end) {
+			sink += burn(10 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond) // the workload's own wait, not synchronisation
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict.Class != Mixed || rep.Verdict.WaitedOn != StateSleep {
+		t.Fatalf("10 ms of computing, 10 ms of sleep: %s", rep)
+	}
+}
+
+// skipIfOverloaded skips a test of a mixed workload when the machine's
+// load is more than twice its cores: its share of computing then depends
+// on how long each wake-up waits for a core, and lands anywhere.
+func skipIfOverloaded(t *testing.T) {
+	text, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return
+	}
+	f := strings.Fields(string(text))
+	if len(f) == 0 {
+		return
+	}
+	load, err := strconv.ParseFloat(f[0], 64)
+	if err == nil && load > 2*float64(runtime.NumCPU()) {
+		t.Skipf("load average %.1f on %d cores: a mixed workload cannot be measured on a machine this busy", load, runtime.NumCPU())
+	}
+}
