@@ -53,6 +53,10 @@ func init() {
 		MaxArrayElements: MaxArrayElements,
 		MaxMapPairs:      MaxMapPairs,
 		IndefLength:      cbor.IndefLengthForbidden,
+		// A Go string is bytes: one that is not valid UTF-8 arrives byte
+		// for byte rather than failing the call (the encoder writes it
+		// as it is).
+		UTF8: cbor.UTF8DecodeInvalid,
 	}.DecMode()
 	if err != nil {
 		panic(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/braid-go/braid/futures"
@@ -202,13 +203,22 @@ func (e *KilledError) Unwrap() error { return e.Cause }
 // errTerminated fails the running tasks of a terminated pool.
 var errTerminated = fmt.Errorf("%w (the pool was terminated)", futures.ErrShutdown)
 
-// toWire turns an error from a function into its wire form.
-func toWire(err error) *wireError {
+// toWire turns an error from a function into its wire form. It never
+// panics: an error value whose methods panic (a typed nil pointer whose
+// Error dereferences it, an Error that panics) is described instead of
+// crashing the worker.
+func toWire(err error) (w *wireError) {
+	typ := fmt.Sprintf("%T", err)
+	defer func() {
+		if p := recover(); p != nil {
+			w = &wireError{Kind: errPlain, Type: typ, Msg: describeBadError(err, typ, p)}
+		}
+	}()
 	var pe *futures.PanicError
 	if errors.As(err, &pe) {
 		return &wireError{Kind: errPanic, Type: "panic", Msg: fmt.Sprint(pe.Value), Stack: string(pe.Stack)}
 	}
-	w := &wireError{Kind: errPlain, Type: fmt.Sprintf("%T", err), Msg: err.Error()}
+	w = &wireError{Kind: errPlain, Type: typ, Msg: err.Error()}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		w.Kind = errDeadline
@@ -216,4 +226,12 @@ func toWire(err error) *wireError {
 		w.Kind = errCanceled
 	}
 	return w
+}
+
+// describeBadError is the message of an error whose methods panicked.
+func describeBadError(err error, typ string, p any) string {
+	if v := reflect.ValueOf(err); v.Kind() == reflect.Pointer && v.IsNil() {
+		return fmt.Sprintf("the function returned a nil %s as its error (a typed nil pointer in a non-nil error interface: return a literal nil for success), and its Error method panicked: %v", typ, p)
+	}
+	return fmt.Sprintf("the function returned an error of type %s whose Error method panicked: %v", typ, p)
 }
