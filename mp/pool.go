@@ -63,8 +63,17 @@ type Pool struct {
 
 // Stats counts what a pool did, for monitoring and tests.
 type Stats struct {
-	// Workers is the number of worker processes alive now.
+	// Workers is the number of worker processes serving the pool now:
+	// started and taking tasks. It never exceeds MaxWorkers.
 	Workers int
+	// Retiring is the number of worker processes on their way out, not
+	// counted in Workers: replaced (max tasks reached, memory limit,
+	// idle timeout), finishing the tasks they were sent, or killed or
+	// dead and not yet reaped. Their replacements start at once, so for
+	// a moment Workers+Retiring may exceed MaxWorkers (by at most
+	// MaxWorkers): the operating system then has more worker processes
+	// than MaxWorkers, but no more than MaxWorkers of them take tasks.
+	Retiring int
 	// Started counts the worker processes ever started.
 	Started int
 	// Crashed counts workers that died unexpectedly (crash, exit, signal).
@@ -243,9 +252,13 @@ func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.stats
-	s.Workers = len(p.workers)
 	s.Queued = p.queued
 	for _, w := range p.workers {
+		if w.accepting && !w.dead {
+			s.Workers++
+		} else {
+			s.Retiring++
+		}
 		s.InFlight += w.inflight.Len()
 	}
 	return s
@@ -312,6 +325,14 @@ func (p *Pool) Execute(job futures.Job) error {
 	}
 	if e.state != stateNew {
 		return errors.New("mp: job submitted twice")
+	}
+	if ctx != nil && ctx.Err() != nil {
+		// Ended already: the job fails at once, without a worker.
+		e.state = stateDone
+		p.mu.Unlock()
+		pj.Fail(context.Cause(ctx))
+		p.mu.Lock()
+		return nil
 	}
 	e.state = stateQueued
 	p.queue.Push(pj)
@@ -612,6 +633,7 @@ type worker struct {
 	inflightNs    int64 // expected run time of the tasks in flight
 	sent          int
 	cancels       []uint64
+	dropped       []poolJob // jobs whose context ended, taken off the queue by takeLocked
 	acks          int  // acks owed to the worker (statusAckBit)
 	accepting     bool // takes new tasks
 	waiting       bool // the writer waits on cond
@@ -809,7 +831,13 @@ func (w *worker) writeLoop() {
 		acks := w.acks
 		w.acks = 0
 		batch = w.takeLocked(batch)
+		dropped := w.dropped
+		w.dropped = nil
 		p.mu.Unlock()
+		for _, j := range dropped {
+			stopWatch(j)
+			j.Fail(context.Cause(j.Context()))
+		}
 
 		buf = buf[:0]
 		for ; acks > 0; acks-- {
@@ -887,6 +915,13 @@ func (w *worker) takeLocked(batch []poolJob) []poolJob {
 		}
 		p.queue.Pop()
 		p.queued--
+		if ctx := j.Context(); ctx != nil && ctx.Err() != nil {
+			// Its context ended and the pool has not yet heard: it fails
+			// here (by the writer, outside the lock), costing no worker.
+			e.state = stateDone
+			w.dropped = append(w.dropped, j)
+			continue
+		}
 		if !e.started {
 			if !j.Start() {
 				// Cancelled by its future's Cancel: drop it.
