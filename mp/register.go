@@ -184,15 +184,29 @@ func (f *fnInfo[A, R]) funcName() string { return f.name }
 
 func (f *fnInfo[A, R]) runStats() *atomic.Int64 { return &f.avgNs }
 
+// goexitInTask is set when a function called runtime.Goexit: its
+// goroutine ends, and a worker reads the flag to answer the task and go on
+// in a new goroutine.
+var goexitInTask atomic.Bool
+
 // call runs the function in this goroutine and turns a panic into a
-// *futures.PanicError.
+// *futures.PanicError. A runtime.Goexit in the function cannot be stopped:
+// call sets goexitInTask and lets the goroutine end.
 func (f *fnInfo[A, R]) call(ctx context.Context, a A) (r R, err error) {
+	returned := false
 	defer func() {
+		if returned {
+			return
+		}
 		if p := recover(); p != nil {
 			err = &futures.PanicError{Value: p, Stack: debug.Stack()}
+			return
 		}
+		goexitInTask.Store(true)
 	}()
-	return f.fn(ctx, a)
+	r, err = f.fn(ctx, a)
+	returned = true
+	return r, err
 }
 
 func (f *fnInfo[A, R]) invoke(ctx context.Context, arg []byte, owned bool, out *bytes.Buffer) ([]byte, *wireError) {

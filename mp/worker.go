@@ -103,6 +103,10 @@ type wproc struct {
 	acks      chan struct{}
 
 	buf bytes.Buffer
+
+	// The task running now, for an answer after runtime.Goexit.
+	cur       *wtask
+	curCancel context.CancelFunc
 }
 
 func serveWorker() int {
@@ -151,7 +155,29 @@ func serveWorker() int {
 	// parent dies during a long initializer exits too. Tasks it reads wait
 	// in the queue; the hello goes out before any result.
 	go w.readLoop()
+	initDone := false
+	defer func() {
+		if !initDone && goexitInTask.Load() {
+			// The initializer called runtime.Goexit: it failed.
+			w.sayHello(&wireError{Kind: errPlain, Type: "runtime.Goexit", Msg: fmt.Sprintf("the initializer %s called runtime.Goexit (directly, or through a library that does, such as testing's t.FailNow): it ended without a result", cfg.InitFunc)})
+			os.Exit(exitInit)
+		}
+	}()
 	werr := w.initialize(cfg)
+	initDone = true
+	if !w.sayHello(werr) {
+		return exitOK // the parent is gone
+	}
+	if werr != nil {
+		return exitInit
+	}
+	w.serve()
+	return exitOK // not reached: serve never returns
+}
+
+// sayHello tells the parent that the worker is ready, or why it is not;
+// false if the parent is gone.
+func (w *wproc) sayHello(werr *wireError) bool {
 	w.buf.Reset()
 	b, off := beginFrame(w.buf.AvailableBuffer(), kindHello)
 	b = binary.AppendUvarint(b, uint64(os.Getpid()))
@@ -163,12 +189,22 @@ func serveWorker() int {
 		b = append(b, statusOK)
 	}
 	endFrame(b, off, 0)
-	if _, err := w.out.Write(b); err != nil {
-		return exitOK // the parent is gone
-	}
-	if werr != nil {
-		return exitInit
-	}
+	_, err := w.out.Write(b)
+	return err == nil
+}
+
+// serve runs tasks one after another, forever. A task that calls
+// runtime.Goexit ends the goroutine running serve: the deferred function
+// answers that task with an error and serves on in a new goroutine.
+func (w *wproc) serve() {
+	defer func() {
+		if !goexitInTask.Load() {
+			return // a panic in mp itself: the worker crashes, as it should
+		}
+		goexitInTask.Store(false)
+		w.goexited()
+		go w.serve()
+	}()
 	for {
 		t := w.pop()
 		if t == nil {
@@ -176,6 +212,32 @@ func serveWorker() int {
 		}
 		w.run(t)
 	}
+}
+
+// goexited answers the running task, whose function called runtime.Goexit.
+func (w *wproc) goexited() {
+	t := w.cur
+	if w.curCancel != nil {
+		w.curCancel()
+		w.curCancel = nil
+	}
+	name := t.name
+	if t.h != nil {
+		name = t.h.funcName()
+	}
+	werr := &wireError{Kind: errPlain, Type: "runtime.Goexit", Msg: fmt.Sprintf("mp: %s called runtime.Goexit (directly, or through a library that does, such as testing's t.FailNow): the task ended without a result", name)}
+	w.buf.Reset()
+	w.buf.Write(resultHead[:])
+	w.buf.Write(binary.AppendUvarint(w.buf.AvailableBuffer(), t.id))
+	w.buf.Write([]byte{statusError, 0, 0, 0, 0, 0, 0, 0, 0})
+	_ = encMode.MarshalToBuffer(werr, &w.buf)
+	b := w.buf.Bytes()
+	endFrame(b, 0, 0)
+	w.write(b, nil)
+	w.mu.Lock()
+	w.running = 0
+	w.recycleLocked(t)
+	w.mu.Unlock()
 }
 
 // initialize runs the pool's initializer, if any.
@@ -344,6 +406,7 @@ func (w *wproc) run(t *wtask) {
 	if t.deadline != 0 {
 		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, t.deadline))
 	}
+	w.cur, w.curCancel = t, cancel
 	w.buf.Reset()
 	w.buf.Write(resultHead[:])
 	w.buf.Write(binary.AppendUvarint(w.buf.AvailableBuffer(), t.id))
@@ -363,6 +426,7 @@ func (w *wproc) run(t *wtask) {
 		tail, werr = t.h.invoke(ctx, t.arg, t.owned, &w.buf)
 	}
 	ran := time.Since(start)
+	w.cur, w.curCancel = nil, nil
 	if cancel != nil {
 		cancel()
 	}
