@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/braid-go/braid/futures"
@@ -178,6 +179,28 @@ func (e *WorkerError) Is(target error) bool { return target == ErrWorkerDied }
 
 // Unwrap returns Cause.
 func (e *WorkerError) Unwrap() error { return e.Cause }
+
+// MemoryError is the error of a task whose worker passed the pool's
+// memory limit (WithMemoryLimit) while it ran: the pool killed the worker
+// (and what the task started) and a replacement takes its place.
+type MemoryError struct {
+	// Function is the registered name of the task's function.
+	Function string
+	// PID is the process id of the worker that was killed.
+	PID int
+	// Limit is the pool's memory limit, in bytes.
+	Limit int64
+	// Resident is the worker's resident memory when it was seen over the
+	// limit, in bytes.
+	Resident int64
+}
+
+// Error names the task, the worker and the limit.
+func (e *MemoryError) Error() string {
+	return fmt.Sprintf("mp: %s: worker pid %d exceeded memory limit %s MiB (resident %.1f MiB) and was killed", e.Function, e.PID, mib(e.Limit), float64(e.Resident)/(1<<20))
+}
+
+func mib(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64) }
 
 // KilledError is the error of a task whose context ended (deadline or
 // cancellation) while it ran: its worker was killed to stop it, and a

@@ -275,27 +275,42 @@ func TestCancelTaskQueuedInWorker(t *testing.T) {
 	}
 }
 
-func TestMemoryLimitRecyclesWorker(t *testing.T) {
-	p := newPool(t, mp.WithMemoryLimit(300<<20), mp.WithLogger(discardLogger()))
+func TestMemoryLimitStopsALeak(t *testing.T) {
+	// A function that keeps 64 MiB more at each call: under a 256 MiB
+	// limit, its worker is stopped within a few calls, either while a call
+	// runs (the call fails with a *MemoryError) or right after one (the
+	// worker retires, the call having succeeded); the pool goes on.
+	p := newPool(t, mp.WithMaxWorkers(1), mp.WithMemoryLimit(256<<20), mp.WithLogger(discardLogger()))
 	ctx := context.Background()
-	check := submitSquares(t, p, 300)
-	hog, _ := Hog.Submit(ctx, p, 400)
-	check2 := submitSquares(t, p, 300)
-	hogPID, err := hog.Result(ctx)
+	hogPID, err := PID.Call(ctx, p, struct{}{})
 	if err != nil {
-		t.Fatalf("the task over the limit must finish, not be killed: %v", err)
+		t.Fatal(err)
 	}
-	check()
-	check2()
-	for v, err := range PID.Map(ctx, p, func(yield func(struct{}) bool) {
-		for i := 0; i < 50 && yield(struct{}{}); i++ {
+	stopped := false
+	for i := 0; i < 8 && !stopped; i++ {
+		_, err := Hog.Call(ctx, p, 64)
+		var me *mp.MemoryError
+		switch {
+		case errors.As(err, &me):
+			if me.PID != hogPID || me.Limit != 256<<20 || !strings.Contains(err.Error(), "exceeded memory limit 256 MiB") {
+				t.Fatalf("%v", err)
+			}
+			stopped = true
+		case err != nil:
+			t.Fatal(err)
 		}
-	}) {
-		if err != nil || v == hogPID {
-			t.Fatalf("pid %d (hog %d), %v: the worker over its limit still serves", v, hogPID, err)
+		if s := p.Stats(); s.Recycled > 0 {
+			stopped = true
 		}
 	}
-	if s := p.Stats(); s.Recycled != 1 || s.Crashed != 0 {
+	if !stopped {
+		t.Fatalf("512 MiB kept under a 256 MiB limit: %+v", p.Stats())
+	}
+	if v, err := PID.Call(ctx, p, struct{}{}); err != nil || v == hogPID {
+		t.Fatalf("pid %d (hog %d), %v: the worker over its limit still serves", v, hogPID, err)
+	}
+	submitSquares(t, p, 100)()
+	if s := p.Stats(); s.Crashed != 0 {
 		t.Fatalf("stats %+v", s)
 	}
 }

@@ -79,7 +79,7 @@ type Stats struct {
 	// Crashed counts workers that died unexpectedly (crash, exit, signal).
 	Crashed int
 	// Killed counts workers the pool killed to stop a task whose context
-	// ended.
+	// ended, or because they passed the memory limit (WithMemoryLimit).
 	Killed int
 	// Recycled counts workers replaced on purpose: max tasks reached,
 	// memory limit passed, idle timeout.
@@ -148,11 +148,20 @@ func WithMaxTasksPerWorker(n int) Option {
 	return func(c *config) { c.maxTasks = n }
 }
 
-// WithMemoryLimit replaces a worker whose resident memory is over bytes
-// after a task: the check runs between tasks, so a task is never killed in
-// the middle for its memory (the kernel's out-of-memory killer may still
-// kill a worker; that worker's task then fails with a *WorkerError). Before
-// deciding, the worker returns freed memory to the system. The default, 0,
+// WithMemoryLimit bounds the resident memory of each worker process to
+// bytes, while a task runs as well as between tasks. On Linux the pool
+// reads each worker's resident set size (/proc/PID/statm) every few
+// milliseconds and kills a worker over the limit at once, whatever it is
+// doing (a runaway allocation its garbage collector cannot stop
+// included): the task it was running fails with a *MemoryError ("exceeded
+// memory limit N MiB"), is not retried even if Idempotent, and a
+// replacement takes the worker's place. Inside the worker, the Go
+// runtime's soft memory limit (debug.SetMemoryLimit) is set to 7/8 of
+// bytes, so that the garbage collector works to keep a task with garbage
+// under the hard line. After each task, a worker over the limit (after
+// returning freed memory to the system) is also replaced, its task having
+// succeeded. Elsewhere (macOS, BSD) there is no sampling: only the
+// runtime's soft limit and the check between tasks hold. The default, 0,
 // sets no limit.
 func WithMemoryLimit(bytes int64) Option {
 	return func(c *config) { c.memLimit = bytes }
@@ -454,6 +463,7 @@ func (p *Pool) spawnLocked() {
 		writerDone: make(chan struct{}),
 		readerDone: make(chan struct{}),
 		stderrDone: make(chan struct{}),
+		exitCh:     make(chan struct{}),
 	}
 	w.cond.L = &p.mu
 	p.spawned++
@@ -483,7 +493,7 @@ func (p *Pool) contextDone(pj poolJob, ctx context.Context) {
 			if !w.killedRunning {
 				w.killedRunning = true
 				p.stats.Killed++
-				_ = w.proc.Kill()
+				w.killLocked()
 			}
 			err = &KilledError{Function: e.name, PID: w.pid, Cause: cause}
 		} else {
@@ -587,9 +597,7 @@ func (p *Pool) Terminate() {
 	cancel := p.takeQueuedLocked()
 	for _, w := range p.workers {
 		w.accepting = false
-		if w.proc != nil {
-			_ = w.proc.Kill()
-		}
+		w.killLocked()
 		w.signalLocked()
 	}
 	p.checkFinishedLocked()
@@ -634,13 +642,16 @@ type worker struct {
 	sent          int
 	cancels       []uint64
 	dropped       []poolJob // jobs whose context ended, taken off the queue by takeLocked
-	acks          int  // acks owed to the worker (statusAckBit)
-	accepting     bool // takes new tasks
-	waiting       bool // the writer waits on cond
-	dead          bool // the process was reaped
+	acks          int       // acks owed to the worker (statusAckBit)
+	accepting     bool      // takes new tasks
+	waiting       bool      // the writer waits on cond
+	dead          bool      // the process was reaped
 	hello         bool
 	helloErr      *wireError
 	retired       bool // said it exceeded its memory limit
+	memKilled     bool // killed by the pool for passing its memory limit
+	memRSS        int64
+	exited        bool // the process has exited: kill it no more
 	killedRunning bool // killed by the pool to stop its running task
 	protoErr      error
 	idleTimer     *time.Timer
@@ -652,6 +663,7 @@ type worker struct {
 	writerDone chan struct{}
 	readerDone chan struct{}
 	stderrDone chan struct{}
+	exitCh     chan struct{} // closed when the process is reaped
 }
 
 // signalLocked wakes the worker's writer (its only waiter). waiting is true
@@ -709,13 +721,39 @@ func (w *worker) run() {
 	}
 	p.mu.Lock()
 	if p.terminating {
-		_ = w.proc.Kill()
+		w.killLocked()
 	}
 	p.mu.Unlock()
 	go w.writeLoop()
 	go w.readLoop()
 	go w.stderrLoop()
+	var memDone chan struct{}
+	if p.cfg.memLimit > 0 {
+		if path := statmPath(w.pid); path != "" {
+			// Opened now, before the worker can be reaped: the file is
+			// this process's for good.
+			if f, err := os.Open(path); err == nil {
+				memDone = make(chan struct{})
+				go w.watchMemory(f, memDone)
+			}
+		}
+	}
+	if awaitExit(w.pid) {
+		// The worker has exited and is not reaped: its process group id
+		// is still its own. Kill what its tasks started and left running.
+		p.mu.Lock()
+		w.exited = true
+		killGroup(w.pid)
+		p.mu.Unlock()
+	}
 	st, err := w.proc.Wait()
+	p.mu.Lock()
+	w.exited = true
+	p.mu.Unlock()
+	close(w.exitCh)
+	if memDone != nil {
+		<-memDone
+	}
 	if err != nil {
 		// Cannot happen for our own child; treat it as a death.
 		w.startErr = err
@@ -1110,8 +1148,59 @@ func (w *worker) protocolError(err error) {
 		w.protoErr = err
 	}
 	w.accepting = false
+	w.killLocked()
 	p.mu.Unlock()
+}
+
+// killLocked kills the worker and the programs its tasks started (its
+// process group), unless it has exited already: then its pid, reaped or
+// about to be, may name another process.
+func (w *worker) killLocked() {
+	if w.proc == nil || w.exited {
+		return
+	}
+	killGroup(w.pid)
 	_ = w.proc.Kill()
+}
+
+// memSampleEvery is how often the parent reads the resident memory of a
+// worker, under a memory limit.
+const memSampleEvery = 5 * time.Millisecond
+
+// watchMemory samples the worker's resident memory from f (its statm) and
+// kills it when it passes the pool's memory limit, whatever it is doing:
+// a task that allocates without bound is stopped, and fails with a
+// *MemoryError. It ends when the worker exits.
+func (w *worker) watchMemory(f *os.File, done chan struct{}) {
+	defer close(done)
+	defer f.Close()
+	p := w.p
+	t := time.NewTicker(memSampleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.exitCh:
+			return
+		case <-t.C:
+		}
+		rss, err := readResident(f)
+		if err != nil {
+			return // the worker is gone
+		}
+		if rss <= p.cfg.memLimit {
+			continue
+		}
+		p.mu.Lock()
+		if !w.exited && !w.memKilled {
+			w.memKilled = true
+			w.memRSS = rss
+			w.accepting = false
+			p.stats.Killed++
+			w.killLocked()
+		}
+		p.mu.Unlock()
+		return
+	}
 }
 
 func (w *worker) armIdleLocked() {
@@ -1170,7 +1259,7 @@ func (w *worker) finish() {
 	p := w.p
 	var fail []poolJob
 	var failErr []error
-	var logDeath bool
+	var logDeath, logMem bool
 	p.mu.Lock()
 	for i, x := range p.workers {
 		if x == w {
@@ -1185,7 +1274,7 @@ func (w *worker) finish() {
 	w.inflightBytes, w.inflightNs = 0, 0
 	var requeue []poolJob
 	var broke []poolJob
-	expected := w.retired || w.killedRunning ||
+	expected := w.retired || w.killedRunning || w.memKilled ||
 		(w.exitState != nil && w.exitState.Success() && (len(jobs) == 0 || jobs[0].ent().state != stateInflight))
 	switch {
 	case p.terminating:
@@ -1199,6 +1288,19 @@ func (w *worker) finish() {
 		// Killed to stop a task that already failed: what is left in
 		// flight never started.
 		requeue = jobs
+	case w.memKilled:
+		// Killed over its memory limit: the task it was running fails
+		// (not retried: it would pass the limit again); the rest never
+		// started.
+		if len(jobs) > 0 && jobs[0].ent().state == stateInflight {
+			e := jobs[0].ent()
+			fail = append(fail, jobs[0])
+			failErr = append(failErr, &MemoryError{Function: e.name, PID: w.pid, Limit: p.cfg.memLimit, Resident: w.memRSS})
+			requeue = jobs[1:]
+		} else {
+			logMem = true
+			requeue = jobs
+		}
 	case w.helloErr != nil:
 		requeue = jobs
 		broke = p.breakLocked("worker initializer failed", w.helloErr.toError(p.cfg.initFunc, w.pid))
@@ -1278,6 +1380,9 @@ func (w *worker) finish() {
 	for _, j := range broke {
 		stopWatch(j)
 		j.Fail(brokenErr)
+	}
+	if logMem {
+		p.log.Info("mp: idle worker over its memory limit was killed and is replaced", "pool", p.name, "pid", w.pid, "rss_bytes", w.memRSS, "limit_bytes", p.cfg.memLimit)
 	}
 	if logDeath {
 		p.log.Warn("mp: idle worker died", "pool", p.name, "pid", w.pid, "how", w.describeExit(), "stderr", w.tail.lines())

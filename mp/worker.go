@@ -150,6 +150,11 @@ func serveWorker() int {
 	w.maxFrame = cfg.MaxFrame
 	w.fr.max = cfg.MaxFrame + frameSlack
 	w.memLimit = cfg.MemoryLimit
+	if lim := cfg.MemoryLimit - cfg.MemoryLimit/8; lim > 0 && lim < debug.SetMemoryLimit(-1) {
+		// The parent kills the worker at the limit: let the garbage
+		// collector work to stay under it first.
+		debug.SetMemoryLimit(lim)
+	}
 
 	// The reader watches the task pipe from now on, so that a worker whose
 	// parent dies during a long initializer exits too. Tasks it reads wait
