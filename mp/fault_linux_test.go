@@ -362,7 +362,8 @@ func orphanParent() {
 	ctx := context.Background()
 	fifo := os.Getenv("MP_TEST_FIFO")
 	for i := 0; i < 2; i++ {
-		if _, err := Block.Submit(ctx, p, fifo); err != nil {
+		// Each worker starts a program, which must not outlive it.
+		if _, err := Parent.Submit(ctx, p, fifo); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -382,7 +383,7 @@ func TestOrphanedWorkersExit(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			pids := readPIDs(t, fifo, 2)
+			pids := readPIDs(t, fifo, 4) // two workers and their children
 			if err := cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}
@@ -393,7 +394,7 @@ func TestOrphanedWorkersExit(t *testing.T) {
 				for !gone(pid) {
 					if time.Since(start) > 30*time.Second {
 						syscall.Kill(pid, syscall.SIGKILL)
-						t.Fatalf("worker %d outlived its parent by 30s", pid)
+						t.Fatalf("worker or child %d outlived the pool's process by 30s", pid)
 					}
 					time.Sleep(5 * time.Millisecond)
 				}

@@ -859,6 +859,11 @@ func (w *worker) writeLoop() {
 			}
 			if w.closeDueLocked() {
 				p.mu.Unlock()
+				// Say goodbye: the end of the pipe without it means to the
+				// worker that this process died.
+				buf, off = beginFrame(buf[:0], kindBye)
+				endFrame(buf, off, 0)
+				_, _ = w.tasksW.Write(buf)
 				return
 			}
 			w.waiting = true

@@ -25,10 +25,12 @@ func selfExe(exe string) string {
 // alone makes orphaned workers exit.
 var usePdeathsig = true
 
-// workerSysProcAttr asks the kernel to kill the worker when the thread that
-// started it ends (Pdeathsig): the starting goroutine keeps that thread
-// locked until the worker is reaped, so this fires only when the whole
-// parent process dies. The task pipe is the second guard.
+// workerSysProcAttr asks the kernel to signal the worker when the thread
+// that started it ends (Pdeathsig): the starting goroutine keeps that
+// thread locked until the worker is reaped, so this fires only when the
+// whole parent process dies. The signal is SIGTERM, on which the worker
+// kills its process group (itself and what its tasks started); the task
+// pipe is the second guard.
 //
 // Each worker leads a process group of its own (Setpgid), which the
 // programs its tasks start join: killing the group kills them too.
@@ -36,7 +38,7 @@ func workerSysProcAttr() *syscall.SysProcAttr {
 	if !usePdeathsig {
 		return &syscall.SysProcAttr{Setpgid: true}
 	}
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 }
 
 // awaitExit blocks until the worker process has exited, without reaping

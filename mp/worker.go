@@ -123,6 +123,16 @@ func serveWorker() int {
 	// A handler that drops the signal (not signal.Ignore: an ignored signal
 	// stays ignored in programs a task starts).
 	signal.Notify(make(chan os.Signal, 1), os.Interrupt)
+	// When the parent dies, the worker goes, and with it what its tasks
+	// started (its process group): on SIGTERM (Linux's Pdeathsig), and at
+	// the end of the task pipe if the parent is gone.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		killOwnGroup()
+		os.Exit(exitOK)
+	}()
 	w := &wproc{
 		in:   os.NewFile(fdTasks, "mp-tasks"),
 		out:  os.NewFile(fdResults, "mp-results"),
@@ -262,10 +272,14 @@ func (w *wproc) initialize(cfg initMsg) *wireError {
 // task pipe means the parent closed it or died: the worker exits at once,
 // even in the middle of a task, so no worker outlives its parent.
 func (w *wproc) readLoop() {
+	bye := false
 	for {
 		kind, body, owned, err := w.fr.next()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
+				if !bye {
+					killOwnGroup() // the parent died: no one else will
+				}
 				os.Exit(exitOK)
 			}
 			fmt.Fprintf(os.Stderr, "mp worker: reading tasks: %v\n", err)
@@ -300,6 +314,8 @@ func (w *wproc) readLoop() {
 			case w.wake <- struct{}{}:
 			default:
 			}
+		case kindBye:
+			bye = true
 		case kindAck:
 			select {
 			case w.acks <- struct{}{}:
@@ -495,6 +511,15 @@ func (w *wproc) recycleLocked(t *wtask) {
 	t.h = nil
 	if len(w.free) < 256 {
 		w.free = append(w.free, t)
+	}
+}
+
+// killOwnGroup kills the worker's process group, itself included: the
+// programs its tasks started, which would otherwise outlive a pool whose
+// process died. The parent kills the group in every other case.
+func killOwnGroup() {
+	if syscall.Getpgrp() == os.Getpid() {
+		_ = syscall.Kill(0, syscall.SIGKILL)
 	}
 }
 
