@@ -141,8 +141,12 @@ type WorkerError struct {
 	// Signal names the signal that ended the worker ("killed"), empty if
 	// it exited.
 	Signal string
-	// Stderr holds the last lines the worker wrote to its standard error
-	// (a Go panic or fatal error starts the excerpt when there is one).
+	// Stderr holds the last lines the worker wrote to its standard error.
+	// When it wrote a Go panic or fatal error, the excerpt starts there
+	// (with the runtime's lines just before it) and keeps the report's
+	// head, the top of the failing goroutine's stack included, however
+	// long the report; when the report was longer, a line says how many
+	// bytes were cut before its last lines.
 	Stderr string
 	// Attempts is how many times the task was run, more than one for a
 	// function registered as Idempotent.

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braid-go/braid/futures"
 	"github.com/braid-go/braid/mp"
 )
 
@@ -356,5 +357,26 @@ func TestMemoryLimitStopsRunawayTask(t *testing.T) {
 	submitSquares(t, p, 100)()
 	if s := p.Stats(); s.Crashed != 0 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestMemoryLimitBelowAWorkersSize(t *testing.T) {
+	// Every worker passes a 1 MiB limit as it starts: the pool must say so,
+	// not start workers forever.
+	p := newPool(t, mp.WithMemoryLimit(1<<20), mp.WithLogger(discardLogger()))
+	_, err := Square.Call(context.Background(), p, 3)
+	var be *futures.BrokenError
+	var me *mp.MemoryError
+	switch {
+	case errors.As(err, &be):
+		if !strings.Contains(err.Error(), "memory limit of 1 MiB") {
+			t.Fatalf("%v", err)
+		}
+	case errors.As(err, &me):
+	default:
+		t.Fatalf("%#v", err)
+	}
+	if s := p.Stats(); s.Started > 3 {
+		t.Fatalf("%d workers started: %+v", s.Started, s)
 	}
 }

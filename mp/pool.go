@@ -34,7 +34,12 @@ import (
 //   - a task whose context ends while it runs is stopped by killing its
 //     worker (*KilledError), which no goroutine-based pool can do;
 //   - workers never outlive the pool's process, even when it is killed
-//     with SIGKILL: a worker exits when its task pipe closes.
+//     with SIGKILL: a worker exits when its task pipe closes;
+//   - programs a task starts die with it: each worker leads a process
+//     group, which the pool kills with the worker (see docs/PYTHON.md for
+//     macOS and the BSDs);
+//   - WithMemoryLimit holds while a task runs: a worker over it is killed
+//     and its task fails with a *MemoryError.
 //
 // All methods are safe from any goroutine. A done callback of a future runs
 // in the pool's goroutine that read the result: keep it short, and do not
@@ -68,11 +73,13 @@ type Stats struct {
 	Workers int
 	// Retiring is the number of worker processes on their way out, not
 	// counted in Workers: replaced (max tasks reached, memory limit,
-	// idle timeout), finishing the tasks they were sent, or killed or
+	// idle timeout) and finishing the tasks they were sent or exiting, or
 	// dead and not yet reaped. Their replacements start at once, so for
 	// a moment Workers+Retiring may exceed MaxWorkers (by at most
 	// MaxWorkers): the operating system then has more worker processes
-	// than MaxWorkers, but no more than MaxWorkers of them take tasks.
+	// than MaxWorkers, but no more than MaxWorkers of them take tasks. (A
+	// worker killed to stop a task whose context ended counts in Workers
+	// until it is reaped: its replacement starts then.)
 	Retiring int
 	// Started counts the worker processes ever started.
 	Started int
@@ -1182,11 +1189,13 @@ func (w *worker) watchMemory(f *os.File, done chan struct{}) {
 	p := w.p
 	t := time.NewTicker(memSampleEvery)
 	defer t.Stop()
-	for {
-		select {
-		case <-w.exitCh:
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-w.exitCh:
+				return
+			case <-t.C:
+			}
 		}
 		rss, err := readResident(f)
 		if err != nil {
@@ -1293,6 +1302,15 @@ func (w *worker) finish() {
 		// Killed to stop a task that already failed: what is left in
 		// flight never started.
 		requeue = jobs
+	case w.memKilled && !w.hello:
+		// Over the limit before it was ready: a limit below what a
+		// worker needs to start breaks the pool, as a worker that
+		// cannot start does.
+		requeue = jobs
+		p.startFails++
+		if p.startFails >= 3 {
+			broke = p.breakLocked("workers pass the memory limit as they start", fmt.Errorf("mp: %d workers in a row passed the memory limit of %s MiB (mp.WithMemoryLimit) before they were ready (the last one at %.1f MiB resident): raise the limit", p.startFails, mib(p.cfg.memLimit), float64(w.memRSS)/(1<<20)))
+		}
 	case w.memKilled:
 		// Killed over its memory limit: the task it was running fails
 		// (not retried: it would pass the limit again); the rest never
