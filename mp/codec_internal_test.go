@@ -89,3 +89,7 @@ func TestCheckTypeRefusesUnexportedFields(t *testing.T) {
 		}
 	}
 }
+
+// The unexported fields above are what the test is about; they are used
+// here so that linters see them used.
+var _ = []any{inner{}.secret, binaryOnly{}.v, binaryBoth{}.v, textOnly{}.v, optedOut{}.cache, optedOut{}.lock, embedsUnexportedNonStruct{}.intAlias}

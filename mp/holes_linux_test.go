@@ -94,10 +94,13 @@ var (
 	})
 )
 
+// recurse never returns: it overflows the stack on purpose.
+//
 //go:noinline
 func recurse(a, b, c, d, e, f, g, h int) int {
 	var pad [64]int
 	pad[a%64] = b
+	//lint:ignore SA5007 the recursion without end is the test
 	return recurse(a+1, b, c, d, e, f, g, h) + pad[h%64]
 }
 
