@@ -383,3 +383,14 @@ func TestMemoryLimitBelowAWorkersSize(t *testing.T) {
 		t.Fatalf("%d workers started: %+v", s.Started, s)
 	}
 }
+
+func TestGoexitInInitializerBreaksThePool(t *testing.T) {
+	p := newPool(t, mp.WithInitializer(Goexit, 0), mp.WithStderr(io.Discard))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // against a hang
+	defer cancel()
+	_, err := Square.Call(ctx, p, 3)
+	var be *futures.BrokenError
+	if !errors.As(err, &be) || !strings.Contains(err.Error(), "runtime.Goexit") {
+		t.Fatalf("%v", err)
+	}
+}
