@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"math/big"
 	"reflect"
 	"runtime"
 
@@ -52,6 +53,10 @@ func init() {
 		MaxArrayElements: MaxArrayElements,
 		MaxMapPairs:      MaxMapPairs,
 		IndefLength:      cbor.IndefLengthForbidden,
+		// A Go string is bytes: one that is not valid UTF-8 arrives byte
+		// for byte rather than failing the call (the encoder writes it
+		// as it is).
+		UTF8: cbor.UTF8DecodeInvalid,
 	}.DecMode()
 	if err != nil {
 		panic(err)
@@ -141,15 +146,34 @@ func chunkedCopy(dst, src []byte) {
 }
 
 var (
-	cborMarshaler   = reflect.TypeFor[cbor.Marshaler]()
-	binaryMarshaler = reflect.TypeFor[encoding.BinaryMarshaler]()
+	cborMarshaler     = reflect.TypeFor[cbor.Marshaler]()
+	cborUnmarshaler   = reflect.TypeFor[cbor.Unmarshaler]()
+	binaryMarshaler   = reflect.TypeFor[encoding.BinaryMarshaler]()
+	binaryUnmarshaler = reflect.TypeFor[encoding.BinaryUnmarshaler]()
+	bigIntType        = reflect.TypeFor[big.Int]()
 )
 
 // checkType returns an error if values of type t can never be encoded (a
-// func, a channel, an unsafe.Pointer or a complex number anywhere in it).
-// Interfaces are checked at submit time, when their dynamic type is known.
+// func, a channel, an unsafe.Pointer or a complex number anywhere in it),
+// or would lose data on the way: a struct with an unexported field, which
+// the codec cannot see, so that it would arrive zeroed (see Register).
+// Interfaces are not followed: their dynamic type is known only at submit
+// time.
 func checkType(t reflect.Type) error {
 	return checkTypeSeen(t, map[reflect.Type]bool{})
+}
+
+// implementsPair reports whether values of t can be encoded through the
+// marshaler interface m and decoded through the unmarshaler interface u
+// (on t or *t), and, when only the encoding side is there, says so.
+func implementsPair(t, m, u reflect.Type) (ok bool, half error) {
+	if !t.Implements(m) && !reflect.PointerTo(t).Implements(m) {
+		return false, nil
+	}
+	if reflect.PointerTo(t).Implements(u) {
+		return true, nil
+	}
+	return false, fmt.Errorf("type %s implements %s but *%s does not implement %s: its values could be sent but not received", t, m, t, u)
 }
 
 func checkTypeSeen(t reflect.Type, seen map[reflect.Type]bool) error {
@@ -157,9 +181,22 @@ func checkTypeSeen(t reflect.Type, seen map[reflect.Type]bool) error {
 		return nil
 	}
 	seen[t] = true
-	if t.Implements(cborMarshaler) || t.Implements(binaryMarshaler) ||
-		reflect.PointerTo(t).Implements(cborMarshaler) || reflect.PointerTo(t).Implements(binaryMarshaler) {
+	// Types the codec encodes through their own methods, or natively.
+	if t == bigIntType {
 		return nil
+	}
+	var half error
+	for _, pair := range [...][2]reflect.Type{{cborMarshaler, cborUnmarshaler}, {binaryMarshaler, binaryUnmarshaler}} {
+		ok, h := implementsPair(t, pair[0], pair[1])
+		if ok {
+			return nil
+		}
+		if half == nil {
+			half = h
+		}
+	}
+	if half != nil {
+		return half
 	}
 	switch t.Kind() {
 	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
@@ -178,14 +215,22 @@ func checkTypeSeen(t reflect.Type, seen map[reflect.Type]bool) error {
 	case reflect.Struct:
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if !f.IsExported() && !f.Anonymous {
-				continue
-			}
 			if tag := f.Tag.Get("cbor"); tag == "-" {
 				continue
 			}
 			if tag, ok := f.Tag.Lookup("json"); ok && tag == "-" && f.Tag.Get("cbor") == "" {
 				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			// An embedded struct's exported fields are promoted and
+			// encoded: checked below. Any other unexported field is
+			// invisible to the codec; "_" and zero-size fields hold
+			// nothing.
+			if !f.IsExported() && !(f.Anonymous && ft.Kind() == reflect.Struct) && f.Name != "_" && f.Type.Size() != 0 {
+				return fmt.Errorf("type %s has the unexported field %s (%s), which cannot cross a process boundary: it would arrive zeroed. Export the field, tag it `cbor:\"-\"` to leave it out on purpose, or give %s MarshalBinary and UnmarshalBinary methods (encoding.BinaryMarshaler, encoding.BinaryUnmarshaler on *%s) that carry it", t, f.Name, f.Type, t, t)
 			}
 			if err := checkTypeSeen(f.Type, seen); err != nil {
 				return fmt.Errorf("%s.%s: %w", t, f.Name, err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/braid-go/braid/futures"
@@ -139,8 +141,12 @@ type WorkerError struct {
 	// Signal names the signal that ended the worker ("killed"), empty if
 	// it exited.
 	Signal string
-	// Stderr holds the last lines the worker wrote to its standard error
-	// (a Go panic or fatal error starts the excerpt when there is one).
+	// Stderr holds the last lines the worker wrote to its standard error.
+	// When it wrote a Go panic or fatal error, the excerpt starts there
+	// (with the runtime's lines just before it) and keeps the report's
+	// head, the top of the failing goroutine's stack included, however
+	// long the report; when the report was longer, a line says how many
+	// bytes were cut before its last lines.
 	Stderr string
 	// Attempts is how many times the task was run, more than one for a
 	// function registered as Idempotent.
@@ -178,6 +184,28 @@ func (e *WorkerError) Is(target error) bool { return target == ErrWorkerDied }
 // Unwrap returns Cause.
 func (e *WorkerError) Unwrap() error { return e.Cause }
 
+// MemoryError is the error of a task whose worker passed the pool's
+// memory limit (WithMemoryLimit) while it ran: the pool killed the worker
+// (and what the task started) and a replacement takes its place.
+type MemoryError struct {
+	// Function is the registered name of the task's function.
+	Function string
+	// PID is the process id of the worker that was killed.
+	PID int
+	// Limit is the pool's memory limit, in bytes.
+	Limit int64
+	// Resident is the worker's resident memory when it was seen over the
+	// limit, in bytes.
+	Resident int64
+}
+
+// Error names the task, the worker and the limit.
+func (e *MemoryError) Error() string {
+	return fmt.Sprintf("mp: %s: worker pid %d exceeded memory limit %s MiB (resident %.1f MiB) and was killed", e.Function, e.PID, mib(e.Limit), float64(e.Resident)/(1<<20))
+}
+
+func mib(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64) }
+
 // KilledError is the error of a task whose context ended (deadline or
 // cancellation) while it ran: its worker was killed to stop it, and a
 // replacement takes its place. errors.Is matches the context's error
@@ -202,13 +230,22 @@ func (e *KilledError) Unwrap() error { return e.Cause }
 // errTerminated fails the running tasks of a terminated pool.
 var errTerminated = fmt.Errorf("%w (the pool was terminated)", futures.ErrShutdown)
 
-// toWire turns an error from a function into its wire form.
-func toWire(err error) *wireError {
+// toWire turns an error from a function into its wire form. It never
+// panics: an error value whose methods panic (a typed nil pointer whose
+// Error dereferences it, an Error that panics) is described instead of
+// crashing the worker.
+func toWire(err error) (w *wireError) {
+	typ := fmt.Sprintf("%T", err)
+	defer func() {
+		if p := recover(); p != nil {
+			w = &wireError{Kind: errPlain, Type: typ, Msg: describeBadError(err, typ, p)}
+		}
+	}()
 	var pe *futures.PanicError
 	if errors.As(err, &pe) {
 		return &wireError{Kind: errPanic, Type: "panic", Msg: fmt.Sprint(pe.Value), Stack: string(pe.Stack)}
 	}
-	w := &wireError{Kind: errPlain, Type: fmt.Sprintf("%T", err), Msg: err.Error()}
+	w = &wireError{Kind: errPlain, Type: typ, Msg: err.Error()}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		w.Kind = errDeadline
@@ -216,4 +253,12 @@ func toWire(err error) *wireError {
 		w.Kind = errCanceled
 	}
 	return w
+}
+
+// describeBadError is the message of an error whose methods panicked.
+func describeBadError(err error, typ string, p any) string {
+	if v := reflect.ValueOf(err); v.Kind() == reflect.Pointer && v.IsNil() {
+		return fmt.Sprintf("the function returned a nil %s as its error (a typed nil pointer in a non-nil error interface: return a literal nil for success), and its Error method panicked: %v", typ, p)
+	}
+	return fmt.Sprintf("the function returned an error of type %s whose Error method panicked: %v", typ, p)
 }

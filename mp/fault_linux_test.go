@@ -275,27 +275,42 @@ func TestCancelTaskQueuedInWorker(t *testing.T) {
 	}
 }
 
-func TestMemoryLimitRecyclesWorker(t *testing.T) {
-	p := newPool(t, mp.WithMemoryLimit(300<<20), mp.WithLogger(discardLogger()))
+func TestMemoryLimitStopsALeak(t *testing.T) {
+	// A function that keeps 64 MiB more at each call: under a 256 MiB
+	// limit, its worker is stopped within a few calls, either while a call
+	// runs (the call fails with a *MemoryError) or right after one (the
+	// worker retires, the call having succeeded); the pool goes on.
+	p := newPool(t, mp.WithMaxWorkers(1), mp.WithMemoryLimit(256<<20), mp.WithLogger(discardLogger()))
 	ctx := context.Background()
-	check := submitSquares(t, p, 300)
-	hog, _ := Hog.Submit(ctx, p, 400)
-	check2 := submitSquares(t, p, 300)
-	hogPID, err := hog.Result(ctx)
+	hogPID, err := PID.Call(ctx, p, struct{}{})
 	if err != nil {
-		t.Fatalf("the task over the limit must finish, not be killed: %v", err)
+		t.Fatal(err)
 	}
-	check()
-	check2()
-	for v, err := range PID.Map(ctx, p, func(yield func(struct{}) bool) {
-		for i := 0; i < 50 && yield(struct{}{}); i++ {
+	stopped := false
+	for i := 0; i < 8 && !stopped; i++ {
+		_, err := Hog.Call(ctx, p, 64)
+		var me *mp.MemoryError
+		switch {
+		case errors.As(err, &me):
+			if me.PID != hogPID || me.Limit != 256<<20 || !strings.Contains(err.Error(), "exceeded memory limit 256 MiB") {
+				t.Fatalf("%v", err)
+			}
+			stopped = true
+		case err != nil:
+			t.Fatal(err)
 		}
-	}) {
-		if err != nil || v == hogPID {
-			t.Fatalf("pid %d (hog %d), %v: the worker over its limit still serves", v, hogPID, err)
+		if s := p.Stats(); s.Recycled > 0 {
+			stopped = true
 		}
 	}
-	if s := p.Stats(); s.Recycled != 1 || s.Crashed != 0 {
+	if !stopped {
+		t.Fatalf("512 MiB kept under a 256 MiB limit: %+v", p.Stats())
+	}
+	if v, err := PID.Call(ctx, p, struct{}{}); err != nil || v == hogPID {
+		t.Fatalf("pid %d (hog %d), %v: the worker over its limit still serves", v, hogPID, err)
+	}
+	submitSquares(t, p, 100)()
+	if s := p.Stats(); s.Crashed != 0 {
 		t.Fatalf("stats %+v", s)
 	}
 }
@@ -347,7 +362,8 @@ func orphanParent() {
 	ctx := context.Background()
 	fifo := os.Getenv("MP_TEST_FIFO")
 	for i := 0; i < 2; i++ {
-		if _, err := Block.Submit(ctx, p, fifo); err != nil {
+		// Each worker starts a program, which must not outlive it.
+		if _, err := Parent.Submit(ctx, p, fifo); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -367,7 +383,7 @@ func TestOrphanedWorkersExit(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			pids := readPIDs(t, fifo, 2)
+			pids := readPIDs(t, fifo, 4) // two workers and their children
 			if err := cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}
@@ -378,7 +394,7 @@ func TestOrphanedWorkersExit(t *testing.T) {
 				for !gone(pid) {
 					if time.Since(start) > 30*time.Second {
 						syscall.Kill(pid, syscall.SIGKILL)
-						t.Fatalf("worker %d outlived its parent by 30s", pid)
+						t.Fatalf("worker or child %d outlived the pool's process by 30s", pid)
 					}
 					time.Sleep(5 * time.Millisecond)
 				}

@@ -32,6 +32,7 @@ const (
 	kindBatch  byte = 3
 	kindCancel byte = 4
 	kindAck    byte = 5
+	kindBye    byte = 6 // the parent closes the task pipe on purpose next
 	kindHello  byte = 10
 	kindResult byte = 11
 	kindRetire byte = 12

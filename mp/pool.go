@@ -34,7 +34,12 @@ import (
 //   - a task whose context ends while it runs is stopped by killing its
 //     worker (*KilledError), which no goroutine-based pool can do;
 //   - workers never outlive the pool's process, even when it is killed
-//     with SIGKILL: a worker exits when its task pipe closes.
+//     with SIGKILL: a worker exits when its task pipe closes;
+//   - programs a task starts die with it: each worker leads a process
+//     group, which the pool kills with the worker (see docs/PYTHON.md for
+//     macOS and the BSDs);
+//   - WithMemoryLimit holds while a task runs: a worker over it is killed
+//     and its task fails with a *MemoryError.
 //
 // All methods are safe from any goroutine. A done callback of a future runs
 // in the pool's goroutine that read the result: keep it short, and do not
@@ -63,14 +68,25 @@ type Pool struct {
 
 // Stats counts what a pool did, for monitoring and tests.
 type Stats struct {
-	// Workers is the number of worker processes alive now.
+	// Workers is the number of worker processes serving the pool now:
+	// started and taking tasks. It never exceeds MaxWorkers.
 	Workers int
+	// Retiring is the number of worker processes on their way out, not
+	// counted in Workers: replaced (max tasks reached, memory limit,
+	// idle timeout) and finishing the tasks they were sent or exiting, or
+	// dead and not yet reaped. Their replacements start at once, so for
+	// a moment Workers+Retiring may exceed MaxWorkers (by at most
+	// MaxWorkers): the operating system then has more worker processes
+	// than MaxWorkers, but no more than MaxWorkers of them take tasks. (A
+	// worker killed to stop a task whose context ended counts in Workers
+	// until it is reaped: its replacement starts then.)
+	Retiring int
 	// Started counts the worker processes ever started.
 	Started int
 	// Crashed counts workers that died unexpectedly (crash, exit, signal).
 	Crashed int
 	// Killed counts workers the pool killed to stop a task whose context
-	// ended.
+	// ended, or because they passed the memory limit (WithMemoryLimit).
 	Killed int
 	// Recycled counts workers replaced on purpose: max tasks reached,
 	// memory limit passed, idle timeout.
@@ -139,11 +155,20 @@ func WithMaxTasksPerWorker(n int) Option {
 	return func(c *config) { c.maxTasks = n }
 }
 
-// WithMemoryLimit replaces a worker whose resident memory is over bytes
-// after a task: the check runs between tasks, so a task is never killed in
-// the middle for its memory (the kernel's out-of-memory killer may still
-// kill a worker; that worker's task then fails with a *WorkerError). Before
-// deciding, the worker returns freed memory to the system. The default, 0,
+// WithMemoryLimit bounds the resident memory of each worker process to
+// bytes, while a task runs as well as between tasks. On Linux the pool
+// reads each worker's resident set size (/proc/PID/statm) every few
+// milliseconds and kills a worker over the limit at once, whatever it is
+// doing (a runaway allocation its garbage collector cannot stop
+// included): the task it was running fails with a *MemoryError ("exceeded
+// memory limit N MiB"), is not retried even if Idempotent, and a
+// replacement takes the worker's place. Inside the worker, the Go
+// runtime's soft memory limit (debug.SetMemoryLimit) is set to 7/8 of
+// bytes, so that the garbage collector works to keep a task with garbage
+// under the hard line. After each task, a worker over the limit (after
+// returning freed memory to the system) is also replaced, its task having
+// succeeded. Elsewhere (macOS, BSD) there is no sampling: only the
+// runtime's soft limit and the check between tasks hold. The default, 0,
 // sets no limit.
 func WithMemoryLimit(bytes int64) Option {
 	return func(c *config) { c.memLimit = bytes }
@@ -243,9 +268,13 @@ func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.stats
-	s.Workers = len(p.workers)
 	s.Queued = p.queued
 	for _, w := range p.workers {
+		if w.accepting && !w.dead {
+			s.Workers++
+		} else {
+			s.Retiring++
+		}
 		s.InFlight += w.inflight.Len()
 	}
 	return s
@@ -312,6 +341,14 @@ func (p *Pool) Execute(job futures.Job) error {
 	}
 	if e.state != stateNew {
 		return errors.New("mp: job submitted twice")
+	}
+	if ctx != nil && ctx.Err() != nil {
+		// Ended already: the job fails at once, without a worker.
+		e.state = stateDone
+		p.mu.Unlock()
+		pj.Fail(context.Cause(ctx))
+		p.mu.Lock()
+		return nil
 	}
 	e.state = stateQueued
 	p.queue.Push(pj)
@@ -433,6 +470,7 @@ func (p *Pool) spawnLocked() {
 		writerDone: make(chan struct{}),
 		readerDone: make(chan struct{}),
 		stderrDone: make(chan struct{}),
+		exitCh:     make(chan struct{}),
 	}
 	w.cond.L = &p.mu
 	p.spawned++
@@ -462,7 +500,7 @@ func (p *Pool) contextDone(pj poolJob, ctx context.Context) {
 			if !w.killedRunning {
 				w.killedRunning = true
 				p.stats.Killed++
-				_ = w.proc.Kill()
+				w.killLocked()
 			}
 			err = &KilledError{Function: e.name, PID: w.pid, Cause: cause}
 		} else {
@@ -577,9 +615,7 @@ func (p *Pool) Terminate() {
 	cancel := p.takeQueuedLocked()
 	for _, w := range p.workers {
 		w.accepting = false
-		if w.proc != nil {
-			_ = w.proc.Kill()
-		}
+		w.killLocked()
 		w.signalLocked()
 	}
 	p.checkFinishedLocked()
@@ -623,13 +659,17 @@ type worker struct {
 	inflightNs    int64 // expected run time of the tasks in flight
 	sent          int
 	cancels       []uint64
-	acks          int  // acks owed to the worker (statusAckBit)
-	accepting     bool // takes new tasks
-	waiting       bool // the writer waits on cond
-	dead          bool // the process was reaped
+	dropped       []poolJob // jobs whose context ended, taken off the queue by takeLocked
+	acks          int       // acks owed to the worker (statusAckBit)
+	accepting     bool      // takes new tasks
+	waiting       bool      // the writer waits on cond
+	dead          bool      // the process was reaped
 	hello         bool
 	helloErr      *wireError
 	retired       bool // said it exceeded its memory limit
+	memKilled     bool // killed by the pool for passing its memory limit
+	memRSS        int64
+	exited        bool // the process has exited: kill it no more
 	killedRunning bool // killed by the pool to stop its running task
 	protoErr      error
 	idleTimer     *time.Timer
@@ -641,6 +681,7 @@ type worker struct {
 	writerDone chan struct{}
 	readerDone chan struct{}
 	stderrDone chan struct{}
+	exitCh     chan struct{} // closed when the process is reaped
 }
 
 // signalLocked wakes the worker's writer (its only waiter). waiting is true
@@ -698,13 +739,39 @@ func (w *worker) run() {
 	}
 	p.mu.Lock()
 	if p.terminating {
-		_ = w.proc.Kill()
+		w.killLocked()
 	}
 	p.mu.Unlock()
 	go w.writeLoop()
 	go w.readLoop()
 	go w.stderrLoop()
+	var memDone chan struct{}
+	if p.cfg.memLimit > 0 {
+		if path := statmPath(w.pid); path != "" {
+			// Opened now, before the worker can be reaped: the file is
+			// this process's for good.
+			if f, err := os.Open(path); err == nil {
+				memDone = make(chan struct{})
+				go w.watchMemory(f, memDone)
+			}
+		}
+	}
+	if awaitExit(w.pid) {
+		// The worker has exited and is not reaped: its process group id
+		// is still its own. Kill what its tasks started and left running.
+		p.mu.Lock()
+		w.exited = true
+		killGroup(w.pid)
+		p.mu.Unlock()
+	}
 	st, err := w.proc.Wait()
+	p.mu.Lock()
+	w.exited = true
+	p.mu.Unlock()
+	close(w.exitCh)
+	if memDone != nil {
+		<-memDone
+	}
 	if err != nil {
 		// Cannot happen for our own child; treat it as a death.
 		w.startErr = err
@@ -810,6 +877,11 @@ func (w *worker) writeLoop() {
 			}
 			if w.closeDueLocked() {
 				p.mu.Unlock()
+				// Say goodbye: the end of the pipe without it means to the
+				// worker that this process died.
+				buf, off = beginFrame(buf[:0], kindBye)
+				endFrame(buf, off, 0)
+				_, _ = w.tasksW.Write(buf)
 				return
 			}
 			w.waiting = true
@@ -820,7 +892,13 @@ func (w *worker) writeLoop() {
 		acks := w.acks
 		w.acks = 0
 		batch = w.takeLocked(batch)
+		dropped := w.dropped
+		w.dropped = nil
 		p.mu.Unlock()
+		for _, j := range dropped {
+			stopWatch(j)
+			j.Fail(context.Cause(j.Context()))
+		}
 
 		buf = buf[:0]
 		for ; acks > 0; acks-- {
@@ -898,6 +976,13 @@ func (w *worker) takeLocked(batch []poolJob) []poolJob {
 		}
 		p.queue.Pop()
 		p.queued--
+		if ctx := j.Context(); ctx != nil && ctx.Err() != nil {
+			// Its context ended and the pool has not yet heard: it fails
+			// here (by the writer, outside the lock), costing no worker.
+			e.state = stateDone
+			w.dropped = append(w.dropped, j)
+			continue
+		}
 		if !e.started {
 			if !j.Start() {
 				// Cancelled by its future's Cancel: drop it.
@@ -1086,8 +1171,61 @@ func (w *worker) protocolError(err error) {
 		w.protoErr = err
 	}
 	w.accepting = false
+	w.killLocked()
 	p.mu.Unlock()
+}
+
+// killLocked kills the worker and the programs its tasks started (its
+// process group), unless it has exited already: then its pid, reaped or
+// about to be, may name another process.
+func (w *worker) killLocked() {
+	if w.proc == nil || w.exited {
+		return
+	}
+	killGroup(w.pid)
 	_ = w.proc.Kill()
+}
+
+// memSampleEvery is how often the parent reads the resident memory of a
+// worker, under a memory limit.
+const memSampleEvery = 5 * time.Millisecond
+
+// watchMemory samples the worker's resident memory from f (its statm) and
+// kills it when it passes the pool's memory limit, whatever it is doing:
+// a task that allocates without bound is stopped, and fails with a
+// *MemoryError. It ends when the worker exits.
+func (w *worker) watchMemory(f *os.File, done chan struct{}) {
+	defer close(done)
+	defer f.Close()
+	p := w.p
+	t := time.NewTicker(memSampleEvery)
+	defer t.Stop()
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-w.exitCh:
+				return
+			case <-t.C:
+			}
+		}
+		rss, err := readResident(f)
+		if err != nil {
+			return // the worker is gone
+		}
+		if rss <= p.cfg.memLimit {
+			continue
+		}
+		p.mu.Lock()
+		if !w.exited && !w.memKilled {
+			w.memKilled = true
+			w.memRSS = rss
+			w.accepting = false
+			p.stats.Killed++
+			w.killLocked()
+		}
+		p.mu.Unlock()
+		return
+	}
 }
 
 func (w *worker) armIdleLocked() {
@@ -1146,7 +1284,7 @@ func (w *worker) finish() {
 	p := w.p
 	var fail []poolJob
 	var failErr []error
-	var logDeath bool
+	var logDeath, logMem bool
 	p.mu.Lock()
 	for i, x := range p.workers {
 		if x == w {
@@ -1161,7 +1299,7 @@ func (w *worker) finish() {
 	w.inflightBytes, w.inflightNs = 0, 0
 	var requeue []poolJob
 	var broke []poolJob
-	expected := w.retired || w.killedRunning ||
+	expected := w.retired || w.killedRunning || w.memKilled ||
 		(w.exitState != nil && w.exitState.Success() && (len(jobs) == 0 || jobs[0].ent().state != stateInflight))
 	switch {
 	case p.terminating:
@@ -1175,6 +1313,28 @@ func (w *worker) finish() {
 		// Killed to stop a task that already failed: what is left in
 		// flight never started.
 		requeue = jobs
+	case w.memKilled && !w.hello:
+		// Over the limit before it was ready: a limit below what a
+		// worker needs to start breaks the pool, as a worker that
+		// cannot start does.
+		requeue = jobs
+		p.startFails++
+		if p.startFails >= 3 {
+			broke = p.breakLocked("workers pass the memory limit as they start", fmt.Errorf("mp: %d workers in a row passed the memory limit of %s MiB (mp.WithMemoryLimit) before they were ready (the last one at %.1f MiB resident): raise the limit", p.startFails, mib(p.cfg.memLimit), float64(w.memRSS)/(1<<20)))
+		}
+	case w.memKilled:
+		// Killed over its memory limit: the task it was running fails
+		// (not retried: it would pass the limit again); the rest never
+		// started.
+		if len(jobs) > 0 && jobs[0].ent().state == stateInflight {
+			e := jobs[0].ent()
+			fail = append(fail, jobs[0])
+			failErr = append(failErr, &MemoryError{Function: e.name, PID: w.pid, Limit: p.cfg.memLimit, Resident: w.memRSS})
+			requeue = jobs[1:]
+		} else {
+			logMem = true
+			requeue = jobs
+		}
 	case w.helloErr != nil:
 		requeue = jobs
 		broke = p.breakLocked("worker initializer failed", w.helloErr.toError(p.cfg.initFunc, w.pid))
@@ -1254,6 +1414,9 @@ func (w *worker) finish() {
 	for _, j := range broke {
 		stopWatch(j)
 		j.Fail(brokenErr)
+	}
+	if logMem {
+		p.log.Info("mp: idle worker over its memory limit was killed and is replaced", "pool", p.name, "pid", w.pid, "rss_bytes", w.memRSS, "limit_bytes", p.cfg.memLimit)
 	}
 	if logDeath {
 		p.log.Warn("mp: idle worker died", "pool", p.name, "pid", w.pid, "how", w.describeExit(), "stderr", w.tail.lines())

@@ -110,13 +110,30 @@ func Idempotent(retries int) FuncOption {
 //
 // Register panics (a programming error, caught by the first run) if name
 // is empty or holds '#', if it is already registered, if A or R can never
-// be encoded (funcs, channels, complex numbers), or if it is called after
-// Main (a registration in main would not happen in the workers).
+// be encoded (funcs, channels, complex numbers) or would lose unexported
+// fields (see below), or if it is called after Main (a registration in
+// main would not happen in the workers).
 //
-// Arguments and results are encoded with CBOR: numbers, strings, slices,
-// maps, structs (exported fields, `cbor:` or `json:` tags), pointers, time,
-// and types that implement cbor.Marshaler or encoding.BinaryMarshaler. A
-// []byte argument or result travels raw, without encoding.
+// Arguments and results are encoded with CBOR: numbers, strings (byte for
+// byte, valid UTF-8 or not), slices, maps, structs (exported fields,
+// `cbor:` or `json:` tags), pointers, time.Time, *big.Int, and types that
+// implement cbor.Marshaler or encoding.BinaryMarshaler, with the matching
+// unmarshaler on their pointer. A []byte argument or result travels raw,
+// without encoding.
+//
+// Nothing is dropped silently (as pickle, which carries a Python object
+// whole): Register panics if A or R holds, anywhere (struct fields,
+// pointers, slices, arrays, map keys and values), a struct with an
+// unexported field, which the codec cannot see and which would arrive
+// zeroed; the message names the type and the field. Export the field, tag
+// it `cbor:"-"` (or `json:"-"`) to leave it out on purpose, or give the
+// type MarshalBinary and UnmarshalBinary methods: a type that has both
+// (or cbor's MarshalCBOR and UnmarshalCBOR) is carried by them and its
+// fields are not checked. TextMarshaler, json.Marshaler and GobEncoder are
+// not used by the codec, so they do not exempt a type. Fields named "_"
+// and zero-size fields hold no data and are allowed. Interface values are
+// checked by their dynamic type only when encoded, and decode as generic
+// CBOR data (maps, slices), never as the original type.
 func Register[A, R any](name string, fn func(ctx context.Context, arg A) (R, error), opts ...FuncOption) Func[A, R] {
 	if name == "" || strings.Contains(name, "#") {
 		panic(fmt.Sprintf("mp.Register(%q): the name must be non-empty and must not contain '#'", name))
@@ -128,10 +145,10 @@ func Register[A, R any](name string, fn func(ctx context.Context, arg A) (R, err
 		panic(fmt.Sprintf("mp.Register(%q) was called after mp.Main: register functions at package level (var F = mp.Register(...)) so that worker processes, which run the same binary, have them too", name))
 	}
 	if err := checkType(reflect.TypeFor[A]()); err != nil {
-		panic(fmt.Sprintf("mp.Register(%q): the argument %v; use plain data (numbers, strings, slices, maps, structs)", name, err))
+		panic(fmt.Sprintf("mp.Register(%q): the argument %v; use plain data (numbers, strings, slices, maps, structs with exported fields)", name, err))
 	}
 	if err := checkType(reflect.TypeFor[R]()); err != nil {
-		panic(fmt.Sprintf("mp.Register(%q): the result %v; use plain data (numbers, strings, slices, maps, structs)", name, err))
+		panic(fmt.Sprintf("mp.Register(%q): the result %v; use plain data (numbers, strings, slices, maps, structs with exported fields)", name, err))
 	}
 	var cfg funcConfig
 	for _, o := range opts {
@@ -167,15 +184,29 @@ func (f *fnInfo[A, R]) funcName() string { return f.name }
 
 func (f *fnInfo[A, R]) runStats() *atomic.Int64 { return &f.avgNs }
 
+// goexitInTask is set when a function called runtime.Goexit: its
+// goroutine ends, and a worker reads the flag to answer the task and go on
+// in a new goroutine.
+var goexitInTask atomic.Bool
+
 // call runs the function in this goroutine and turns a panic into a
-// *futures.PanicError.
+// *futures.PanicError. A runtime.Goexit in the function cannot be stopped:
+// call sets goexitInTask and lets the goroutine end.
 func (f *fnInfo[A, R]) call(ctx context.Context, a A) (r R, err error) {
+	returned := false
 	defer func() {
+		if returned {
+			return
+		}
 		if p := recover(); p != nil {
 			err = &futures.PanicError{Value: p, Stack: debug.Stack()}
+			return
 		}
+		goexitInTask.Store(true)
 	}()
-	return f.fn(ctx, a)
+	r, err = f.fn(ctx, a)
+	returned = true
+	return r, err
 }
 
 func (f *fnInfo[A, R]) invoke(ctx context.Context, arg []byte, owned bool, out *bytes.Buffer) ([]byte, *wireError) {

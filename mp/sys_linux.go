@@ -1,7 +1,9 @@
 package mp
 
 import (
+	"io"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,15 +25,69 @@ func selfExe(exe string) string {
 // alone makes orphaned workers exit.
 var usePdeathsig = true
 
-// workerSysProcAttr asks the kernel to kill the worker when the thread that
-// started it ends (Pdeathsig): the starting goroutine keeps that thread
-// locked until the worker is reaped, so this fires only when the whole
-// parent process dies. The task pipe is the second guard.
+// workerSysProcAttr asks the kernel to signal the worker when the thread
+// that started it ends (Pdeathsig): the starting goroutine keeps that
+// thread locked until the worker is reaped, so this fires only when the
+// whole parent process dies. The signal is SIGTERM, on which the worker
+// kills its process group (itself and what its tasks started); the task
+// pipe is the second guard.
+//
+// Each worker leads a process group of its own (Setpgid), which the
+// programs its tasks start join: killing the group kills them too.
 func workerSysProcAttr() *syscall.SysProcAttr {
 	if !usePdeathsig {
-		return &syscall.SysProcAttr{}
+		return &syscall.SysProcAttr{Setpgid: true}
 	}
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+}
+
+// awaitExit blocks until the worker process has exited, without reaping
+// it: its pid, and so its process group id, stay taken until Wait, so that
+// the group can still be killed safely. It reports whether it could wait
+// so (false: the caller goes straight to Wait and kills no group).
+func awaitExit(pid int) bool {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			return err == nil
+		}
+	}
+}
+
+// statmPath is where the parent reads a worker's resident memory.
+func statmPath(pid int) string { return "/proc/" + strconv.Itoa(pid) + "/statm" }
+
+// readResident returns the resident set size from an open statm file.
+func readResident(f *os.File) (int64, error) {
+	var buf [128]byte
+	n, err := f.ReadAt(buf[:], 0)
+	if n == 0 {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, err
+	}
+	return parseStatm(buf[:n]), nil
+}
+
+// parseStatm returns the resident bytes of a statm line ("size resident
+// shared text lib data dt", in pages).
+func parseStatm(b []byte) int64 {
+	var fields [2]int64
+	f := 0
+	for i := 0; i < len(b) && f < 2; i++ {
+		c := b[i]
+		if c == ' ' {
+			f++
+			continue
+		}
+		if c < '0' || c > '9' {
+			break
+		}
+		fields[f] = fields[f]*10 + int64(c-'0')
+	}
+	return fields[1] * pageSize
 }
 
 // setPipeSize enlarges a pipe's kernel buffer, so that large arguments
@@ -103,21 +159,6 @@ func residentBytes() int64 {
 	if statm == nil {
 		return 0
 	}
-	var buf [128]byte
-	n, _ := statm.ReadAt(buf[:], 0)
-	// size resident shared text lib data dt, in pages
-	var fields [2]int64
-	f := 0
-	for i := 0; i < n && f < 2; i++ {
-		c := buf[i]
-		if c == ' ' {
-			f++
-			continue
-		}
-		if c < '0' || c > '9' {
-			break
-		}
-		fields[f] = fields[f]*10 + int64(c-'0')
-	}
-	return fields[1] * pageSize
+	rss, _ := readResident(statm)
+	return rss
 }

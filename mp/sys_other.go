@@ -9,8 +9,20 @@ import (
 )
 
 // workerSysProcAttr: no Pdeathsig outside Linux; the task pipe alone makes
-// workers exit with their parent.
-func workerSysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
+// workers exit with their parent. Each worker leads a process group of its
+// own, which the programs its tasks start join: the pool kills the group
+// when it kills the worker.
+func workerSysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
+// awaitExit cannot wait without reaping here: the pool does not kill the
+// group of a worker that ended by itself (its pid may be reused once
+// reaped).
+func awaitExit(int) bool { return false }
+
+// statmPath: no /proc here; the parent does not sample workers' memory.
+func statmPath(int) string { return "" }
+
+func readResident(*os.File) (int64, error) { return 0, os.ErrInvalid }
 
 func setPipeSize(*os.File, int) {}
 

@@ -15,3 +15,10 @@ func exitSignal(st *os.ProcessState) string {
 	}
 	return ws.Signal().String()
 }
+
+// killGroup kills the process group led by a worker (its pid): the worker
+// and the programs its tasks started. Call it only before the worker is
+// reaped, while its pid cannot name another group.
+func killGroup(pid int) {
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+}

@@ -103,6 +103,10 @@ type wproc struct {
 	acks      chan struct{}
 
 	buf bytes.Buffer
+
+	// The task running now, for an answer after runtime.Goexit.
+	cur       *wtask
+	curCancel context.CancelFunc
 }
 
 func serveWorker() int {
@@ -119,6 +123,16 @@ func serveWorker() int {
 	// A handler that drops the signal (not signal.Ignore: an ignored signal
 	// stays ignored in programs a task starts).
 	signal.Notify(make(chan os.Signal, 1), os.Interrupt)
+	// When the parent dies, the worker goes, and with it what its tasks
+	// started (its process group): on SIGTERM (Linux's Pdeathsig), and at
+	// the end of the task pipe if the parent is gone.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		killOwnGroup()
+		os.Exit(exitOK)
+	}()
 	w := &wproc{
 		in:   os.NewFile(fdTasks, "mp-tasks"),
 		out:  os.NewFile(fdResults, "mp-results"),
@@ -146,12 +160,39 @@ func serveWorker() int {
 	w.maxFrame = cfg.MaxFrame
 	w.fr.max = cfg.MaxFrame + frameSlack
 	w.memLimit = cfg.MemoryLimit
+	if lim := cfg.MemoryLimit - cfg.MemoryLimit/8; lim > 0 && lim < debug.SetMemoryLimit(-1) {
+		// The parent kills the worker at the limit: let the garbage
+		// collector work to stay under it first.
+		debug.SetMemoryLimit(lim)
+	}
 
 	// The reader watches the task pipe from now on, so that a worker whose
 	// parent dies during a long initializer exits too. Tasks it reads wait
 	// in the queue; the hello goes out before any result.
 	go w.readLoop()
+	initDone := false
+	defer func() {
+		if !initDone && goexitInTask.Load() {
+			// The initializer called runtime.Goexit: it failed.
+			w.sayHello(&wireError{Kind: errPlain, Type: "runtime.Goexit", Msg: fmt.Sprintf("the initializer %s called runtime.Goexit (directly, or through a library that does, such as testing's t.FailNow): it ended without a result", cfg.InitFunc)})
+			os.Exit(exitInit)
+		}
+	}()
 	werr := w.initialize(cfg)
+	initDone = true
+	if !w.sayHello(werr) {
+		return exitOK // the parent is gone
+	}
+	if werr != nil {
+		return exitInit
+	}
+	w.serve()
+	return exitOK // not reached: serve never returns
+}
+
+// sayHello tells the parent that the worker is ready, or why it is not;
+// false if the parent is gone.
+func (w *wproc) sayHello(werr *wireError) bool {
 	w.buf.Reset()
 	b, off := beginFrame(w.buf.AvailableBuffer(), kindHello)
 	b = binary.AppendUvarint(b, uint64(os.Getpid()))
@@ -163,12 +204,22 @@ func serveWorker() int {
 		b = append(b, statusOK)
 	}
 	endFrame(b, off, 0)
-	if _, err := w.out.Write(b); err != nil {
-		return exitOK // the parent is gone
-	}
-	if werr != nil {
-		return exitInit
-	}
+	_, err := w.out.Write(b)
+	return err == nil
+}
+
+// serve runs tasks one after another, forever. A task that calls
+// runtime.Goexit ends the goroutine running serve: the deferred function
+// answers that task with an error and serves on in a new goroutine.
+func (w *wproc) serve() {
+	defer func() {
+		if !goexitInTask.Load() {
+			return // a panic in mp itself: the worker crashes, as it should
+		}
+		goexitInTask.Store(false)
+		w.goexited()
+		go w.serve()
+	}()
 	for {
 		t := w.pop()
 		if t == nil {
@@ -176,6 +227,32 @@ func serveWorker() int {
 		}
 		w.run(t)
 	}
+}
+
+// goexited answers the running task, whose function called runtime.Goexit.
+func (w *wproc) goexited() {
+	t := w.cur
+	if w.curCancel != nil {
+		w.curCancel()
+		w.curCancel = nil
+	}
+	name := t.name
+	if t.h != nil {
+		name = t.h.funcName()
+	}
+	werr := &wireError{Kind: errPlain, Type: "runtime.Goexit", Msg: fmt.Sprintf("mp: %s called runtime.Goexit (directly, or through a library that does, such as testing's t.FailNow): the task ended without a result", name)}
+	w.buf.Reset()
+	w.buf.Write(resultHead[:])
+	w.buf.Write(binary.AppendUvarint(w.buf.AvailableBuffer(), t.id))
+	w.buf.Write([]byte{statusError, 0, 0, 0, 0, 0, 0, 0, 0})
+	_ = encMode.MarshalToBuffer(werr, &w.buf)
+	b := w.buf.Bytes()
+	endFrame(b, 0, 0)
+	w.write(b, nil)
+	w.mu.Lock()
+	w.running = 0
+	w.recycleLocked(t)
+	w.mu.Unlock()
 }
 
 // initialize runs the pool's initializer, if any.
@@ -195,10 +272,14 @@ func (w *wproc) initialize(cfg initMsg) *wireError {
 // task pipe means the parent closed it or died: the worker exits at once,
 // even in the middle of a task, so no worker outlives its parent.
 func (w *wproc) readLoop() {
+	bye := false
 	for {
 		kind, body, owned, err := w.fr.next()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
+				if !bye {
+					killOwnGroup() // the parent died: no one else will
+				}
 				os.Exit(exitOK)
 			}
 			fmt.Fprintf(os.Stderr, "mp worker: reading tasks: %v\n", err)
@@ -233,6 +314,8 @@ func (w *wproc) readLoop() {
 			case w.wake <- struct{}{}:
 			default:
 			}
+		case kindBye:
+			bye = true
 		case kindAck:
 			select {
 			case w.acks <- struct{}{}:
@@ -344,6 +427,7 @@ func (w *wproc) run(t *wtask) {
 	if t.deadline != 0 {
 		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, t.deadline))
 	}
+	w.cur, w.curCancel = t, cancel
 	w.buf.Reset()
 	w.buf.Write(resultHead[:])
 	w.buf.Write(binary.AppendUvarint(w.buf.AvailableBuffer(), t.id))
@@ -363,6 +447,7 @@ func (w *wproc) run(t *wtask) {
 		tail, werr = t.h.invoke(ctx, t.arg, t.owned, &w.buf)
 	}
 	ran := time.Since(start)
+	w.cur, w.curCancel = nil, nil
 	if cancel != nil {
 		cancel()
 	}
@@ -426,6 +511,15 @@ func (w *wproc) recycleLocked(t *wtask) {
 	t.h = nil
 	if len(w.free) < 256 {
 		w.free = append(w.free, t)
+	}
+}
+
+// killOwnGroup kills the worker's process group, itself included: the
+// programs its tasks started, which would otherwise outlive a pool whose
+// process died. The parent kills the group in every other case.
+func killOwnGroup() {
+	if syscall.Getpgrp() == os.Getpid() {
+		_ = syscall.Kill(0, syscall.SIGKILL)
 	}
 }
 
