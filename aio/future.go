@@ -48,6 +48,42 @@ func (e *cancelledError) Is(target error) bool { return target == context.Cancel
 // task.
 var ErrCancelled error = &cancelledError{what: "the future"}
 
+// deadlineCancelledError is the error of a task that ended with its
+// context's deadline error after that deadline passed: the deadline
+// cancelled it (asyncio's timeout() cancels; only the scope's exit turns
+// the cancellation into TimeoutError). It keeps the task's own error and
+// message, and matches context.Canceled as well as what that error
+// matches (context.DeadlineExceeded).
+type deadlineCancelledError struct{ err error }
+
+func (e *deadlineCancelledError) Error() string        { return e.err.Error() }
+func (e *deadlineCancelledError) Unwrap() error        { return e.err }
+func (e *deadlineCancelledError) Is(target error) bool { return target == context.Canceled }
+
+// asCancellation classifies err, the error that ends work done under ctx
+// (a task's function, a task group's body): it returns the error to
+// record and whether it is a cancellation rather than a failure. An
+// error matching context.Canceled is a cancellation; so is one matching
+// context.DeadlineExceeded once ctx is done with a deadline error (the
+// deadline of ctx or of one of its parents, aio's or the context
+// package's, cancelled the work), and it is then wrapped so that it
+// matches context.Canceled too. A deadline error while ctx is not done
+// (an inner WaitFor or Timeout scope ran out) is a failure. This is the
+// one rule of "cancelled or failed" in the package: everything else
+// looks at Cancelled() or errors.Is(err, context.Canceled).
+func asCancellation(err error, ctx *loopCtx) (error, bool) {
+	if err == nil {
+		return nil, false
+	}
+	if errors.Is(err, context.Canceled) {
+		return err, true
+	}
+	if cerr := ctx.Err(); cerr != nil && errors.Is(cerr, context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded) {
+		return &deadlineCancelledError{err: err}, true
+	}
+	return err, false
+}
+
 // doneCB is one registration on a future: something to notify (a task
 // to wake, a multi-future waiter, or a callback to schedule), and the id
 // that removes a callback.

@@ -177,15 +177,23 @@ func waitMulti(ctx context.Context, t *taskCore, m *multiWait, done func() bool)
 			stop()
 		}
 	}()
-	for !done() {
+	for {
+		// ctx first: when ctx is done by the time the waiter resumes, it
+		// wins over the futures that ended meanwhile (asyncio throws
+		// CancelledError into a task cancelled before it resumed). A
+		// deadline cancels the children under it in the same loop turn,
+		// so looking at the futures first would report their
+		// cancellations instead of the deadline.
 		if err := ctxErr(ctx); err != nil {
 			return err
+		}
+		if done() {
+			return nil
 		}
 		if !t.park() {
 			return errAbandoned
 		}
 	}
-	return nil
 }
 
 // cancelAndDrain cancels the futures of fs that are not done and waits,

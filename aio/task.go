@@ -2,7 +2,6 @@ package aio
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -189,10 +188,14 @@ func (t *Task[T]) complete(v T, err error) {
 	tc.co = nil
 	t.fn = nil
 	st := stateDone
-	if err != nil && errors.Is(err, context.Canceled) {
+	if err != nil {
 		// A task that ends with a cancellation is cancelled, whoever asked
-		// for it (asyncio: a coroutine raising CancelledError).
-		st = stateCancelled
+		// for it (asyncio: a coroutine raising CancelledError), and so is
+		// one that its context's deadline stopped (see asCancellation).
+		var cancelled bool
+		if err, cancelled = asCancellation(err, &tc.ctx); cancelled {
+			st = stateCancelled
+		}
 	}
 	t.value = v
 	tc.loop.tasks.remove(tc)
