@@ -25,9 +25,19 @@ var (
 	ErrAlreadyDone = errors.New("aio: the future is already done")
 	// ErrOtherLoop is returned when a task awaits a future of another loop.
 	ErrOtherLoop = errors.New("aio: the future belongs to another event loop; await it from a task of its own loop, or bridge with RunCoroutineThreadsafe")
+	// ErrNotInTask is matched (errors.Is) by the error of every call that
+	// suspends the calling task, or belongs to the loop, made where it
+	// cannot: from a plain goroutine or from a loop callback (ErrInCallback
+	// matches it too). The error of each call says which call it was and
+	// what to do instead.
+	ErrNotInTask = errors.New("aio: this call suspends the calling task: call it from a task of the loop (aio.Spawn), not from a loop callback or another goroutine")
 	// ErrInCallback is returned when code running as a plain loop
-	// callback tries to wait: it would block the loop forever.
-	ErrInCallback = errors.New("aio: cannot wait inside a loop callback (it would block the loop); spawn a task with aio.Spawn and wait there")
+	// callback tries to wait: it would block the loop forever. It matches
+	// ErrNotInTask.
+	ErrInCallback error = &callerError{
+		msg:  "aio: cannot wait inside a loop callback (it would block the loop); spawn a task with aio.Spawn and wait there",
+		kind: ErrNotInTask,
+	}
 	// ErrAwaitSelf is returned when a task awaits its own result: it
 	// would wait forever.
 	ErrAwaitSelf = errors.New("aio: a task cannot await itself")
@@ -35,6 +45,41 @@ var (
 	// the context your task received, or the loop's Context().
 	ErrNoLoop = errors.New("aio: the context carries no event loop; pass the ctx your task function received (or Loop.Context())")
 )
+
+// callerError is the error of a call made from the wrong place: its own
+// message, matching its kind (ErrNotInTask or ErrOtherLoop) with
+// errors.Is.
+type callerError struct {
+	msg  string
+	kind error
+}
+
+func (e *callerError) Error() string        { return e.msg }
+func (e *callerError) Is(target error) bool { return target == e.kind }
+
+// errNotInTask is the error of what, a call that suspends the calling
+// task, made from a plain goroutine. It matches ErrNotInTask.
+func errNotInTask(what string) error {
+	return &callerError{
+		msg:  "aio: " + what + " must be called from a task of the loop (aio.Spawn); from another goroutine use RunCoroutineThreadsafe or Future.Await",
+		kind: ErrNotInTask,
+	}
+}
+
+// callerLoop returns the running loop other than l whose task or
+// callback the calling goroutine is running, or nil.
+func callerLoop(l *Loop) *Loop {
+	if !canIdentifyGoroutine {
+		return nil
+	}
+	g := getg()
+	for _, ol := range *runningLoops.Load() {
+		if ol != l && (ol.taskOf(g) != nil || g == ol.g.Load()) {
+			return ol
+		}
+	}
+	return nil
+}
 
 // cancelledError is the error of a cancelled future or task. It matches
 // context.Canceled with errors.Is.

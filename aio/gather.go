@@ -214,10 +214,6 @@ func cancelAndDrain[F Waitable](t *taskCore, fs []F) {
 	m.closed = true
 }
 
-func errNotInTask(what string) error {
-	return errors.New("aio: " + what + " must be called from a task of the loop; from another goroutine use RunCoroutineThreadsafe or Future.Await")
-}
-
 // ErrEmpty is returned by Wait for an empty set of futures, as asyncio's
 // wait raises ValueError.
 var ErrEmpty = errors.New("aio: Wait needs at least one future")

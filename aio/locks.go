@@ -218,15 +218,27 @@ func onLoop(l *Loop) bool {
 }
 
 // offLoop is the panic value (or error) of a primitive's method called
-// from a goroutine that does not run its loop.
-func offLoop(what string) error {
-	return errors.New("aio: " + what + " called from a goroutine that is not running the primitive's event loop; " +
-		"the primitives of aio belong to one loop (use Loop.CallSoonThreadsafe to reach it from other goroutines)")
+// from a goroutine that does not run its loop (l): an error matching
+// ErrOtherLoop from a task or callback of another loop, ErrNotInTask
+// from a plain goroutine.
+func offLoop(l *Loop, what string) error {
+	if callerLoop(l) != nil {
+		return &callerError{
+			msg: "aio: " + what + " called from a task or callback of another event loop; " +
+				"the primitive is bound to the loop it was first used on (make one per loop, or reach its loop with Loop.CallSoonThreadsafe)",
+			kind: ErrOtherLoop,
+		}
+	}
+	return &callerError{
+		msg: "aio: " + what + " called from a goroutine that is not running the primitive's event loop; " +
+			"the primitives of aio belong to one loop (use Loop.CallSoonThreadsafe to reach it from other goroutines)",
+		kind: ErrNotInTask,
+	}
 }
 
 func mustOnLoop(l *Loop, what string) {
 	if l != nil && !onLoop(l) {
-		panic(offLoop(what))
+		panic(offLoop(l, what))
 	}
 }
 
@@ -307,7 +319,7 @@ func (m *Lock) Acquire(ctx context.Context) error {
 		if m.loop == nil {
 			m.loop = loopOf(ctx)
 		} else if !onLoop(m.loop) {
-			return offLoop("Lock.Acquire")
+			return offLoop(m.loop, "Lock.Acquire")
 		}
 		m.locked = true
 		return nil
@@ -349,7 +361,7 @@ func (m *Lock) Release() error {
 		return ErrLockNotHeld
 	}
 	if !onLoop(m.loop) {
-		return offLoop("Lock.Release")
+		return offLoop(m.loop, "Lock.Release")
 	}
 	m.handOff()
 	return nil
@@ -484,12 +496,13 @@ func (c *Condition) Locked() bool { return c.lock().locked }
 // once, lock held.
 func (c *Condition) Wait(ctx context.Context) error {
 	lk := c.lock()
-	if !lk.locked {
-		return ErrLockNotHeld
-	}
+	// Who calls first: the lock's state belongs to its loop.
 	t, err := waitCaller(&lk.loop, ctx, "Condition.Wait") // the lock's loop is the condition's
 	if err != nil {
 		return err
+	}
+	if !lk.locked {
+		return ErrLockNotHeld
 	}
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -532,7 +545,7 @@ func (c *Condition) Notify(n int) error {
 		return ErrLockNotHeld
 	}
 	if !onLoop(c.l.loop) {
-		return offLoop("Condition.Notify")
+		return offLoop(c.l.loop, "Condition.Notify")
 	}
 	c.notify(n)
 	return nil
@@ -545,7 +558,7 @@ func (c *Condition) NotifyAll() error {
 		return ErrLockNotHeld
 	}
 	if !onLoop(c.l.loop) {
-		return offLoop("Condition.NotifyAll")
+		return offLoop(c.l.loop, "Condition.NotifyAll")
 	}
 	c.q.wakeAll()
 	return nil
@@ -588,7 +601,7 @@ func (s *sem) acquire(ctx context.Context, what string) error {
 		if s.loop == nil {
 			s.loop = loopOf(ctx)
 		} else if !onLoop(s.loop) {
-			return offLoop(what)
+			return offLoop(s.loop, what)
 		}
 		s.value--
 		return nil
@@ -714,7 +727,7 @@ func (s *BoundedSemaphore) Release() error {
 		return ErrSemaphoreOverReleased
 	}
 	if !onLoop(s.s.loop) {
-		return offLoop("BoundedSemaphore.Release")
+		return offLoop(s.s.loop, "BoundedSemaphore.Release")
 	}
 	s.s.release()
 	return nil
@@ -790,7 +803,7 @@ func (b *Barrier) Wait(ctx context.Context) (int, error) {
 	if b.loop == nil {
 		b.loop = loopOf(ctx)
 	} else if t == nil && !onLoop(b.loop) {
-		return -1, offLoop("Barrier.Wait")
+		return -1, offLoop(b.loop, "Barrier.Wait")
 	}
 	index := b.count
 	b.count++

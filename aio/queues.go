@@ -165,7 +165,7 @@ func (q *Queue[T]) Put(ctx context.Context, v T) error {
 		if q.loop == nil {
 			q.loop = loopOf(ctx)
 		} else if !onLoop(q.loop) {
-			return offLoop("Queue.Put")
+			return offLoop(q.loop, "Queue.Put")
 		}
 		q.put(v)
 		return nil
@@ -215,7 +215,7 @@ func (q *Queue[T]) PutNowait(v T) error {
 		return ErrQueueFull
 	}
 	if q.loop != nil && !onLoop(q.loop) {
-		return offLoop("Queue.PutNowait")
+		return offLoop(q.loop, "Queue.PutNowait")
 	}
 	q.put(v)
 	return nil
@@ -233,7 +233,7 @@ func (q *Queue[T]) Get(ctx context.Context) (T, error) {
 			q.loop = loopOf(ctx)
 		} else if !onLoop(q.loop) {
 			var zero T
-			return zero, offLoop("Queue.Get")
+			return zero, offLoop(q.loop, "Queue.Get")
 		}
 		return q.take(), nil
 	}
@@ -286,7 +286,7 @@ func (q *Queue[T]) GetNowait() (T, error) {
 		return zero, ErrQueueEmpty
 	}
 	if q.loop != nil && !onLoop(q.loop) {
-		return zero, offLoop("Queue.GetNowait")
+		return zero, offLoop(q.loop, "Queue.GetNowait")
 	}
 	return q.take(), nil
 }
@@ -301,7 +301,7 @@ func (q *Queue[T]) TaskDone() error {
 		return ErrTaskDoneTooMany
 	}
 	if !onLoop(q.loop) {
-		return offLoop("Queue.TaskDone")
+		return offLoop(q.loop, "Queue.TaskDone")
 	}
 	q.unfinished--
 	if q.unfinished == 0 {

@@ -270,6 +270,12 @@ func (p *Process) Kill() error { return p.SendSignal(syscall.SIGKILL) }
 // before reading its input cannot deadlock it. The exit code is in
 // ReturnCode.
 func (p *Process) Communicate(ctx context.Context, input []byte) (stdout, stderr []byte, err error) {
+	if t, err := p.loop.callerTask(); err != nil || t == nil {
+		if err == nil {
+			err = errNotInTask("Process.Communicate")
+		}
+		return nil, nil, err
+	}
 	readAll := func(r *StreamReader) *Task[[]byte] {
 		if r == nil {
 			return nil

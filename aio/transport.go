@@ -154,9 +154,6 @@ var (
 	// ErrTransportClosed: a write on a transport that is closing or
 	// closed.
 	ErrTransportClosed = errors.New("aio: the transport is closed")
-	// ErrNotInTask: a blocking-style I/O call (a net.Conn's Read or Write,
-	// a stream read) made outside a task of the connection's loop.
-	ErrNotInTask = errors.New("aio: this I/O call suspends the calling task: call it from a task of the connection's loop (aio.Spawn), not from a callback or another goroutine")
 	// errLoopShutdown is what ConnectionLost receives when the loop shuts
 	// down with the connection still open.
 	errLoopShutdown = fmt.Errorf("aio: the connection was closed by the loop's shutdown: %w", net.ErrClosed)
