@@ -172,6 +172,9 @@ func (f *futureCore) Cancelled() bool { return f.state == stateCancelled }
 // Err returns the error of a done future (nil if it has a value), or
 // ErrNotDone.
 func (f *futureCore) Err() error {
+	if err := otherLoopCheck(f.loop, "Err"); err != nil {
+		return err
+	}
 	if f.state == statePending {
 		return ErrNotDone
 	}
@@ -293,6 +296,9 @@ func NewFuture[T any](ctx context.Context) *Future[T] {
 // SetResult completes the future with v. It fails with ErrAlreadyDone if
 // the future is already done.
 func (f *Future[T]) SetResult(v T) error {
+	if err := loopCheck(f.loop, "Future.SetResult"); err != nil {
+		return err
+	}
 	if f.state != statePending {
 		return ErrAlreadyDone
 	}
@@ -306,6 +312,9 @@ func (f *Future[T]) SetResult(v T) error {
 func (f *Future[T]) SetError(err error) error {
 	if err == nil {
 		return errors.New("aio: SetError needs a non-nil error; use SetResult for a value")
+	}
+	if err := loopCheck(f.loop, "Future.SetError"); err != nil {
+		return err
 	}
 	if f.state != statePending {
 		return ErrAlreadyDone
@@ -327,6 +336,10 @@ func (f *Future[T]) Cancel() bool {
 // Result returns the value and error of a done future without waiting,
 // or ErrNotDone.
 func (f *Future[T]) Result() (T, error) {
+	if err := otherLoopCheck(f.loop, "Future.Result"); err != nil {
+		var zero T
+		return zero, err
+	}
 	if f.state == statePending {
 		var zero T
 		return zero, ErrNotDone

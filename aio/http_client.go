@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,8 +24,15 @@ var zeroTime time.Time
 // http.ReadResponse) over braid connections; https goes through
 // crypto/tls on the same connections.
 //
-// Its methods belong to the loop: call them from tasks of the loop that
-// the client was first used on. The zero value is ready to use.
+// A client is bound to one loop: the loop of the first request (a
+// client of a loop that has been closed binds again to the next one). A
+// request from a task of another loop fails with an error matching
+// ErrOtherLoop and touches nothing; from a plain goroutine or a loop
+// callback, with one matching ErrNotInTask. Its pool is that loop's: its
+// connections are the loop's sockets, so a pool per loop would be a
+// client per loop, which is what to make for two loops (one HTTPClient
+// each). The zero value is ready to use; do not copy a client after its
+// first use.
 type HTTPClient struct {
 	// MaxIdlePerHost bounds the idle connections kept per host (0: 1024).
 	MaxIdlePerHost int
@@ -33,7 +41,42 @@ type HTTPClient struct {
 	// DisableKeepAlives makes every request use a new connection.
 	DisableKeepAlives bool
 
+	loop  atomic.Pointer[Loop] // the loop the client is bound to
 	pools map[string][]*httpConn
+}
+
+// bind checks that the caller is a task of ctx's loop and binds the
+// client to that loop, or says why not.
+func (c *HTTPClient) bind(ctx context.Context, what string) error {
+	l := loopOf(ctx)
+	if l == nil {
+		return ErrNoLoop
+	}
+	t, err := l.callerTask()
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		return errNotInTask(what)
+	}
+	for {
+		b := c.loop.Load()
+		if b == l {
+			return nil
+		}
+		if b != nil && !b.closed.Load() {
+			return &callerError{
+				msg:  "aio: " + what + ": the client is bound to another event loop (the loop of its first request); make one HTTPClient per loop",
+				kind: ErrOtherLoop,
+			}
+		}
+		if c.loop.CompareAndSwap(b, l) {
+			// The connections of a closed loop are gone with it (the
+			// closed loop's writes happen before its closed flag).
+			c.pools = nil
+			return nil
+		}
+	}
 }
 
 // httpConn is one connection of the client.
@@ -96,6 +139,9 @@ func (c *HTTPClient) Get(ctx context.Context, url string) (*http.Response, error
 // is sent again once on a new connection, if it has no body or can
 // rewind it (GetBody).
 func (c *HTTPClient) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
+	if err := c.bind(ctx, "HTTPClient.Do"); err != nil {
+		return nil, err
+	}
 	if req.URL == nil {
 		return nil, errors.New("aio: HTTPClient.Do: the request has no URL")
 	}
@@ -233,6 +279,9 @@ type httpBody struct {
 
 // Read reads the body; its end gives the connection back to the pool.
 func (b *httpBody) Read(p []byte) (int, error) {
+	if err := loopCheck(b.client.loop.Load(), "reading an HTTPClient response body"); err != nil {
+		return 0, err
+	}
 	if b.done {
 		return 0, io.EOF
 	}
@@ -248,6 +297,9 @@ func (b *httpBody) Read(p []byte) (int, error) {
 // Close closes the body; a body not read to its end is read (discarded)
 // to the end first when its connection can be kept, as net/http does.
 func (b *httpBody) Close() error {
+	if err := loopCheck(b.client.loop.Load(), "closing an HTTPClient response body"); err != nil {
+		return err
+	}
 	if b.done {
 		return nil
 	}
@@ -285,7 +337,10 @@ func (c *HTTPClient) release(hc *httpConn) {
 }
 
 // CloseIdleConnections closes the kept-alive connections not in use.
+// Loop-only: it panics, changing nothing, in a task or callback of
+// another loop or in a goroutine while the client's loop runs.
 func (c *HTTPClient) CloseIdleConnections() {
+	mustOnLoop(c.loop.Load(), "HTTPClient.CloseIdleConnections")
 	for key, idle := range c.pools {
 		for _, hc := range idle {
 			hc.close()
@@ -296,7 +351,10 @@ func (c *HTTPClient) CloseIdleConnections() {
 
 // IdleConnections returns the number of kept-alive connections not in
 // use, over every host.
+//
+// Loop-only, as CloseIdleConnections.
 func (c *HTTPClient) IdleConnections() int {
+	mustOnLoop(c.loop.Load(), "HTTPClient.IdleConnections")
 	n := 0
 	for _, idle := range c.pools {
 		n += len(idle)

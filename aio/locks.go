@@ -225,14 +225,46 @@ func offLoop(l *Loop, what string) error {
 	if callerLoop(l) != nil {
 		return &callerError{
 			msg: "aio: " + what + " called from a task or callback of another event loop; " +
-				"the primitive is bound to the loop it was first used on (make one per loop, or reach its loop with Loop.CallSoonThreadsafe)",
+				"the object is bound to the loop it was first used on (make one per loop, or reach its loop with Loop.CallSoonThreadsafe)",
 			kind: ErrOtherLoop,
 		}
 	}
 	return &callerError{
-		msg: "aio: " + what + " called from a goroutine that is not running the primitive's event loop; " +
-			"the primitives of aio belong to one loop (use Loop.CallSoonThreadsafe to reach it from other goroutines)",
+		msg: "aio: " + what + " called from a goroutine that is not running the object's event loop; " +
+			"call it from a task of that loop (aio.Spawn), or reach the loop with Loop.CallSoonThreadsafe",
 		kind: ErrNotInTask,
+	}
+}
+
+// loopCheck returns nil when the caller may use an object of loop l:
+// from l's own goroutine (a task or a callback), or from any goroutine
+// while l is not running; otherwise offLoop's error. It costs little on
+// l's goroutine.
+func loopCheck(l *Loop, what string) error {
+	if onLoop(l) {
+		return nil
+	}
+	return offLoop(l, what)
+}
+
+// otherLoopCheck is loopCheck for reads that a plain goroutine may make
+// once it synchronised with the loop (a future's Result after Await from
+// a goroutine): only a task or callback of another loop is refused.
+func otherLoopCheck(l *Loop, what string) error {
+	if onLoop(l) || callerLoop(l) == nil {
+		return nil
+	}
+	return offLoop(l, what)
+}
+
+// bindCaller binds a primitive that has no loop yet (or only a closed
+// one) to the loop whose task or callback is calling: the first use of
+// a method without a context binds it, as Wait or Acquire would.
+func bindCaller(bound **Loop) {
+	if l := *bound; l == nil || l.closed.Load() {
+		if cl := callerLoop(nil); cl != nil {
+			*bound = cl
+		}
 	}
 }
 
@@ -313,13 +345,15 @@ type Lock struct {
 // returns ErrInCallback, from a plain goroutine an error saying so, and
 // from a task of another loop an error matching ErrOtherLoop.
 func (m *Lock) Acquire(ctx context.Context) error {
+	// Who calls first: the lock's state belongs to its loop.
+	if m.loop != nil && !onLoop(m.loop) {
+		return offLoop(m.loop, "Lock.Acquire")
+	}
 	if !m.locked {
 		// No live waiter can exist while the lock is free: Release hands
 		// it to the first one.
 		if m.loop == nil {
 			m.loop = loopOf(ctx)
-		} else if !onLoop(m.loop) {
-			return offLoop(m.loop, "Lock.Acquire")
 		}
 		m.locked = true
 		return nil
@@ -357,11 +391,11 @@ func (m *Lock) acquireUncancellable(t *taskCore) error {
 // RuntimeError). Loop-only: from a goroutine that does not run the lock's
 // loop it returns an error and changes nothing.
 func (m *Lock) Release() error {
-	if !m.locked {
-		return ErrLockNotHeld
-	}
 	if !onLoop(m.loop) {
 		return offLoop(m.loop, "Lock.Release")
+	}
+	if !m.locked {
+		return ErrLockNotHeld
 	}
 	m.handOff()
 	return nil
@@ -401,6 +435,10 @@ type Event struct {
 // the task resumes), or returns ctx's error if ctx is done first. It waits
 // only in a task of the event's loop (see Lock.Acquire).
 func (e *Event) Wait(ctx context.Context) error {
+	// Who calls first: the event's state belongs to its loop.
+	if e.loop != nil && !onLoop(e.loop) {
+		return offLoop(e.loop, "Event.Wait")
+	}
 	if e.set {
 		return nil
 	}
@@ -420,6 +458,7 @@ func (e *Event) Wait(ctx context.Context) error {
 // that does not run the event's loop (from there, use
 // loop.CallSoonThreadsafe(ev.Set)).
 func (e *Event) Set() {
+	bindCaller(&e.loop)
 	mustOnLoop(e.loop, "Event.Set")
 	if !e.set {
 		e.set = true
@@ -430,6 +469,7 @@ func (e *Event) Set() {
 // Clear unsets the event: later calls to Wait suspend until the next Set.
 // Loop-only.
 func (e *Event) Clear() {
+	bindCaller(&e.loop)
 	mustOnLoop(e.loop, "Event.Clear")
 	e.set = false
 }
@@ -541,11 +581,11 @@ func (c *Condition) WaitFor(ctx context.Context, pred func() bool) error {
 // each resumes once it has acquired the lock again. The caller must hold
 // the lock (ErrLockNotHeld otherwise).
 func (c *Condition) Notify(n int) error {
+	if l := c.lock().loop; !onLoop(l) {
+		return offLoop(l, "Condition.Notify")
+	}
 	if !c.lock().locked {
 		return ErrLockNotHeld
-	}
-	if !onLoop(c.l.loop) {
-		return offLoop(c.l.loop, "Condition.Notify")
 	}
 	c.notify(n)
 	return nil
@@ -554,11 +594,11 @@ func (c *Condition) Notify(n int) error {
 // NotifyAll wakes every task waiting on the condition. The caller must
 // hold the lock (ErrLockNotHeld otherwise).
 func (c *Condition) NotifyAll() error {
+	if l := c.lock().loop; !onLoop(l) {
+		return offLoop(l, "Condition.NotifyAll")
+	}
 	if !c.lock().locked {
 		return ErrLockNotHeld
-	}
-	if !onLoop(c.l.loop) {
-		return offLoop(c.l.loop, "Condition.NotifyAll")
 	}
 	c.q.wakeAll()
 	return nil
@@ -597,11 +637,13 @@ type sem struct {
 }
 
 func (s *sem) acquire(ctx context.Context, what string) error {
+	// Who calls first: the semaphore's state belongs to its loop.
+	if s.loop != nil && !onLoop(s.loop) {
+		return offLoop(s.loop, what)
+	}
 	if s.value > 0 && s.pending == 0 {
 		if s.loop == nil {
 			s.loop = loopOf(ctx)
-		} else if !onLoop(s.loop) {
-			return offLoop(s.loop, what)
 		}
 		s.value--
 		return nil
@@ -679,6 +721,7 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 // (use BoundedSemaphore to catch that). Loop-only: it panics if called
 // from a goroutine that does not run the semaphore's loop.
 func (s *Semaphore) Release() {
+	bindCaller(&s.s.loop)
 	mustOnLoop(s.s.loop, "Semaphore.Release")
 	s.s.release()
 }
@@ -723,11 +766,11 @@ func (s *BoundedSemaphore) Acquire(ctx context.Context) error {
 // from a goroutine that does not run the semaphore's loop it returns an
 // error and changes nothing.
 func (s *BoundedSemaphore) Release() error {
-	if s.s.value >= s.bound {
-		return ErrSemaphoreOverReleased
-	}
 	if !onLoop(s.s.loop) {
 		return offLoop(s.s.loop, "BoundedSemaphore.Release")
+	}
+	if s.s.value >= s.bound {
+		return ErrSemaphoreOverReleased
 	}
 	s.s.release()
 	return nil
@@ -790,6 +833,10 @@ func NewBarrier(parties int) *Barrier {
 func (b *Barrier) Wait(ctx context.Context) (int, error) {
 	if b.parties < 1 {
 		return -1, ErrBarrierParties
+	}
+	// Who calls first: the barrier's state belongs to its loop.
+	if b.loop != nil && !onLoop(b.loop) {
+		return -1, offLoop(b.loop, "Barrier.Wait")
 	}
 	var t *taskCore
 	for b.state == barrierDraining || b.state == barrierResetting {
@@ -861,6 +908,7 @@ func (b *Barrier) exit() {
 // Loop-only: it panics if called from a goroutine that does not run the
 // barrier's loop.
 func (b *Barrier) Reset() {
+	bindCaller(&b.loop)
 	mustOnLoop(b.loop, "Barrier.Reset")
 	if b.count > 0 {
 		b.state = barrierResetting
@@ -873,6 +921,7 @@ func (b *Barrier) Reset() {
 // Abort breaks the barrier: tasks waiting in it and every later Wait fail
 // with ErrBrokenBarrier until Reset. Loop-only (see Reset).
 func (b *Barrier) Abort() {
+	bindCaller(&b.loop)
 	mustOnLoop(b.loop, "Barrier.Abort")
 	b.state = barrierBroken
 	b.q.wakeAll()

@@ -248,6 +248,10 @@ func (t *Task[T]) String() string {
 // Result returns the value and error of a done task without waiting, or
 // ErrNotDone.
 func (t *Task[T]) Result() (T, error) {
+	if err := otherLoopCheck(t.loop, "Task.Result"); err != nil {
+		var zero T
+		return zero, err
+	}
 	if t.state == statePending {
 		var zero T
 		return zero, ErrNotDone

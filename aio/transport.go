@@ -351,6 +351,14 @@ func (t *streamTransport) write(p []byte) (int, error) {
 
 // Write implements Transport.
 func (t *streamTransport) Write(data []byte) error {
+	if err := loopCheck(t.loop, "Transport.Write"); err != nil {
+		return err
+	}
+	return t.writeOnLoop(data)
+}
+
+// writeOnLoop is Write once the caller is known to be on the loop.
+func (t *streamTransport) writeOnLoop(data []byte) error {
 	if t.closing || t.lost || t.eofPending || t.eofWritten {
 		return ErrTransportClosed
 	}
@@ -450,6 +458,9 @@ func (t *streamTransport) shutdownWrite() {
 
 // WriteEOF implements Transport.
 func (t *streamTransport) WriteEOF() error {
+	if err := loopCheck(t.loop, "Transport.WriteEOF"); err != nil {
+		return err
+	}
 	if t.closing || t.lost {
 		return ErrTransportClosed
 	}
@@ -469,6 +480,9 @@ func (t *streamTransport) CanWriteEOF() bool { return true }
 
 // Close implements Transport.
 func (t *streamTransport) Close() error {
+	if err := loopCheck(t.loop, "Transport.Close"); err != nil {
+		return err
+	}
 	if t.closing || t.lost {
 		return nil
 	}
