@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -34,6 +35,8 @@ type loopObjects struct {
 	r        *aio.StreamReader
 	w        *aio.StreamWriter
 	tr       aio.Transport
+	dg       aio.DatagramTransport
+	dgAddr   net.Addr
 	srv      *aio.Server
 	proc     *aio.Process
 	fut      *aio.Future[int]
@@ -97,6 +100,10 @@ func TestOtherLoopNeverRaces(t *testing.T) {
 			if o.tr, _, err = aio.CreateConnection(ctx, "tcp", addr, func() aio.Protocol { return aio.BaseProtocol{} }); err != nil {
 				return err
 			}
+			if o.dg, _, err = aio.CreateDatagramEndpoint(ctx, "udp", "127.0.0.1:0", "", func() aio.DatagramProtocol { return aio.BaseDatagramProtocol{} }); err != nil {
+				return err
+			}
+			o.dgAddr = o.dg.LocalAddr()
 			cmd := exec.Command("cat")
 			stdin, _ := cmd.StdinPipe() // cat waits for its input: the process lives until we close it
 			if o.proc, err = aio.StartProcess(ctx, cmd); err != nil {
@@ -168,6 +175,7 @@ func TestOtherLoopNeverRaces(t *testing.T) {
 			o.conn.Close()
 			o.w.Close()
 			o.tr.Close()
+			o.dg.Close()
 			o.srv.Close()
 			o.client.CloseIdleConnections()
 			return uerr
@@ -214,6 +222,8 @@ func TestOtherLoopNeverRaces(t *testing.T) {
 		{"Transport.Write", func(ctx context.Context) error { return o.tr.Write([]byte("x")) }},
 		{"Transport.WriteEOF", func(ctx context.Context) error { return o.tr.WriteEOF() }},
 		{"Transport.Close", func(ctx context.Context) error { return o.tr.Close() }},
+		{"DatagramTransport.SendTo", func(ctx context.Context) error { return o.dg.SendTo([]byte("x"), o.dgAddr) }},
+		{"DatagramTransport.Close", func(ctx context.Context) error { return o.dg.Close() }},
 		{"Server.WaitClosed", func(ctx context.Context) error { return o.srv.WaitClosed(ctx) }},
 		{"Server.ServeForever", func(ctx context.Context) error { return o.srv.ServeForever(ctx) }},
 		{"Process.Wait", func(ctx context.Context) error { _, err := o.proc.Wait(ctx); return err }},
