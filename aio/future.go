@@ -273,6 +273,9 @@ type Awaitable[T any] interface {
 	Result() (T, error)
 	// Await waits for the outcome.
 	Await(ctx context.Context) (T, error)
+	// result is Result for the package's combinators, which already
+	// know they run on the future's loop.
+	result() (T, error)
 }
 
 // Future is a result that will be set later, on one loop (asyncio.Future).
@@ -340,6 +343,10 @@ func (f *Future[T]) Result() (T, error) {
 		var zero T
 		return zero, err
 	}
+	return f.result()
+}
+
+func (f *Future[T]) result() (T, error) {
 	if f.state == statePending {
 		var zero T
 		return zero, ErrNotDone

@@ -123,7 +123,7 @@ func Gather[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, error) {
 		return nil, m.firstErr.err
 	}
 	for i, f := range fs {
-		out[i], _ = f.Result()
+		out[i], _ = f.result()
 	}
 	return out, nil
 }
@@ -161,7 +161,7 @@ func GatherAll[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, []erro
 	}
 	m.closed = true
 	for i, f := range fs {
-		vals[i], errs[i] = f.Result()
+		vals[i], errs[i] = f.result()
 	}
 	return vals, errs
 }

@@ -257,11 +257,12 @@ func otherLoopCheck(l *Loop, what string) error {
 	return offLoop(l, what)
 }
 
-// bindCaller binds a primitive that has no loop yet (or only a closed
-// one) to the loop whose task or callback is calling: the first use of
-// a method without a context binds it, as Wait or Acquire would.
+// bindCaller binds a primitive that has no loop yet to the loop whose
+// task or callback is calling: the first use of a method without a
+// context binds it, as Wait or Acquire would. (Binding again after the
+// loop closed is left to the methods that take a context.)
 func bindCaller(bound **Loop) {
-	if l := *bound; l == nil || l.closed.Load() {
+	if *bound == nil {
 		if cl := callerLoop(nil); cl != nil {
 			*bound = cl
 		}

@@ -252,6 +252,10 @@ func (t *Task[T]) Result() (T, error) {
 		var zero T
 		return zero, err
 	}
+	return t.result()
+}
+
+func (t *Task[T]) result() (T, error) {
 	if t.state == statePending {
 		var zero T
 		return zero, ErrNotDone
