@@ -198,6 +198,9 @@ func (t *datagramTransport) onEvents(ev poller.Events) {
 
 // SendTo implements DatagramTransport.
 func (t *datagramTransport) SendTo(data []byte, addr net.Addr) error {
+	if err := loopCheck(t.loop, "DatagramTransport.SendTo"); err != nil {
+		return err
+	}
 	if t.closing || t.lost {
 		return ErrTransportClosed
 	}
@@ -258,6 +261,9 @@ func (t *datagramTransport) flush() {
 
 // Close implements DatagramTransport.
 func (t *datagramTransport) Close() error {
+	if err := loopCheck(t.loop, "DatagramTransport.Close"); err != nil {
+		return err
+	}
 	if t.closing || t.lost {
 		return nil
 	}

@@ -27,7 +27,10 @@
 //
 // Errors are values. A cancelled wait returns an error matching
 // context.Canceled; a timeout (WithTimeout, WaitFor) one matching
-// context.DeadlineExceeded; a panic in a task becomes a *PanicError on it;
+// context.DeadlineExceeded. A deadline cancels: a task that its context's
+// deadline stopped ends cancelled, its error matching both, so a TaskGroup
+// under an expired deadline returns the deadline, not its children's
+// cancellations. A panic in a task becomes a *PanicError on it;
 // a TaskGroup's failures come together in a *GroupError that errors.Is and
 // errors.As look into. docs/PYTHON.md maps each asyncio construct to its
 // braid counterpart and explains each deliberate difference.

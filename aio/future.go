@@ -25,9 +25,19 @@ var (
 	ErrAlreadyDone = errors.New("aio: the future is already done")
 	// ErrOtherLoop is returned when a task awaits a future of another loop.
 	ErrOtherLoop = errors.New("aio: the future belongs to another event loop; await it from a task of its own loop, or bridge with RunCoroutineThreadsafe")
+	// ErrNotInTask is matched (errors.Is) by the error of every call that
+	// suspends the calling task, or belongs to the loop, made where it
+	// cannot: from a plain goroutine or from a loop callback (ErrInCallback
+	// matches it too). The error of each call says which call it was and
+	// what to do instead.
+	ErrNotInTask = errors.New("aio: this call suspends the calling task: call it from a task of the loop (aio.Spawn), not from a loop callback or another goroutine")
 	// ErrInCallback is returned when code running as a plain loop
-	// callback tries to wait: it would block the loop forever.
-	ErrInCallback = errors.New("aio: cannot wait inside a loop callback (it would block the loop); spawn a task with aio.Spawn and wait there")
+	// callback tries to wait: it would block the loop forever. It matches
+	// ErrNotInTask.
+	ErrInCallback error = &callerError{
+		msg:  "aio: cannot wait inside a loop callback (it would block the loop); spawn a task with aio.Spawn and wait there",
+		kind: ErrNotInTask,
+	}
 	// ErrAwaitSelf is returned when a task awaits its own result: it
 	// would wait forever.
 	ErrAwaitSelf = errors.New("aio: a task cannot await itself")
@@ -35,6 +45,41 @@ var (
 	// the context your task received, or the loop's Context().
 	ErrNoLoop = errors.New("aio: the context carries no event loop; pass the ctx your task function received (or Loop.Context())")
 )
+
+// callerError is the error of a call made from the wrong place: its own
+// message, matching its kind (ErrNotInTask or ErrOtherLoop) with
+// errors.Is.
+type callerError struct {
+	msg  string
+	kind error
+}
+
+func (e *callerError) Error() string        { return e.msg }
+func (e *callerError) Is(target error) bool { return target == e.kind }
+
+// errNotInTask is the error of what, a call that suspends the calling
+// task, made from a plain goroutine. It matches ErrNotInTask.
+func errNotInTask(what string) error {
+	return &callerError{
+		msg:  "aio: " + what + " must be called from a task of the loop (aio.Spawn); from another goroutine use RunCoroutineThreadsafe or Future.Await",
+		kind: ErrNotInTask,
+	}
+}
+
+// callerLoop returns the running loop other than l whose task or
+// callback the calling goroutine is running, or nil.
+func callerLoop(l *Loop) *Loop {
+	if !canIdentifyGoroutine {
+		return nil
+	}
+	g := getg()
+	for _, ol := range *runningLoops.Load() {
+		if ol != l && (ol.taskOf(g) != nil || g == ol.g.Load()) {
+			return ol
+		}
+	}
+	return nil
+}
 
 // cancelledError is the error of a cancelled future or task. It matches
 // context.Canceled with errors.Is.
@@ -47,6 +92,42 @@ func (e *cancelledError) Is(target error) bool { return target == context.Cancel
 // context.Canceled) is true for it and for every cancellation error of a
 // task.
 var ErrCancelled error = &cancelledError{what: "the future"}
+
+// deadlineCancelledError is the error of a task that ended with its
+// context's deadline error after that deadline passed: the deadline
+// cancelled it (asyncio's timeout() cancels; only the scope's exit turns
+// the cancellation into TimeoutError). It keeps the task's own error and
+// message, and matches context.Canceled as well as what that error
+// matches (context.DeadlineExceeded).
+type deadlineCancelledError struct{ err error }
+
+func (e *deadlineCancelledError) Error() string        { return e.err.Error() }
+func (e *deadlineCancelledError) Unwrap() error        { return e.err }
+func (e *deadlineCancelledError) Is(target error) bool { return target == context.Canceled }
+
+// asCancellation classifies err, the error that ends work done under ctx
+// (a task's function, a task group's body): it returns the error to
+// record and whether it is a cancellation rather than a failure. An
+// error matching context.Canceled is a cancellation; so is one matching
+// context.DeadlineExceeded once ctx is done with a deadline error (the
+// deadline of ctx or of one of its parents, aio's or the context
+// package's, cancelled the work), and it is then wrapped so that it
+// matches context.Canceled too. A deadline error while ctx is not done
+// (an inner WaitFor or Timeout scope ran out) is a failure. This is the
+// one rule of "cancelled or failed" in the package: everything else
+// looks at Cancelled() or errors.Is(err, context.Canceled).
+func asCancellation(err error, ctx *loopCtx) (error, bool) {
+	if err == nil {
+		return nil, false
+	}
+	if errors.Is(err, context.Canceled) {
+		return err, true
+	}
+	if cerr := ctx.Err(); cerr != nil && errors.Is(cerr, context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded) {
+		return &deadlineCancelledError{err: err}, true
+	}
+	return err, false
+}
 
 // doneCB is one registration on a future: something to notify (a task
 // to wake, a multi-future waiter, or a callback to schedule), and the id
@@ -91,6 +172,9 @@ func (f *futureCore) Cancelled() bool { return f.state == stateCancelled }
 // Err returns the error of a done future (nil if it has a value), or
 // ErrNotDone.
 func (f *futureCore) Err() error {
+	if err := otherLoopCheck(f.loop, "Err"); err != nil {
+		return err
+	}
 	if f.state == statePending {
 		return ErrNotDone
 	}
@@ -189,6 +273,9 @@ type Awaitable[T any] interface {
 	Result() (T, error)
 	// Await waits for the outcome.
 	Await(ctx context.Context) (T, error)
+	// result is Result for the package's combinators, which already
+	// know they run on the future's loop.
+	result() (T, error)
 }
 
 // Future is a result that will be set later, on one loop (asyncio.Future).
@@ -212,6 +299,9 @@ func NewFuture[T any](ctx context.Context) *Future[T] {
 // SetResult completes the future with v. It fails with ErrAlreadyDone if
 // the future is already done.
 func (f *Future[T]) SetResult(v T) error {
+	if err := loopCheck(f.loop, "Future.SetResult"); err != nil {
+		return err
+	}
 	if f.state != statePending {
 		return ErrAlreadyDone
 	}
@@ -225,6 +315,9 @@ func (f *Future[T]) SetResult(v T) error {
 func (f *Future[T]) SetError(err error) error {
 	if err == nil {
 		return errors.New("aio: SetError needs a non-nil error; use SetResult for a value")
+	}
+	if err := loopCheck(f.loop, "Future.SetError"); err != nil {
+		return err
 	}
 	if f.state != statePending {
 		return ErrAlreadyDone
@@ -246,6 +339,14 @@ func (f *Future[T]) Cancel() bool {
 // Result returns the value and error of a done future without waiting,
 // or ErrNotDone.
 func (f *Future[T]) Result() (T, error) {
+	if err := otherLoopCheck(f.loop, "Future.Result"); err != nil {
+		var zero T
+		return zero, err
+	}
+	return f.result()
+}
+
+func (f *Future[T]) result() (T, error) {
 	if f.state == statePending {
 		var zero T
 		return zero, ErrNotDone

@@ -123,7 +123,7 @@ func Gather[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, error) {
 		return nil, m.firstErr.err
 	}
 	for i, f := range fs {
-		out[i], _ = f.Result()
+		out[i], _ = f.result()
 	}
 	return out, nil
 }
@@ -161,7 +161,7 @@ func GatherAll[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, []erro
 	}
 	m.closed = true
 	for i, f := range fs {
-		vals[i], errs[i] = f.Result()
+		vals[i], errs[i] = f.result()
 	}
 	return vals, errs
 }
@@ -177,15 +177,23 @@ func waitMulti(ctx context.Context, t *taskCore, m *multiWait, done func() bool)
 			stop()
 		}
 	}()
-	for !done() {
+	for {
+		// ctx first: when ctx is done by the time the waiter resumes, it
+		// wins over the futures that ended meanwhile (asyncio throws
+		// CancelledError into a task cancelled before it resumed). A
+		// deadline cancels the children under it in the same loop turn,
+		// so looking at the futures first would report their
+		// cancellations instead of the deadline.
 		if err := ctxErr(ctx); err != nil {
 			return err
+		}
+		if done() {
+			return nil
 		}
 		if !t.park() {
 			return errAbandoned
 		}
 	}
-	return nil
 }
 
 // cancelAndDrain cancels the futures of fs that are not done and waits,
@@ -204,10 +212,6 @@ func cancelAndDrain[F Waitable](t *taskCore, fs []F) {
 		}
 	}
 	m.closed = true
-}
-
-func errNotInTask(what string) error {
-	return errors.New("aio: " + what + " must be called from a task of the loop; from another goroutine use RunCoroutineThreadsafe or Future.Await")
 }
 
 // ErrEmpty is returned by Wait for an empty set of futures, as asyncio's

@@ -9,11 +9,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
 var zeroTime time.Time
+
+// ErrTooManyRedirects is matched by the error of a request that would
+// follow more redirects than HTTPClient.MaxRedirects allows; the error
+// names the limit and the last URL.
+var ErrTooManyRedirects = errors.New("aio: HTTPClient: too many redirects")
 
 // HTTPClient is an HTTP/1.1 client on the loop (the articles' aiohttp
 // ClientSession): requests run in tasks and suspend them, not the thread,
@@ -23,8 +30,15 @@ var zeroTime time.Time
 // http.ReadResponse) over braid connections; https goes through
 // crypto/tls on the same connections.
 //
-// Its methods belong to the loop: call them from tasks of the loop that
-// the client was first used on. The zero value is ready to use.
+// A client is bound to one loop: the loop of the first request (a
+// client of a loop that has been closed binds again to the next one). A
+// request from a task of another loop fails with an error matching
+// ErrOtherLoop and touches nothing; from a plain goroutine or a loop
+// callback, with one matching ErrNotInTask. Its pool is that loop's: its
+// connections are the loop's sockets, so a pool per loop would be a
+// client per loop, which is what to make for two loops (one HTTPClient
+// each). The zero value is ready to use; do not copy a client after its
+// first use.
 type HTTPClient struct {
 	// MaxIdlePerHost bounds the idle connections kept per host (0: 1024).
 	MaxIdlePerHost int
@@ -32,8 +46,54 @@ type HTTPClient struct {
 	TLSConfig *tls.Config
 	// DisableKeepAlives makes every request use a new connection.
 	DisableKeepAlives bool
+	// MaxRedirects bounds the redirects Do follows for one request (0:
+	// 10, as net/http and aiohttp). A negative value follows none: Do
+	// returns the 3xx response itself.
+	MaxRedirects int
+	// CheckRedirect, if set, is called before each redirect is followed,
+	// as net/http's Client.CheckRedirect: req is the next request, via
+	// the ones sent so far, oldest first. Returning http.ErrUseLastResponse
+	// makes Do return the 3xx response, body unread; another error ends
+	// Do with that error and the 3xx response, body closed. MaxRedirects
+	// applies first.
+	CheckRedirect func(req *http.Request, via []*http.Request) error
 
+	loop  atomic.Pointer[Loop] // the loop the client is bound to
 	pools map[string][]*httpConn
+}
+
+// bind checks that the caller is a task of ctx's loop and binds the
+// client to that loop, or says why not.
+func (c *HTTPClient) bind(ctx context.Context, what string) error {
+	l := loopOf(ctx)
+	if l == nil {
+		return ErrNoLoop
+	}
+	t, err := l.callerTask()
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		return errNotInTask(what)
+	}
+	for {
+		b := c.loop.Load()
+		if b == l {
+			return nil
+		}
+		if b != nil && !b.closed.Load() {
+			return &callerError{
+				msg:  "aio: " + what + ": the client is bound to another event loop (the loop of its first request); make one HTTPClient per loop",
+				kind: ErrOtherLoop,
+			}
+		}
+		if c.loop.CompareAndSwap(b, l) {
+			// The connections of a closed loop are gone with it (the
+			// closed loop's writes happen before its closed flag).
+			c.pools = nil
+			return nil
+		}
+	}
 }
 
 // httpConn is one connection of the client.
@@ -95,7 +155,138 @@ func (c *HTTPClient) Get(ctx context.Context, url string) (*http.Response, error
 // A request on a reused connection that the server had closed meanwhile
 // is sent again once on a new connection, if it has no body or can
 // rewind it (GetBody).
+//
+// Redirects are followed as net/http follows them (see MaxRedirects and
+// CheckRedirect): a 301, 302 or 303 turns a request other than GET or
+// HEAD into a GET without a body (nor Content-Type and Content-Length
+// headers); a 307 or 308 sends the same method and body again, which
+// needs req.GetBody (http.NewRequest sets it for a bytes.Buffer,
+// bytes.Reader or strings.Reader body): without it Do fails with an
+// error saying so. The request's headers go along, except Authorization,
+// Proxy-Authorization, WWW-Authenticate, Cookie and Cookie2 when the
+// redirect leaves the first request's host (for one that is not the host
+// or a subdomain of it). The response's Request is the last request.
 func (c *HTTPClient) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
+	if err := c.bind(ctx, "HTTPClient.Do"); err != nil {
+		return nil, err
+	}
+	limit := c.MaxRedirects
+	if limit == 0 {
+		limit = 10
+	}
+	first := req
+	var via []*http.Request
+	for {
+		resp, err := c.send(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		method, follow, withBody := redirectBehavior(req.Method, resp.StatusCode)
+		loc := resp.Header.Get("Location")
+		if !follow || loc == "" || limit < 0 {
+			return resp, nil
+		}
+		u, err := req.URL.Parse(loc)
+		if err != nil {
+			resp.Body.Close()
+			return nil, fmt.Errorf("aio: HTTPClient: a %d redirect from %s has a Location that is not a URL (%q): %w", resp.StatusCode, req.URL, loc, err)
+		}
+		via = append(via, req)
+		if len(via) > limit {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%w: stopped after %d redirects (the limit, HTTPClient.MaxRedirects; set it to follow more, or to -1 to get the 3xx response); the last request was to %s, redirected to %s",
+				ErrTooManyRedirects, limit, req.URL, u)
+		}
+		next, err := redirectRequest(first, req, method, u, withBody, resp.StatusCode)
+		if err != nil {
+			resp.Body.Close()
+			return nil, err
+		}
+		if c.CheckRedirect != nil {
+			if err := c.CheckRedirect(next, via); err != nil {
+				if errors.Is(err, http.ErrUseLastResponse) {
+					return resp, nil
+				}
+				resp.Body.Close()
+				return resp, err
+			}
+		}
+		// Read the redirect's body to its end, so that its connection
+		// goes back to the pool for the next request.
+		resp.Body.Close()
+		req = next
+	}
+}
+
+// redirectBehavior says how a response with the given status redirects
+// a request made with method, as net/http does.
+func redirectBehavior(method string, status int) (next string, follow, withBody bool) {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther:
+		if method != http.MethodGet && method != http.MethodHead {
+			return http.MethodGet, true, false
+		}
+		return method, true, false
+	case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return method, true, true
+	}
+	return method, false, false
+}
+
+// credentialHeaders do not follow a redirect to another host.
+var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Www-Authenticate", "Cookie", "Cookie2"}
+
+// redirectRequest makes the request that follows req's redirect to u.
+func redirectRequest(first, req *http.Request, method string, u *url.URL, withBody bool, status int) (*http.Request, error) {
+	next, err := http.NewRequestWithContext(req.Context(), method, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("aio: HTTPClient: cannot follow the %d redirect from %s to %s: %w", status, req.URL, u, err)
+	}
+	next.Header = first.Header.Clone()
+	if next.Header == nil {
+		next.Header = make(http.Header)
+	}
+	if !sameHostOrSubdomain(first.URL, u) {
+		for _, h := range credentialHeaders {
+			next.Header.Del(h)
+		}
+	}
+	if !withBody {
+		next.Header.Del("Content-Type")
+		next.Header.Del("Content-Length")
+		return next, nil
+	}
+	if first.Body == nil || first.Body == http.NoBody {
+		return next, nil
+	}
+	if first.GetBody == nil {
+		return nil, fmt.Errorf("aio: HTTPClient: cannot follow the %d redirect from %s to %s: a %d sends the request's body again, and this body cannot be re-sent "+
+			"(set Request.GetBody: http.NewRequest does for a bytes.Buffer, bytes.Reader or strings.Reader body), or take the 3xx response with CheckRedirect returning http.ErrUseLastResponse",
+			status, req.URL, u, status)
+	}
+	body, err := first.GetBody()
+	if err != nil {
+		return nil, fmt.Errorf("aio: HTTPClient: cannot follow the %d redirect from %s to %s: GetBody: %w", status, req.URL, u, err)
+	}
+	next.Body, next.GetBody, next.ContentLength = body, first.GetBody, first.ContentLength
+	return next, nil
+}
+
+// sameHostOrSubdomain reports whether dest's host is initial's or a
+// subdomain of it (net/http's rule for sending credentials on).
+func sameHostOrSubdomain(initial, dest *url.URL) bool {
+	ih, dh := strings.ToLower(initial.Hostname()), strings.ToLower(dest.Hostname())
+	if ih == dh {
+		return true
+	}
+	if strings.ContainsAny(dh, ":%") { // an IPv6 address is no subdomain
+		return false
+	}
+	return strings.HasSuffix(dh, "."+ih)
+}
+
+// send makes one exchange of Do, without redirects.
+func (c *HTTPClient) send(ctx context.Context, req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
 		return nil, errors.New("aio: HTTPClient.Do: the request has no URL")
 	}
@@ -233,6 +424,9 @@ type httpBody struct {
 
 // Read reads the body; its end gives the connection back to the pool.
 func (b *httpBody) Read(p []byte) (int, error) {
+	if err := loopCheck(b.client.loop.Load(), "reading an HTTPClient response body"); err != nil {
+		return 0, err
+	}
 	if b.done {
 		return 0, io.EOF
 	}
@@ -248,6 +442,9 @@ func (b *httpBody) Read(p []byte) (int, error) {
 // Close closes the body; a body not read to its end is read (discarded)
 // to the end first when its connection can be kept, as net/http does.
 func (b *httpBody) Close() error {
+	if err := loopCheck(b.client.loop.Load(), "closing an HTTPClient response body"); err != nil {
+		return err
+	}
 	if b.done {
 		return nil
 	}
@@ -285,7 +482,10 @@ func (c *HTTPClient) release(hc *httpConn) {
 }
 
 // CloseIdleConnections closes the kept-alive connections not in use.
+// Loop-only: it panics, changing nothing, in a task or callback of
+// another loop or in a goroutine while the client's loop runs.
 func (c *HTTPClient) CloseIdleConnections() {
+	mustOnLoop(c.loop.Load(), "HTTPClient.CloseIdleConnections")
 	for key, idle := range c.pools {
 		for _, hc := range idle {
 			hc.close()
@@ -296,7 +496,10 @@ func (c *HTTPClient) CloseIdleConnections() {
 
 // IdleConnections returns the number of kept-alive connections not in
 // use, over every host.
+//
+// Loop-only, as CloseIdleConnections.
 func (c *HTTPClient) IdleConnections() int {
+	mustOnLoop(c.loop.Load(), "HTTPClient.IdleConnections")
 	n := 0
 	for _, idle := range c.pools {
 		n += len(idle)

@@ -218,15 +218,60 @@ func onLoop(l *Loop) bool {
 }
 
 // offLoop is the panic value (or error) of a primitive's method called
-// from a goroutine that does not run its loop.
-func offLoop(what string) error {
-	return errors.New("aio: " + what + " called from a goroutine that is not running the primitive's event loop; " +
-		"the primitives of aio belong to one loop (use Loop.CallSoonThreadsafe to reach it from other goroutines)")
+// from a goroutine that does not run its loop (l): an error matching
+// ErrOtherLoop from a task or callback of another loop, ErrNotInTask
+// from a plain goroutine.
+func offLoop(l *Loop, what string) error {
+	if callerLoop(l) != nil {
+		return &callerError{
+			msg: "aio: " + what + " called from a task or callback of another event loop; " +
+				"the object is bound to the loop it was first used on (make one per loop, or reach its loop with Loop.CallSoonThreadsafe)",
+			kind: ErrOtherLoop,
+		}
+	}
+	return &callerError{
+		msg: "aio: " + what + " called from a goroutine that is not running the object's event loop; " +
+			"call it from a task of that loop (aio.Spawn), or reach the loop with Loop.CallSoonThreadsafe",
+		kind: ErrNotInTask,
+	}
+}
+
+// loopCheck returns nil when the caller may use an object of loop l:
+// from l's own goroutine (a task or a callback), or from any goroutine
+// while l is not running; otherwise offLoop's error. It costs little on
+// l's goroutine.
+func loopCheck(l *Loop, what string) error {
+	if onLoop(l) {
+		return nil
+	}
+	return offLoop(l, what)
+}
+
+// otherLoopCheck is loopCheck for reads that a plain goroutine may make
+// once it synchronised with the loop (a future's Result after Await from
+// a goroutine): only a task or callback of another loop is refused.
+func otherLoopCheck(l *Loop, what string) error {
+	if onLoop(l) || callerLoop(l) == nil {
+		return nil
+	}
+	return offLoop(l, what)
+}
+
+// bindCaller binds a primitive that has no loop yet to the loop whose
+// task or callback is calling: the first use of a method without a
+// context binds it, as Wait or Acquire would. (Binding again after the
+// loop closed is left to the methods that take a context.)
+func bindCaller(bound **Loop) {
+	if *bound == nil {
+		if cl := callerLoop(nil); cl != nil {
+			*bound = cl
+		}
+	}
 }
 
 func mustOnLoop(l *Loop, what string) {
 	if l != nil && !onLoop(l) {
-		panic(offLoop(what))
+		panic(offLoop(l, what))
 	}
 }
 
@@ -301,13 +346,15 @@ type Lock struct {
 // returns ErrInCallback, from a plain goroutine an error saying so, and
 // from a task of another loop an error matching ErrOtherLoop.
 func (m *Lock) Acquire(ctx context.Context) error {
+	// Who calls first: the lock's state belongs to its loop.
+	if m.loop != nil && !onLoop(m.loop) {
+		return offLoop(m.loop, "Lock.Acquire")
+	}
 	if !m.locked {
 		// No live waiter can exist while the lock is free: Release hands
 		// it to the first one.
 		if m.loop == nil {
 			m.loop = loopOf(ctx)
-		} else if !onLoop(m.loop) {
-			return offLoop("Lock.Acquire")
 		}
 		m.locked = true
 		return nil
@@ -345,11 +392,11 @@ func (m *Lock) acquireUncancellable(t *taskCore) error {
 // RuntimeError). Loop-only: from a goroutine that does not run the lock's
 // loop it returns an error and changes nothing.
 func (m *Lock) Release() error {
+	if !onLoop(m.loop) {
+		return offLoop(m.loop, "Lock.Release")
+	}
 	if !m.locked {
 		return ErrLockNotHeld
-	}
-	if !onLoop(m.loop) {
-		return offLoop("Lock.Release")
 	}
 	m.handOff()
 	return nil
@@ -389,6 +436,10 @@ type Event struct {
 // the task resumes), or returns ctx's error if ctx is done first. It waits
 // only in a task of the event's loop (see Lock.Acquire).
 func (e *Event) Wait(ctx context.Context) error {
+	// Who calls first: the event's state belongs to its loop.
+	if e.loop != nil && !onLoop(e.loop) {
+		return offLoop(e.loop, "Event.Wait")
+	}
 	if e.set {
 		return nil
 	}
@@ -408,6 +459,7 @@ func (e *Event) Wait(ctx context.Context) error {
 // that does not run the event's loop (from there, use
 // loop.CallSoonThreadsafe(ev.Set)).
 func (e *Event) Set() {
+	bindCaller(&e.loop)
 	mustOnLoop(e.loop, "Event.Set")
 	if !e.set {
 		e.set = true
@@ -418,6 +470,7 @@ func (e *Event) Set() {
 // Clear unsets the event: later calls to Wait suspend until the next Set.
 // Loop-only.
 func (e *Event) Clear() {
+	bindCaller(&e.loop)
 	mustOnLoop(e.loop, "Event.Clear")
 	e.set = false
 }
@@ -484,12 +537,13 @@ func (c *Condition) Locked() bool { return c.lock().locked }
 // once, lock held.
 func (c *Condition) Wait(ctx context.Context) error {
 	lk := c.lock()
-	if !lk.locked {
-		return ErrLockNotHeld
-	}
+	// Who calls first: the lock's state belongs to its loop.
 	t, err := waitCaller(&lk.loop, ctx, "Condition.Wait") // the lock's loop is the condition's
 	if err != nil {
 		return err
+	}
+	if !lk.locked {
+		return ErrLockNotHeld
 	}
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -528,11 +582,11 @@ func (c *Condition) WaitFor(ctx context.Context, pred func() bool) error {
 // each resumes once it has acquired the lock again. The caller must hold
 // the lock (ErrLockNotHeld otherwise).
 func (c *Condition) Notify(n int) error {
+	if l := c.lock().loop; !onLoop(l) {
+		return offLoop(l, "Condition.Notify")
+	}
 	if !c.lock().locked {
 		return ErrLockNotHeld
-	}
-	if !onLoop(c.l.loop) {
-		return offLoop("Condition.Notify")
 	}
 	c.notify(n)
 	return nil
@@ -541,11 +595,11 @@ func (c *Condition) Notify(n int) error {
 // NotifyAll wakes every task waiting on the condition. The caller must
 // hold the lock (ErrLockNotHeld otherwise).
 func (c *Condition) NotifyAll() error {
+	if l := c.lock().loop; !onLoop(l) {
+		return offLoop(l, "Condition.NotifyAll")
+	}
 	if !c.lock().locked {
 		return ErrLockNotHeld
-	}
-	if !onLoop(c.l.loop) {
-		return offLoop("Condition.NotifyAll")
 	}
 	c.q.wakeAll()
 	return nil
@@ -584,11 +638,13 @@ type sem struct {
 }
 
 func (s *sem) acquire(ctx context.Context, what string) error {
+	// Who calls first: the semaphore's state belongs to its loop.
+	if s.loop != nil && !onLoop(s.loop) {
+		return offLoop(s.loop, what)
+	}
 	if s.value > 0 && s.pending == 0 {
 		if s.loop == nil {
 			s.loop = loopOf(ctx)
-		} else if !onLoop(s.loop) {
-			return offLoop(what)
 		}
 		s.value--
 		return nil
@@ -666,6 +722,7 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 // (use BoundedSemaphore to catch that). Loop-only: it panics if called
 // from a goroutine that does not run the semaphore's loop.
 func (s *Semaphore) Release() {
+	bindCaller(&s.s.loop)
 	mustOnLoop(s.s.loop, "Semaphore.Release")
 	s.s.release()
 }
@@ -710,11 +767,11 @@ func (s *BoundedSemaphore) Acquire(ctx context.Context) error {
 // from a goroutine that does not run the semaphore's loop it returns an
 // error and changes nothing.
 func (s *BoundedSemaphore) Release() error {
+	if !onLoop(s.s.loop) {
+		return offLoop(s.s.loop, "BoundedSemaphore.Release")
+	}
 	if s.s.value >= s.bound {
 		return ErrSemaphoreOverReleased
-	}
-	if !onLoop(s.s.loop) {
-		return offLoop("BoundedSemaphore.Release")
 	}
 	s.s.release()
 	return nil
@@ -778,6 +835,10 @@ func (b *Barrier) Wait(ctx context.Context) (int, error) {
 	if b.parties < 1 {
 		return -1, ErrBarrierParties
 	}
+	// Who calls first: the barrier's state belongs to its loop.
+	if b.loop != nil && !onLoop(b.loop) {
+		return -1, offLoop(b.loop, "Barrier.Wait")
+	}
 	var t *taskCore
 	for b.state == barrierDraining || b.state == barrierResetting {
 		if err := b.park(ctx, &t); err != nil {
@@ -790,7 +851,7 @@ func (b *Barrier) Wait(ctx context.Context) (int, error) {
 	if b.loop == nil {
 		b.loop = loopOf(ctx)
 	} else if t == nil && !onLoop(b.loop) {
-		return -1, offLoop("Barrier.Wait")
+		return -1, offLoop(b.loop, "Barrier.Wait")
 	}
 	index := b.count
 	b.count++
@@ -848,6 +909,7 @@ func (b *Barrier) exit() {
 // Loop-only: it panics if called from a goroutine that does not run the
 // barrier's loop.
 func (b *Barrier) Reset() {
+	bindCaller(&b.loop)
 	mustOnLoop(b.loop, "Barrier.Reset")
 	if b.count > 0 {
 		b.state = barrierResetting
@@ -860,6 +922,7 @@ func (b *Barrier) Reset() {
 // Abort breaks the barrier: tasks waiting in it and every later Wait fail
 // with ErrBrokenBarrier until Reset. Loop-only (see Reset).
 func (b *Barrier) Abort() {
+	bindCaller(&b.loop)
 	mustOnLoop(b.loop, "Barrier.Abort")
 	b.state = barrierBroken
 	b.q.wakeAll()

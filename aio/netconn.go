@@ -46,6 +46,9 @@ func (c *Conn) task() (*taskCore, error) {
 // data is there, the connection ends (io.EOF), the read deadline passes,
 // or the task is cancelled.
 func (c *Conn) Read(p []byte) (int, error) {
+	if err := loopCheck(c.r.loop, "Conn.Read"); err != nil {
+		return 0, err
+	}
 	if c.closed {
 		return 0, c.opErr("read", net.ErrClosed)
 	}
@@ -59,6 +62,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 // ReadContext is Read with a context of the caller's choice: the wait
 // also ends when ctx is done.
 func (c *Conn) ReadContext(ctx context.Context, p []byte) (int, error) {
+	if err := loopCheck(c.r.loop, "Conn.ReadContext"); err != nil {
+		return 0, err
+	}
 	if c.closed {
 		return 0, c.opErr("read", net.ErrClosed)
 	}
@@ -85,6 +91,9 @@ func (c *Conn) readTask(ctx context.Context, t *taskCore, p []byte) (int, error)
 // the task's cancellation. The data is buffered at once, so a failed wait
 // still reports len(p) bytes accepted, with the error.
 func (c *Conn) Write(p []byte) (int, error) {
+	if err := loopCheck(c.r.loop, "Conn.Write"); err != nil {
+		return 0, err
+	}
 	if c.closed {
 		return 0, c.opErr("write", net.ErrClosed)
 	}
@@ -97,6 +106,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 
 // WriteContext is Write with a context of the caller's choice.
 func (c *Conn) WriteContext(ctx context.Context, p []byte) (int, error) {
+	if err := loopCheck(c.r.loop, "Conn.WriteContext"); err != nil {
+		return 0, err
+	}
 	if c.closed {
 		return 0, c.opErr("write", net.ErrClosed)
 	}
@@ -123,6 +135,9 @@ func (c *Conn) writeTask(ctx context.Context, p []byte) (int, error) {
 // writes after Close fail with net.ErrClosed; a task waiting in Read is
 // woken with it.
 func (c *Conn) Close() error {
+	if err := loopCheck(c.r.loop, "Conn.Close"); err != nil {
+		return err
+	}
 	if c.closed {
 		return nil
 	}

@@ -158,14 +158,16 @@ func (q *Queue[T]) Full() bool { return q.maxsize > 0 && q.size >= q.maxsize }
 // returns ErrInCallback, from a plain goroutine an error saying so, and
 // from a task of another loop an error matching ErrOtherLoop.
 func (q *Queue[T]) Put(ctx context.Context, v T) error {
+	// Who calls first: the queue's state belongs to its loop.
+	if q.loop != nil && !onLoop(q.loop) {
+		return offLoop(q.loop, "Queue.Put")
+	}
 	if q.shutdown {
 		return ErrQueueShutDown
 	}
 	if q.maxsize == 0 || q.size < q.maxsize {
 		if q.loop == nil {
 			q.loop = loopOf(ctx)
-		} else if !onLoop(q.loop) {
-			return offLoop("Queue.Put")
 		}
 		q.put(v)
 		return nil
@@ -208,14 +210,15 @@ func (q *Queue[T]) putSlow(ctx context.Context, v T) error {
 // from a goroutine that does not run the queue's loop it returns an
 // error.
 func (q *Queue[T]) PutNowait(v T) error {
+	bindCaller(&q.loop)
+	if q.loop != nil && !onLoop(q.loop) {
+		return offLoop(q.loop, "Queue.PutNowait")
+	}
 	if q.shutdown {
 		return ErrQueueShutDown
 	}
 	if q.maxsize > 0 && q.size >= q.maxsize {
 		return ErrQueueFull
-	}
-	if q.loop != nil && !onLoop(q.loop) {
-		return offLoop("Queue.PutNowait")
 	}
 	q.put(v)
 	return nil
@@ -228,12 +231,14 @@ func (q *Queue[T]) PutNowait(v T) error {
 // taken at once whatever ctx's state. It waits only in a task of the
 // queue's loop (see Put).
 func (q *Queue[T]) Get(ctx context.Context) (T, error) {
+	// Who calls first: the queue's state belongs to its loop.
+	if q.loop != nil && !onLoop(q.loop) {
+		var zero T
+		return zero, offLoop(q.loop, "Queue.Get")
+	}
 	if q.size > 0 {
 		if q.loop == nil {
 			q.loop = loopOf(ctx)
-		} else if !onLoop(q.loop) {
-			var zero T
-			return zero, offLoop("Queue.Get")
 		}
 		return q.take(), nil
 	}
@@ -279,14 +284,14 @@ func (q *Queue[T]) getSlow(ctx context.Context) (T, error) {
 // run the queue's loop it returns an error.
 func (q *Queue[T]) GetNowait() (T, error) {
 	var zero T
+	if q.loop != nil && !onLoop(q.loop) {
+		return zero, offLoop(q.loop, "Queue.GetNowait")
+	}
 	if q.size == 0 {
 		if q.shutdown {
 			return zero, ErrQueueShutDown
 		}
 		return zero, ErrQueueEmpty
-	}
-	if q.loop != nil && !onLoop(q.loop) {
-		return zero, offLoop("Queue.GetNowait")
 	}
 	return q.take(), nil
 }
@@ -297,11 +302,11 @@ func (q *Queue[T]) GetNowait() (T, error) {
 // Loop-only: from a goroutine that does not run the queue's loop it
 // returns an error and changes nothing.
 func (q *Queue[T]) TaskDone() error {
+	if !onLoop(q.loop) {
+		return offLoop(q.loop, "Queue.TaskDone")
+	}
 	if q.unfinished <= 0 {
 		return ErrTaskDoneTooMany
-	}
-	if !onLoop(q.loop) {
-		return offLoop("Queue.TaskDone")
 	}
 	q.unfinished--
 	if q.unfinished == 0 {
@@ -315,6 +320,10 @@ func (q *Queue[T]) TaskDone() error {
 // returns at once if that is already so, and ctx's error if ctx is done
 // first. It waits only in a task of the queue's loop (see Put).
 func (q *Queue[T]) Join(ctx context.Context) error {
+	// Who calls first: the queue's state belongs to its loop.
+	if q.loop != nil && !onLoop(q.loop) {
+		return offLoop(q.loop, "Queue.Join")
+	}
 	if q.unfinished == 0 {
 		return nil
 	}
@@ -337,6 +346,7 @@ func (q *Queue[T]) Join(ctx context.Context) error {
 // which may release it. Calling it again does no harm. Loop-only: it
 // panics if called from a goroutine that does not run the queue's loop.
 func (q *Queue[T]) Shutdown(immediate bool) {
+	bindCaller(&q.loop)
 	mustOnLoop(q.loop, "Queue.Shutdown")
 	q.shutdown = true
 	if immediate && q.size > 0 {

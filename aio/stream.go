@@ -243,6 +243,9 @@ func (r *StreamReader) endErr() error {
 // the end of the stream and returns everything with a nil error. n == 0
 // returns at once.
 func (r *StreamReader) Read(ctx context.Context, n int) ([]byte, error) {
+	if err := loopCheck(r.loop, "StreamReader.Read"); err != nil {
+		return nil, err
+	}
 	if n == 0 {
 		return []byte{}, nil
 	}
@@ -326,6 +329,9 @@ func (r *StreamReader) unread(data []byte) {
 // stream ends first it returns an *IncompleteReadError holding the
 // partial data and how much was expected.
 func (r *StreamReader) ReadExactly(ctx context.Context, n int) ([]byte, error) {
+	if err := loopCheck(r.loop, "StreamReader.ReadExactly"); err != nil {
+		return nil, err
+	}
 	if n < 0 {
 		return nil, errors.New("aio: ReadExactly needs n >= 0")
 	}
@@ -355,6 +361,9 @@ func (r *StreamReader) ReadExactly(ctx context.Context, n int) ([]byte, error) {
 // reader's limit it returns a *LimitOverrunError and leaves the data in
 // the buffer.
 func (r *StreamReader) ReadUntil(ctx context.Context, sep []byte) ([]byte, error) {
+	if err := loopCheck(r.loop, "StreamReader.ReadUntil"); err != nil {
+		return nil, err
+	}
 	if len(sep) == 0 {
 		return nil, errors.New("aio: ReadUntil needs a non-empty separator")
 	}
@@ -393,6 +402,9 @@ func (r *StreamReader) ReadUntil(ctx context.Context, sep []byte) ([]byte, error
 // and reported as a *LimitOverrunError; the next ReadLine starts after it
 // if its end was buffered, or with the rest of it otherwise.
 func (r *StreamReader) ReadLine(ctx context.Context) ([]byte, error) {
+	if err := loopCheck(r.loop, "StreamReader.ReadLine"); err != nil {
+		return nil, err
+	}
 	line, err := r.ReadUntil(ctx, newline)
 	if err == nil {
 		return line, nil
@@ -445,8 +457,14 @@ type StreamWriter struct {
 // It fails with ErrTransportClosed after Close, and with the connection's
 // error once it is lost.
 func (w *StreamWriter) Write(data []byte) error {
+	if err := loopCheck(w.loop, "StreamWriter.Write"); err != nil {
+		return err
+	}
 	if w.lost && w.lerr != nil {
 		return w.lerr
+	}
+	if st, ok := w.tr.(*streamTransport); ok {
+		return st.writeOnLoop(data) // checked above
 	}
 	return w.tr.Write(data)
 }
@@ -462,6 +480,9 @@ func (w *StreamWriter) Drain(ctx context.Context) error {
 }
 
 func (w *StreamWriter) drainDeadline(ctx context.Context, dl *time.Time) error {
+	if err := loopCheck(w.loop, "StreamWriter.Drain"); err != nil {
+		return err
+	}
 	if w.lost {
 		if w.lerr != nil {
 			return w.lerr
@@ -510,6 +531,9 @@ func (w *StreamWriter) WriteEOF() error { return w.tr.WriteEOF() }
 // WaitClosed waits until the connection is closed (asyncio's
 // wait_closed), and returns the error it was lost with, if any.
 func (w *StreamWriter) WaitClosed(ctx context.Context) error {
+	if err := loopCheck(w.loop, "StreamWriter.WaitClosed"); err != nil {
+		return err
+	}
 	if !w.lost {
 		t, err := w.loop.callerTask()
 		if err != nil {

@@ -222,6 +222,9 @@ func (p *Process) ProcessState() *os.ProcessState { return p.state }
 // error. If ctx is done first, the process goes on and ctx's error is
 // returned.
 func (p *Process) Wait(ctx context.Context) (int, error) {
+	if err := loopCheck(p.loop, "Process.Wait"); err != nil {
+		return 0, err
+	}
 	if !p.exited {
 		t, err := p.loop.callerTask()
 		if err != nil {
@@ -247,6 +250,9 @@ func (p *Process) Wait(ctx context.Context) (int, error) {
 // SendSignal sends sig to the process; it does nothing once it has
 // exited.
 func (p *Process) SendSignal(sig os.Signal) error {
+	if err := loopCheck(p.loop, "Process.SendSignal"); err != nil {
+		return err
+	}
 	if p.exited {
 		return nil
 	}
@@ -270,6 +276,12 @@ func (p *Process) Kill() error { return p.SendSignal(syscall.SIGKILL) }
 // before reading its input cannot deadlock it. The exit code is in
 // ReturnCode.
 func (p *Process) Communicate(ctx context.Context, input []byte) (stdout, stderr []byte, err error) {
+	if t, err := p.loop.callerTask(); err != nil || t == nil {
+		if err == nil {
+			err = errNotInTask("Process.Communicate")
+		}
+		return nil, nil, err
+	}
 	readAll := func(r *StreamReader) *Task[[]byte] {
 		if r == nil {
 			return nil

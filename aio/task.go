@@ -2,7 +2,6 @@ package aio
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -189,10 +188,14 @@ func (t *Task[T]) complete(v T, err error) {
 	tc.co = nil
 	t.fn = nil
 	st := stateDone
-	if err != nil && errors.Is(err, context.Canceled) {
+	if err != nil {
 		// A task that ends with a cancellation is cancelled, whoever asked
-		// for it (asyncio: a coroutine raising CancelledError).
-		st = stateCancelled
+		// for it (asyncio: a coroutine raising CancelledError), and so is
+		// one that its context's deadline stopped (see asCancellation).
+		var cancelled bool
+		if err, cancelled = asCancellation(err, &tc.ctx); cancelled {
+			st = stateCancelled
+		}
 	}
 	t.value = v
 	tc.loop.tasks.remove(tc)
@@ -245,6 +248,14 @@ func (t *Task[T]) String() string {
 // Result returns the value and error of a done task without waiting, or
 // ErrNotDone.
 func (t *Task[T]) Result() (T, error) {
+	if err := otherLoopCheck(t.loop, "Task.Result"); err != nil {
+		var zero T
+		return zero, err
+	}
+	return t.result()
+}
+
+func (t *Task[T]) result() (T, error) {
 	if t.state == statePending {
 		var zero T
 		return zero, ErrNotDone

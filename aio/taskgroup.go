@@ -75,8 +75,8 @@ func Group(ctx context.Context, body func(ctx context.Context, g *TaskGroup) err
 	}
 	g := &TaskGroup{parent: ctx, waiter: t}
 	g.ctx = newLoopCtx(l, ctx, t)
-	berr := callBody(g, body)
-	if berr != nil && !isCancel(berr) {
+	berr, bodyCancelled := asCancellation(callBody(g, body), g.ctx)
+	if berr != nil && !bodyCancelled {
 		g.fail(berr)
 	}
 	for g.pending > 0 {
@@ -92,7 +92,7 @@ func Group(ctx context.Context, body func(ctx context.Context, g *TaskGroup) err
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if berr != nil && isCancel(berr) && g.aborting {
+	if bodyCancelled && g.aborting {
 		return nil
 	}
 	return berr

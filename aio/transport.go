@@ -154,9 +154,6 @@ var (
 	// ErrTransportClosed: a write on a transport that is closing or
 	// closed.
 	ErrTransportClosed = errors.New("aio: the transport is closed")
-	// ErrNotInTask: a blocking-style I/O call (a net.Conn's Read or Write,
-	// a stream read) made outside a task of the connection's loop.
-	ErrNotInTask = errors.New("aio: this I/O call suspends the calling task: call it from a task of the connection's loop (aio.Spawn), not from a callback or another goroutine")
 	// errLoopShutdown is what ConnectionLost receives when the loop shuts
 	// down with the connection still open.
 	errLoopShutdown = fmt.Errorf("aio: the connection was closed by the loop's shutdown: %w", net.ErrClosed)
@@ -354,6 +351,14 @@ func (t *streamTransport) write(p []byte) (int, error) {
 
 // Write implements Transport.
 func (t *streamTransport) Write(data []byte) error {
+	if err := loopCheck(t.loop, "Transport.Write"); err != nil {
+		return err
+	}
+	return t.writeOnLoop(data)
+}
+
+// writeOnLoop is Write once the caller is known to be on the loop.
+func (t *streamTransport) writeOnLoop(data []byte) error {
 	if t.closing || t.lost || t.eofPending || t.eofWritten {
 		return ErrTransportClosed
 	}
@@ -453,6 +458,9 @@ func (t *streamTransport) shutdownWrite() {
 
 // WriteEOF implements Transport.
 func (t *streamTransport) WriteEOF() error {
+	if err := loopCheck(t.loop, "Transport.WriteEOF"); err != nil {
+		return err
+	}
 	if t.closing || t.lost {
 		return ErrTransportClosed
 	}
@@ -472,6 +480,9 @@ func (t *streamTransport) CanWriteEOF() bool { return true }
 
 // Close implements Transport.
 func (t *streamTransport) Close() error {
+	if err := loopCheck(t.loop, "Transport.Close"); err != nil {
+		return err
+	}
 	if t.closing || t.lost {
 		return nil
 	}

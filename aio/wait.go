@@ -173,7 +173,7 @@ func WaitFor[T any, F Awaitable[T]](ctx context.Context, d time.Duration, aw F) 
 		return zero, err
 	}
 	if fc.state != statePending {
-		return aw.Result()
+		return aw.result()
 	}
 	if d > 0 {
 		l.startTaskTimer(t, d)
@@ -187,12 +187,12 @@ func WaitFor[T any, F Awaitable[T]](ctx context.Context, d time.Duration, aw F) 
 	m.closed = true
 	l.stopTaskTimer(t)
 	if fc.state != statePending {
-		return aw.Result()
+		return aw.result()
 	}
 	// Out of time or cancelled: cancel the inner one and wait until it
 	// has really finished, so that nothing of it outlives WaitFor.
 	cancelAndDrain(t, []F{aw})
-	v, err := aw.Result()
+	v, err := aw.result()
 	if err == nil {
 		return v, nil
 	}
