@@ -170,7 +170,10 @@ func ExampleShield() {
 		waiter.Cancel()
 		_, err := waiter.Await(ctx)
 		fmt.Println("waiter:", errors.Is(err, context.Canceled))
-		v, _ := saved.Await(ctx)
+		v, err := saved.Await(ctx)
+		if err != nil {
+			return err
+		}
 		fmt.Println("shielded work:", v)
 		return nil
 	}, aio.WithVirtualClock())
