@@ -116,9 +116,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if c.pages < 1 || c.words < 1 || c.words > 10_000_000 || c.rounds < 0 || c.latency < 0 ||
+	if c.pages < 1 || c.words < 1 || c.words > 1_000_000 || c.rounds < 0 || c.latency < 0 ||
 		c.concurrency < 1 || c.workers < 1 || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "hybrid: -pages, -concurrency and -workers must be >= 1, -words 1..10000000, -rounds and -latency >= 0, and there are no arguments")
+		fmt.Fprintln(stderr, "hybrid: -pages, -concurrency and -workers must be >= 1, -words 1..1000000, -rounds and -latency >= 0, and there are no arguments")
 		return 2
 	}
 	for _, m := range strings.Split(*modes, ",") {
@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		c.modes = append(c.modes, m)
 	}
 
-	srv, err := startServer(c.words, c.latency)
+	srv, err := startServer(min(c.pages, bodies), c.words, c.latency)
 	if err != nil {
 		fmt.Fprintln(stderr, "hybrid:", err)
 		return 1
@@ -155,6 +155,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		elapsed := time.Since(start)
 		if err != nil {
 			fmt.Fprintf(stderr, "hybrid: %s: %v\n", mode, err)
+			return 1
+		}
+		if len(got) != c.pages {
+			fmt.Fprintf(stderr, "hybrid: %s: %d results for %d pages\n", mode, len(got), c.pages)
 			return 1
 		}
 		for i, s := range got {
@@ -374,8 +378,9 @@ may first new very any after also well our most over such where even made many t
 down back years way should because each people work state life world still between under never last
 while city great house part place system number course water school during without government page`)
 
-// bodies is how many different page bodies the server has: page i has
-// body i % bodies, under its own title.
+// bodies is how many different page bodies the server has at most: page i
+// has body i % bodies (body i when there are fewer pages), under its
+// own title.
 const bodies = 16
 
 // pageBody is the text of body k: words paragraphs with links whose
@@ -418,14 +423,16 @@ type server struct {
 	done chan struct{}
 }
 
-func startServer(words int, latency time.Duration) (*server, error) {
+// startServer serves pages whose text is one of n bodies of words words
+// each, after latency.
+func startServer(n, words int, latency time.Duration) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	// The bodies are written once, before any timing: the server shares
 	// the machine with the program it serves.
-	texts := make([]string, bodies)
+	texts := make([]string, n)
 	for k := range texts {
 		texts[k] = pageBody(k, words)
 	}
@@ -442,7 +449,7 @@ func startServer(words int, latency time.Duration) (*server, error) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, pageHead(i)+texts[i%bodies]+pageTail)
+		io.WriteString(w, pageHead(i)+texts[i%n]+pageTail)
 	})
 	s := &server{Addr: ln.Addr().String(), srv: &http.Server{Handler: mux}, done: make(chan struct{})}
 	go func() {

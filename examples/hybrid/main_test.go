@@ -46,7 +46,7 @@ func TestHybrid(t *testing.T) {
 	}
 	direct := make([]Stats, pages)
 	for i := range direct {
-		page := pageHead(i) + pageBody(i%bodies, words) + pageTail
+		page := pageHead(i) + pageBody(i%min(pages, bodies), words) + pageTail
 		direct[i] = parse(page, rounds)
 		counts := countWords(page)
 		total := 0
@@ -105,7 +105,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestHybridBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-pages", "0"}, {"-words", "x"}, {"-rounds", "-1"}, {"-workers", "0"},
+	for _, args := range [][]string{{"-pages", "0"}, {"-words", "x"}, {"-words", "1000001"}, {"-rounds", "-1"}, {"-workers", "0"},
 		{"-concurrency", "0"}, {"-modes", "loop,threads"}, {"-modes", ""}, {"extra"}} {
 		var out, errOut bytes.Buffer
 		if code := run(context.Background(), args, &out, &errOut); code != 2 || errOut.Len() == 0 {
