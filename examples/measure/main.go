@@ -29,6 +29,12 @@
 // measureTask below is the decorator: Go has no @ syntax, so it wraps a
 // func and returns one.
 //
+// The figures are of the whole process during the call, the sampler's own
+// work included: with sockets open, telling what each waits on costs the
+// sampler some system time per sample (-interval sets how often), which
+// the CPU/wall ratio counts and the verdict, for a function blocked on
+// I/O, does not.
+//
 //	go run ./examples/measure -fib 40 -sleep 1s -v
 package main
 
@@ -102,8 +108,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}, opts...)
 	// The server the other two talk to starts after the first two are
-	// measured: the measurement is of the whole process, and a quiet
-	// process is measured best.
+	// measured: the measurement is of the whole process, and with the
+	// server's idle listener in it the sleeping function's waits are
+	// classified as waits on local sockets (the Go runtime's epoll watches
+	// the listener) instead of a timer.
 	var srv *server // started below
 	fetch := measureTask(fmt.Sprintf("fetch x %d", c.requests), stdout, c.verbose, func(ctx context.Context) error {
 		return ask(ctx, srv.Addr, c.requests, 0)
