@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -169,17 +168,6 @@ func Select(names []string) ([]Workload, error) {
 		out = append(out, w)
 	}
 	return out, nil
-}
-
-// median sorts v and returns its middle value, or the mean of the two
-// middle values of an even count: the figure of repeated runs.
-func median(v []float64) float64 {
-	slices.Sort(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // WriteJSON writes rows as one JSON array.

@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/braid-go/braid/aio"
@@ -208,30 +205,6 @@ func TimersOn(ctx context.Context, delays []time.Duration) (time.Duration, error
 	}
 	_, err := done.Await(ctx)
 	return time.Since(start), err
-}
-
-// ProcStatusKiB reads a field of /proc/self/status (VmRSS, VmHWM) in KiB;
-// 0 where there is no such file.
-func ProcStatusKiB(field string) int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, field+":") {
-			if f := strings.Fields(line); len(f) >= 2 {
-				v, _ := strconv.ParseInt(f[1], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
-}
-
-// ResetPeakRSS resets the process's VmHWM to its current RSS (Linux:
-// writing 5 to /proc/self/clear_refs); elsewhere it does nothing.
-func ResetPeakRSS() {
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
 
 // PingPongOn runs rounds round trips between the calling task and a task

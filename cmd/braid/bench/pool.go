@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"iter"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -337,14 +336,6 @@ func fmtMillis(ts []time.Duration) string {
 		parts[i] = fmt.Sprintf("%.1f", float64(t.Microseconds())/1e3)
 	}
 	return strings.Join(parts, " ")
-}
-
-// percentiles returns the p50 and p99 of ts in microseconds.
-func percentiles(ts []time.Duration) (p50, p99 float64) {
-	s := slices.Clone(ts)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	at := func(q float64) float64 { return float64(s[int(q*float64(len(s)-1))].Nanoseconds()) / 1e3 }
-	return at(0.5), at(0.99)
 }
 
 // poolPeers runs peers.py pool for ProcessPoolExecutor ("cf") and

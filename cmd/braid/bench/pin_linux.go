@@ -3,9 +3,7 @@
 package bench
 
 import (
-	"os"
 	"os/exec"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,14 +23,8 @@ func pinSelf(cpu int) (restore func(), pinned bool) {
 	var set unix.CPUSet
 	set.Set(cpu)
 	apply := func(s *unix.CPUSet) {
-		ents, err := os.ReadDir("/proc/self/task")
-		if err != nil {
-			return
-		}
-		for _, e := range ents {
-			if tid, err := strconv.Atoi(e.Name()); err == nil {
-				_ = unix.SchedSetaffinity(tid, s)
-			}
+		for _, tid := range selfThreads() {
+			_ = unix.SchedSetaffinity(tid, s)
 		}
 	}
 	apply(&set)
