@@ -60,30 +60,20 @@ func (a *againstList) Set(v string) error {
 var echoOpts = echoFlags{conns: "100", sizes: "64", duration: 10 * time.Second, warmup: time.Second,
 	servers: "braid-protocol,braid-streams", idle: 10_000, rounds: 3}
 
-func init() {
-	Register(Workload{
-		Name:        "echo",
-		Description: "TCP echo: server child pinned to cpu0, braid load generator on cpu1; req/s, p50/p99, server CPU us/request and its kernel part (--conns, --size, --duration, --against)",
-		Run:         runEcho,
-		Flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&echoOpts.conns, "conns", echoOpts.conns, "echo: connections, or a comma list (100,1000)")
-			fs.StringVar(&echoOpts.sizes, "size", echoOpts.sizes, "echo: message size in bytes, or a comma list (64,4096)")
-			fs.DurationVar(&echoOpts.duration, "duration", echoOpts.duration, "echo: measured time per server and configuration")
-			fs.DurationVar(&echoOpts.warmup, "warmup", echoOpts.warmup, "echo: load before the measured window")
-			fs.StringVar(&echoOpts.servers, "servers", echoOpts.servers, "echo: braid servers to measure (braid-protocol, braid-streams; empty for none)")
-			fs.IntVar(&echoOpts.rounds, "rounds", echoOpts.rounds, "echo: rounds over every server (interleaved); the medians are reported")
-			fs.Var(&echoOpts.against, "against", "echo: NAME=CMD, a peer server to measure too; {port} in CMD is replaced by the port (repeatable; default: none)")
-		},
-	})
-	Register(Workload{
-		Name:        "idle-conns",
-		Description: "memory per idle connection held by one braid loop (Protocol and streams servers, 10,000 connections)",
-		Run:         runIdleConns,
-		Flags: func(fs *flag.FlagSet) {
-			fs.IntVar(&echoOpts.idle, "idle", echoOpts.idle, "idle-conns: connections to hold")
-		},
-	})
-	RegisterChild("echo-server", echoServerMain)
+// echoFlagSet registers the echo workload's flags.
+func echoFlagSet(fs *flag.FlagSet) {
+	fs.StringVar(&echoOpts.conns, "conns", echoOpts.conns, "echo: connections, or a comma list (100,1000)")
+	fs.StringVar(&echoOpts.sizes, "size", echoOpts.sizes, "echo: message size in bytes, or a comma list (64,4096)")
+	fs.DurationVar(&echoOpts.duration, "duration", echoOpts.duration, "echo: measured time per server and configuration")
+	fs.DurationVar(&echoOpts.warmup, "warmup", echoOpts.warmup, "echo: load before the measured window")
+	fs.StringVar(&echoOpts.servers, "servers", echoOpts.servers, "echo: braid servers to measure (braid-protocol, braid-streams; empty for none)")
+	fs.IntVar(&echoOpts.rounds, "rounds", echoOpts.rounds, "echo: rounds over every server (interleaved); the medians are reported")
+	fs.Var(&echoOpts.against, "against", "echo: NAME=CMD, a peer server to measure too; {port} in CMD is replaced by the port (repeatable; default: none)")
+}
+
+// idleFlagSet registers the idle-conns workload's flag.
+func idleFlagSet(fs *flag.FlagSet) {
+	fs.IntVar(&echoOpts.idle, "idle", echoOpts.idle, "idle-conns: connections to hold")
 }
 
 // echoServer is one server to measure: braid's own (a model) or a peer

@@ -14,14 +14,6 @@ import (
 // The event-loop workloads of `braid bench` and of aio's go test
 // benchmarks (which call these functions, so both measure the same code).
 
-func init() {
-	Register(Workload{
-		Name:        "loop",
-		Description: "event loop core: spawn+gather 100k tasks, queue ping-pong, memory of 100k sleeping tasks, 1M CallLater timers",
-		Run:         runLoop,
-	})
-}
-
 func runLoop(ctx context.Context, cfg Config, report func(Row)) error {
 	n, timers := 100_000, 1_000_000
 	if cfg.Quick {

@@ -53,23 +53,13 @@ var poolOpts struct {
 
 const poolWorkers = 2
 
-func init() {
-	Register(Workload{
-		Name:        "pool",
-		Description: "process pool (mp.Pool, 2 workers): start-up, Submit and Map throughput, round trip, 10 MB argument, 8 x fib(35) (--pool-peer for Python's pools)",
-		Run:         runPool,
-		Flags: func(fs *flag.FlagSet) {
-			fs.BoolVar(&poolOpts.peer, "pool-peer", false, "pool: also measure ProcessPoolExecutor and multiprocessing.Pool in the same run, with --python-exe (default off)")
-		},
-	})
-	RegisterCPUModel(CPUModel{
-		Name:  fmt.Sprintf("mp.Pool(%d)", poolWorkers),
-		Order: 30,
-		Note:  "worker processes, pool start included",
-		Run:   runCPUProcessPool,
-	})
+// poolFlagSet registers the pool workload's flag.
+func poolFlagSet(fs *flag.FlagSet) {
+	fs.BoolVar(&poolOpts.peer, "pool-peer", false, "pool: also measure ProcessPoolExecutor and multiprocessing.Pool in the same run, with --python-exe (default off)")
 }
 
+// runCPUProcessPool is the cpu workload's process pool model: a pool of
+// poolWorkers started for the run (its start is in the time).
 func runCPUProcessPool(ctx context.Context, tasks []CPUTask) ([]int64, error) {
 	pool, err := mp.NewPool(mp.WithMaxWorkers(poolWorkers), mp.WithName("bench-cpu"))
 	if err != nil {
