@@ -3,7 +3,9 @@
 package bench
 
 import (
+	"os"
 	"os/exec"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,8 +25,14 @@ func pinSelf(cpu int) (restore func(), pinned bool) {
 	var set unix.CPUSet
 	set.Set(cpu)
 	apply := func(s *unix.CPUSet) {
-		for _, tid := range selfThreads() {
-			_ = unix.SchedSetaffinity(tid, s)
+		ents, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			return
+		}
+		for _, e := range ents {
+			if tid, err := strconv.Atoi(e.Name()); err == nil {
+				_ = unix.SchedSetaffinity(tid, s)
+			}
 		}
 	}
 	apply(&set)

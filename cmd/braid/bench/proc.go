@@ -2,7 +2,8 @@ package bench
 
 // What the workloads read about processes and the machine, in one place:
 // /proc (Linux; elsewhere the readers return zero or report failure) and
-// getrusage.
+// getrusage. (pin_linux.go, which pins the echo load generator, lists the
+// threads to pin in /proc/self/task: Linux only, like the pinning.)
 
 import (
 	"errors"
@@ -143,22 +144,6 @@ func loadAvg1() float64 {
 	}
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
-}
-
-// selfThreads returns the thread ids of this process, from
-// /proc/self/task; none where it cannot read them.
-func selfThreads() []int {
-	ents, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return nil
-	}
-	var tids []int
-	for _, e := range ents {
-		if tid, err := strconv.Atoi(e.Name()); err == nil {
-			tids = append(tids, tid)
-		}
-	}
-	return tids
 }
 
 // cpuTimes returns the user+system time of this process and of its
