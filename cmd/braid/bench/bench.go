@@ -73,6 +73,10 @@ type Config struct {
 	// PythonExe is the interpreter of the Python peers ("": the default,
 	// /usr/bin/python3 if present, else python3).
 	PythonExe string
+	// Rounds is the command's --rounds when it was given, else 0: a
+	// workload measured in rounds (echo) then runs that many instead of
+	// its own default.
+	Rounds int
 }
 
 // Workload is one named measurement.

@@ -67,8 +67,19 @@ func echoFlagSet(fs *flag.FlagSet) {
 	fs.DurationVar(&echoOpts.duration, "duration", echoOpts.duration, "echo: measured time per server and configuration")
 	fs.DurationVar(&echoOpts.warmup, "warmup", echoOpts.warmup, "echo: load before the measured window")
 	fs.StringVar(&echoOpts.servers, "servers", echoOpts.servers, "echo: braid servers to measure (braid-protocol, braid-streams; empty for none)")
-	fs.IntVar(&echoOpts.rounds, "rounds", echoOpts.rounds, "echo: rounds over every server (interleaved); the medians are reported")
 	fs.Var(&echoOpts.against, "against", "echo: NAME=CMD, a peer server to measure too; {port} in CMD is replaced by the port (repeatable; default: none)")
+}
+
+// echoRounds is the number of rounds over every server: the command's
+// --rounds when given, else 3; 1 for a quick run.
+func echoRounds(cfg Config) int {
+	switch {
+	case cfg.Quick:
+		return 1
+	case cfg.Rounds > 0:
+		return cfg.Rounds
+	}
+	return max(echoOpts.rounds, 1)
 }
 
 // idleFlagSet registers the idle-conns workload's flag.
@@ -154,10 +165,7 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 	}
 	restore, pinned := pinSelf(1)
 	defer restore()
-	rounds := max(echoOpts.rounds, 1)
-	if cfg.Quick {
-		rounds = 1
-	}
+	rounds := echoRounds(cfg)
 	type key struct{ conns, size, server int }
 	results := map[key][]echoResult{}
 	// Rounds are interleaved (every server once per round) so that a

@@ -57,3 +57,19 @@ func TestSelectKeepsTheOrderGivenAndNamesTheKnownOnUnknown(t *testing.T) {
 		t.Errorf("Select(nope) error = %q, want it to start %q", err, want)
 	}
 }
+
+func TestEchoRoundsFollowTheCommandLine(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		want int
+	}{
+		{Config{}, 3},
+		{Config{Rounds: 10}, 10},
+		{Config{Quick: true}, 1},
+		{Config{Quick: true, Rounds: 10}, 1},
+	} {
+		if got := echoRounds(c.cfg); got != c.want {
+			t.Errorf("echoRounds(%+v) = %d, want %d", c.cfg, got, c.want)
+		}
+	}
+}
