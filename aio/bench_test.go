@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/braid-go/braid/aio"
-	"github.com/braid-go/braid/internal/bench"
+	"github.com/braid-go/braid/cmd/braid/bench"
 )
 
 // The workloads live in internal/bench, shared with `braid bench`.

@@ -3,7 +3,7 @@ package aio_test
 import (
 	"testing"
 
-	"github.com/braid-go/braid/internal/bench"
+	"github.com/braid-go/braid/cmd/braid/bench"
 	"go.uber.org/goleak"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/braid-go/braid/aio"
-	"github.com/braid-go/braid/internal/bench"
+	"github.com/braid-go/braid/cmd/braid/bench"
 )
 
 // runSyncBench runs body as the main task of a fresh loop (real clock).

@@ -17,13 +17,14 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/braid-go/braid/internal/bench"
+	"github.com/braid-go/braid/cmd/braid/bench"
 )
 
 type benchFlags struct {
 	json, quick, list, quiet, wide, python bool
 	pythonExe, html                        string
 	rounds                                 int
+	roundsGiven                            bool // --rounds was on the command line
 }
 
 const benchLong = `With no workload named, runs the articles' experiment: which concurrency model fits
@@ -68,7 +69,8 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 			return names, cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("rounds") && f.quick {
+			f.roundsGiven = cmd.Flags().Changed("rounds")
+			if !f.roundsGiven && f.quick {
 				f.rounds = 2
 			}
 			if f.rounds < 1 {
@@ -81,7 +83,7 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 	fl.SortFlags = false
 	fl.BoolVar(&f.json, "json", false, "print one JSON array of rows instead of tables (default off)")
 	fl.BoolVar(&f.wide, "wide", false, "wider tables: speed-up ranges, and the micro workloads' notes in a column (default off)")
-	fl.IntVar(&f.rounds, "rounds", 5, "rounds of every model; each figure is their median (--quick: 2)")
+	fl.IntVar(&f.rounds, "rounds", 5, "rounds of every model; each figure is their median (--quick: 2; echo: rounds over every server, default 3)")
 	fl.BoolVar(&f.python, "python", false, "run the same workloads in Python beside braid's (default off)")
 	fl.StringVar(&f.pythonExe, "python-exe", "", "the Python interpreter for --python and the --*-peer flags (default /usr/bin/python3 if present, else python3)")
 	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML page of charts, verdicts and task timelines to this file (default none)")
@@ -96,6 +98,15 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	fl.AddGoFlagSet(gofs)
 	return cmd
+}
+
+// microRounds is the --rounds that the micro workloads get: the value
+// when it was given, else 0 (each keeps its own default).
+func (f benchFlags) microRounds() int {
+	if f.roundsGiven {
+		return f.rounds
+	}
+	return 0
 }
 
 // allWorkloadNames lists the experiment's workloads, then the micro ones.
@@ -248,7 +259,7 @@ func runBench(parent context.Context, f benchFlags, names []string, stdout, stde
 			if ctx.Err() != nil {
 				break
 			}
-			cfg := bench.Config{Quick: f.quick, PythonExe: f.pythonExe, Progress: func(format string, a ...any) {
+			cfg := bench.Config{Quick: f.quick, PythonExe: f.pythonExe, Rounds: f.microRounds(), Progress: func(format string, a ...any) {
 				if prog != nil {
 					prog.step(-1, fmt.Sprintf(format, a...))
 				}

@@ -23,7 +23,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/braid-go/braid/internal/bench"
+	"github.com/braid-go/braid/cmd/braid/bench"
 	"github.com/braid-go/braid/mp"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/braid-go/braid/internal/bench"
+	"github.com/braid-go/braid/cmd/braid/bench"
 	"github.com/braid-go/braid/mp"
 )
 

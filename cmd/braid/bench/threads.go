@@ -24,15 +24,9 @@ var threadsOpts struct {
 	peer bool
 }
 
-func init() {
-	Register(Workload{
-		Name:        "threads",
-		Description: "I/O-bound through threads: 5,000 blocking GETs (20 ms server) via aio.ToThread with 20/200 workers vs plain goroutines (--requests-peer for Python)",
-		Run:         runThreads,
-		Flags: func(fs *flag.FlagSet) {
-			fs.BoolVar(&threadsOpts.peer, "requests-peer", false, "threads: also measure Python's requests in a ThreadPoolExecutor in the same run, with --python-exe (default off)")
-		},
-	})
+// threadsFlagSet registers the threads workload's flag.
+func threadsFlagSet(fs *flag.FlagSet) {
+	fs.BoolVar(&threadsOpts.peer, "requests-peer", false, "threads: also measure Python's requests in a ThreadPoolExecutor in the same run, with --python-exe (default off)")
 }
 
 const articleLatency = 20 * time.Millisecond

@@ -24,17 +24,11 @@ var httpOpts struct {
 	aiohttp bool
 }
 
-func init() {
-	Register(Workload{
-		Name:        "http",
-		Description: "I/O-bound on the loop: 5,000 GETs (20 ms server) with braid's HTTP client, sequential and semaphore 50/200, vs plain Go net/http (--aiohttp-peer for Python's aiohttp; the goroutine pool is the threads workload)",
-		Run:         runHTTP,
-		Flags: func(fs *flag.FlagSet) {
-			fs.IntVar(&httpOpts.n, "fetches", 5000, "http: number of GETs")
-			fs.DurationVar(&httpOpts.latency, "latency", articleLatency, "http: the article server's latency")
-			fs.BoolVar(&httpOpts.aiohttp, "aiohttp-peer", false, "http: also measure Python's aiohttp (on uvloop when installed) in the same run, with --python-exe (default off)")
-		},
-	})
+// httpFlagSet registers the http workload's flags.
+func httpFlagSet(fs *flag.FlagSet) {
+	fs.IntVar(&httpOpts.n, "fetches", 5000, "http: number of GETs")
+	fs.DurationVar(&httpOpts.latency, "latency", articleLatency, "http: the article server's latency")
+	fs.BoolVar(&httpOpts.aiohttp, "aiohttp-peer", false, "http: also measure Python's aiohttp (on uvloop when installed) in the same run, with --python-exe (default off)")
 }
 
 func runHTTP(ctx context.Context, cfg Config, report func(Row)) error {

@@ -8,10 +8,8 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -240,29 +238,6 @@ func expPoolStartup(ctx context.Context, n int) (time.Duration, error) {
 	return time.Since(t0), nil
 }
 
-// Stat is a median with the range of the values it came from.
-type Stat struct {
-	Median, Min, Max float64
-	N                int
-}
-
-// Spread is half the range: the "±" of a figure.
-func (s Stat) Spread() float64 { return (s.Max - s.Min) / 2 }
-
-func statOf(v []float64) Stat {
-	var ok []float64
-	for _, x := range v {
-		if !math.IsNaN(x) && !math.IsInf(x, 0) {
-			ok = append(ok, x)
-		}
-	}
-	if len(ok) == 0 {
-		return Stat{Median: math.NaN(), Min: math.NaN(), Max: math.NaN()}
-	}
-	slices.Sort(ok)
-	return Stat{Median: median(slices.Clone(ok)), Min: ok[0], Max: ok[len(ok)-1], N: len(ok)}
-}
-
 // WallStat is the model's wall time over its rounds.
 func (m *ModelStats) WallStat() Stat { return statOf(m.Wall) }
 
@@ -271,18 +246,6 @@ func (m *ModelStats) CPUStat() Stat { return statOf(m.CPU) }
 
 // PeakStat is the model's peak memory over its rounds.
 func (m *ModelStats) PeakStat() Stat { return statOf(m.PeakMB) }
-
-// ratio returns the per-round ratios a[r]/b[r] over the rounds where both
-// were measured: paired, so that a slow spell that hits both cancels.
-func ratio(a, b []float64) Stat {
-	v := make([]float64, 0, len(a))
-	for r := range a {
-		if r < len(b) && !math.IsNaN(a[r]) && !math.IsNaN(b[r]) && b[r] > 0 {
-			v = append(v, a[r]/b[r])
-		}
-	}
-	return statOf(v)
-}
 
 // Model returns the stats of the model of impl named name, or nil.
 func (r *ExpResult) Model(impl, name string) *ModelStats {
@@ -379,46 +342,6 @@ func articleServerMain() int {
 	return 0
 }
 
-// childrenPeakMB sums the peak RSS (VmHWM) of this process's children
-// other than the article server: the worker processes of a pool, read
-// before it shuts down. 0 where /proc is missing.
-func childrenPeakMB() float64 {
-	tasks, _ := filepath.Glob("/proc/self/task/*/children")
-	seen := map[int]bool{}
-	total := 0.0
-	for _, t := range tasks {
-		data, err := os.ReadFile(t)
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(data)) {
-			pid, err := strconv.Atoi(f)
-			if err != nil || seen[pid] || pid == serverChildPID {
-				continue
-			}
-			seen[pid] = true
-			total += float64(statusKiB(fmt.Sprintf("/proc/%d/status", pid), "VmHWM")) / 1024
-		}
-	}
-	return total
-}
-
-func statusKiB(path, field string) int64 {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			if f := strings.Fields(rest); len(f) >= 1 {
-				v, _ := strconv.ParseInt(f[0], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
-}
-
 // loadWatch measures, over a workload, how busy the machine was with
 // other work: the steal time of a VM, the CPU time used by processes
 // other than this one and its children, and the load average.
@@ -431,54 +354,10 @@ type loadWatch struct {
 	maxLoad float64
 }
 
-type cpuStat struct{ busy, steal, total float64 } // in clock ticks
-
-func readCPUStat() (cpuStat, bool) {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return cpuStat{}, false
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return cpuStat{}, false
-	}
-	var v []float64
-	for _, s := range f[1:] {
-		x, _ := strconv.ParseFloat(s, 64)
-		v = append(v, x)
-	}
-	// user nice system idle iowait irq softirq steal [guest guest_nice]
-	// (guest time is already in user).
-	var s cpuStat
-	for i := 0; i < 8 && i < len(v); i++ {
-		s.total += v[i]
-	}
-	s.steal = v[7]
-	s.busy = s.total - v[3] - v[4] - v[7]
-	return s, true
-}
-
-func loadAvg1() float64 {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(data))
-	if len(f) == 0 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
-}
-
 func startLoadWatch() *loadWatch {
 	s, ok := readCPUStat()
 	return &loadWatch{t0: time.Now(), stat0: s, own0: cpuTimes(), ok: ok, ncpu: runtime.NumCPU(), maxLoad: loadAvg1()}
 }
-
-// clockTick is USER_HZ, 100 on every Linux the Go runtime supports.
-const clockTick = 100.0
 
 // verdict returns "" for a quiet machine, else what made it busy.
 func (l *loadWatch) verdict() string {

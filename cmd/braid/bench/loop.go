@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/braid-go/braid/aio"
@@ -16,14 +13,6 @@ import (
 
 // The event-loop workloads of `braid bench` and of aio's go test
 // benchmarks (which call these functions, so both measure the same code).
-
-func init() {
-	Register(Workload{
-		Name:        "loop",
-		Description: "event loop core: spawn+gather 100k tasks, queue ping-pong, memory of 100k sleeping tasks, 1M CallLater timers",
-		Run:         runLoop,
-	})
-}
 
 func runLoop(ctx context.Context, cfg Config, report func(Row)) error {
 	n, timers := 100_000, 1_000_000
@@ -208,30 +197,6 @@ func TimersOn(ctx context.Context, delays []time.Duration) (time.Duration, error
 	}
 	_, err := done.Await(ctx)
 	return time.Since(start), err
-}
-
-// ProcStatusKiB reads a field of /proc/self/status (VmRSS, VmHWM) in KiB;
-// 0 where there is no such file.
-func ProcStatusKiB(field string) int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, field+":") {
-			if f := strings.Fields(line); len(f) >= 2 {
-				v, _ := strconv.ParseInt(f[1], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
-}
-
-// ResetPeakRSS resets the process's VmHWM to its current RSS (Linux:
-// writing 5 to /proc/self/clear_refs); elsewhere it does nothing.
-func ResetPeakRSS() {
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
 
 // PingPongOn runs rounds round trips between the calling task and a task

@@ -6,6 +6,11 @@ package bench
 // server's CPU time per request (its user+system time over the measured
 // window divided by the requests served in it), for braid's Protocol and
 // streams servers and for any peer given with --against NAME=CMD.
+//
+// This file holds the workload (its flags, the servers, the rounds, the
+// rows) and braid's echo server child; loadgen.go the load generator;
+// stats.go the medians and paired ratios; proc.go the /proc readers;
+// pin_linux.go the pinning of the load generator.
 
 import (
 	"bufio"
@@ -18,7 +23,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,30 +60,31 @@ func (a *againstList) Set(v string) error {
 var echoOpts = echoFlags{conns: "100", sizes: "64", duration: 10 * time.Second, warmup: time.Second,
 	servers: "braid-protocol,braid-streams", idle: 10_000, rounds: 3}
 
-func init() {
-	Register(Workload{
-		Name:        "echo",
-		Description: "TCP echo: server child pinned to cpu0, braid load generator on cpu1; req/s, p50/p99, server CPU us/request and its kernel part (--conns, --size, --duration, --against)",
-		Run:         runEcho,
-		Flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&echoOpts.conns, "conns", echoOpts.conns, "echo: connections, or a comma list (100,1000)")
-			fs.StringVar(&echoOpts.sizes, "size", echoOpts.sizes, "echo: message size in bytes, or a comma list (64,4096)")
-			fs.DurationVar(&echoOpts.duration, "duration", echoOpts.duration, "echo: measured time per server and configuration")
-			fs.DurationVar(&echoOpts.warmup, "warmup", echoOpts.warmup, "echo: load before the measured window")
-			fs.StringVar(&echoOpts.servers, "servers", echoOpts.servers, "echo: braid servers to measure (braid-protocol, braid-streams; empty for none)")
-			fs.IntVar(&echoOpts.rounds, "rounds", echoOpts.rounds, "echo: rounds over every server (interleaved); the medians are reported")
-			fs.Var(&echoOpts.against, "against", "echo: NAME=CMD, a peer server to measure too; {port} in CMD is replaced by the port (repeatable; default: none)")
-		},
-	})
-	Register(Workload{
-		Name:        "idle-conns",
-		Description: "memory per idle connection held by one braid loop (Protocol and streams servers, 10,000 connections)",
-		Run:         runIdleConns,
-		Flags: func(fs *flag.FlagSet) {
-			fs.IntVar(&echoOpts.idle, "idle", echoOpts.idle, "idle-conns: connections to hold")
-		},
-	})
-	RegisterChild("echo-server", echoServerMain)
+// echoFlagSet registers the echo workload's flags.
+func echoFlagSet(fs *flag.FlagSet) {
+	fs.StringVar(&echoOpts.conns, "conns", echoOpts.conns, "echo: connections, or a comma list (100,1000)")
+	fs.StringVar(&echoOpts.sizes, "size", echoOpts.sizes, "echo: message size in bytes, or a comma list (64,4096)")
+	fs.DurationVar(&echoOpts.duration, "duration", echoOpts.duration, "echo: measured time per server and configuration")
+	fs.DurationVar(&echoOpts.warmup, "warmup", echoOpts.warmup, "echo: load before the measured window")
+	fs.StringVar(&echoOpts.servers, "servers", echoOpts.servers, "echo: braid servers to measure (braid-protocol, braid-streams; empty for none)")
+	fs.Var(&echoOpts.against, "against", "echo: NAME=CMD, a peer server to measure too; {port} in CMD is replaced by the port (repeatable; default: none)")
+}
+
+// echoRounds is the number of rounds over every server: the command's
+// --rounds when given, else 3; 1 for a quick run.
+func echoRounds(cfg Config) int {
+	switch {
+	case cfg.Quick:
+		return 1
+	case cfg.Rounds > 0:
+		return cfg.Rounds
+	}
+	return max(echoOpts.rounds, 1)
+}
+
+// idleFlagSet registers the idle-conns workload's flag.
+func idleFlagSet(fs *flag.FlagSet) {
+	fs.IntVar(&echoOpts.idle, "idle", echoOpts.idle, "idle-conns: connections to hold")
 }
 
 // echoServer is one server to measure: braid's own (a model) or a peer
@@ -160,10 +165,7 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 	}
 	restore, pinned := pinSelf(1)
 	defer restore()
-	rounds := max(echoOpts.rounds, 1)
-	if cfg.Quick {
-		rounds = 1
-	}
+	rounds := echoRounds(cfg)
 	type key struct{ conns, size, server int }
 	results := map[key][]echoResult{}
 	// Rounds are interleaved (every server once per round) so that a
@@ -245,38 +247,6 @@ func runEcho(ctx context.Context, cfg Config, report func(Row)) error {
 	return nil
 }
 
-// pairedRatio compares a server's CPU per request with a peer's round by
-// round: it returns the median of the per-round ratios and their range;
-// ok is false when no round of both has figures.
-func pairedRatio(rs, peer []echoResult) (med, lo, hi float64, ok bool) {
-	var ratios []float64
-	for i := range min(len(rs), len(peer)) {
-		if rs[i].cpuPerReq > 0 && peer[i].cpuPerReq > 0 {
-			ratios = append(ratios, rs[i].cpuPerReq/peer[i].cpuPerReq)
-		}
-	}
-	if len(ratios) == 0 {
-		return 0, 0, 0, false
-	}
-	return median(ratios), slices.Min(ratios), slices.Max(ratios), true
-}
-
-// medianOf returns the median of a figure over rounds.
-func medianOf(rs []echoResult, get func(echoResult) float64) float64 {
-	v := make([]float64, len(rs))
-	for i, r := range rs {
-		v[i] = get(r)
-	}
-	return median(v)
-}
-
-type echoResult struct {
-	rps, p50, p99, cpuPerReq float64
-	sysPerReq                float64 // the kernel's part of cpuPerReq
-}
-
-func (r echoResult) cpu() float64 { return r.cpuPerReq }
-
 // startServer starts s on a free port, pinned to cpu0 when taskset is
 // there, and waits until it accepts connections.
 func startServer(ctx context.Context, s echoServer, pinned bool) (*exec.Cmd, int, io.WriteCloser, *bufio.Reader, error) {
@@ -345,211 +315,6 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func measureEcho(ctx context.Context, s echoServer, conns, size int, warmup, duration time.Duration, pinned bool) (echoResult, error) {
-	cmd, port, stdin, _, err := startServer(ctx, s, pinned)
-	if err != nil {
-		return echoResult{}, err
-	}
-	defer stopServer(cmd, stdin)
-	pid := cmd.Process.Pid
-	var res echoResult
-	// The load generator never sleeps when it has a core of its own
-	// (aio.WithBusyPoll). On loopback the server's reply is delivered into
-	// the client's socket inside the server's sendto, and a sleeping
-	// client's wake-up (an inter-processor interrupt, a virtual CPU leaving
-	// its halt) ran there too, billed to the server: up to a fifth of its
-	// CPU in perf, and rounds of one server 40 % apart depending on which
-	// side happened to be idle. Unpinned, a spinning client would take the
-	// server's CPU.
-	var clientOpts []aio.Option
-	if pinned {
-		clientOpts = append(clientOpts, aio.WithBusyPoll())
-	}
-	err = aio.Run(ctx, func(ctx context.Context) error {
-		g := &loadGen{size: size, base: time.Now(), hist: newHistogram()}
-		g.msg = make([]byte, size)
-		for i := range g.msg {
-			g.msg[i] = byte('a' + i%26)
-		}
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		for i := 0; i < conns; i++ {
-			c := &echoClient{g: g}
-			if _, _, err := aio.CreateConnection(ctx, "tcp", addr, func() aio.Protocol { return c }); err != nil {
-				g.stop()
-				return fmt.Errorf("connection %d: %w", i, err)
-			}
-			g.clients = append(g.clients, c)
-		}
-		for _, c := range g.clients {
-			c.send()
-		}
-		if err := aio.Sleep(ctx, warmup); err != nil {
-			g.stop()
-			return err
-		}
-		if g.err != nil {
-			return g.err
-		}
-		user0, sys0, cerr := processCPU(pid)
-		g.hist.reset()
-		t0 := time.Now()
-		if err := aio.Sleep(ctx, duration); err != nil {
-			g.stop()
-			return err
-		}
-		n := g.hist.count
-		elapsed := time.Since(t0)
-		user1, sys1, cerr2 := processCPU(pid)
-		g.stop()
-		if g.err != nil {
-			return g.err
-		}
-		if n == 0 {
-			return errors.New("no request completed in the measured window")
-		}
-		res.rps = float64(n) / elapsed.Seconds()
-		res.p50 = g.hist.quantile(0.50)
-		res.p99 = g.hist.quantile(0.99)
-		if cerr == nil && cerr2 == nil {
-			res.cpuPerReq = (user1 + sys1 - user0 - sys0).Seconds() * 1e6 / float64(n)
-			res.sysPerReq = (sys1 - sys0).Seconds() * 1e6 / float64(n)
-		}
-		return nil
-	}, clientOpts...)
-	return res, err
-}
-
-// loadGen is the closed-loop load generator: every connection sends a
-// message, waits for the whole echo, records the latency, and sends
-// again. It runs on one loop with Protocol clients (no task per
-// connection), so that the client costs as little as it can.
-type loadGen struct {
-	size    int
-	msg     []byte
-	base    time.Time
-	hist    *histogram
-	clients []*echoClient
-	stopped bool
-	err     error
-}
-
-func (g *loadGen) stop() {
-	g.stopped = true
-	for _, c := range g.clients {
-		if c.t != nil {
-			c.t.Abort()
-		}
-	}
-}
-
-type echoClient struct {
-	aio.BaseProtocol
-	g    *loadGen
-	t    aio.Transport
-	got  int
-	sent time.Duration
-}
-
-func (c *echoClient) ConnectionMade(t aio.Transport) { c.t = t }
-
-func (c *echoClient) send() {
-	c.got = 0
-	c.sent = time.Since(c.g.base)
-	if err := c.t.Write(c.g.msg); err != nil && c.g.err == nil && !c.g.stopped {
-		c.g.err = err
-	}
-}
-
-func (c *echoClient) DataReceived(data []byte) {
-	c.got += len(data)
-	if c.got < c.g.size {
-		return
-	}
-	c.g.hist.add(time.Since(c.g.base) - c.sent)
-	if !c.g.stopped {
-		c.send()
-	}
-}
-
-func (c *echoClient) ConnectionLost(err error) {
-	if !c.g.stopped && c.g.err == nil {
-		if err == nil {
-			err = errors.New("the server closed a connection")
-		}
-		c.g.err = err
-	}
-}
-
-// histogram counts latencies in 1 us buckets up to 1 s.
-type histogram struct {
-	b     []uint32
-	count int64
-}
-
-const histMaxUs = 1_000_000
-
-func newHistogram() *histogram { return &histogram{b: make([]uint32, histMaxUs+1)} }
-
-func (h *histogram) add(d time.Duration) {
-	us := int(d / time.Microsecond)
-	if us > histMaxUs {
-		us = histMaxUs
-	}
-	h.b[us]++
-	h.count++
-}
-
-func (h *histogram) reset() {
-	clear(h.b)
-	h.count = 0
-}
-
-// quantile returns the latency in us below which the fraction q of the
-// samples lie (the upper edge of the bucket).
-func (h *histogram) quantile(q float64) float64 {
-	if h.count == 0 {
-		return 0
-	}
-	want := int64(q*float64(h.count) + 0.5)
-	if want < 1 {
-		want = 1
-	}
-	var seen int64
-	for i, n := range h.b {
-		seen += int64(n)
-		if seen >= want {
-			return float64(i + 1)
-		}
-	}
-	return histMaxUs
-}
-
-// processCPU returns the user and system CPU time a process has used so
-// far (all its threads), from /proc/PID/stat.
-func processCPU(pid int) (user, sys time.Duration, err error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, 0, errors.New("unreadable /proc stat")
-	}
-	f := strings.Fields(s[i+1:])
-	// After the command: state is field 3; utime and stime are 14 and 15.
-	if len(f) < 13 {
-		return 0, 0, errors.New("short /proc stat")
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, 0, errors.New("unreadable /proc stat times")
-	}
-	const clockTicks = 100 // USER_HZ on Linux
-	return time.Duration(ut) * time.Second / clockTicks, time.Duration(st) * time.Second / clockTicks, nil
 }
 
 // splitCommand splits a command line into words, honouring single and

@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"iter"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -54,23 +53,13 @@ var poolOpts struct {
 
 const poolWorkers = 2
 
-func init() {
-	Register(Workload{
-		Name:        "pool",
-		Description: "process pool (mp.Pool, 2 workers): start-up, Submit and Map throughput, round trip, 10 MB argument, 8 x fib(35) (--pool-peer for Python's pools)",
-		Run:         runPool,
-		Flags: func(fs *flag.FlagSet) {
-			fs.BoolVar(&poolOpts.peer, "pool-peer", false, "pool: also measure ProcessPoolExecutor and multiprocessing.Pool in the same run, with --python-exe (default off)")
-		},
-	})
-	RegisterCPUModel(CPUModel{
-		Name:  fmt.Sprintf("mp.Pool(%d)", poolWorkers),
-		Order: 30,
-		Note:  "worker processes, pool start included",
-		Run:   runCPUProcessPool,
-	})
+// poolFlagSet registers the pool workload's flag.
+func poolFlagSet(fs *flag.FlagSet) {
+	fs.BoolVar(&poolOpts.peer, "pool-peer", false, "pool: also measure ProcessPoolExecutor and multiprocessing.Pool in the same run, with --python-exe (default off)")
 }
 
+// runCPUProcessPool is the cpu workload's process pool model: a pool of
+// poolWorkers started for the run (its start is in the time).
 func runCPUProcessPool(ctx context.Context, tasks []CPUTask) ([]int64, error) {
 	pool, err := mp.NewPool(mp.WithMaxWorkers(poolWorkers), mp.WithName("bench-cpu"))
 	if err != nil {
@@ -337,14 +326,6 @@ func fmtMillis(ts []time.Duration) string {
 		parts[i] = fmt.Sprintf("%.1f", float64(t.Microseconds())/1e3)
 	}
 	return strings.Join(parts, " ")
-}
-
-// percentiles returns the p50 and p99 of ts in microseconds.
-func percentiles(ts []time.Duration) (p50, p99 float64) {
-	s := slices.Clone(ts)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	at := func(q float64) float64 { return float64(s[int(q*float64(len(s)-1))].Nanoseconds()) / 1e3 }
-	return at(0.5), at(0.99)
 }
 
 // poolPeers runs peers.py pool for ProcessPoolExecutor ("cf") and

@@ -1,4 +1,4 @@
-module github.com/braid-go/braid/internal/peers
+module github.com/braid-go/braid/cmd/braid/peers
 
 go 1.24.0
 

@@ -2,26 +2,20 @@ package bench
 
 // The articles' CPU-bound workload: N identical tasks of pure computation
 // (recursive fib, a prime count by trial division), run sequentially and
-// then by every concurrency model registered with RegisterCPUModel, with the
-// speed-up over sequential. Python gets ~1.0x from threads (the GIL) and
-// ~1.9x from 2 processes on 2 cores; braid's goroutine pool gets the cores
-// in one process.
+// then by every concurrency model of the cpuModels table (workloads.go),
+// with the speed-up over sequential. Python gets ~1.0x from threads (the
+// GIL) and ~1.9x from 2 processes on 2 cores; braid's goroutine pool gets
+// the cores in one process.
 //
-// Models register themselves from their own files, so this file does not
-// change when a model is added:
-//
-//   - futures.ThreadPool and plain goroutines (a peer): below, in this file.
-//   - the event loop alone (package aio, one thread: expected ~1.0x): to be
-//     added by the aio engineer in cpu_loop.go, with Order 10.
-//   - the process pool (package mp): to be added in cpu_mp.go, Order 30.
-//     CPUTask is plain data and RunCPUTask is exported so that a worker
-//     process can run the same computation by name.
+// The models: sequential, futures.ThreadPool and plain goroutines (a
+// peer) below, in this file; the event loop alone (package aio, one
+// thread: expected ~1.0x) in cpu_loop.go; the process pool (package mp) in
+// pool.go. CPUTask is plain data and RunCPUTask is exported so that a
+// worker process can run the same computation by name.
 
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"sort"
 	"sync"
 	"time"
 
@@ -79,9 +73,6 @@ func countPrimes(n int) int {
 type CPUModel struct {
 	// Name is the row's model column, e.g. "futures.ThreadPool(2)".
 	Name string
-	// Order places the row: sequential is the baseline (0); the event loop
-	// 10; the goroutine pool 20; plain goroutines 25; the process pool 30.
-	Order int
 	// Note is added to the row's note (how the model runs, its size).
 	Note string
 	// Run runs every task and returns the results in task order. It must
@@ -89,54 +80,8 @@ type CPUModel struct {
 	Run func(ctx context.Context, tasks []CPUTask) ([]int64, error)
 }
 
-var (
-	cpuModelsMu sync.Mutex
-	cpuModels   []CPUModel
-)
-
-// RegisterCPUModel adds a model to the cpu workload; call it from an init
-// function. It panics on a duplicate name.
-func RegisterCPUModel(m CPUModel) {
-	cpuModelsMu.Lock()
-	defer cpuModelsMu.Unlock()
-	for _, o := range cpuModels {
-		if o.Name == m.Name {
-			panic("bench: cpu model registered twice: " + m.Name)
-		}
-	}
-	cpuModels = append(cpuModels, m)
-}
-
-func sortedCPUModels() []CPUModel {
-	cpuModelsMu.Lock()
-	defer cpuModelsMu.Unlock()
-	out := append([]CPUModel(nil), cpuModels...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Order < out[j].Order })
-	return out
-}
-
 // cpuTaskCount is the number of tasks per kind: the 8 x fib(35).
 const cpuTaskCount = 8
-
-func init() {
-	Register(Workload{
-		Name:        "cpu",
-		Description: "CPU-bound: 8 x fib(35) and 8 x prime count, sequential vs each model, with speed-up",
-		Run:         runCPU,
-	})
-	RegisterCPUModel(CPUModel{
-		Name:  fmt.Sprintf("futures.ThreadPool(%d)", runtime.GOMAXPROCS(0)),
-		Order: 20,
-		Note:  "goroutine pool, GOMAXPROCS workers",
-		Run:   runCPUThreadPool,
-	})
-	RegisterCPUModel(CPUModel{
-		Name:  "plain goroutines (peer)",
-		Order: 25,
-		Note:  "one goroutine per task + WaitGroup",
-		Run:   runCPUGoroutines,
-	})
-}
 
 func runCPU(ctx context.Context, cfg Config, report func(Row)) error {
 	fibN, primesN, repeats := 35, 500_000, 3
@@ -150,7 +95,7 @@ func runCPU(ctx context.Context, cfg Config, report func(Row)) error {
 		{"cpu-fib", fmt.Sprintf("%d tasks of recursive fib(%d)", cpuTaskCount, fibN), CPUTask{"fib", fibN}},
 		{"cpu-primes", fmt.Sprintf("%d tasks counting primes below %d", cpuTaskCount, primesN), CPUTask{"primes", primesN}},
 	}
-	models := append([]CPUModel{{Name: "sequential", Note: "one goroutine, one task after another", Run: runCPUSequential}}, sortedCPUModels()...)
+	models := cpuModels
 	for _, k := range kinds {
 		tasks := make([]CPUTask, cpuTaskCount)
 		for i := range tasks {

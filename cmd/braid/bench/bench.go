@@ -1,7 +1,12 @@
 // Package bench holds the workloads that `braid bench` runs and the table
-// and JSON output they share. Each capability of braid registers its
-// workloads here (loop.go, cpu.go, pool.go, ...); the CLI only selects
-// and prints.
+// and JSON output they share. workloads.go lists every workload in one
+// table; each lives in its own file (loop.go, cpu.go, pool.go, echo.go,
+// ...); the CLI only selects and prints.
+//
+// The package sits beside the command that runs it (cmd/braid), above
+// aio, futures and mp. It is not under an internal/ folder because aio's
+// go test benchmarks call the same functions, so that both measure the
+// same code; it is not an API of braid.
 package bench
 
 import (
@@ -10,11 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"slices"
-	"sort"
 	"strings"
-	"sync"
 )
 
 // Row is one measured line of the table. Figures that do not apply to a
@@ -72,6 +73,10 @@ type Config struct {
 	// PythonExe is the interpreter of the Python peers ("": the default,
 	// /usr/bin/python3 if present, else python3).
 	PythonExe string
+	// Rounds is the command's --rounds when it was given, else 0: a
+	// workload measured in rounds (echo) then runs that many instead of
+	// its own default.
+	Rounds int
 }
 
 // Workload is one named measurement.
@@ -84,102 +89,6 @@ type Workload struct {
 	// Flags, if set, registers the workload's own flags (e.g. echo's
 	// --conns) on the bench command's flag set before it is parsed.
 	Flags func(fs *flag.FlagSet)
-}
-
-// ChildCommand is the hidden first argument with which `braid` runs as a
-// helper process of a workload (the echo workload's server). RunChild
-// handles it.
-const ChildCommand = "_bench-child"
-
-var children = map[string]func(args []string) int{}
-
-// RegisterChild registers a helper process mode of a workload, run by
-// `braid _bench-child NAME ARGS...`.
-func RegisterChild(name string, main func(args []string) int) {
-	mu.Lock()
-	defer mu.Unlock()
-	children[name] = main
-}
-
-// RunChild runs the helper mode named by args[0] and returns its exit
-// code.
-func RunChild(args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "braid: "+ChildCommand+" needs a mode")
-		return 2
-	}
-	mu.Lock()
-	main, ok := children[args[0]]
-	mu.Unlock()
-	if !ok {
-		fmt.Fprintf(os.Stderr, "braid: unknown helper mode %q\n", args[0])
-		return 2
-	}
-	return main(args[1:])
-}
-
-var (
-	mu        sync.Mutex
-	workloads = map[string]Workload{}
-)
-
-// Register adds a workload; it panics on a duplicate name, which is a
-// programming error caught by the first run.
-func Register(w Workload) {
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := workloads[w.Name]; dup {
-		panic("bench: workload registered twice: " + w.Name)
-	}
-	workloads[w.Name] = w
-}
-
-// All returns every registered workload sorted by name.
-func All() []Workload {
-	mu.Lock()
-	defer mu.Unlock()
-	out := make([]Workload, 0, len(workloads))
-	for _, w := range workloads {
-		out = append(out, w)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-// Select returns the named workloads in the order given, or every
-// workload when names is empty. An unknown name is an error that lists
-// the known ones.
-func Select(names []string) ([]Workload, error) {
-	all := All()
-	if len(names) == 0 {
-		return all, nil
-	}
-	byName := map[string]Workload{}
-	known := make([]string, 0, len(all))
-	for _, w := range all {
-		byName[w.Name] = w
-		known = append(known, w.Name)
-	}
-	out := make([]Workload, 0, len(names))
-	for _, n := range names {
-		w, ok := byName[n]
-		if !ok {
-			return nil, fmt.Errorf("unknown workload %q: known workloads are %s", n, strings.Join(known, ", "))
-		}
-		out = append(out, w)
-	}
-	return out, nil
-}
-
-// median sorts v and returns its middle value, or the mean of the two
-// middle values of an even count: the figure of repeated runs.
-func median(v []float64) float64 {
-	slices.Sort(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // WriteJSON writes rows as one JSON array.
