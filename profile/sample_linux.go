@@ -2,7 +2,6 @@ package profile
 
 import (
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -60,14 +59,22 @@ type tracker struct {
 
 	childrenFiles int // 1: the kernel has /proc/PID/task/TID/children; -1: it has not; 0: not known yet
 
-	// per-sample caches
+	// sockets caches what each socket waited on is (a State), by inode,
+	// across samples; tableReads counts the reads of the /proc/PID/net
+	// tables it saves.
+	sockets    map[uint64]string
+	tableReads int
+
+	// per-sample caches: the /proc/PID/net tables read in this sample
 	unixInodes map[uint64]bool
 	inetInodes map[uint64]bool // inode -> loopback
+	unsettled  map[uint64]bool // inet sockets neither bound nor connected yet: not cached
 }
 
 func newTracker(root, excludeTid int, selfMode bool) *tracker {
 	return &tracker{root: root, excludeTid: excludeTid, selfMode: selfMode,
-		known: map[int]uint64{}, procs: map[procKey]*procRec{}, states: map[string]int{}, extPipes: map[string]bool{}}
+		known: map[int]uint64{}, procs: map[procKey]*procRec{}, states: map[string]int{}, extPipes: map[string]bool{},
+		sockets: map[uint64]string{}}
 }
 
 func readString(path string) (string, bool) {
@@ -197,7 +204,7 @@ func (t *tracker) scanAll() []procStat {
 // counted (the baseline of Func is not).
 
 func (t *tracker) sample(count bool) {
-	t.unixInodes, t.inetInodes = nil, nil
+	t.beginSample()
 	best := len(statePriority)
 	threads := 0
 	for _, st := range t.members() {
@@ -282,6 +289,11 @@ func (t *tracker) sample(count bool) {
 		t.samples++
 		t.states[statePriority[best]]++
 	}
+}
+
+// beginSample forgets what the previous sample cached.
+func (t *tracker) beginSample() {
+	t.unixInodes, t.inetInodes, t.unsettled = nil, nil, nil
 }
 
 func filepathNames(dir string) ([]string, error) {
@@ -396,6 +408,9 @@ func (t *tracker) fdsState(pid int, fds []int) string {
 		}
 		if s := stateRank(t.fdState(pid, fd)); s < best {
 			best = s
+			if best <= stateRank(StateDisk) {
+				break // nothing a descriptor is ranks higher
+			}
 		}
 	}
 	if best >= stateRank(StateOther) {
@@ -426,26 +441,66 @@ func (t *tracker) fdState(pid, fd int) string {
 	if fd < 0 {
 		return StateOther
 	}
-	target, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "fd", strconv.Itoa(fd)))
+	target, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/fd/" + strconv.Itoa(fd))
 	if err != nil {
 		return StateOther
-	}
-	if strings.HasPrefix(target, "socket:[") && t.unixInodes == nil {
-		t.unixInodes, t.inetInodes = map[uint64]bool{}, map[uint64]bool{}
-		net := "/proc/" + strconv.Itoa(pid) + "/net/"
-		if text, ok := readString(net + "unix"); ok {
-			parseSocketInodes(text, unixInodeColumn, t.unixInodes)
-		}
-		for _, f := range []string{"tcp", "tcp6", "udp", "udp6"} {
-			if text, ok := readString(net + f); ok {
-				parseSocketInodes(text, inetInodeColumn, t.inetInodes)
-			}
-		}
 	}
 	if strings.HasPrefix(target, "pipe:[") && !t.extPipes[target] {
 		return StateChild // a pipe between processes of the tree
 	}
-	return classifyFdTarget(target, func(i uint64) bool { return t.unixInodes[i] }, func(i uint64) (bool, bool) { lo, ok := t.inetInodes[i]; return ok, lo })
+	ino, isSocket := socketInode(target)
+	if !isSocket {
+		return classifyFdTarget(target, nil, nil)
+	}
+	if s, ok := t.sockets[ino]; ok {
+		return s
+	}
+	t.readSocketTables(pid)
+	s := classifyFdTarget(target, func(i uint64) bool { return t.unixInodes[i] }, func(i uint64) (bool, bool) { lo, ok := t.inetInodes[i]; return ok, lo })
+	if !t.unsettled[ino] {
+		if len(t.sockets) >= maxCachedSockets {
+			clear(t.sockets)
+		}
+		t.sockets[ino] = s
+	}
+	return s
+}
+
+// maxCachedSockets bounds the socket cache (closed sockets stay in it).
+const maxCachedSockets = 1 << 16
+
+// socketInode returns the inode of a "socket:[N]" link target.
+func socketInode(target string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(target, "socket:[")
+	if !ok {
+		return 0, false
+	}
+	ino, err := strconv.ParseUint(strings.TrimSuffix(rest, "]"), 10, 64)
+	return ino, err == nil
+}
+
+// readSocketTables reads the process's /proc/PID/net tables of Unix-domain
+// and TCP/UDP sockets, once per sample at most. They list every socket of
+// the network namespace (thousands on a busy host, and the kernel formats
+// each line on every read), so they are read only when a thread waits on a
+// socket the cache does not know: a socket's kind and peer do not change
+// once it is bound or connected, and its inode is not reused while it is
+// open.
+func (t *tracker) readSocketTables(pid int) {
+	if t.unixInodes != nil {
+		return
+	}
+	t.tableReads++
+	t.unixInodes, t.inetInodes, t.unsettled = map[uint64]bool{}, map[uint64]bool{}, map[uint64]bool{}
+	net := "/proc/" + strconv.Itoa(pid) + "/net/"
+	if text, ok := readString(net + "unix"); ok {
+		parseSocketInodes(text, unixInodeColumn, t.unixInodes, nil)
+	}
+	for _, f := range []string{"tcp", "tcp6", "udp", "udp6"} {
+		if text, ok := readString(net + f); ok {
+			parseSocketInodes(text, inetInodeColumn, t.inetInodes, t.unsettled)
+		}
+	}
 }
 
 // System call kinds.
