@@ -90,6 +90,15 @@ type Figures struct {
 	// threads sampled that computed for at least 2% of the wall time (the
 	// short waits of mostly idle threads are left out).
 	RunQueueSeconds float64 `json:"runqueue_wait_s"`
+	// RunQueueThreads is the number of threads whose waits RunQueueSeconds
+	// sums (0 when not known).
+	RunQueueThreads int `json:"runqueue_threads"`
+	// RunQueueWorkSeconds is the run-queue wait of one timeline of the
+	// work: each of those threads' waits weighted by its share of their
+	// CPU time (sum of cpu_i * wait_i / sum of cpu_i), so that threads
+	// waiting at the same time count once and a thread that did little of
+	// the work counts little. For one thread it is RunQueueSeconds.
+	RunQueueWorkSeconds float64 `json:"runqueue_wait_work_s"`
 	// BlockIODelaySeconds is the time spent waiting for block I/O
 	// (delayacct_blkio_ticks); zero unless BlockIODelayAccounted.
 	BlockIODelaySeconds float64 `json:"blkio_delay_s"`
@@ -203,7 +212,9 @@ const (
 // computes in the kernel: its system time is its work.
 //
 // For a function ([Func]), and with fewer than 5 samples, the share is
-// accounted instead: computing / (wall - run-queue wait), computing being
+// accounted instead: computing / (wall - run-queue wait), the run-queue
+// wait being that of one timeline of the work (see [Figures]
+// RunQueueWorkSeconds) and never more than wall - CPU, computing being
 // user + system time, or user time alone when the kernel time counts as
 // I/O (see above). A function is measured in its own process, whose Go
 // runtime wakes a thread to deliver each of the sampler's ticks, so a
@@ -241,13 +252,7 @@ func Classify(f Figures) Verdict {
 	}
 	counted := computingSamples + waits
 	ioWaits := f.States[StateDisk] + f.States[StateNetwork] + f.States[StateLocalSocket] + f.States[StatePipe]
-	// The time it could run: wall minus run-queue wait, but never less
-	// than the CPU time it got (the run-queue wait is summed over threads,
-	// and several threads can wait at once).
-	avail := max(f.WallSeconds-f.RunQueueSeconds, min(cpu, f.WallSeconds))
-	if avail <= 0 {
-		avail = f.WallSeconds
-	}
+	avail, availText := availableTime(f)
 	// Blocked: the share of the time it could run in which it slept, from
 	// the samples and from the accounting ((wall - run-queue wait - CPU) /
 	// (wall - run-queue wait), exact for one thread; samples count runnable
@@ -275,8 +280,8 @@ func Classify(f Figures) Verdict {
 	case f.Subject == SubjectFunction:
 		share = min(1, computing/avail)
 		v.Reasons = append(v.Reasons, fmt.Sprintf(
-			"computed %.0f%% of the time it could run: (%s) / (wall %.2f s - run-queue wait %.2f s), accounted: a function's process is measured whole, and its samples only say what it waited on; %s",
-			100*share, computingText, f.WallSeconds, f.RunQueueSeconds, kernelText))
+			"computed %.0f%% of the time it could run: (%s) / (%s), accounted: a function's process is measured whole, and its samples only say what it waited on; %s",
+			100*share, computingText, availText, kernelText))
 	case counted >= minSamples:
 		share = float64(computingSamples) / float64(counted)
 		if kernelIsIO && cpu > 0 {
@@ -292,8 +297,8 @@ func Classify(f Figures) Verdict {
 	default:
 		share = min(1, computing/avail)
 		v.Reasons = append(v.Reasons, fmt.Sprintf(
-			"only %d usable samples, so accounted: (%s) / (wall %.2f s - run-queue wait %.2f s) = %.0f%%",
-			counted, computingText, f.WallSeconds, f.RunQueueSeconds, 100*share))
+			"only %d usable samples, so accounted: (%s) / (%s) = %.0f%%",
+			counted, computingText, availText, 100*share))
 	}
 	v.CPUShare = share
 	switch {
@@ -343,6 +348,43 @@ func Classify(f Figures) Verdict {
 	}
 	v.Model, v.Questions = recommend(v.Class, v.WaitedOn, v.CoresUsed, f.Subject)
 	return v
+}
+
+// availableTime is the time the work could run: the wall time less the
+// run-queue wait that delayed it, and the words saying how that wait was
+// taken.
+//
+// In one timeline, the work computed, waited for a core, or waited for
+// something else; the wait for a core that delayed it cannot exceed the
+// time it was not computing (wall - CPU). RunQueueSeconds sums the waits
+// of several threads, which can wait at the same time: for a Go function
+// on a loaded machine it can exceed the wall time while the work mostly
+// waited on I/O. So with more than one thread the wait of one timeline is
+// taken, RunQueueWorkSeconds (each thread's wait weighted by its share of
+// the CPU time), and whatever wait is taken is capped at wall - CPU. When
+// the threads are not known and the sum exceeds wall - CPU, it cannot be
+// attributed, and the wall time is used.
+func availableTime(f Figures) (float64, string) {
+	w := f.WallSeconds
+	idle := w - min(f.CPUSeconds(), w) // not computing, in one timeline
+	q := f.RunQueueSeconds
+	text := fmt.Sprintf("wall %.3f s - run-queue wait %.3f s", w, q)
+	if f.RunQueueThreads > 1 {
+		q = f.RunQueueWorkSeconds
+		text = fmt.Sprintf("wall %.3f s - run-queue wait %.3f s, the wait of one timeline: %d threads waited %.3f s in all, each weighted by its share of the CPU time", w, q, f.RunQueueThreads, f.RunQueueSeconds)
+	}
+	switch {
+	case q <= idle:
+	case f.RunQueueThreads == 0:
+		return w, fmt.Sprintf("wall %.3f s; the run-queue wait, %.3f s summed over threads, exceeds the %.3f s it was not computing, so threads waited at once, and which of them delayed the work is not known: it is left out", w, q, idle)
+	default:
+		text += fmt.Sprintf(", capped at the %.3f s it was not computing (wall - CPU)", idle)
+		q = idle
+	}
+	if w-q <= 0 {
+		return w, fmt.Sprintf("wall %.3f s (it got no CPU time)", w)
+	}
+	return w - q, text
 }
 
 func diskEvidence(state string, f Figures) string {

@@ -546,8 +546,13 @@ func blkioAccounted() bool {
 // a loaded machine kept them from a core, and the many short waits of idle
 // threads woken now and then (a Go runtime's spare threads, a shell waiting
 // for its child) are not the work's and would add up past it.
-func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sysSec float64) {
+//
+// runThreads is the number of threads whose waits runDelaySec sums, and
+// runWorkSec their waits weighted by each one's share of their CPU time
+// (see [Figures] RunQueueWorkSeconds).
+func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sysSec float64, runThreads int, runWorkSec float64) {
 	var runNs, blk, ut, stt uint64
+	var cpuSum, weighted float64 // ns, ns*ns
 	busy := uint64(wall.Nanoseconds() / 50)
 	for key, rec := range t.procs {
 		self := t.selfMode && key.pid == t.root
@@ -556,8 +561,12 @@ func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sy
 			if self {
 				b = t.baseTasks[tid]
 			}
-			if tr.cpuNs-min(b.cpuNs, tr.cpuNs) >= busy {
-				runNs += tr.runDelayNs - min(b.runDelayNs, tr.runDelayNs)
+			if cpu := tr.cpuNs - min(b.cpuNs, tr.cpuNs); cpu >= busy && cpu > 0 {
+				d := tr.runDelayNs - min(b.runDelayNs, tr.runDelayNs)
+				runNs += d
+				runThreads++
+				cpuSum += float64(cpu)
+				weighted += float64(cpu) * float64(d)
 			}
 			blk += tr.blkioTicks - min(b.blkioTicks, tr.blkioTicks)
 		}
@@ -566,5 +575,8 @@ func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sy
 			stt += rec.stime
 		}
 	}
-	return float64(runNs) / 1e9, float64(blk) / clockTicks, float64(ut) / clockTicks, float64(stt) / clockTicks
+	if cpuSum > 0 {
+		runWorkSec = weighted / cpuSum / 1e9
+	}
+	return float64(runNs) / 1e9, float64(blk) / clockTicks, float64(ut) / clockTicks, float64(stt) / clockTicks, runThreads, runWorkSec
 }
