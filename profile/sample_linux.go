@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -455,15 +456,74 @@ func (t *tracker) fdState(pid, fd int) string {
 	if s, ok := t.sockets[ino]; ok {
 		return s
 	}
-	t.readSocketTables(pid)
-	s := classifyFdTarget(target, func(i uint64) bool { return t.unixInodes[i] }, func(i uint64) (bool, bool) { lo, ok := t.inetInodes[i]; return ok, lo })
-	if !t.unsettled[ino] {
+	var s string
+	settled := true
+	if t.selfMode && pid == os.Getpid() {
+		s, settled = ownSocketState(fd)
+	} else {
+		t.readSocketTables(pid)
+		s = classifyFdTarget(target, func(i uint64) bool { return t.unixInodes[i] }, func(i uint64) (bool, bool) { lo, ok := t.inetInodes[i]; return ok, lo })
+		settled = !t.unsettled[ino]
+	}
+	if settled {
 		if len(t.sockets) >= maxCachedSockets {
 			clear(t.sockets)
 		}
 		t.sockets[ino] = s
 	}
 	return s
+}
+
+// ownSocketState tells what a socket of the calling process is from the
+// socket itself (its domain, and its peer's address or, unconnected, its
+// own), as the /proc/net tables would, for a few system calls; settled is
+// false for an inet socket neither bound nor connected yet.
+func ownSocketState(fd int) (state string, settled bool) {
+	domain, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err != nil {
+		return StateOther, false // closed since its link was read, or not a socket now
+	}
+	switch domain {
+	case unix.AF_UNIX:
+		return StateLocalSocket, true
+	case unix.AF_INET, unix.AF_INET6:
+	default:
+		return StateOther, true // netlink, packet, ...
+	}
+	sa, err := unix.Getpeername(fd)
+	if err != nil {
+		if sa, err = unix.Getsockname(fd); err != nil {
+			return StateOther, false
+		}
+		settled = sockaddrPort(sa) != 0
+	} else {
+		settled = true
+	}
+	if sockaddrIsLoopback(sa) {
+		return StateLocalSocket, settled
+	}
+	return StateNetwork, settled
+}
+
+func sockaddrPort(sa unix.Sockaddr) int {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Port
+	case *unix.SockaddrInet6:
+		return a.Port
+	}
+	return 0
+}
+
+// sockaddrIsLoopback: 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104.
+func sockaddrIsLoopback(sa unix.Sockaddr) bool {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Addr[0] == 127
+	case *unix.SockaddrInet6:
+		return netip.AddrFrom16(a.Addr).Unmap().IsLoopback()
+	}
+	return false
 }
 
 // maxCachedSockets bounds the socket cache (closed sockets stay in it).

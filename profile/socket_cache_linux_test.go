@@ -3,6 +3,7 @@ package profile
 import (
 	"net"
 	"os"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -12,6 +13,8 @@ import (
 // every socket of the host's network namespace) are read when a socket is
 // first waited on, not again in every sample: a thread's wait on a known
 // socket, or the Go poller's epoll wait on many, is told from the cache.
+// The process measured is this one, sampled as another process would be
+// (Command); for its own sockets (Func) the tables are not read at all.
 func TestSocketTablesReadOnce(t *testing.T) {
 	idleLoopbackConns(t, 20)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -28,8 +31,18 @@ func TestSocketTablesReadOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := os.Getpid()
-	tr := newTracker(pid, 0, true)
 	epfd := goEpollFd(t)
+	own := newTracker(pid, 0, true)
+	for i := 0; i < 3; i++ {
+		own.beginSample()
+		if s := own.syscallState(pid, unix.SYS_EPOLL_PWAIT, []uint64{uint64(epfd)}); s != StateLocalSocket {
+			t.Fatalf("Func, sample %d: the Go poller's wait is %q, want %q", i, s, StateLocalSocket)
+		}
+	}
+	if own.tableReads != 0 {
+		t.Fatalf("Func read the socket tables %d times, want none: its own sockets can be asked", own.tableReads)
+	}
+	tr := newTracker(pid, 0, false)
 	for i := 0; i < 5; i++ {
 		tr.beginSample()
 		if s := tr.fdState(pid, lfd); s != StateLocalSocket {
@@ -57,5 +70,54 @@ func TestSocketTablesReadOnce(t *testing.T) {
 	}
 	if tr.tableReads != 2 {
 		t.Fatalf("the socket tables were read %d times after a new socket, want twice", tr.tableReads)
+	}
+}
+
+// TestOwnSocketState checks what a socket of the calling process is told to
+// be from the socket itself.
+func TestOwnSocketState(t *testing.T) {
+	fdOf := func(c interface {
+		SyscallConn() (syscall.RawConn, error)
+	}) int {
+		raw, err := c.SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fd int
+		_ = raw.Control(func(f uintptr) { fd = int(f) })
+		return fd
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if s, settled := ownSocketState(fdOf(ln.(*net.TCPListener))); s != StateLocalSocket || !settled {
+		t.Errorf("a listener on 127.0.0.1: %q settled %v", s, settled)
+	}
+	u, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: t.TempDir() + "/s", Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	if s, _ := ownSocketState(fdOf(u)); s != StateLocalSocket {
+		t.Errorf("a Unix-domain socket: %q", s)
+	}
+	// A UDP "connection" sends nothing: it only sets the peer.
+	r, err := net.Dial("udp4", "192.0.2.1:9")
+	if err != nil {
+		t.Skipf("no route to a remote test address here: %v", err)
+	}
+	defer r.Close()
+	if s, settled := ownSocketState(fdOf(r.(*net.UDPConn))); s != StateNetwork || !settled {
+		t.Errorf("a UDP socket connected to 192.0.2.1: %q settled %v", s, settled)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if _, settled := ownSocketState(fd); settled {
+		t.Error("a TCP socket neither bound nor connected is settled: it would be cached before it connects")
 	}
 }
