@@ -273,14 +273,13 @@ func (t *tracker) figures(subject Subject, wall time.Duration, after, before usa
 	f.SystemSeconds = after.sys - before.sys
 	f.VoluntaryCtxSwitches = after.nvcsw - before.nvcsw
 	f.InvoluntaryCtxSwitches = after.nivcsw - before.nivcsw
-	runDelay, blkio, sampledUser, sampledSys, runThreads, runWork := t.totals(wall)
+	runDelay, blkio, sampledUser, sampledSys, runThreads := t.totals(wall)
 	// Processes that were never waited for (orphans adopted by init) are
 	// not in the rusage; their sampled ticks are a floor.
 	f.UserSeconds = max(f.UserSeconds, sampledUser)
 	f.SystemSeconds = max(f.SystemSeconds, sampledSys)
 	f.RunQueueSeconds = runDelay
 	f.RunQueueThreads = runThreads
-	f.RunQueueWorkSeconds = runWork
 	f.BlockIODelayAccounted = blkioAccounted()
 	f.BlockIODelaySeconds = blkio
 	if t.rootIOSeen {

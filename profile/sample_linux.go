@@ -607,12 +607,9 @@ func blkioAccounted() bool {
 // threads woken now and then (a Go runtime's spare threads, a shell waiting
 // for its child) are not the work's and would add up past it.
 //
-// runThreads is the number of threads whose waits runDelaySec sums, and
-// runWorkSec their waits weighted by each one's share of their CPU time
-// (see [Figures] RunQueueWorkSeconds).
-func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sysSec float64, runThreads int, runWorkSec float64) {
+// runThreads is the number of threads whose waits runDelaySec sums.
+func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sysSec float64, runThreads int) {
 	var runNs, blk, ut, stt uint64
-	var cpuSum, weighted float64 // ns, ns*ns
 	busy := uint64(wall.Nanoseconds() / 50)
 	for key, rec := range t.procs {
 		self := t.selfMode && key.pid == t.root
@@ -622,11 +619,8 @@ func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sy
 				b = t.baseTasks[tid]
 			}
 			if cpu := tr.cpuNs - min(b.cpuNs, tr.cpuNs); cpu >= busy && cpu > 0 {
-				d := tr.runDelayNs - min(b.runDelayNs, tr.runDelayNs)
-				runNs += d
+				runNs += tr.runDelayNs - min(b.runDelayNs, tr.runDelayNs)
 				runThreads++
-				cpuSum += float64(cpu)
-				weighted += float64(cpu) * float64(d)
 			}
 			blk += tr.blkioTicks - min(b.blkioTicks, tr.blkioTicks)
 		}
@@ -635,8 +629,5 @@ func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sy
 			stt += rec.stime
 		}
 	}
-	if cpuSum > 0 {
-		runWorkSec = weighted / cpuSum / 1e9
-	}
-	return float64(runNs) / 1e9, float64(blk) / clockTicks, float64(ut) / clockTicks, float64(stt) / clockTicks, runThreads, runWorkSec
+	return float64(runNs) / 1e9, float64(blk) / clockTicks, float64(ut) / clockTicks, float64(stt) / clockTicks, runThreads
 }

@@ -22,13 +22,17 @@ func TestMain(m *testing.M) {
 // neither the sampler's cost with the sockets open nor the run-queue waits
 // of its threads on a loaded machine may make it look CPU-bound); the
 // mixed one gets a verdict, whichever (it depends on the machine's load).
+// It samples every 10 ms: on a loaded machine the run-queue waits of the
+// process's threads add up past the time fib(33) did not compute, and
+// with fewer than 5 samples that sum cannot be attributed (see
+// profile.Classify).
 func TestMeasure(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the wait states are sampled from /proc")
 	}
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), []string{"-fib", "33", "-sleep", "300ms", "-requests", "5", "-latency", "20ms",
-		"-mixed-fib", "20"}, &out, &errOut)
+		"-mixed-fib", "20", "-interval", "10ms"}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit code %d, stderr:\n%s", code, errOut.String())
 	}
