@@ -32,7 +32,7 @@ func TestClassifyTable(t *testing.T) {
 		{"CPU on a busy machine with a few pipe waits", Figures{Cores: 2, WallSeconds: 2, UserSeconds: 0.9, SystemSeconds: 0.3, RunQueueSeconds: 0.7,
 			Samples: 40, States: map[string]int{StateCPU: 37, StatePipe: 3}}, CPUBound, ""},
 		{"a function on a machine so busy that its threads' run-queue waits add up past the wall", Figures{Subject: SubjectFunction, Cores: 2, WallSeconds: 1, UserSeconds: 0.48, RunQueueSeconds: 1.01,
-			Samples: 19, States: map[string]int{StateCPU: 19}}, CPUBound, ""},
+			RunQueueThreads: 3, Samples: 19, States: map[string]int{StateCPU: 19}}, CPUBound, ""},
 		{"a sleeping function", Figures{Subject: SubjectFunction, Cores: 2, WallSeconds: 1, UserSeconds: 0.005, SystemSeconds: 0.02,
 			Samples: 20, States: map[string]int{StateCPU: 9, StateSleep: 11}}, IOBound, StateSleep},
 		{"local socket", Figures{Cores: 2, WallSeconds: 2, UserSeconds: 0.1, SystemSeconds: 0.1,
@@ -60,6 +60,51 @@ func TestClassifyTable(t *testing.T) {
 			}
 			if len(v.Reasons) == 0 || v.Model == "" {
 				t.Fatalf("no reasons or model: %+v", v)
+			}
+		})
+	}
+}
+
+// TestClassifyRunQueueAttribution: the run-queue wait summed over threads
+// can exceed the time the work was not computing (threads waited at once);
+// only what can have delayed one timeline of the work is taken from the
+// wall time, and the first reason says which figures decided.
+func TestClassifyRunQueueAttribution(t *testing.T) {
+	cases := []struct {
+		name  string
+		f     Figures
+		class Class
+		text  string // in the first reason
+	}{
+		{"(a) one thread, CPU-bound, waiting for a core half the time", Figures{Subject: SubjectFunction, Cores: 2, WallSeconds: 2, UserSeconds: 1,
+			RunQueueSeconds: 1, RunQueueThreads: 1}, CPUBound, "(wall 2.000 s - run-queue wait 1.000 s)"},
+		{"(a) the same as a command with few samples", Figures{Cores: 2, WallSeconds: 2, UserSeconds: 1,
+			RunQueueSeconds: 1, RunQueueThreads: 1, Samples: 2, States: map[string]int{StateCPU: 2}}, CPUBound, "(wall 2.000 s - run-queue wait 1.000 s)"},
+		{"(a) the same, sampled", Figures{Subject: SubjectFunction, Cores: 2, WallSeconds: 2, UserSeconds: 1,
+			RunQueueSeconds: 1, RunQueueThreads: 1, Samples: 40, States: map[string]int{StateCPU: 40}}, CPUBound, "(wall 2.000 s - run-queue wait 1.000 s)"},
+		{"(b) 5 loopback requests: 19 ms wall, 2 ms CPU, 30 ms run-queue wait over 6 threads", Figures{Subject: SubjectFunction, Cores: 2, WallSeconds: 0.019,
+			UserSeconds: 0.001, SystemSeconds: 0.001, RunQueueSeconds: 0.030, RunQueueThreads: 6}, IOBound,
+			"the run-queue wait, 0.030 s summed over 6 threads, exceeds the 0.017 s it was not computing"},
+		{"(b) the same with threads not known", Figures{Subject: SubjectFunction, Cores: 2, WallSeconds: 0.019,
+			UserSeconds: 0.001, SystemSeconds: 0.001, RunQueueSeconds: 0.030, Samples: 1, States: map[string]int{StateCPU: 1}}, IOBound,
+			"0.030 s summed, exceeds"},
+		{"(b) the same over 0.5 s, sampled: the samples found it waiting", Figures{Subject: SubjectFunction, Cores: 2, WallSeconds: 0.5,
+			UserSeconds: 0.03, SystemSeconds: 0.02, RunQueueSeconds: 0.8, RunQueueThreads: 6, Samples: 10,
+			States: map[string]int{StateCPU: 4, StateLocalSocket: 6}}, IOBound, "(4 of 10 samples: 0.200 s)"},
+		// Measured: TestFuncCPUBound on a machine so loaded that a 1 s busy
+		// loop got 0.19 s of CPU.
+		{"(c) a CPU-bound Go function whose runtime threads queued too", Figures{Subject: SubjectFunction, Cores: 2, WallSeconds: 1,
+			UserSeconds: 0.185, SystemSeconds: 0.009, RunQueueSeconds: 1.302, RunQueueThreads: 3,
+			Samples: 18, States: map[string]int{StateCPU: 18}}, CPUBound, "the 1.302 s summed over 3 threads, bounded by the time a thread was running or runnable in the samples (18 of 18 samples: 1.000 s)"},
+		{"(c) the same with a few lock samples", Figures{Subject: SubjectFunction, Cores: 2, WallSeconds: 1,
+			UserSeconds: 0.52, SystemSeconds: 0.02, RunQueueSeconds: 0.8, RunQueueThreads: 3,
+			Samples: 20, States: map[string]int{StateCPU: 18, StateLock: 2}}, CPUBound, "(18 of 20 samples: 0.900 s)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := Classify(c.f)
+			if v.Class != c.class || !strings.Contains(v.Reasons[0], c.text) {
+				t.Fatalf("class %s, want %s, with %q in the first reason:\n%s", v.Class, c.class, c.text, strings.Join(v.Reasons, "\n"))
 			}
 		})
 	}

@@ -227,8 +227,10 @@ func parseFdSet(buf []byte, nfds int) []int {
 // /proc/net/tcp, tcp6, udp, udp6 (column 10) to into, each with whether the
 // socket is a loopback one (Unix-domain sockets always are; an inet socket
 // when its peer, or for an unconnected one its own address, is 127.0.0.0/8
-// or ::1).
-func parseSocketInodes(text string, column int, into map[uint64]bool) {
+// or ::1). An inet socket that has neither a peer nor a local port (created,
+// not yet bound or connected) may still become either, so it is also added
+// to unsettled when that is not nil.
+func parseSocketInodes(text string, column int, into, unsettled map[uint64]bool) {
 	lines := strings.Split(text, "\n")
 	for _, line := range lines[min(1, len(lines)):] { // the first line is a header
 		f := strings.Fields(line)
@@ -244,7 +246,11 @@ func parseSocketInodes(text string, column int, into map[uint64]bool) {
 			continue
 		}
 		addr := f[2] // rem_address
-		if host, _, _ := strings.Cut(addr, ":"); strings.Trim(host, "0") == "" {
+		if strings.Trim(addr, "0:") == "" {
+			_, port, _ := strings.Cut(f[1], ":")
+			if unsettled != nil && strings.Trim(port, "0") == "" {
+				unsettled[n] = true
+			}
 			addr = f[1] // not connected: local_address
 		}
 		host, _, _ := strings.Cut(addr, ":")

@@ -65,12 +65,15 @@ func TestParseEpollAndSockets(t *testing.T) {
 		t.Fatalf("epoll targets %v", got)
 	}
 	unixText := "Num       RefCount Protocol Flags    Type St Inode Path\n0000000000000000: 00000002 00000000 00000000 0001 03 20001\n0000000000000000: 00000002 00000000 00010000 0001 01 20002 /run/x.sock\n"
-	tcpText := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 30003 1 0000000000000000 100 0 0 10 0\n   1: 0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 30004 1\n   2: 0A00020F:A001 5DB8D822:01BB 01 00000000:00000000 00:00000000 00000000     0        0 30005 1\n"
-	u, in := map[uint64]bool{}, map[uint64]bool{}
-	parseSocketInodes(unixText, unixInodeColumn, u)
-	parseSocketInodes(tcpText, inetInodeColumn, in)
-	if !u[20001] || !u[20002] || len(u) != 2 || !in[30003] || !in[30004] || in[30005] || len(in) != 3 {
+	tcpText := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 30003 1 0000000000000000 100 0 0 10 0\n   1: 0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 30004 1\n   2: 0A00020F:A001 5DB8D822:01BB 01 00000000:00000000 00:00000000 00000000     0        0 30005 1\n   3: 00000000:0000 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 30006 1\n"
+	u, in, unsettled := map[uint64]bool{}, map[uint64]bool{}, map[uint64]bool{}
+	parseSocketInodes(unixText, unixInodeColumn, u, unsettled)
+	parseSocketInodes(tcpText, inetInodeColumn, in, unsettled)
+	if !u[20001] || !u[20002] || len(u) != 2 || !in[30003] || !in[30004] || in[30005] || in[30006] || len(in) != 4 {
 		t.Fatalf("unix %v inet %v", u, in)
+	}
+	if !unsettled[30006] || len(unsettled) != 1 {
+		t.Fatalf("unsettled %v, want only 30006 (neither bound nor connected)", unsettled)
 	}
 	isU, isI := func(i uint64) bool { return u[i] }, func(i uint64) (bool, bool) { lo, ok := in[i]; return ok, lo }
 	for target, want := range map[string]string{

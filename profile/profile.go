@@ -257,6 +257,9 @@ func Func(ctx context.Context, fn func(context.Context) error, opts ...Option) (
 		rep.Notes = append(rep.Notes, "no /proc on "+runtime.GOOS+": only CPU time and context switches are measured; the verdict rests on the CPU share alone")
 	}
 	rep.Notes = append(rep.Notes, "the figures are of the whole process during the call: other goroutines' work counts too")
+	if rep.RunQueueThreads > 1 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d threads of the process computed during the call (each for at least 2%% of it): the function's goroutines, the Go runtime's (garbage collection) or other goroutines of the program; the kernel cannot tell them apart", rep.RunQueueThreads))
+	}
 	rep.Notes = append(rep.Notes, commonNotes(rep.Figures)...)
 	rep.Verdict = Classify(rep.Figures)
 	return rep, fnErr
@@ -270,12 +273,13 @@ func (t *tracker) figures(subject Subject, wall time.Duration, after, before usa
 	f.SystemSeconds = after.sys - before.sys
 	f.VoluntaryCtxSwitches = after.nvcsw - before.nvcsw
 	f.InvoluntaryCtxSwitches = after.nivcsw - before.nivcsw
-	runDelay, blkio, sampledUser, sampledSys := t.totals(wall)
+	runDelay, blkio, sampledUser, sampledSys, runThreads := t.totals(wall)
 	// Processes that were never waited for (orphans adopted by init) are
 	// not in the rusage; their sampled ticks are a floor.
 	f.UserSeconds = max(f.UserSeconds, sampledUser)
 	f.SystemSeconds = max(f.SystemSeconds, sampledSys)
 	f.RunQueueSeconds = runDelay
+	f.RunQueueThreads = runThreads
 	f.BlockIODelayAccounted = blkioAccounted()
 	f.BlockIODelaySeconds = blkio
 	if t.rootIOSeen {

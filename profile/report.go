@@ -90,6 +90,11 @@ type Figures struct {
 	// threads sampled that computed for at least 2% of the wall time (the
 	// short waits of mostly idle threads are left out).
 	RunQueueSeconds float64 `json:"runqueue_wait_s"`
+	// RunQueueThreads is the number of threads whose waits RunQueueSeconds
+	// sums (0 when not known). Several threads can wait at the same time,
+	// so with more than one the sum can exceed the time the work was not
+	// computing; see [Classify].
+	RunQueueThreads int `json:"runqueue_threads"`
 	// BlockIODelaySeconds is the time spent waiting for block I/O
 	// (delayacct_blkio_ticks); zero unless BlockIODelayAccounted.
 	BlockIODelaySeconds float64 `json:"blkio_delay_s"`
@@ -203,7 +208,11 @@ const (
 // computes in the kernel: its system time is its work.
 //
 // For a function ([Func]), and with fewer than 5 samples, the share is
-// accounted instead: computing / (wall - run-queue wait), computing being
+// accounted instead: computing / (wall - run-queue wait), the run-queue
+// wait being at most the time the work was not computing (wall - CPU) and,
+// with 5 samples or more, at most the time the samples found a thread
+// running or runnable less the CPU time; a sum over threads past wall -
+// CPU with fewer samples is left out. Computing is
 // user + system time, or user time alone when the kernel time counts as
 // I/O (see above). A function is measured in its own process, whose Go
 // runtime wakes a thread to deliver each of the sampler's ticks, so a
@@ -241,13 +250,7 @@ func Classify(f Figures) Verdict {
 	}
 	counted := computingSamples + waits
 	ioWaits := f.States[StateDisk] + f.States[StateNetwork] + f.States[StateLocalSocket] + f.States[StatePipe]
-	// The time it could run: wall minus run-queue wait, but never less
-	// than the CPU time it got (the run-queue wait is summed over threads,
-	// and several threads can wait at once).
-	avail := max(f.WallSeconds-f.RunQueueSeconds, min(cpu, f.WallSeconds))
-	if avail <= 0 {
-		avail = f.WallSeconds
-	}
+	avail, availText := availableTime(f, computingSamples, counted)
 	// Blocked: the share of the time it could run in which it slept, from
 	// the samples and from the accounting ((wall - run-queue wait - CPU) /
 	// (wall - run-queue wait), exact for one thread; samples count runnable
@@ -260,9 +263,9 @@ func Classify(f Figures) Verdict {
 		blocked = max(blocked, (avail-cpu)/avail)
 	}
 	kernelIsIO := counted >= minSamples && 2*ioWaits > waits && blocked >= ioBoundShare
-	computing, computingText := cpu, fmt.Sprintf("user %.2f s + system %.2f s", f.UserSeconds, f.SystemSeconds)
+	computing, computingText := cpu, fmt.Sprintf("user %.3f s + system %.3f s", f.UserSeconds, f.SystemSeconds)
 	if kernelIsIO {
-		computing, computingText = f.UserSeconds, fmt.Sprintf("user %.2f s", f.UserSeconds)
+		computing, computingText = f.UserSeconds, fmt.Sprintf("user %.3f s", f.UserSeconds)
 	}
 	kernelText := fmt.Sprintf("its system time %.2f s counts as computing, since it was blocked %.0f%% of the time it could run and on I/O in %d of %d waiting samples (it counts as I/O when both are large: >= 1/3 blocked, over half of it on I/O)",
 		f.SystemSeconds, 100*blocked, ioWaits, waits)
@@ -275,8 +278,8 @@ func Classify(f Figures) Verdict {
 	case f.Subject == SubjectFunction:
 		share = min(1, computing/avail)
 		v.Reasons = append(v.Reasons, fmt.Sprintf(
-			"computed %.0f%% of the time it could run: (%s) / (wall %.2f s - run-queue wait %.2f s), accounted: a function's process is measured whole, and its samples only say what it waited on; %s",
-			100*share, computingText, f.WallSeconds, f.RunQueueSeconds, kernelText))
+			"computed %.0f%% of the time it could run: (%s) / (%s), accounted: a function's process is measured whole, and its samples only say what it waited on; %s",
+			100*share, computingText, availText, kernelText))
 	case counted >= minSamples:
 		share = float64(computingSamples) / float64(counted)
 		if kernelIsIO && cpu > 0 {
@@ -292,8 +295,8 @@ func Classify(f Figures) Verdict {
 	default:
 		share = min(1, computing/avail)
 		v.Reasons = append(v.Reasons, fmt.Sprintf(
-			"only %d usable samples, so accounted: (%s) / (wall %.2f s - run-queue wait %.2f s) = %.0f%%",
-			counted, computingText, f.WallSeconds, f.RunQueueSeconds, 100*share))
+			"only %d usable samples, so accounted: (%s) / (%s) = %.0f%%",
+			counted, computingText, availText, 100*share))
 	}
 	v.CPUShare = share
 	switch {
@@ -343,6 +346,51 @@ func Classify(f Figures) Verdict {
 	}
 	v.Model, v.Questions = recommend(v.Class, v.WaitedOn, v.CoresUsed, f.Subject)
 	return v
+}
+
+// availableTime is the time the work could run: the wall time less the
+// run-queue wait that delayed it, and the words saying how that wait was
+// taken.
+//
+// In one timeline the work computed, waited for a core, or waited on
+// something else, so the wait for a core that delayed it is at most the
+// time it was not computing (wall - CPU). RunQueueSeconds sums the waits
+// of several threads, which can wait at the same time: for a Go function on
+// a loaded machine it can exceed wall - CPU whether the work mostly
+// computed or mostly waited on I/O, and the sum alone cannot tell which.
+// The samples can: the share of them in which a thread was running or
+// runnable, times the wall time, bounds the time the work computed or
+// waited for a core, so the wait taken is at most that less the CPU time.
+// With fewer than 5 samples and a sum past wall - CPU, which threads
+// delayed the work is not known, and the wall time is used.
+func availableTime(f Figures, computingSamples, counted int) (float64, string) {
+	w := f.WallSeconds
+	idle := w - min(f.CPUSeconds(), w) // not computing, in one timeline
+	q := f.RunQueueSeconds
+	text := fmt.Sprintf("wall %.3f s - run-queue wait %.3f s", w, q)
+	threads := ""
+	if f.RunQueueThreads > 1 {
+		threads = fmt.Sprintf(" over %d threads", f.RunQueueThreads)
+	}
+	if counted >= minSamples {
+		runnable := float64(computingSamples) / float64(counted)
+		bound := max(0, min(runnable*w, w)-min(f.CPUSeconds(), w))
+		if q > bound {
+			text = fmt.Sprintf("wall %.3f s - run-queue wait %.3f s: the %.3f s summed%s, bounded by the time a thread was running or runnable in the samples (%d of %d samples: %.3f s) less the CPU time",
+				w, bound, q, threads, computingSamples, counted, runnable*w)
+			q = bound
+		}
+	} else if q > idle {
+		return w, fmt.Sprintf("wall %.3f s: the run-queue wait, %.3f s summed%s, exceeds the %.3f s it was not computing (wall - CPU), so threads waited at once, and with %d samples which of them delayed the work is not known: it is left out", w, q, threads, idle, counted)
+	}
+	if q > idle { // only when the figures are inconsistent
+		q = idle
+		text = fmt.Sprintf("wall %.3f s - run-queue wait %.3f s, capped at the time it was not computing (wall - CPU)", w, q)
+	}
+	if w-q <= 0 {
+		return w, fmt.Sprintf("wall %.3f s (it got no CPU time)", w)
+	}
+	return w - q, text
 }
 
 func diskEvidence(state string, f Figures) string {

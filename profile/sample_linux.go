@@ -1,8 +1,8 @@
 package profile
 
 import (
+	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -60,14 +60,22 @@ type tracker struct {
 
 	childrenFiles int // 1: the kernel has /proc/PID/task/TID/children; -1: it has not; 0: not known yet
 
-	// per-sample caches
+	// sockets caches what each socket waited on is (a State), by inode,
+	// across samples; tableReads counts the reads of the /proc/PID/net
+	// tables it saves.
+	sockets    map[uint64]string
+	tableReads int
+
+	// per-sample caches: the /proc/PID/net tables read in this sample
 	unixInodes map[uint64]bool
 	inetInodes map[uint64]bool // inode -> loopback
+	unsettled  map[uint64]bool // inet sockets neither bound nor connected yet: not cached
 }
 
 func newTracker(root, excludeTid int, selfMode bool) *tracker {
 	return &tracker{root: root, excludeTid: excludeTid, selfMode: selfMode,
-		known: map[int]uint64{}, procs: map[procKey]*procRec{}, states: map[string]int{}, extPipes: map[string]bool{}}
+		known: map[int]uint64{}, procs: map[procKey]*procRec{}, states: map[string]int{}, extPipes: map[string]bool{},
+		sockets: map[uint64]string{}}
 }
 
 func readString(path string) (string, bool) {
@@ -197,7 +205,7 @@ func (t *tracker) scanAll() []procStat {
 // counted (the baseline of Func is not).
 
 func (t *tracker) sample(count bool) {
-	t.unixInodes, t.inetInodes = nil, nil
+	t.beginSample()
 	best := len(statePriority)
 	threads := 0
 	for _, st := range t.members() {
@@ -282,6 +290,11 @@ func (t *tracker) sample(count bool) {
 		t.samples++
 		t.states[statePriority[best]]++
 	}
+}
+
+// beginSample forgets what the previous sample cached.
+func (t *tracker) beginSample() {
+	t.unixInodes, t.inetInodes, t.unsettled = nil, nil, nil
 }
 
 func filepathNames(dir string) ([]string, error) {
@@ -396,6 +409,9 @@ func (t *tracker) fdsState(pid int, fds []int) string {
 		}
 		if s := stateRank(t.fdState(pid, fd)); s < best {
 			best = s
+			if best <= stateRank(StateDisk) {
+				break // nothing a descriptor is ranks higher
+			}
 		}
 	}
 	if best >= stateRank(StateOther) {
@@ -426,26 +442,125 @@ func (t *tracker) fdState(pid, fd int) string {
 	if fd < 0 {
 		return StateOther
 	}
-	target, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "fd", strconv.Itoa(fd)))
+	target, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/fd/" + strconv.Itoa(fd))
 	if err != nil {
 		return StateOther
-	}
-	if strings.HasPrefix(target, "socket:[") && t.unixInodes == nil {
-		t.unixInodes, t.inetInodes = map[uint64]bool{}, map[uint64]bool{}
-		net := "/proc/" + strconv.Itoa(pid) + "/net/"
-		if text, ok := readString(net + "unix"); ok {
-			parseSocketInodes(text, unixInodeColumn, t.unixInodes)
-		}
-		for _, f := range []string{"tcp", "tcp6", "udp", "udp6"} {
-			if text, ok := readString(net + f); ok {
-				parseSocketInodes(text, inetInodeColumn, t.inetInodes)
-			}
-		}
 	}
 	if strings.HasPrefix(target, "pipe:[") && !t.extPipes[target] {
 		return StateChild // a pipe between processes of the tree
 	}
-	return classifyFdTarget(target, func(i uint64) bool { return t.unixInodes[i] }, func(i uint64) (bool, bool) { lo, ok := t.inetInodes[i]; return ok, lo })
+	ino, isSocket := socketInode(target)
+	if !isSocket {
+		return classifyFdTarget(target, nil, nil)
+	}
+	if s, ok := t.sockets[ino]; ok {
+		return s
+	}
+	var s string
+	settled := true
+	if t.selfMode && pid == os.Getpid() {
+		s, settled = ownSocketState(fd)
+	} else {
+		t.readSocketTables(pid)
+		s = classifyFdTarget(target, func(i uint64) bool { return t.unixInodes[i] }, func(i uint64) (bool, bool) { lo, ok := t.inetInodes[i]; return ok, lo })
+		settled = !t.unsettled[ino]
+	}
+	if settled {
+		if len(t.sockets) >= maxCachedSockets {
+			clear(t.sockets)
+		}
+		t.sockets[ino] = s
+	}
+	return s
+}
+
+// ownSocketState tells what a socket of the calling process is from the
+// socket itself (its domain, and its peer's address or, unconnected, its
+// own), as the /proc/net tables would, for a few system calls; settled is
+// false for an inet socket neither bound nor connected yet.
+func ownSocketState(fd int) (state string, settled bool) {
+	domain, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err != nil {
+		return StateOther, false // closed since its link was read, or not a socket now
+	}
+	switch domain {
+	case unix.AF_UNIX:
+		return StateLocalSocket, true
+	case unix.AF_INET, unix.AF_INET6:
+	default:
+		return StateOther, true // netlink, packet, ...
+	}
+	sa, err := unix.Getpeername(fd)
+	if err != nil {
+		if sa, err = unix.Getsockname(fd); err != nil {
+			return StateOther, false
+		}
+		settled = sockaddrPort(sa) != 0
+	} else {
+		settled = true
+	}
+	if sockaddrIsLoopback(sa) {
+		return StateLocalSocket, settled
+	}
+	return StateNetwork, settled
+}
+
+func sockaddrPort(sa unix.Sockaddr) int {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Port
+	case *unix.SockaddrInet6:
+		return a.Port
+	}
+	return 0
+}
+
+// sockaddrIsLoopback: 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104.
+func sockaddrIsLoopback(sa unix.Sockaddr) bool {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Addr[0] == 127
+	case *unix.SockaddrInet6:
+		return netip.AddrFrom16(a.Addr).Unmap().IsLoopback()
+	}
+	return false
+}
+
+// maxCachedSockets bounds the socket cache (closed sockets stay in it).
+const maxCachedSockets = 1 << 16
+
+// socketInode returns the inode of a "socket:[N]" link target.
+func socketInode(target string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(target, "socket:[")
+	if !ok {
+		return 0, false
+	}
+	ino, err := strconv.ParseUint(strings.TrimSuffix(rest, "]"), 10, 64)
+	return ino, err == nil
+}
+
+// readSocketTables reads the process's /proc/PID/net tables of Unix-domain
+// and TCP/UDP sockets, once per sample at most. They list every socket of
+// the network namespace (thousands on a busy host, and the kernel formats
+// each line on every read), so they are read only when a thread waits on a
+// socket the cache does not know: a socket's kind and peer do not change
+// once it is bound or connected, and its inode is not reused while it is
+// open.
+func (t *tracker) readSocketTables(pid int) {
+	if t.unixInodes != nil {
+		return
+	}
+	t.tableReads++
+	t.unixInodes, t.inetInodes, t.unsettled = map[uint64]bool{}, map[uint64]bool{}, map[uint64]bool{}
+	net := "/proc/" + strconv.Itoa(pid) + "/net/"
+	if text, ok := readString(net + "unix"); ok {
+		parseSocketInodes(text, unixInodeColumn, t.unixInodes, nil)
+	}
+	for _, f := range []string{"tcp", "tcp6", "udp", "udp6"} {
+		if text, ok := readString(net + f); ok {
+			parseSocketInodes(text, inetInodeColumn, t.inetInodes, t.unsettled)
+		}
+	}
 }
 
 // System call kinds.
@@ -491,7 +606,9 @@ func blkioAccounted() bool {
 // a loaded machine kept them from a core, and the many short waits of idle
 // threads woken now and then (a Go runtime's spare threads, a shell waiting
 // for its child) are not the work's and would add up past it.
-func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sysSec float64) {
+//
+// runThreads is the number of threads whose waits runDelaySec sums.
+func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sysSec float64, runThreads int) {
 	var runNs, blk, ut, stt uint64
 	busy := uint64(wall.Nanoseconds() / 50)
 	for key, rec := range t.procs {
@@ -501,8 +618,9 @@ func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sy
 			if self {
 				b = t.baseTasks[tid]
 			}
-			if tr.cpuNs-min(b.cpuNs, tr.cpuNs) >= busy {
+			if cpu := tr.cpuNs - min(b.cpuNs, tr.cpuNs); cpu >= busy && cpu > 0 {
 				runNs += tr.runDelayNs - min(b.runDelayNs, tr.runDelayNs)
+				runThreads++
 			}
 			blk += tr.blkioTicks - min(b.blkioTicks, tr.blkioTicks)
 		}
@@ -511,5 +629,5 @@ func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sy
 			stt += rec.stime
 		}
 	}
-	return float64(runNs) / 1e9, float64(blk) / clockTicks, float64(ut) / clockTicks, float64(stt) / clockTicks
+	return float64(runNs) / 1e9, float64(blk) / clockTicks, float64(ut) / clockTicks, float64(stt) / clockTicks, runThreads
 }

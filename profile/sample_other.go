@@ -25,6 +25,6 @@ func (t *tracker) sample(count bool) {}
 
 func blkioAccounted() bool { return false }
 
-func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sysSec float64) {
-	return 0, 0, 0, 0
+func (t *tracker) totals(wall time.Duration) (runDelaySec, blkioSec, userSec, sysSec float64, runThreads int) {
+	return 0, 0, 0, 0, 0
 }
