@@ -35,7 +35,7 @@ func warmPool(b *testing.B, opts ...mp.Option) *mp.Pool {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { p.Shutdown(context.Background(), true, false) })
+	b.Cleanup(func() { p.Shutdown(context.Background()) })
 	ctx := context.Background()
 	// Start both workers and let them run something.
 	fs := make([]*futures.Future[int], 8)
@@ -70,7 +70,7 @@ func BenchmarkStartup(b *testing.B) {
 			b.Fatal(v, err)
 		}
 		first += time.Since(t0)
-		if err := p.Shutdown(ctx, true, false); err != nil {
+		if err := p.Shutdown(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -532,7 +532,7 @@ func (p *Pool) breakLocked(reason string, cause error) []poolJob {
 }
 
 // cancelJobs cancels jobs taken off the queue (by takeQueuedLocked), as
-// Shutdown(cancelFutures) and Terminate do. Call it without p.mu.
+// Close and Terminate do. Call it without p.mu.
 func cancelJobs(jobs []poolJob) {
 	for _, j := range jobs {
 		stopWatch(j)
@@ -560,31 +560,17 @@ func (p *Pool) checkFinishedLocked() {
 	}
 }
 
-// Shutdown stops accepting work (Python's executor.shutdown). With
-// cancelFutures, tasks not yet sent to a worker are cancelled. With wait,
-// it returns when every accepted task is done and every worker process has
-// exited and been reaped, or when ctx ends (the work then goes on and
-// ctx's error is returned). Workers exit as soon as they have nothing left
-// to do. Shutdown is idempotent. In a task or a callback of a running aio
-// event loop, a Shutdown that would wait shuts the pool down but returns
-// a *futures.BlockingError matching futures.ErrBlockingOnLoop instead of
-// stopping the loop.
-func (p *Pool) Shutdown(ctx context.Context, wait, cancelFutures bool) error {
-	p.mu.Lock()
-	p.shut = true
-	var cancel []poolJob
-	if cancelFutures {
-		cancel = p.takeQueuedLocked()
-	}
-	for _, w := range p.workers {
-		w.signalLocked()
-	}
-	p.checkFinishedLocked()
-	p.mu.Unlock()
-	cancelJobs(cancel)
-	if !wait {
-		return nil
-	}
+// Shutdown stops accepting work and waits until every accepted task,
+// queued or running, is done and every worker process has exited and been
+// reaped (Python's executor.shutdown(wait=True)). If ctx ends first, it
+// returns ctx's error and the work goes on (Close cancels what is still
+// queued; Terminate kills the workers). Workers exit as soon as they have
+// nothing left to do. Shutdown may be called again, and after Close. In a
+// task or a callback of a running aio event loop, a Shutdown that would
+// wait shuts the pool down but returns a *futures.BlockingError matching
+// futures.ErrBlockingOnLoop instead of stopping the loop.
+func (p *Pool) Shutdown(ctx context.Context) error {
+	p.stop(false)
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -592,7 +578,7 @@ func (p *Pool) Shutdown(ctx context.Context, wait, cancelFutures bool) error {
 	case <-p.finished:
 		return nil
 	default:
-		if err := refuseOnLoop("mp: Pool.Shutdown with wait", insteadShutdown); err != nil {
+		if err := refuseOnLoop("mp: Pool.Shutdown", insteadShutdown); err != nil {
 			return err
 		}
 	}
@@ -602,6 +588,33 @@ func (p *Pool) Shutdown(ctx context.Context, wait, cancelFutures bool) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Close stops accepting work and cancels the tasks not yet sent to a
+// worker (their futures end Cancelled); running tasks run to their end and
+// the workers exit after them (Python's executor.shutdown(wait=False,
+// cancel_futures=True)). Close does not wait: Shutdown, or Done, does;
+// Terminate kills the workers instead. Close may be called again, and
+// after Shutdown; it returns nil.
+func (p *Pool) Close() error {
+	p.stop(true)
+	return nil
+}
+
+// stop shuts the pool down and, with cancel, cancels the queued tasks.
+func (p *Pool) stop(cancel bool) {
+	p.mu.Lock()
+	p.shut = true
+	var jobs []poolJob
+	if cancel {
+		jobs = p.takeQueuedLocked()
+	}
+	for _, w := range p.workers {
+		w.signalLocked()
+	}
+	p.checkFinishedLocked()
+	p.mu.Unlock()
+	cancelJobs(jobs)
 }
 
 // Terminate stops the pool at once (Python's Pool.terminate): queued tasks
