@@ -8,6 +8,89 @@ import (
 // What happens when a worker process ends: how its death is classified, and
 // how the jobs it held are settled.
 
+// deathFacts is what the pool knows about a worker process once it is
+// reaped: the input of classifyDeath.
+type deathFacts struct {
+	terminating    bool // the pool is being terminated
+	retired        bool // the pool asked it to exit (recycled, idle, shut down)
+	killedRunning  bool // killed to stop a task whose context ended
+	memKilled      bool // killed over the memory limit
+	hello          bool // it said hello: it was ready
+	initFailed     bool // its hello carried an initializer error
+	exitedOK       bool // it exited with status 0
+	oldestInflight bool // its oldest job in flight had been sent (the one it ran)
+	retryable      bool // that job has retries left and its context is alive
+}
+
+// deathKind is how a worker's death is settled.
+type deathKind int
+
+const (
+	// deathTerminated: the pool is terminating; every job in flight
+	// fails with errTerminated.
+	deathTerminated deathKind = iota
+	// deathKilledForCancel: killed to stop a task that already failed;
+	// what is left in flight never started and is queued again.
+	deathKilledForCancel
+	// deathMemAtStart: over the memory limit before it was ready; the
+	// jobs are queued again and it counts as a worker that cannot start
+	// (a limit below what a worker needs breaks the pool).
+	deathMemAtStart
+	// deathMemRunning: killed over its memory limit while running a
+	// task: that task fails with a *MemoryError (not retried: it would
+	// pass the limit again), the rest never started.
+	deathMemRunning
+	// deathMemIdle: killed over its memory limit with no task running;
+	// logged, the jobs are queued again.
+	deathMemIdle
+	// deathInitFailed: its initializer failed; the pool breaks.
+	deathInitFailed
+	// deathNoStart: it died before it was ready; a few in a row mean it
+	// never will (no mp.Main, a missing executable), and break the pool.
+	deathNoStart
+	// deathCrashRetry: it died running its oldest task, whose function
+	// is idempotent with retries left: that task runs again.
+	deathCrashRetry
+	// deathCrashFail: it died running its oldest task: that task alone
+	// fails with a *WorkerError.
+	deathCrashFail
+	// deathIdleCrash: it died unexpectedly with nothing running: counted
+	// as a crash and logged, the jobs are queued again.
+	deathIdleCrash
+	// deathExpected: nothing ran, or the pool knows why it ended: what
+	// is left in flight never started and is queued again.
+	deathExpected
+)
+
+// classifyDeath says how the death of a worker with facts f is settled.
+// It is a pure function: finish acts on its answer.
+func classifyDeath(f deathFacts) deathKind {
+	expected := f.retired || f.killedRunning || f.memKilled || (f.exitedOK && !f.oldestInflight)
+	switch {
+	case f.terminating:
+		return deathTerminated
+	case f.killedRunning:
+		return deathKilledForCancel
+	case f.memKilled && !f.hello:
+		return deathMemAtStart
+	case f.memKilled && f.oldestInflight:
+		return deathMemRunning
+	case f.memKilled:
+		return deathMemIdle
+	case f.initFailed:
+		return deathInitFailed
+	case !f.hello:
+		return deathNoStart
+	case f.oldestInflight && !expected && f.retryable:
+		return deathCrashRetry
+	case f.oldestInflight && !expected:
+		return deathCrashFail
+	case !expected:
+		return deathIdleCrash
+	}
+	return deathExpected
+}
+
 // finish runs once the worker process is reaped and its goroutines ended:
 // it settles the jobs it had in flight and takes it out of the pool.
 func (w *worker) finish() {
@@ -29,77 +112,65 @@ func (w *worker) finish() {
 	w.inflightBytes, w.inflightNs = 0, 0
 	var requeue []poolJob
 	var broke []poolJob
-	expected := w.retired || w.killedRunning || w.memKilled ||
-		(w.exitState != nil && w.exitState.Success() && (len(jobs) == 0 || jobs[0].ent().state != stateInflight))
-	switch {
-	case p.terminating:
+	facts := deathFacts{
+		terminating:    p.terminating,
+		retired:        w.retired,
+		killedRunning:  w.killedRunning,
+		memKilled:      w.memKilled,
+		hello:          w.hello,
+		initFailed:     w.helloErr != nil,
+		exitedOK:       w.exitState != nil && w.exitState.Success(),
+		oldestInflight: len(jobs) > 0 && jobs[0].ent().state == stateInflight,
+	}
+	if facts.oldestInflight {
+		facts.retryable = jobs[0].ent().retries > 0 && jobs[0].Context().Err() == nil
+	}
+	switch classifyDeath(facts) {
+	case deathTerminated:
 		for _, j := range jobs {
 			if j.ent().state == stateInflight {
 				fail = append(fail, j)
 				failErr = append(failErr, errTerminated)
 			}
 		}
-	case w.killedRunning:
-		// Killed to stop a task that already failed: what is left in
-		// flight never started.
-		requeue = jobs
-	case w.memKilled && !w.hello:
-		// Over the limit before it was ready: a limit below what a
-		// worker needs to start breaks the pool, as a worker that
-		// cannot start does.
+	case deathMemAtStart:
 		requeue = jobs
 		p.startFails++
 		if p.startFails >= 3 {
 			broke = p.breakLocked("workers pass the memory limit as they start", fmt.Errorf("mp: %d workers in a row passed the memory limit of %s MiB (mp.WithMemoryLimit) before they were ready (the last one at %.1f MiB resident): raise the limit", p.startFails, mib(p.cfg.memLimit), float64(w.memRSS)/(1<<20)))
 		}
-	case w.memKilled:
-		// Killed over its memory limit: the task it was running fails
-		// (not retried: it would pass the limit again); the rest never
-		// started.
-		if len(jobs) > 0 && jobs[0].ent().state == stateInflight {
-			e := jobs[0].ent()
-			fail = append(fail, jobs[0])
-			failErr = append(failErr, &MemoryError{Function: e.name, PID: w.pid, Limit: p.cfg.memLimit, Resident: w.memRSS})
-			requeue = jobs[1:]
-		} else {
-			logMem = true
-			requeue = jobs
-		}
-	case w.helloErr != nil:
+	case deathMemRunning:
+		e := jobs[0].ent()
+		fail = append(fail, jobs[0])
+		failErr = append(failErr, &MemoryError{Function: e.name, PID: w.pid, Limit: p.cfg.memLimit, Resident: w.memRSS})
+		requeue = jobs[1:]
+	case deathMemIdle:
+		logMem = true
+		requeue = jobs
+	case deathInitFailed:
 		requeue = jobs
 		broke = p.breakLocked("worker initializer failed", w.helloErr.toError(p.cfg.initFunc, w.pid))
-	case !w.hello:
-		// Nothing ran: the worker could not start. A few failures in a
-		// row mean it never will (a program without mp.Main, a missing
-		// executable).
+	case deathNoStart:
 		requeue = jobs
 		p.startFails++
 		if p.startFails >= 3 {
 			broke = p.breakLocked("workers cannot start", w.startCause())
 		}
-	case len(jobs) > 0 && jobs[0].ent().state == stateInflight && !expected:
-		// The worker died running its oldest task: that task alone fails
-		// (or runs again if its function is idempotent).
+	case deathCrashRetry:
 		p.stats.Crashed++
-		first := jobs[0]
-		e := first.ent()
-		if e.retries > 0 && first.Context().Err() == nil {
-			e.retries--
-			p.stats.Retried++
-			requeue = jobs
-		} else {
-			fail = append(fail, first)
-			failErr = append(failErr, w.deathError(e))
-			requeue = jobs[1:]
-		}
-	default:
-		// Nothing was running, or the pool knows why it ended (memory
-		// retirement, killed for a cancelled task, asked to exit): what
-		// is left in flight never started.
-		if !expected {
-			p.stats.Crashed++
-			logDeath = true
-		}
+		jobs[0].ent().retries--
+		p.stats.Retried++
+		requeue = jobs
+	case deathCrashFail:
+		p.stats.Crashed++
+		fail = append(fail, jobs[0])
+		failErr = append(failErr, w.deathError(jobs[0].ent()))
+		requeue = jobs[1:]
+	case deathIdleCrash:
+		p.stats.Crashed++
+		logDeath = true
+		requeue = jobs
+	default: // deathKilledForCancel, deathExpected
 		requeue = jobs
 	}
 	// Settle the jobs that failed here before requeueing (they leave the
