@@ -1,6 +1,6 @@
 package futures
 
-// Benchmarks of issue 5. Run them one at a time on a shared machine:
+// Benchmarks of the goroutine pool. Run them one at a time on a shared machine:
 //
 //	flock /tmp/braid-bench.lock go test -run '^$' -bench . -benchtime 3x -count 3 ./futures
 //
@@ -21,7 +21,7 @@ import (
 	"github.com/sourcegraph/conc/pool"
 )
 
-// fib is the articles' CPU-bound task: deliberately exponential.
+// fib is the CPU-bound task of the benchmarks: deliberately exponential.
 func fib(n int) int {
 	if n < 2 {
 		return n

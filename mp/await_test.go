@@ -68,7 +68,7 @@ func tryRelease(t *testing.T, fifo string) bool {
 	return true
 }
 
-// The articles' hybrid (loop.run_in_executor(ProcessPoolExecutor(),
+// The hybrid of asyncio and a process pool (loop.run_in_executor(ProcessPoolExecutor(),
 // cpu_work, page)): many tasks of one loop hand CPU jobs to a process
 // pool with Func.Await while a ticker task keeps running. Each job ends
 // only when the ticker, a task of the same loop, releases it, so the batch

@@ -13,8 +13,9 @@ import (
 	"github.com/braid-go/braid/mp"
 )
 
-// The benchmarks of issue 6, each with 2 workers, beside
-// ../shared/peers/d_pool.py (ProcessPoolExecutor, multiprocessing.Pool):
+// The benchmarks of the process pool, each with 2 workers, comparable with
+// braid bench's pool workload against Python's ProcessPoolExecutor and
+// multiprocessing.Pool (--pool-peer):
 //
 //	flock /tmp/braid-bench.lock go test -run '^$' -bench . -benchtime 20000x ./mp
 
