@@ -202,16 +202,29 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 		m := mapRun[A, R]{cfg: cfg, ex: ex, fn: fn, yield: yield}
 		m.ctx, m.cancel = context.WithCancel(ctx)
 		defer m.close()
-		m.window = window.Ordered[A, *chunk[A, R]]{
-			ChunkSize:  cfg.ChunkSize,
+		m.window = window.Ordered[*chunk[A, R]]{
 			BufferSize: cfg.BufferSize,
-			New:        m.newChunk,
-			Add:        addItem[A, R],
 			Submit:     m.submit,
 			Drain:      m.drain,
 			Refused:    m.refused,
 		}
-		m.window.Run(in)
+		var cur *chunk[A, R]
+		for a := range in {
+			if cur == nil {
+				cur = m.newChunk()
+			}
+			cur.in = append(cur.in, a)
+			if len(cur.in) == cfg.ChunkSize {
+				if !m.window.Add(cur) {
+					return
+				}
+				cur = nil
+			}
+		}
+		if cur != nil && !m.window.Add(cur) {
+			return
+		}
+		m.window.Finish()
 	}
 }
 
@@ -223,7 +236,7 @@ type mapRun[A, R any] struct {
 	yield  func(R, error) bool
 	ctx    context.Context // cancelled when the map stops
 	cancel context.CancelFunc
-	window window.Ordered[A, *chunk[A, R]]
+	window window.Ordered[*chunk[A, R]]
 }
 
 func (m *mapRun[A, R]) newChunk() *chunk[A, R] {
@@ -234,11 +247,6 @@ func (m *mapRun[A, R]) newChunk() *chunk[A, R] {
 		c.in = make([]A, 0, m.cfg.ChunkSize)
 	}
 	return c
-}
-
-func addItem[A, R any](c *chunk[A, R], a A) int {
-	c.in = append(c.in, a)
-	return len(c.in)
 }
 
 func (m *mapRun[A, R]) submit(c *chunk[A, R]) error { return m.ex.Execute(c) }

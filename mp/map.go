@@ -94,24 +94,18 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 		defer m.abandoned.Store(true)
 		remote := !inProcess(ex)
 
-		w := window.Ordered[A, *chunkJob[A, R]]{
-			ChunkSize:  cfg.ChunkSize,
+		newChunk := func() *chunkJob[A, R] {
+			c := &chunkJob[A, R]{f: f.f, m: m}
+			if cfg.ChunkSize == 1 {
+				c.in = c.one[:0]
+			} else {
+				c.in = make([]A, 0, cfg.ChunkSize)
+			}
+			c.e.name, c.e.batch, c.e.retries, c.e.avg = f.f.name, true, f.f.retries, &f.f.avgNs
+			return c
+		}
+		w := window.Ordered[*chunkJob[A, R]]{
 			BufferSize: cfg.BufferSize,
-			New: func() *chunkJob[A, R] {
-				c := &chunkJob[A, R]{f: f.f, m: m}
-				if cfg.ChunkSize == 1 {
-					c.in = c.one[:0]
-				} else {
-					c.in = make([]A, 0, cfg.ChunkSize)
-				}
-				c.e.name, c.e.batch, c.e.retries, c.e.avg = f.f.name, true, f.f.retries, &f.f.avgNs
-				return c
-			},
-			Add: func(c *chunkJob[A, R], a A) int {
-				c.in = append(c.in, a)
-				c.e.items++
-				return len(c.in)
-			},
 			Submit: func(c *chunkJob[A, R]) error {
 				if remote {
 					p, err := encodeInto(false, &c.in, &c.enc, c.buf[:])
@@ -157,7 +151,24 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 			},
 			Refused: func(err error) { yield(zero, err) },
 		}
-		w.Run(in)
+		var cur *chunkJob[A, R]
+		for a := range in {
+			if cur == nil {
+				cur = newChunk()
+			}
+			cur.in = append(cur.in, a)
+			cur.e.items++
+			if len(cur.in) == cfg.ChunkSize {
+				if !w.Add(cur) {
+					return
+				}
+				cur = nil
+			}
+		}
+		if cur != nil && !w.Add(cur) {
+			return
+		}
+		w.Finish()
 	}
 }
 

@@ -6,25 +6,28 @@
 // not safe for concurrent use.
 package window
 
-import (
-	"iter"
+import "github.com/braid-go/braid/internal/ring"
 
-	"github.com/braid-go/braid/internal/ring"
-)
-
-// Ordered drives one iteration of a Map over chunks of type C holding items
-// of type A. Set every field, then call Run once.
-type Ordered[A, C any] struct {
-	// ChunkSize is the number of items per chunk (>= 1).
-	ChunkSize int
+// Ordered drives one iteration of a Map over chunks of type C. The caller
+// reads its input and fills chunks itself (the per-item work stays in its
+// own loop), hands each full chunk to Add, and calls Finish after the last:
+//
+//	for a := range in {
+//		... append a to cur ...
+//		if cur is full && !w.Add(cur) {
+//			return
+//		}
+//	}
+//	if cur has items && !w.Add(cur) {
+//		return
+//	}
+//	w.Finish()
+type Ordered[C any] struct {
 	// BufferSize is the most chunks submitted and not yet drained (>= 1).
 	BufferSize int
-	// New returns an empty chunk.
-	New func() C
-	// Add appends a to c and returns the number of items in c.
-	Add func(c C, a A) int
 	// Submit hands a chunk to the executor. An error refuses it: the
-	// chunks before it are drained, then Refused is called, and Run ends.
+	// chunks before it are drained, then Refused is called, and the Map
+	// ends.
 	Submit func(c C) error
 	// Drain waits for c, the oldest chunk submitted and not yet drained,
 	// and yields its results. It returns false to end the Map.
@@ -35,41 +38,11 @@ type Ordered[A, C any] struct {
 	pending ring.Ring[C] // submitted, not yet drained, oldest first
 }
 
-// Run reads in, submits its chunks and drains them in order. It returns
-// when every chunk was drained, when Drain returned false, or after a
-// refusal; the chunks still submitted and not drained are then left for
-// Pop.
-func (w *Ordered[A, C]) Run(in iter.Seq[A]) {
-	var cur C
-	have := false
-	for a := range in {
-		if !have {
-			cur, have = w.New(), true
-		}
-		if w.Add(cur, a) == w.ChunkSize {
-			if !w.submit(cur) {
-				return
-			}
-			have = false
-		}
-	}
-	if have && !w.submit(cur) {
-		return
-	}
-	for w.pending.Len() > 0 {
-		if !w.drainOne() {
-			return
-		}
-	}
-}
-
-// Pop takes the oldest chunk still submitted and not drained, for the
-// caller to cancel what a stopped Map left behind.
-func (w *Ordered[A, C]) Pop() (C, bool) { return w.pending.Pop() }
-
-// submit makes room in the window, draining the oldest chunks, and then
-// submits c. It returns false when the Map must end.
-func (w *Ordered[A, C]) submit(c C) bool {
+// Add makes room in the window, draining the oldest chunks, and then
+// submits c. It returns false when the Map must end: Drain returned false,
+// or c was refused (after the chunks before it were drained). The chunks
+// still submitted and not drained are then left for Pop.
+func (w *Ordered[C]) Add(c C) bool {
 	for w.pending.Len() >= w.BufferSize {
 		if !w.drainOne() {
 			return false
@@ -89,7 +62,21 @@ func (w *Ordered[A, C]) submit(c C) bool {
 	return true
 }
 
-func (w *Ordered[A, C]) drainOne() bool {
+// Finish drains every chunk still in the window, oldest first, until Drain
+// returns false.
+func (w *Ordered[C]) Finish() {
+	for w.pending.Len() > 0 {
+		if !w.drainOne() {
+			return
+		}
+	}
+}
+
+// Pop takes the oldest chunk still submitted and not drained, for the
+// caller to cancel what a stopped Map left behind.
+func (w *Ordered[C]) Pop() (C, bool) { return w.pending.Pop() }
+
+func (w *Ordered[C]) drainOne() bool {
 	c, _ := w.pending.Pop()
 	return w.Drain(c)
 }

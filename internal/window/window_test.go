@@ -14,15 +14,8 @@ func run(t *testing.T, n, size, buffer int, refuseAt int, stopAt int) (drained [
 	t.Helper()
 	pending := 0
 	submitted := 0
-	var w Ordered[int, *chunk]
-	w = Ordered[int, *chunk]{
-		ChunkSize:  size,
+	w := Ordered[*chunk]{
 		BufferSize: buffer,
-		New:        func() *chunk { return &chunk{} },
-		Add: func(c *chunk, a int) int {
-			c.items = append(c.items, a)
-			return len(c.items)
-		},
 		Submit: func(c *chunk) error {
 			if submitted == refuseAt {
 				return errors.New("refused")
@@ -44,7 +37,25 @@ func run(t *testing.T, n, size, buffer int, refuseAt int, stopAt int) (drained [
 		},
 		Refused: func(err error) { refused = err },
 	}
-	w.Run(slices.Values(seq(n)))
+	func() {
+		var cur *chunk
+		for _, a := range seq(n) {
+			if cur == nil {
+				cur = &chunk{}
+			}
+			cur.items = append(cur.items, a)
+			if len(cur.items) == size {
+				if !w.Add(cur) {
+					return
+				}
+				cur = nil
+			}
+		}
+		if cur != nil && !w.Add(cur) {
+			return
+		}
+		w.Finish()
+	}()
 	for {
 		if _, ok := w.Pop(); !ok {
 			break
