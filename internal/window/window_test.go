@@ -10,7 +10,7 @@ type chunk struct{ items []int }
 
 // run drives an Ordered over 0..n-1 and records what happens: the chunks
 // submitted, the most pending at once, what was drained, the refusal.
-func run(t *testing.T, n, size, buffer int, refuseAt int, stopAt int) (drained []int, refused error, maxPending int, left int) {
+func run(t *testing.T, n, size, buffer int, refuseAt int, stopAt int) (drained []int, maxPending, left int, refused error) {
 	t.Helper()
 	pending := 0
 	submitted := 0
@@ -62,7 +62,7 @@ func run(t *testing.T, n, size, buffer int, refuseAt int, stopAt int) (drained [
 		}
 		left++
 	}
-	return drained, refused, maxPending, left
+	return drained, maxPending, left, refused
 }
 
 func seq(n int) []int {
@@ -75,7 +75,7 @@ func seq(n int) []int {
 
 func TestOrderedYieldsInOrderWithinTheBound(t *testing.T) {
 	for _, tc := range []struct{ n, size, buffer int }{{0, 1, 1}, {1, 1, 1}, {10, 1, 2}, {10, 3, 2}, {100, 7, 4}} {
-		drained, refused, maxPending, left := run(t, tc.n, tc.size, tc.buffer, -1, -1)
+		drained, maxPending, left, refused := run(t, tc.n, tc.size, tc.buffer, -1, -1)
 		if !slices.Equal(drained, seq(tc.n)) || refused != nil || left != 0 {
 			t.Errorf("%+v: drained %v, refused %v, left %d", tc, drained, refused, left)
 		}
@@ -86,14 +86,14 @@ func TestOrderedYieldsInOrderWithinTheBound(t *testing.T) {
 }
 
 func TestOrderedRefusalComesAfterEarlierResults(t *testing.T) {
-	drained, refused, _, left := run(t, 10, 2, 3, 2, -1) // the third chunk (items 4, 5) is refused
+	drained, _, left, refused := run(t, 10, 2, 3, 2, -1) // the third chunk (items 4, 5) is refused
 	if !slices.Equal(drained, []int{0, 1, 2, 3}) || refused == nil || left != 0 {
 		t.Fatalf("drained %v, refused %v, left %d", drained, refused, left)
 	}
 }
 
 func TestOrderedStopLeavesPendingChunks(t *testing.T) {
-	drained, refused, _, left := run(t, 20, 2, 4, -1, 3) // stop while draining the second chunk
+	drained, _, left, refused := run(t, 20, 2, 4, -1, 3) // stop while draining the second chunk
 	if !slices.Equal(drained, []int{0, 1, 2}) || refused != nil || left != 3 {
 		t.Fatalf("drained %v, refused %v, left %d (want 3: chunks 2, 3 and 4 submitted, not drained)", drained, refused, left)
 	}
