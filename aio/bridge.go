@@ -194,7 +194,7 @@ func (l *Loop) SetDefaultExecutor(ex futures.Executor) {
 
 func (l *Loop) shutdownDefaultExecutor() {
 	if l.defaultExec != nil && l.ownsDefaultExec {
-		l.defaultExec.Shutdown(context.Background(), true, false)
+		l.defaultExec.Shutdown(context.Background())
 	}
 	l.defaultExec, l.ownsDefaultExec = nil, false
 }

@@ -6,19 +6,22 @@ import (
 	"fmt"
 	"iter"
 	"time"
+
+	"github.com/braid-go/braid/futures"
 )
 
-// ReturnWhen says when Wait returns.
-type ReturnWhen uint8
+// ReturnWhen says when Wait returns. It is futures.ReturnWhen, shared with
+// futures.Wait.
+type ReturnWhen = futures.ReturnWhen
 
 // The conditions of Wait, as asyncio's FIRST_COMPLETED, FIRST_EXCEPTION
 // and ALL_COMPLETED.
 const (
-	AllCompleted ReturnWhen = iota
-	FirstCompleted
+	AllCompleted   = futures.AllCompleted
+	FirstCompleted = futures.FirstCompleted
 	// FirstError returns when a future fails with an error that is not a
 	// cancellation, or when all are done.
-	FirstError
+	FirstError = futures.FirstError
 )
 
 // Forever is the timeout of a Wait that waits without limit.

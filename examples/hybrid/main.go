@@ -217,7 +217,7 @@ func crawl(ctx context.Context, urls []string, c config, mode string) ([]Stats, 
 		if pool, err = mp.NewPool(mp.WithMaxWorkers(c.workers)); err != nil {
 			return nil, 0, err
 		}
-		defer pool.Shutdown(ctx, true, false)
+		defer pool.Shutdown(ctx)
 	}
 	var out []Stats
 	var stall time.Duration

@@ -91,7 +91,7 @@ func threadsModel(n, workers int, withClient bool, task taskFn) func(context.Con
 			defer c.CloseIdleConnections()
 		}
 		pool := futures.NewThreadPool(futures.WithMaxWorkers(workers), futures.WithName("bench-exp"))
-		defer pool.Shutdown(context.Background(), true, true)
+		defer closePool(pool)
 		fs := make([]*futures.Future[uint64], n)
 		for i := range fs {
 			f, err := futures.Submit(ctx, pool, func(ctx context.Context) (uint64, error) {
@@ -158,7 +158,7 @@ func processModel(n, workers int, submit func(ctx context.Context, pool *mp.Pool
 		if err != nil {
 			return nil, err
 		}
-		defer pool.Shutdown(context.Background(), true, true)
+		defer closePool(pool)
 		fs := make([]*futures.Future[span], n)
 		for i := range fs {
 			if fs[i], err = submit(ctx, pool, i, nil); err != nil {
@@ -190,7 +190,7 @@ func hybridModel(n, workers, sem int, fetch func(ctx context.Context, i int) ([]
 		if err != nil {
 			return nil, err
 		}
-		defer pool.Shutdown(context.Background(), true, true)
+		defer closePool(pool)
 		out := make([]uint64, n)
 		err = aio.Run(ctx, func(ctx context.Context) error {
 			defer loopClients.drop(ctx)
