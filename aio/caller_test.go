@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/aio/aiohttp"
 )
 
 func TestNotInTaskEverywhere(t *testing.T) {
@@ -82,7 +83,7 @@ func TestNotInTaskEverywhere(t *testing.T) {
 			return err
 		}
 		defer proc.Wait(ctx)
-		var client aio.HTTPClient
+		var client aiohttp.Client
 
 		type entry struct {
 			name string
@@ -136,8 +137,8 @@ func TestNotInTaskEverywhere(t *testing.T) {
 			{"Server.WaitClosed", func() error { return srv.WaitClosed(ctx) }, false},
 			{"Server.ServeForever", func() error { return srv.ServeForever(ctx) }, false},
 			{"Process.Communicate", func() error { _, _, err := proc.Communicate(ctx, nil); return err }, false},
-			{"HTTPClient.Get", func() error { _, err := client.Get(ctx, "http://"+addr+"/"); return err }, false},
-			{"HTTPClient.Do", func() error {
+			{"aiohttp.Client.Get", func() error { _, err := client.Get(ctx, "http://"+addr+"/"); return err }, false},
+			{"aiohttp.Client.Do", func() error {
 				req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
 				_, err := client.Do(ctx, req)
 				return err
