@@ -166,6 +166,7 @@ func (r *StreamReader) ready() bool {
 }
 
 func (r *StreamReader) register(t *taskCore) { r.waiter = t }
+func (r *StreamReader) abort(*taskCore)      {}
 
 // Buffered returns the number of bytes buffered.
 func (r *StreamReader) Buffered() int { return len(r.buf) - r.off }

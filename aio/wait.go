@@ -57,20 +57,13 @@ func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen, timeout time
 	if err := watchAll(m, fs); err != nil {
 		return nil, nil, err
 	}
-	cond := func() bool {
-		switch when {
-		case FirstCompleted:
-			return m.remaining < total
-		case FirstError:
-			return m.remaining == 0 || m.firstErr != nil
-		}
-		return m.remaining == 0
-	}
-	timed := timeout >= 0 && !cond()
+	m.total = total
+	timed := timeout >= 0 && !m.ready()
 	if timed {
 		l.startTaskTimer(t, timeout)
+		m.timed = true
 	}
-	err = waitMulti(ctx, t, m, func() bool { return cond() || (timed && t.timerSeq == 0) })
+	err = waitMulti(ctx, t, m)
 	m.closed = true
 	if timed {
 		l.stopTaskTimer(t)
@@ -132,7 +125,7 @@ func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 					return
 				}
 			}
-			if err := waitMulti(ctx, t, m, func() bool { return len(m.completed) > 0 }); err != nil {
+			if err := waitMulti(ctx, t, m); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -178,12 +171,11 @@ func WaitFor[T any, F Awaitable[T]](ctx context.Context, d time.Duration, aw F) 
 	if d > 0 {
 		l.startTaskTimer(t, d)
 	}
-	expired := func() bool { return d != Forever && (d <= 0 || t.timerSeq == 0) }
-	m := &multiWait{t: t, loop: l}
+	m := &multiWait{t: t, loop: l, target: fc, expired: d != Forever && d <= 0, timed: d > 0}
 	if err := watchAll(m, []F{aw}); err != nil {
 		return zero, err
 	}
-	werr := waitMulti(ctx, t, m, func() bool { return fc.state != statePending || expired() })
+	werr := waitMulti(ctx, t, m)
 	m.closed = true
 	l.stopTaskTimer(t)
 	if fc.state != statePending {

@@ -15,6 +15,12 @@ type waiter struct {
 	queued     bool
 }
 
+// A waiter is the parkCond of its task: a waker takes it out of the
+// queue and marks it woken.
+func (w *waiter) ready() bool        { return w.woken }
+func (w *waiter) register(*taskCore) {}
+func (w *waiter) abort(*taskCore)    {}
+
 // waitq is a FIFO of suspended tasks of one loop: an intrusive doubly
 // linked list (O(1) removal of a cancelled waiter, and a front for a
 // woken waiter that must wait again without losing its turn).
@@ -102,22 +108,7 @@ func (q *waitq) wait(ctx context.Context, t *taskCore, front bool) (woken bool, 
 	} else {
 		q.pushBack(w)
 	}
-	stop := t.watch(ctx)
-	for {
-		if !t.park() {
-			err = errAbandoned
-			break
-		}
-		if err = ctxErr(ctx); err != nil {
-			break
-		}
-		if w.woken {
-			break
-		}
-	}
-	if stop != nil {
-		stop()
-	}
+	err = park(ctx, t, w, parkOpts{ctxFirst: true})
 	woken = w.woken
 	if w.queued {
 		q.unlink(w)
