@@ -204,16 +204,17 @@ func (r *StreamReader) take(n int) []byte {
 }
 
 // waitMore suspends the calling task until more than need bytes are
-// buffered or the stream ends.
-func (r *StreamReader) waitMore(ctx context.Context, need int) error {
-	t, err := r.loop.callerTask()
-	if err != nil {
-		return err
+// buffered or the stream ends. *t is the calling task: found on the
+// first wait of the call named what, then passed to the next ones.
+func (r *StreamReader) waitMore(ctx context.Context, t **taskCore, need int, what string) error {
+	if *t == nil {
+		ct, err := r.loop.enterTask(what)
+		if err != nil {
+			return err
+		}
+		*t = ct
 	}
-	if t == nil {
-		return ErrNotInTask
-	}
-	return r.waitMoreTask(ctx, t, need, nil)
+	return r.waitMoreTask(ctx, *t, need, nil)
 }
 
 func (r *StreamReader) waitMoreTask(ctx context.Context, t *taskCore, need int, deadline *time.Time) error {
@@ -246,6 +247,7 @@ func (r *StreamReader) Read(ctx context.Context, n int) ([]byte, error) {
 	if err := loopCheck(r.loop, "StreamReader.Read"); err != nil {
 		return nil, err
 	}
+	var t *taskCore // the calling task, found on the first wait
 	if n == 0 {
 		return []byte{}, nil
 	}
@@ -256,7 +258,7 @@ func (r *StreamReader) Read(ctx context.Context, n int) ([]byte, error) {
 				r.paused = false
 				r.tr.ResumeReading()
 			}
-			if err := r.waitMore(ctx, len(r.buf)-r.off); err != nil {
+			if err := r.waitMore(ctx, &t, len(r.buf)-r.off, "StreamReader.Read"); err != nil {
 				return nil, err
 			}
 		}
@@ -270,7 +272,7 @@ func (r *StreamReader) Read(ctx context.Context, n int) ([]byte, error) {
 		if r.eof {
 			return nil, r.endErr()
 		}
-		if err := r.waitMore(ctx, 0); err != nil {
+		if err := r.waitMore(ctx, &t, 0, "StreamReader.Read"); err != nil {
 			return nil, err
 		}
 		if r.off == len(r.buf) {
@@ -332,6 +334,7 @@ func (r *StreamReader) ReadExactly(ctx context.Context, n int) ([]byte, error) {
 	if err := loopCheck(r.loop, "StreamReader.ReadExactly"); err != nil {
 		return nil, err
 	}
+	var t *taskCore // the calling task, found on the first wait
 	if n < 0 {
 		return nil, errors.New("aio: ReadExactly needs n >= 0")
 	}
@@ -348,7 +351,7 @@ func (r *StreamReader) ReadExactly(ctx context.Context, n int) ([]byte, error) {
 			r.paused = false
 			r.tr.ResumeReading()
 		}
-		if err := r.waitMore(ctx, len(r.buf)-r.off); err != nil {
+		if err := r.waitMore(ctx, &t, len(r.buf)-r.off, "StreamReader.ReadExactly"); err != nil {
 			return nil, err
 		}
 	}
@@ -364,6 +367,7 @@ func (r *StreamReader) ReadUntil(ctx context.Context, sep []byte) ([]byte, error
 	if err := loopCheck(r.loop, "StreamReader.ReadUntil"); err != nil {
 		return nil, err
 	}
+	var t *taskCore // the calling task, found on the first wait
 	if len(sep) == 0 {
 		return nil, errors.New("aio: ReadUntil needs a non-empty separator")
 	}
@@ -390,7 +394,7 @@ func (r *StreamReader) ReadUntil(ctx context.Context, sep []byte) ([]byte, error
 			}
 			return partial, &IncompleteReadError{Partial: partial, Expected: -1}
 		}
-		if err := r.waitMore(ctx, len(data)); err != nil {
+		if err := r.waitMore(ctx, &t, len(data), "StreamReader.ReadUntil"); err != nil {
 			return nil, err
 		}
 	}

@@ -140,13 +140,13 @@ func OpenConnection(ctx context.Context, network, address string, opts ...NetOpt
 // net.Conn for code running in tasks of the loop (see Conn). It suspends
 // the calling task while connecting.
 func Dial(ctx context.Context, network, address string, opts ...NetOption) (*Conn, error) {
-	l := loopOf(ctx)
-	if l == nil {
-		return nil, ErrNoLoop
+	l, t, err := enter(ctx, "Dial")
+	if err != nil {
+		return nil, err
 	}
 	cfg := netOptions(opts)
 	sp := newStreamProto(l, cfg.limit)
-	if _, err := createConnection(ctx, network, address, sp, cfg); err != nil {
+	if _, err := createConnection(ctx, l, t, network, address, sp, cfg); err != nil {
 		return nil, err
 	}
 	return &sp.c, nil

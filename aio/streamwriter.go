@@ -43,13 +43,17 @@ func (w *StreamWriter) WriteString(s string) error { return w.Write([]byte(s)) }
 // (asyncio's drain): call it after writes so that a fast writer does not
 // fill memory. It returns the connection's error if it was lost.
 func (w *StreamWriter) Drain(ctx context.Context) error {
-	return w.drainDeadline(ctx, nil)
-}
-
-func (w *StreamWriter) drainDeadline(ctx context.Context, dl *time.Time) error {
 	if err := loopCheck(w.loop, "StreamWriter.Drain"); err != nil {
 		return err
 	}
+	return w.drainDeadline(ctx, nil, nil)
+}
+
+// drainDeadline is Drain until the deadline *dl (if dl is not nil), for
+// the calling task t, which a caller that knows it passes down (nil: it
+// is found if the drain must wait). The caller has checked that it may
+// use the writer.
+func (w *StreamWriter) drainDeadline(ctx context.Context, t *taskCore, dl *time.Time) error {
 	if w.lost {
 		if w.lerr != nil {
 			return w.lerr
@@ -59,14 +63,13 @@ func (w *StreamWriter) drainDeadline(ctx context.Context, dl *time.Time) error {
 	if !w.sp.writePaused {
 		return nil
 	}
-	t, err := w.loop.callerTask()
-	if err != nil {
-		return err
-	}
 	if t == nil {
-		return ErrNotInTask
+		var err error
+		if t, err = w.loop.enterTask("StreamWriter.Drain"); err != nil {
+			return err
+		}
 	}
-	err = parkUntil(ctx, t, dl, true, funcCond{
+	err := parkUntil(ctx, t, dl, true, funcCond{
 		done: func() bool { return !w.sp.writePaused || w.lost },
 		reg:  func(t *taskCore) { w.drain = append(w.drain, t) },
 	})
@@ -102,12 +105,9 @@ func (w *StreamWriter) WaitClosed(ctx context.Context) error {
 		return err
 	}
 	if !w.lost {
-		t, err := w.loop.callerTask()
+		t, err := w.loop.enterTask("StreamWriter.WaitClosed")
 		if err != nil {
 			return err
-		}
-		if t == nil {
-			return ErrNotInTask
 		}
 		err = parkUntil(ctx, t, nil, false, funcCond{
 			done: func() bool { return w.lost },
