@@ -390,7 +390,7 @@ func awaitCore(ctx context.Context, f *futureCore) error {
 			return err
 		}
 		f.addWaiter(t)
-		if err := park(ctx, t, (*futureWait)(f), parkOpts{}); err != nil {
+		if err := park(ctx, t, (*futureWait)(f), parkOpts{checked: true}); err != nil {
 			return err
 		}
 	}

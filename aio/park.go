@@ -33,6 +33,10 @@ type parkOpts struct {
 	// CancelledError into a task cancelled before it resumed). Without
 	// it a ready condition wins.
 	ctxFirst bool
+	// checked says that the caller has just seen ctx not done and c not
+	// ready, so the first check is skipped (the hot waits: the wait
+	// queue, a future, a sleep).
+	checked bool
 	// external counts the wait as work outside the loop, so that a
 	// virtual clock does not jump over the answer of a real socket or
 	// process.
@@ -48,15 +52,49 @@ type parkOpts struct {
 // ctx is never done), the deadline passes, or the loop abandons t. It
 // returns nil when c is ready, ctx's error, os.ErrDeadlineExceeded or
 // errAbandoned; on an error c.abort has been called. A condition or a
-// context that is already decided returns at once, without watching.
+// context that is already decided returns at once, without watching
+// (unless the caller has checked them: o.checked).
 // It allocates nothing unless ctx is a context from outside the loop.
 func park(ctx context.Context, t *taskCore, c parkCond, o parkOpts) error {
-	if done, err := parkCheck(ctx, c, o.ctxFirst); done {
-		if err != nil {
-			c.abort(t)
+	if !o.checked {
+		if done, err := parkCheck(ctx, c, o.ctxFirst); done {
+			if err != nil {
+				c.abort(t)
+			}
+			return err
 		}
-		return err
 	}
+	if o.deadline != nil || o.external {
+		return parkTimed(ctx, t, c, o)
+	}
+	var stop func() bool
+	if ctx != nil {
+		stop = t.watch(ctx)
+	}
+	var err error
+	for {
+		c.register(t)
+		if !t.park() {
+			err = errAbandoned
+			break
+		}
+		var done bool
+		if done, err = parkCheck(ctx, c, o.ctxFirst); done {
+			break
+		}
+	}
+	if stop != nil {
+		stop()
+	}
+	if err != nil {
+		c.abort(t)
+	}
+	return err
+}
+
+// parkTimed is park's loop with a deadline or counted as outside work
+// (the I/O layer's waits), after the first check.
+func parkTimed(ctx context.Context, t *taskCore, c parkCond, o parkOpts) error {
 	l := t.loop
 	var stop func() bool
 	if ctx != nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/braid-go/braid/internal/ring"
 )
 
 // Errors of the queues.
@@ -48,9 +50,8 @@ type Queue[T any] struct {
 	maxsize int
 	size    int
 
-	// The items of a FIFO queue: a ring whose length is a power of two.
-	buf  []T
-	head int
+	// The items of a FIFO queue.
+	items ring.Ring[T]
 	// order, for a LifoQueue or a PriorityQueue, keeps the items in its
 	// own order instead (CPython's _put and _get).
 	order queueOrder[T]
@@ -381,10 +382,7 @@ func (q *Queue[T]) put(v T) {
 	case !q.made:
 		panic(errUnmadeQueue)
 	default:
-		if q.size == len(q.buf) {
-			q.resize(max(2*len(q.buf), 8))
-		}
-		q.buf[(q.head+q.size)&(len(q.buf)-1)] = v
+		q.items.Push(v)
 	}
 	q.size++
 	q.unfinished++
@@ -400,14 +398,9 @@ func (q *Queue[T]) take() T {
 		v = q.order.take()
 		q.size--
 	} else {
-		var zero T
-		v = q.buf[q.head]
-		q.buf[q.head] = zero
-		q.head = (q.head + 1) & (len(q.buf) - 1)
+		v, _ = q.items.Pop()
 		q.size--
-		if len(q.buf) > 64 && q.size < len(q.buf)/4 {
-			q.resize(len(q.buf) / 2)
-		}
+		q.items.Shrink()
 	}
 	if q.putters.head != nil {
 		q.putters.wakeOne()
@@ -415,18 +408,8 @@ func (q *Queue[T]) take() T {
 	return v
 }
 
-// resize moves the ring to a buffer of n slots (a power of two >= size).
-func (q *Queue[T]) resize(n int) {
-	nb := make([]T, n)
-	if q.size > 0 {
-		m := copy(nb, q.buf[q.head:min(q.head+q.size, len(q.buf))])
-		copy(nb[m:q.size], q.buf[:q.size-m])
-	}
-	q.buf, q.head = nb, 0
-}
-
 func (q *Queue[T]) clearItems() {
-	q.buf, q.head = nil, 0
+	q.items = ring.Ring[T]{}
 	if q.order != nil {
 		q.order.clear()
 	}

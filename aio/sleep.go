@@ -30,14 +30,14 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	}
 	if d <= 0 {
 		t.scheduled = true
-		l.ready.push(readyItem{task: t})
+		l.ready.Push(readyItem{task: t})
 		if !t.park() {
 			return errAbandoned
 		}
 		return ctxErr(ctx)
 	}
 	l.startTaskTimer(t, d)
-	return park(ctx, t, (*sleepWait)(t), parkOpts{})
+	return park(ctx, t, (*sleepWait)(t), parkOpts{checked: true})
 }
 
 // sleepWait is a sleeping task as its own parkCond: the wait is over when

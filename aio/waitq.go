@@ -108,7 +108,7 @@ func (q *waitq) wait(ctx context.Context, t *taskCore, front bool) (woken bool, 
 	} else {
 		q.pushBack(w)
 	}
-	err = park(ctx, t, w, parkOpts{ctxFirst: true})
+	err = park(ctx, t, w, parkOpts{ctxFirst: true, checked: true})
 	woken = w.woken
 	if w.queued {
 		q.unlink(w)
