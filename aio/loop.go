@@ -158,6 +158,11 @@ func NewLoop(opts ...Option) (*Loop, error) {
 		cfg:     cfg,
 	}
 	l.root = newRootCtx(l)
+	// The loop's own end goes through the shutdown hooks, like the I/O
+	// layer's: hooks run last registered first, so these two run after
+	// every other, the unretrieved-error report last.
+	l.OnShutdown(l.reportUnretrieved)
+	l.OnShutdown(l.shutdownDefaultExecutor)
 	gcSentinelOn.Do(armGCSentinel)
 	l.gcSeen = gcEpoch.Load()
 	return l, nil
@@ -509,8 +514,6 @@ func (l *Loop) Close() error {
 	l.runShutdownHooks() // none left if Run ended the loop
 	l.stopIdle()
 	l.g.Store(0)
-	l.shutdownDefaultExecutor()
-	l.reportUnretrieved()
 	l.ready = readyQueue{}
 	l.timers = timerHeap{}
 	return l.poller.Close()
