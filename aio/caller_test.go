@@ -95,7 +95,7 @@ func TestNotInTaskEverywhere(t *testing.T) {
 		entries := []entry{
 			{"Gather", func() error { _, err := aio.Gather(ctx, tasks...); return err }, false},
 			{"GatherAll", func() error { _, errs := aio.GatherAll(ctx, tasks...); return errs[0] }, false},
-			{"Wait", func() error { _, _, err := aio.Wait(ctx, tasks, aio.AllCompleted, aio.Forever); return err }, false},
+			{"Wait", func() error { _, _, err := aio.Wait(ctx, tasks, aio.AllCompleted); return err }, false},
 			{"AsCompleted", func() error {
 				for _, err := range aio.AsCompleted(ctx, tasks) {
 					return err

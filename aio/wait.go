@@ -21,17 +21,18 @@ const (
 	FirstError
 )
 
-// Forever is the timeout of a Wait that waits without limit.
+// Forever is the d of a WaitFor that waits without limit.
 const Forever time.Duration = -1
 
 // Wait waits for the futures or tasks of fs until the condition when
-// holds or timeout passes on the loop's clock (Forever: no limit; 0: just
-// look), and returns the ones that are done and the ones still pending,
-// each in the order of fs (asyncio.wait). It cancels nothing, not even on
-// timeout. If ctx is done first it returns the sets as they are and ctx's
-// error. An empty fs is an error (ErrEmpty). Wait belongs to a task of
-// the loop.
-func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen, timeout time.Duration) (done, pending []F, err error) {
+// holds, and returns the ones that are done and the ones still pending,
+// each in the order of fs (asyncio.wait). Its timeout is ctx's: if ctx
+// is done first (its deadline, see WithTimeout, or its cancellation) it
+// returns the sets as they are and ctx's error, so a timeout is
+// context.DeadlineExceeded with the sets (a ctx already done just looks).
+// It cancels nothing, not even on timeout. An empty fs is an error
+// (ErrEmpty). Wait belongs to a task of the loop.
+func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen) (done, pending []F, err error) {
 	if len(fs) == 0 {
 		return nil, nil, ErrEmpty
 	}
@@ -58,16 +59,8 @@ func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen, timeout time
 		return nil, nil, err
 	}
 	m.total = total
-	timed := timeout >= 0 && !m.ready()
-	if timed {
-		l.startTaskTimer(t, timeout)
-		m.timed = true
-	}
 	err = waitMulti(ctx, t, m)
 	m.closed = true
-	if timed {
-		l.stopTaskTimer(t)
-	}
 	for _, f := range fs {
 		if f.Done() {
 			done = append(done, f)
