@@ -100,7 +100,8 @@ func (q *waitq) unlink(w *waiter) {
 // a waiter that was woken but found its condition gone) until a waker
 // takes it out (woken), ctx is done, or the loop abandons the task. When
 // both happened, err is ctx's error and woken is true: the caller must
-// pass the wake-up on.
+// pass the wake-up on. The caller has checked ctx: a ctx done before the
+// wait would go unnoticed until a wake-up.
 func (q *waitq) wait(ctx context.Context, t *taskCore, front bool) (woken bool, err error) {
 	w := q.alloc(t, ctx)
 	if front {
