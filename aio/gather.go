@@ -218,7 +218,7 @@ func cancelAndDrain[F Waitable](t *taskCore, fs []F) {
 	if watchAll(m, fs) != nil {
 		return
 	}
-	if park(nil, t, m, parkOpts{}) != nil {
+	if park(context.Background(), t, m, parkOpts{}) != nil {
 		return // the loop abandoned the task
 	}
 	m.closed = true

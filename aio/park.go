@@ -48,8 +48,8 @@ type parkOpts struct {
 	deadline *time.Time
 }
 
-// park suspends the running task t until c is ready, ctx is done (a nil
-// ctx is never done), the deadline passes, or the loop abandons t. It
+// park suspends the running task t until c is ready, ctx is done, the
+// deadline passes, or the loop abandons t. It
 // returns nil when c is ready, ctx's error, os.ErrDeadlineExceeded or
 // errAbandoned; on an error c.abort has been called. A condition or a
 // context that is already decided returns at once, without watching
@@ -67,10 +67,7 @@ func park(ctx context.Context, t *taskCore, c parkCond, o parkOpts) error {
 	if o.deadline != nil || o.external {
 		return parkTimed(ctx, t, c, o)
 	}
-	var stop func() bool
-	if ctx != nil {
-		stop = t.watch(ctx)
-	}
+	stop := t.watch(ctx)
 	var err error
 	for {
 		c.register(t)
@@ -96,10 +93,7 @@ func park(ctx context.Context, t *taskCore, c parkCond, o parkOpts) error {
 // (the I/O layer's waits), after the first check.
 func parkTimed(ctx context.Context, t *taskCore, c parkCond, o parkOpts) error {
 	l := t.loop
-	var stop func() bool
-	if ctx != nil {
-		stop = t.watch(ctx)
-	}
+	stop := t.watch(ctx)
 	var grace *externalGrace
 	if o.external {
 		l.external++
@@ -157,20 +151,16 @@ func parkTimed(ctx context.Context, t *taskCore, c parkCond, o parkOpts) error {
 // done (its error), in the order ctxFirst says.
 func parkCheck(ctx context.Context, c parkCond, ctxFirst bool) (bool, error) {
 	if ctxFirst {
-		if ctx != nil {
-			if err := ctxErr(ctx); err != nil {
-				return true, err
-			}
+		if err := ctxErr(ctx); err != nil {
+			return true, err
 		}
 		return c.ready(), nil
 	}
 	if c.ready() {
 		return true, nil
 	}
-	if ctx != nil {
-		if err := ctxErr(ctx); err != nil {
-			return true, err
-		}
+	if err := ctxErr(ctx); err != nil {
+		return true, err
 	}
 	return false, nil
 }

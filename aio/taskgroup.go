@@ -79,7 +79,7 @@ func Group(ctx context.Context, body func(ctx context.Context, g *TaskGroup) err
 	if berr != nil && !bodyCancelled {
 		g.fail(berr)
 	}
-	_ = park(nil, t, (*groupWait)(g), parkOpts{}) // no context: the children end first
+	_ = park(context.Background(), t, (*groupWait)(g), parkOpts{}) // no context: the children end first
 	g.finished = true
 	g.ctx.cancel(context.Canceled) // release the group's context
 	if len(g.errs) > 0 {
