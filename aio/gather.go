@@ -129,12 +129,9 @@ func Gather[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, error) {
 		return out, nil
 	}
 	l := fs[0].core().loop
-	t, err := l.callerTask()
+	t, err := l.enterTask("Gather")
 	if err != nil {
 		return nil, err
-	}
-	if t == nil {
-		return nil, errNotInTask("Gather")
 	}
 	m := &multiWait{t: t, loop: l, errMode: anyError}
 	if err := watchAll(m, fs); err != nil {
@@ -167,10 +164,7 @@ func GatherAll[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, []erro
 		return vals, errs
 	}
 	l := fs[0].core().loop
-	t, err := l.callerTask()
-	if err == nil && t == nil {
-		err = errNotInTask("GatherAll")
-	}
+	t, err := l.enterTask("GatherAll")
 	if err != nil {
 		for i := range errs {
 			errs[i] = err

@@ -62,14 +62,7 @@ func (e *GroupError) Unwrap() []error { return e.Errs }
 // otherwise; and ctx's error if ctx was cancelled from outside and nothing
 // failed. Group belongs to a task of the loop.
 func Group(ctx context.Context, body func(ctx context.Context, g *TaskGroup) error) error {
-	l := loopOf(ctx)
-	if l == nil {
-		return ErrNoLoop
-	}
-	t, err := l.callerTask()
-	if err == nil && t == nil {
-		err = errNotInTask("Group")
-	}
+	l, t, err := enter(ctx, "Group")
 	if err != nil {
 		return err
 	}

@@ -37,10 +37,7 @@ func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen) (done, pendi
 		return nil, nil, ErrEmpty
 	}
 	l := fs[0].core().loop
-	t, err := l.callerTask()
-	if err == nil && t == nil {
-		err = errNotInTask("Wait")
-	}
+	t, err := l.enterTask("Wait")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -84,10 +81,7 @@ func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 			return
 		}
 		l := fs[0].core().loop
-		t, err := l.callerTask()
-		if err == nil && t == nil {
-			err = errNotInTask("AsCompleted")
-		}
+		t, err := l.enterTask("AsCompleted")
 		if err != nil {
 			yield(zero, err)
 			return
@@ -151,10 +145,7 @@ func WaitFor[T any, F Awaitable[T]](ctx context.Context, d time.Duration, aw F) 
 	var zero T
 	fc := aw.core()
 	l := fc.loop
-	t, err := l.callerTask()
-	if err == nil && t == nil {
-		err = errNotInTask("WaitFor")
-	}
+	t, err := l.enterTask("WaitFor")
 	if err != nil {
 		return zero, err
 	}
