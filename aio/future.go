@@ -395,27 +395,20 @@ func awaitCore(ctx context.Context, f *futureCore) error {
 			return err
 		}
 		f.addWaiter(t)
-		stop := t.watch(ctx)
-		for f.state == statePending {
-			if err := ctxErr(ctx); err != nil {
-				f.removeWaiter(t)
-				if stop != nil {
-					stop()
-				}
-				return err
-			}
-			if !t.park() {
-				f.removeWaiter(t)
-				return errAbandoned
-			}
-		}
-		if stop != nil {
-			stop()
+		if err := park(ctx, t, (*futureWait)(f), parkOpts{checked: true}); err != nil {
+			return err
 		}
 	}
 	f.retrieved()
 	return nil
 }
+
+// futureWait is a future as the parkCond of a task awaiting it.
+type futureWait futureCore
+
+func (f *futureWait) ready() bool        { return f.state != statePending }
+func (f *futureWait) register(*taskCore) {}
+func (f *futureWait) abort(t *taskCore)  { (*futureCore)(f).removeWaiter(t) }
 
 // awaitFromGoroutine waits for f from a goroutine that is not a task,
 // blocking it.

@@ -124,7 +124,7 @@ func Spawn[T any](ctx context.Context, fn func(context.Context) (T, error), opts
 	}
 	l.tasks.add(tc)
 	tc.scheduled = true
-	l.ready.push(readyItem{task: tc})
+	l.ready.Push(readyItem{task: tc})
 	return t
 }
 
@@ -352,7 +352,7 @@ func (l *Loop) wake(t *taskCore) {
 		return
 	}
 	t.scheduled = true
-	l.ready.push(readyItem{task: t})
+	l.ready.Push(readyItem{task: t})
 }
 
 // abandon ends a task at Close: its context is cancelled and its

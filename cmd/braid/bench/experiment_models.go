@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/aio/aiohttp"
 	"github.com/braid-go/braid/futures"
 	"github.com/braid-go/braid/mp"
 )
@@ -26,22 +27,22 @@ func loopGet(ctx context.Context, url string) ([]byte, error) {
 	return readPage(resp, url)
 }
 
-// loopClients hands each running loop its one aio.HTTPClient (a client
+// loopClients hands each running loop its one aiohttp.Client (a client
 // belongs to one loop).
-var loopClients = &clientSet{m: map[*aio.Loop]*aio.HTTPClient{}}
+var loopClients = &clientSet{m: map[*aio.Loop]*aiohttp.Client{}}
 
 type clientSet struct {
 	mu sync.Mutex
-	m  map[*aio.Loop]*aio.HTTPClient
+	m  map[*aio.Loop]*aiohttp.Client
 }
 
-func (s *clientSet) get(ctx context.Context) *aio.HTTPClient {
+func (s *clientSet) get(ctx context.Context) *aiohttp.Client {
 	l := aio.CurrentLoop(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.m[l]
 	if c == nil {
-		c = &aio.HTTPClient{}
+		c = &aiohttp.Client{}
 		s.m[l] = c
 	}
 	return c
