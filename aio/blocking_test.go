@@ -193,7 +193,7 @@ func TestWaitAndAsCompletedInTaskAreRefusedNotBlocking(t *testing.T) {
 
 func TestMapInTaskIsRefusedAndRunsNothing(t *testing.T) {
 	pool := futures.NewThreadPool(futures.WithMaxWorkers(2))
-	defer pool.Shutdown(context.Background(), true, false)
+	defer pool.Shutdown(context.Background())
 	var calls atomic.Int32
 	run(t, func(ctx context.Context) error {
 		n := 0
@@ -244,11 +244,11 @@ func TestThreadPoolWaitsInTaskAreRefused(t *testing.T) {
 		_, err = futures.Submit(ctx, pool, func(context.Context) (int, error) { return 3, nil })
 		wantBlocking(t, "Submit to a full queue in a task", err, "ThreadPool.Execute on a full queue", "TryExecute")
 
-		// Shutdown with wait: the pool is shut down, the wait refused.
-		err = pool.Shutdown(ctx, true, false)
-		wantBlocking(t, "Shutdown(wait) in a task with work running", err, "ThreadPool.Shutdown with wait", "Terminated()")
+		// Shutdown: the pool is shut down, the wait refused.
+		err = pool.Shutdown(ctx)
+		wantBlocking(t, "Shutdown in a task with work running", err, "ThreadPool.Shutdown", "Terminated()")
 		if _, err := futures.Submit(ctx, pool, func(context.Context) (int, error) { return 4, nil }); !errors.Is(err, futures.ErrShutdown) {
-			t.Errorf("Submit after a refused Shutdown(wait) = %v, want ErrShutdown", err)
+			t.Errorf("Submit after a refused Shutdown = %v, want ErrShutdown", err)
 		}
 		close(release)
 		for i, f := range []*futures.Future[int]{busy, queued} {
@@ -260,8 +260,8 @@ func TestThreadPoolWaitsInTaskAreRefused(t *testing.T) {
 			return err
 		}
 		// Terminated: nothing left to wait for, so no refusal.
-		if err := pool.Shutdown(ctx, true, false); err != nil {
-			t.Errorf("Shutdown(wait) of a terminated pool in a task = %v", err)
+		if err := pool.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown of a terminated pool in a task = %v", err)
 		}
 		return nil
 	})

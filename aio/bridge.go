@@ -77,25 +77,11 @@ func awaitDone(ctx context.Context, a loopthread.Awaitable) (handled bool, err e
 	// not jump: the work may end at any real instant.
 	st.counted = true
 	l.external++
-	stop := t.watch(ctx)
-	defer func() {
-		if stop != nil {
-			stop()
-		}
-		st.gone = true
-		st.release()
-	}()
-	for !st.done {
-		if err := ctxErr(ctx); err != nil {
-			a.Cancel()
-			return true, err
-		}
-		if !t.park() {
-			a.Cancel()
-			return true, errAbandoned
-		}
-	}
-	return true, nil
+	st.a = a
+	err = park(ctx, t, st, parkOpts{})
+	st.gone = true
+	st.release()
+	return true, err
 }
 
 // States of bridgeWait.reg.
@@ -114,7 +100,14 @@ type bridgeWait struct {
 	done    bool
 	gone    bool // the waiter returned: an arrival wakes nobody
 	counted bool // counted in l.external
+	a       loopthread.Awaitable
 }
+
+// A bridgeWait is the parkCond of its task; a wait given up cancels what
+// it waited for (if it has not started).
+func (b *bridgeWait) ready() bool        { return b.done }
+func (b *bridgeWait) register(*taskCore) {}
+func (b *bridgeWait) abort(*taskCore)    { b.a.Cancel() }
 
 func (b *bridgeWait) arrived() {
 	b.done = true
@@ -194,7 +187,7 @@ func (l *Loop) SetDefaultExecutor(ex futures.Executor) {
 
 func (l *Loop) shutdownDefaultExecutor() {
 	if l.defaultExec != nil && l.ownsDefaultExec {
-		l.defaultExec.Shutdown(context.Background(), true, false)
+		l.defaultExec.Shutdown(context.Background())
 	}
 	l.defaultExec, l.ownsDefaultExec = nil, false
 }

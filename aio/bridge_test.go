@@ -65,7 +65,7 @@ func TestVirtualClockWaitsForThreads(t *testing.T) {
 
 func TestRunInExecutorCancelsPendingFuture(t *testing.T) {
 	pool := futures.NewThreadPool(futures.WithMaxWorkers(1))
-	defer pool.Shutdown(context.Background(), true, false)
+	defer pool.Shutdown(context.Background())
 	block := make(chan struct{})
 	run(t, func(ctx context.Context) error {
 		// Occupy the only worker so that the next job stays pending.
@@ -89,7 +89,7 @@ func TestRunInExecutorCancelsPendingFuture(t *testing.T) {
 		if _, err := aio.AwaitFuture(ctx, busy); err != nil {
 			return err
 		}
-		pool.Shutdown(context.Background(), true, false)
+		pool.Shutdown(context.Background())
 		if ran.Load() {
 			t.Error("the job of a cancelled task ran anyway")
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/aio/aiohttp"
 )
 
 func TestNotInTaskEverywhere(t *testing.T) {
@@ -82,7 +83,7 @@ func TestNotInTaskEverywhere(t *testing.T) {
 			return err
 		}
 		defer proc.Wait(ctx)
-		var client aio.HTTPClient
+		var client aiohttp.Client
 
 		type entry struct {
 			name string
@@ -94,7 +95,7 @@ func TestNotInTaskEverywhere(t *testing.T) {
 		entries := []entry{
 			{"Gather", func() error { _, err := aio.Gather(ctx, tasks...); return err }, false},
 			{"GatherAll", func() error { _, errs := aio.GatherAll(ctx, tasks...); return errs[0] }, false},
-			{"Wait", func() error { _, _, err := aio.Wait(ctx, tasks, aio.AllCompleted, aio.Forever); return err }, false},
+			{"Wait", func() error { _, _, err := aio.Wait(ctx, tasks, aio.AllCompleted); return err }, false},
 			{"AsCompleted", func() error {
 				for _, err := range aio.AsCompleted(ctx, tasks) {
 					return err
@@ -129,6 +130,10 @@ func TestNotInTaskEverywhere(t *testing.T) {
 			{"Dial", func() error { _, err := aio.Dial(ctx, "tcp", addr); return err }, false},
 			{"Conn.Read", func() error { _, err := conn.Read(make([]byte, 1)); return err }, false},
 			{"Conn.ReadContext", func() error { _, err := conn.ReadContext(ctx, make([]byte, 1)); return err }, false},
+			{"Conn.Write", func() error { _, err := conn.Write([]byte{}); return err }, false},
+			{"Conn.WriteContext", func() error { _, err := conn.WriteContext(ctx, []byte{}); return err }, false},
+			{"StreamWriter.WaitClosed", func() error { return w.WaitClosed(ctx) }, false},
+			{"Loop.CheckTask", func() error { return l.CheckTask("a library's call") }, false},
 			{"StreamReader.Read", func() error { _, err := r.Read(ctx, 1); return err }, false},
 			{"StreamReader.ReadExactly", func() error { _, err := r.ReadExactly(ctx, 1); return err }, false},
 			{"StreamReader.ReadUntil", func() error { _, err := r.ReadUntil(ctx, []byte("\n")); return err }, false},
@@ -136,8 +141,8 @@ func TestNotInTaskEverywhere(t *testing.T) {
 			{"Server.WaitClosed", func() error { return srv.WaitClosed(ctx) }, false},
 			{"Server.ServeForever", func() error { return srv.ServeForever(ctx) }, false},
 			{"Process.Communicate", func() error { _, _, err := proc.Communicate(ctx, nil); return err }, false},
-			{"HTTPClient.Get", func() error { _, err := client.Get(ctx, "http://"+addr+"/"); return err }, false},
-			{"HTTPClient.Do", func() error {
+			{"aiohttp.Client.Get", func() error { _, err := client.Get(ctx, "http://"+addr+"/"); return err }, false},
+			{"aiohttp.Client.Do", func() error {
 				req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
 				_, err := client.Do(ctx, req)
 				return err

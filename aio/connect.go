@@ -15,26 +15,20 @@ import (
 // connecting; ctx's cancellation or deadline stops the attempt. The
 // protocol's ConnectionMade has run when it returns.
 func CreateConnection(ctx context.Context, network, address string, factory func() Protocol, opts ...NetOption) (Transport, Protocol, error) {
+	l, lt, err := enter(ctx, "CreateConnection")
+	if err != nil {
+		return nil, nil, err
+	}
 	p := factory()
-	t, err := createConnection(ctx, network, address, p, netOptions(opts))
+	t, err := createConnection(ctx, l, lt, network, address, p, netOptions(opts))
 	if err != nil {
 		return nil, nil, err
 	}
 	return t, p, nil
 }
 
-func createConnection(ctx context.Context, network, address string, p Protocol, cfg netConfig) (*streamTransport, error) {
-	l := loopOf(ctx)
-	if l == nil {
-		return nil, ErrNoLoop
-	}
-	t, err := l.callerTask()
-	if err != nil {
-		return nil, err
-	}
-	if t == nil {
-		return nil, ErrNotInTask
-	}
+// createConnection connects for the task t of l (see enter).
+func createConnection(ctx context.Context, l *Loop, t *taskCore, network, address string, p Protocol, cfg netConfig) (*streamTransport, error) {
 	k, targets, err := resolve(ctx, network, address, false)
 	if err != nil {
 		return nil, err

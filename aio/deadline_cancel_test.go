@@ -153,7 +153,7 @@ func TestDeadlineIsCancellation(t *testing.T) {
 				ts = append(ts, c)
 				o.children = append(o.children, c)
 			}
-			_, _, o.err = aio.Wait(dctx, ts, aio.AllCompleted, aio.Forever)
+			_, _, o.err = aio.Wait(dctx, ts, aio.AllCompleted)
 			o.waitsOnly = true
 			return o
 		}},
@@ -200,7 +200,7 @@ func TestDeadlineIsCancellation(t *testing.T) {
 						t.Errorf("err is a *GroupError listing cancellations as failures: %v", o.err)
 					}
 					if o.waitsOnly {
-						if _, _, err := aio.Wait(ctx, o.children, aio.AllCompleted, aio.Forever); err != nil {
+						if _, _, err := aio.Wait(ctx, o.children, aio.AllCompleted); err != nil {
 							t.Fatalf("waiting for the children: %v", err)
 						}
 					}

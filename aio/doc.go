@@ -2,7 +2,9 @@
 // (kqueue on macOS and the BSDs) that runs many tasks, each a stackful
 // coroutine suspended at its waits while the loop runs the others, with
 // Futures, Tasks and asyncio's combinators, coordination primitives and
-// queues for tasks, and network and process I/O.
+// queues for tasks, and network and process I/O. Its HTTP client
+// (aiohttp's ClientSession) is package aio/aiohttp, so that aio alone
+// links neither net/http nor crypto/tls.
 //
 // # The loop and its promise
 //

@@ -74,7 +74,7 @@ func ExampleWait() {
 		slow := aio.Spawn(ctx, func(ctx context.Context) (string, error) {
 			return "slow", aio.Sleep(ctx, time.Minute)
 		})
-		done, pending, _ := aio.Wait(ctx, []*aio.Task[string]{slow, fast}, aio.FirstCompleted, aio.Forever)
+		done, pending, _ := aio.Wait(ctx, []*aio.Task[string]{slow, fast}, aio.FirstCompleted)
 		v, _ := done[0].Result()
 		fmt.Println(len(done), "done:", v)
 		fmt.Println(len(pending), "pending, cancelled:", pending[0].Cancelling())

@@ -214,6 +214,6 @@ func (l *Loop) dispatchFD(ev poller.Event) {
 	w.pending |= ev.Events
 	if !w.queued {
 		w.queued = true
-		l.ready.push(readyItem{fn: w.fire})
+		l.ready.Push(readyItem{fn: w.fire})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"unsafe"
+
+	"github.com/braid-go/braid/futures"
 )
 
 type futureState uint8
@@ -81,17 +83,20 @@ func callerLoop(l *Loop) *Loop {
 	return nil
 }
 
-// cancelledError is the error of a cancelled future or task. It matches
-// context.Canceled with errors.Is.
+// cancelledError is the error of a cancelled task, naming it. It matches
+// context.Canceled and ErrCancelled with errors.Is.
 type cancelledError struct{ what string }
 
-func (e *cancelledError) Error() string        { return "aio: " + e.what + " was cancelled" }
-func (e *cancelledError) Is(target error) bool { return target == context.Canceled }
+func (e *cancelledError) Error() string { return "aio: " + e.what + " was cancelled" }
+func (e *cancelledError) Is(target error) bool {
+	return target == context.Canceled || target == futures.ErrCancelled
+}
 
-// ErrCancelled is the error of a cancelled Future; errors.Is(err,
-// context.Canceled) is true for it and for every cancellation error of a
-// task.
-var ErrCancelled error = &cancelledError{what: "the future"}
+// ErrCancelled is the error of a cancelled Future. It is
+// futures.ErrCancelled, the one cancellation sentinel of the module;
+// errors.Is(err, ErrCancelled) and errors.Is(err, context.Canceled) are
+// true for it and for every cancellation error of a task.
+var ErrCancelled = futures.ErrCancelled
 
 // deadlineCancelledError is the error of a task that ended with its
 // context's deadline error after that deadline passed: the deadline
@@ -390,27 +395,20 @@ func awaitCore(ctx context.Context, f *futureCore) error {
 			return err
 		}
 		f.addWaiter(t)
-		stop := t.watch(ctx)
-		for f.state == statePending {
-			if err := ctxErr(ctx); err != nil {
-				f.removeWaiter(t)
-				if stop != nil {
-					stop()
-				}
-				return err
-			}
-			if !t.park() {
-				f.removeWaiter(t)
-				return errAbandoned
-			}
-		}
-		if stop != nil {
-			stop()
+		if err := park(ctx, t, (*futureWait)(f), parkOpts{checked: true}); err != nil {
+			return err
 		}
 	}
 	f.retrieved()
 	return nil
 }
+
+// futureWait is a future as the parkCond of a task awaiting it.
+type futureWait futureCore
+
+func (f *futureWait) ready() bool        { return f.state != statePending }
+func (f *futureWait) register(*taskCore) {}
+func (f *futureWait) abort(t *taskCore)  { (*futureCore)(f).removeWaiter(t) }
 
 // awaitFromGoroutine waits for f from a goroutine that is not a task,
 // blocking it.

@@ -24,7 +24,35 @@ type multiWait struct {
 	keepOrder bool        // record completion order (AsCompleted)
 	completed []*futureCore
 	closed    bool // the waiter is gone: only mark outcomes retrieved
+
+	// What the waiter waits for, besides all done or the first error
+	// (per errMode): with keepOrder, a completion to take; with wakeAny,
+	// fewer than total pending; with target set, target done or expired;
+	// with timed, the waiter's timer firing.
+	total   int
+	target  *futureCore
+	expired bool
+	timed   bool
 }
+
+// ready makes m the parkCond of its waiter.
+func (m *multiWait) ready() bool {
+	if m.timed && m.t.timerSeq == 0 {
+		return true
+	}
+	switch {
+	case m.keepOrder:
+		return len(m.completed) > 0
+	case m.target != nil:
+		return m.expired || m.target.state != statePending
+	case m.wakeAny && m.remaining < m.total:
+		return true
+	}
+	return m.remaining == 0 || m.firstErr != nil
+}
+
+func (m *multiWait) register(*taskCore) {}
+func (m *multiWait) abort(*taskCore)    {}
 
 type errMode uint8
 
@@ -101,18 +129,15 @@ func Gather[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, error) {
 		return out, nil
 	}
 	l := fs[0].core().loop
-	t, err := l.callerTask()
+	t, err := l.enterTask("Gather")
 	if err != nil {
 		return nil, err
-	}
-	if t == nil {
-		return nil, errNotInTask("Gather")
 	}
 	m := &multiWait{t: t, loop: l, errMode: anyError}
 	if err := watchAll(m, fs); err != nil {
 		return nil, err
 	}
-	if err := waitMulti(ctx, t, m, func() bool { return m.remaining == 0 || m.firstErr != nil }); err != nil {
+	if err := waitMulti(ctx, t, m); err != nil {
 		m.closed = true
 		cancelAndDrain(t, fs)
 		return nil, err
@@ -139,10 +164,7 @@ func GatherAll[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, []erro
 		return vals, errs
 	}
 	l := fs[0].core().loop
-	t, err := l.callerTask()
-	if err == nil && t == nil {
-		err = errNotInTask("GatherAll")
-	}
+	t, err := l.enterTask("GatherAll")
 	if err != nil {
 		for i := range errs {
 			errs[i] = err
@@ -156,7 +178,7 @@ func GatherAll[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, []erro
 		}
 		return vals, errs
 	}
-	if err := waitMulti(ctx, t, m, func() bool { return m.remaining == 0 }); err != nil {
+	if err := waitMulti(ctx, t, m); err != nil {
 		cancelAndDrain(t, fs)
 	}
 	m.closed = true
@@ -166,34 +188,18 @@ func GatherAll[T any, F Awaitable[T]](ctx context.Context, fs ...F) ([]T, []erro
 	return vals, errs
 }
 
-// waitMulti parks t until done() or ctx is done.
-func waitMulti(ctx context.Context, t *taskCore, m *multiWait, done func() bool) error {
-	if done() {
+// waitMulti parks t until m is ready or ctx is done. A wait already over
+// when it starts is over whatever ctx says; after that, ctx first: when
+// ctx is done by the time the waiter resumes, it wins over the futures
+// that ended meanwhile (asyncio throws CancelledError into a task
+// cancelled before it resumed). A deadline cancels the children under it
+// in the same loop turn, so looking at the futures first would report
+// their cancellations instead of the deadline.
+func waitMulti(ctx context.Context, t *taskCore, m *multiWait) error {
+	if m.ready() {
 		return nil
 	}
-	stop := t.watch(ctx)
-	defer func() {
-		if stop != nil {
-			stop()
-		}
-	}()
-	for {
-		// ctx first: when ctx is done by the time the waiter resumes, it
-		// wins over the futures that ended meanwhile (asyncio throws
-		// CancelledError into a task cancelled before it resumed). A
-		// deadline cancels the children under it in the same loop turn,
-		// so looking at the futures first would report their
-		// cancellations instead of the deadline.
-		if err := ctxErr(ctx); err != nil {
-			return err
-		}
-		if done() {
-			return nil
-		}
-		if !t.park() {
-			return errAbandoned
-		}
-	}
+	return park(ctx, t, m, parkOpts{ctxFirst: true})
 }
 
 // cancelAndDrain cancels the futures of fs that are not done and waits,
@@ -206,10 +212,8 @@ func cancelAndDrain[F Waitable](t *taskCore, fs []F) {
 	if watchAll(m, fs) != nil {
 		return
 	}
-	for m.remaining > 0 {
-		if !t.park() {
-			return
-		}
+	if park(context.Background(), t, m, parkOpts{}) != nil {
+		return // the loop abandoned the task
 	}
 	m.closed = true
 }

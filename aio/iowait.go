@@ -2,19 +2,10 @@ package aio
 
 import (
 	"context"
-	"os"
 	"time"
 )
 
-// waitCond is what a task in parkUntil waits for.
-type waitCond interface {
-	// ready reports whether the wait is over.
-	ready() bool
-	// register asks for a wake-up of t when ready may have changed.
-	register(t *taskCore)
-}
-
-// funcCond is a waitCond made of two functions, for the waits that are
+// funcCond is a parkCond made of two functions, for the waits that are
 // not on a hot path.
 type funcCond struct {
 	done func() bool
@@ -27,6 +18,7 @@ func (c funcCond) register(t *taskCore) {
 		c.reg(t)
 	}
 }
+func (funcCond) abort(*taskCore) {}
 
 // externalGrace is how long, in real time, a wait on a socket or a pipe
 // keeps a virtual clock from jumping. A peer outside the loop (another
@@ -67,69 +59,12 @@ func (g *externalGrace) end() {
 
 // parkUntil suspends the task t until c is ready, ctx is done, or the
 // deadline *deadline (if deadline is not nil and *deadline not zero)
-// passes on the loop's clock. The deadline is read again after every
-// wake-up, so that a net.Conn's deadline can move while a call waits.
-// c.register is called before every suspension (wake-ups may be
-// spurious: c.ready is checked again after each). With external set, the
-// wait counts as work outside the loop, so that a virtual clock does not
-// jump over the answer of a real socket or process.
+// passes on the loop's clock: park for the I/O layer. With external set,
+// the wait counts as work outside the loop, so that a virtual clock does
+// not jump over the answer of a real socket or process.
 //
 // It returns nil when c is ready, ctx's error, os.ErrDeadlineExceeded,
 // or errAbandoned when the loop closes.
-func parkUntil(ctx context.Context, t *taskCore, deadline *time.Time, external bool, c waitCond) error {
-	if c.ready() {
-		return nil
-	}
-	if err := ctxErr(ctx); err != nil {
-		return err
-	}
-	l := t.loop
-	var armed time.Time // the deadline the task's timer is set for
-	stop := t.watch(ctx)
-	var grace *externalGrace
-	if external {
-		l.external++
-		if l.virtual {
-			grace = startGrace(l)
-		}
-	}
-	var err error
-	for !c.ready() {
-		if err = ctxErr(ctx); err != nil {
-			break
-		}
-		if deadline != nil && !deadline.IsZero() {
-			if !deadline.Equal(armed) || t.timerSeq == 0 {
-				d := deadline.Sub(l.Time())
-				if d <= 0 {
-					err = os.ErrDeadlineExceeded
-					break
-				}
-				armed = *deadline
-				l.startTaskTimer(t, d)
-			}
-		} else if !armed.IsZero() {
-			armed = time.Time{}
-			l.stopTaskTimer(t)
-		}
-		c.register(t)
-		if !t.park() {
-			err = errAbandoned
-			break
-		}
-	}
-	if external {
-		if grace != nil {
-			grace.end()
-		} else {
-			l.external--
-		}
-	}
-	if !armed.IsZero() {
-		l.stopTaskTimer(t)
-	}
-	if stop != nil {
-		stop()
-	}
-	return err
+func parkUntil(ctx context.Context, t *taskCore, deadline *time.Time, external bool, c parkCond) error {
+	return park(ctx, t, c, parkOpts{deadline: deadline, external: external})
 }

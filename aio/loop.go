@@ -13,6 +13,7 @@ import (
 
 	"github.com/braid-go/braid/futures"
 	"github.com/braid-go/braid/internal/poller"
+	"github.com/braid-go/braid/internal/ring"
 )
 
 // Loop is a single-threaded event loop: a ready queue of callbacks, a
@@ -157,6 +158,11 @@ func NewLoop(opts ...Option) (*Loop, error) {
 		cfg:     cfg,
 	}
 	l.root = newRootCtx(l)
+	// The loop's own end goes through the shutdown hooks, like the I/O
+	// layer's: hooks run last registered first, so these two run after
+	// every other, the unretrieved-error report last.
+	l.OnShutdown(l.reportUnretrieved)
+	l.OnShutdown(l.shutdownDefaultExecutor)
 	gcSentinelOn.Do(armGCSentinel)
 	l.gcSeen = gcEpoch.Load()
 	return l, nil
@@ -205,12 +211,12 @@ func (h *Handle) Cancelled() bool { return h.cancelled }
 // use CallSoonThreadsafe.
 func (l *Loop) CallSoon(fn func()) *Handle {
 	h := &Handle{fn: fn}
-	l.ready.push(readyItem{h: h})
+	l.ready.Push(readyItem{h: h})
 	return h
 }
 
 // soon is CallSoon without a handle, for braid's own callbacks.
-func (l *Loop) soon(fn func()) { l.ready.push(readyItem{fn: fn}) }
+func (l *Loop) soon(fn func()) { l.ready.Push(readyItem{fn: fn}) }
 
 // CallLater schedules fn to run after d on the loop's clock (d <= 0 runs
 // it on the next iteration after the ready callbacks). Loop-only.
@@ -279,7 +285,7 @@ func (l *Loop) drainThreadsafe() {
 	l.tsQueue = l.tsSpare[:0]
 	l.tsMu.Unlock()
 	for i, fn := range q {
-		l.ready.push(readyItem{fn: fn})
+		l.ready.Push(readyItem{fn: fn})
 		q[i] = nil
 	}
 	l.tsSpare = q[:0]
@@ -360,7 +366,7 @@ func (l *Loop) runOnce() error {
 	if next != nil {
 		nextWhen = next.when
 	}
-	if l.ready.len() > 0 || l.stopping.Load() {
+	if l.ready.Len() > 0 || l.stopping.Load() {
 		timeout = 0
 	} else if next != nil {
 		timeout = nextWhen - l.now()
@@ -390,11 +396,11 @@ func (l *Loop) runOnce() error {
 			return err
 		}
 		l.drainThreadsafe()
-		if l.ready.len() == 0 && l.deliverForeign() {
+		if l.ready.Len() == 0 && l.deliverForeign() {
 			// A context from outside was cancelled: its tasks run first.
-		} else if l.ready.len() == 0 && next != nil && l.external == 0 && !l.wakePending.Load() {
+		} else if l.ready.Len() == 0 && next != nil && l.external == 0 && !l.wakePending.Load() {
 			l.vnow = nextWhen
-		} else if l.ready.len() == 0 {
+		} else if l.ready.Len() == 0 {
 			if err := l.poll(-1); err != nil {
 				return err
 			}
@@ -423,14 +429,14 @@ polled:
 			l.wake(due.task)
 		} else {
 			due.t.fired = true
-			l.ready.push(readyItem{fn: due.t.fn})
+			l.ready.Push(readyItem{fn: due.t.fn})
 			due.t.fn = nil
 		}
 	}
 
-	n := l.ready.len()
+	n := l.ready.Len()
 	for i := 0; i < n; i++ {
-		it := l.ready.pop()
+		it, _ := l.ready.Pop()
 		switch {
 		case it.task != nil:
 			l.step(it.task)
@@ -508,55 +514,18 @@ func (l *Loop) Close() error {
 	l.runShutdownHooks() // none left if Run ended the loop
 	l.stopIdle()
 	l.g.Store(0)
-	l.shutdownDefaultExecutor()
-	l.reportUnretrieved()
 	l.ready = readyQueue{}
 	l.timers = timerHeap{}
 	return l.poller.Close()
 }
 
-// readyQueue is a growable ring of callbacks and task steps.
-type readyQueue struct {
-	buf        []readyItem
-	head, size int
-}
+// readyQueue is the loop's FIFO of callbacks and task steps.
+type readyQueue = ring.Ring[readyItem]
 
 type readyItem struct {
 	fn   func()
 	task *taskCore
 	h    *Handle
-}
-
-func (q *readyQueue) len() int { return q.size }
-
-func (q *readyQueue) push(it readyItem) {
-	if q.size == len(q.buf) {
-		n := 2 * len(q.buf)
-		if n == 0 {
-			n = 64
-		}
-		nb := make([]readyItem, n)
-		m := copy(nb, q.buf[q.head:])
-		copy(nb[m:], q.buf[:q.head])
-		q.buf, q.head = nb, 0
-	}
-	i := q.head + q.size
-	if i >= len(q.buf) {
-		i -= len(q.buf)
-	}
-	q.buf[i] = it
-	q.size++
-}
-
-func (q *readyQueue) pop() readyItem {
-	it := q.buf[q.head]
-	q.buf[q.head] = readyItem{}
-	q.head++
-	if q.head == len(q.buf) {
-		q.head = 0
-	}
-	q.size--
-	return it
 }
 
 // runningLoops lists the loops that are running, so that a wait from a

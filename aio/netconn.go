@@ -31,17 +31,6 @@ type Conn struct {
 	closed        bool
 }
 
-func (c *Conn) task() (*taskCore, error) {
-	t, err := c.r.loop.callerTask()
-	if err != nil {
-		return nil, err
-	}
-	if t == nil {
-		return nil, ErrNotInTask
-	}
-	return t, nil
-}
-
 // Read reads up to len(p) bytes, suspending the calling task until some
 // data is there, the connection ends (io.EOF), the read deadline passes,
 // or the task is cancelled.
@@ -52,7 +41,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if c.closed {
 		return 0, c.opErr("read", net.ErrClosed)
 	}
-	t, err := c.task()
+	t, err := c.r.loop.enterTask("Conn.Read")
 	if err != nil {
 		return 0, err
 	}
@@ -68,7 +57,7 @@ func (c *Conn) ReadContext(ctx context.Context, p []byte) (int, error) {
 	if c.closed {
 		return 0, c.opErr("read", net.ErrClosed)
 	}
-	t, err := c.task()
+	t, err := c.r.loop.enterTask("Conn.ReadContext")
 	if err != nil {
 		return 0, err
 	}
@@ -97,11 +86,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if c.closed {
 		return 0, c.opErr("write", net.ErrClosed)
 	}
-	t, err := c.task()
+	t, err := c.r.loop.enterTask("Conn.Write")
 	if err != nil {
 		return 0, err
 	}
-	return c.writeTask(&t.ctx, p)
+	return c.writeTask(&t.ctx, t, p)
 }
 
 // WriteContext is Write with a context of the caller's choice.
@@ -112,20 +101,21 @@ func (c *Conn) WriteContext(ctx context.Context, p []byte) (int, error) {
 	if c.closed {
 		return 0, c.opErr("write", net.ErrClosed)
 	}
-	if _, err := c.task(); err != nil {
+	t, err := c.r.loop.enterTask("Conn.WriteContext")
+	if err != nil {
 		return 0, err
 	}
-	return c.writeTask(ctx, p)
+	return c.writeTask(ctx, t, p)
 }
 
-func (c *Conn) writeTask(ctx context.Context, p []byte) (int, error) {
+func (c *Conn) writeTask(ctx context.Context, t *taskCore, p []byte) (int, error) {
 	if !c.writeDeadline.IsZero() && !c.writeDeadline.After(c.r.loop.Time()) {
 		return 0, c.opErr("write", os.ErrDeadlineExceeded)
 	}
 	if err := c.w.Write(p); err != nil {
 		return 0, c.opErr("write", err)
 	}
-	if err := c.w.drainDeadline(ctx, &c.writeDeadline); err != nil {
+	if err := c.w.drainDeadline(ctx, t, &c.writeDeadline); err != nil {
 		return len(p), c.opErr("write", err)
 	}
 	return len(p), nil

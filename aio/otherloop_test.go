@@ -18,11 +18,12 @@ import (
 	"time"
 
 	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/aio/aiohttp"
 )
 
 // loopObjects are the objects made on the first loop.
 type loopObjects struct {
-	client   *aio.HTTPClient
+	client   *aiohttp.Client
 	url      string
 	lock     *aio.Lock
 	ev       *aio.Event
@@ -59,7 +60,7 @@ func TestOtherLoopNeverRaces(t *testing.T) {
 	aErr := make(chan error, 1)
 	go func() {
 		aErr <- aio.Run(context.Background(), func(ctx context.Context) error {
-			o := &loopObjects{client: new(aio.HTTPClient), url: hs.URL, lock: new(aio.Lock), ev: new(aio.Event),
+			o := &loopObjects{client: new(aiohttp.Client), url: hs.URL, lock: new(aio.Lock), ev: new(aio.Event),
 				sem: aio.NewSemaphore(1), bsem: aio.NewBoundedSemaphore(1), barrier: aio.NewBarrier(1),
 				queue: aio.NewQueue[int](1), fut: aio.NewFuture[int](ctx), usedOnce: make(chan struct{})}
 			condLock := new(aio.Lock)
@@ -189,8 +190,8 @@ func TestOtherLoopNeverRaces(t *testing.T) {
 		call func(ctx context.Context) error
 	}
 	entries := []entry{
-		{"HTTPClient.Get", func(ctx context.Context) error { _, err := o.client.Get(ctx, o.url); return err }},
-		{"HTTPClient.Do", func(ctx context.Context) error {
+		{"aiohttp.Client.Get", func(ctx context.Context) error { _, err := o.client.Get(ctx, o.url); return err }},
+		{"aiohttp.Client.Do", func(ctx context.Context) error {
 			req, _ := http.NewRequest(http.MethodGet, o.url, nil)
 			_, err := o.client.Do(ctx, req)
 			return err

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/braid-go/braid/internal/ring"
 )
 
 // Errors of the queues.
@@ -26,24 +28,6 @@ var (
 
 var errUnmadeQueue = errors.New("aio: a Queue must be made with NewQueue, NewLifoQueue or NewPriorityQueue (the zero value is not usable)")
 
-type queueKind uint8
-
-const (
-	queueUnmade queueKind = iota
-	queueFIFO
-	queueLIFO
-	queuePriority
-)
-
-var queueKindNames = [...]string{"Queue", "Queue", "LifoQueue", "PriorityQueue"}
-
-// prioItem is an item of a PriorityQueue with its arrival number, which
-// makes equal priorities come out first in, first out.
-type prioItem[T any] struct {
-	v   T
-	seq uint64
-}
-
 // Queue is a first-in, first-out queue for the tasks of one loop
 // (asyncio.Queue[T]), bounded or not. Put waits while a bounded queue is
 // full, Get waits while it is empty; waiting tasks are woken strictly in
@@ -62,18 +46,15 @@ type prioItem[T any] struct {
 // Its methods belong to the loop (see the package's notes on primitives).
 type Queue[T any] struct {
 	loop    *Loop
-	kind    queueKind
+	made    bool
 	maxsize int
 	size    int
 
-	// FIFO and LIFO: a ring whose length is a power of two.
-	buf  []T
-	head int
-
-	// Priority: a binary heap ordered by (cmp, seq).
-	heap []prioItem[T]
-	cmp  func(a, b T) int
-	seq  uint64
+	// The items of a FIFO queue.
+	items ring.Ring[T]
+	// order, for a LifoQueue or a PriorityQueue, keeps the items in its
+	// own order instead (CPython's _put and _get).
+	order queueOrder[T]
 
 	unfinished int
 	shutdown   bool
@@ -84,19 +65,25 @@ type Queue[T any] struct {
 // LifoQueue is a Queue that returns the most recently put item first
 // (asyncio.LifoQueue). Make it with NewLifoQueue; its methods are the
 // Queue's.
-type LifoQueue[T any] struct{ Queue[T] }
+type LifoQueue[T any] struct {
+	Queue[T]
+	stack lifoOrder[T]
+}
 
 // PriorityQueue is a Queue that returns the smallest item first
 // (asyncio.PriorityQueue); items that compare equal come out in the
 // order they were put, unlike heapq's. Make it with NewPriorityQueue or
 // NewPriorityQueueFunc; its methods are the Queue's.
-type PriorityQueue[T any] struct{ Queue[T] }
+type PriorityQueue[T any] struct {
+	Queue[T]
+	heap prioOrder[T]
+}
 
 // NewQueue returns a FIFO queue that holds at most maxsize items; maxsize
 // <= 0 means no limit (asyncio.Queue(maxsize)).
 func NewQueue[T any](maxsize int) *Queue[T] {
 	q := &Queue[T]{}
-	q.init(queueFIFO, maxsize)
+	q.init(nil, maxsize)
 	return q
 }
 
@@ -104,7 +91,7 @@ func NewQueue[T any](maxsize int) *Queue[T] {
 // maxsize items; maxsize <= 0 means no limit.
 func NewLifoQueue[T any](maxsize int) *LifoQueue[T] {
 	q := &LifoQueue[T]{}
-	q.init(queueLIFO, maxsize)
+	q.init(&q.stack, maxsize)
 	return q
 }
 
@@ -124,16 +111,16 @@ func NewPriorityQueueFunc[T any](maxsize int, compare func(a, b T) int) *Priorit
 		panic("aio: NewPriorityQueueFunc needs a compare function")
 	}
 	q := &PriorityQueue[T]{}
-	q.init(queuePriority, maxsize)
-	q.cmp = compare
+	q.heap.cmp = compare
+	q.init(&q.heap, maxsize)
 	return q
 }
 
-func (q *Queue[T]) init(kind queueKind, maxsize int) {
+func (q *Queue[T]) init(order queueOrder[T], maxsize int) {
 	if maxsize < 0 {
 		maxsize = 0
 	}
-	q.kind, q.maxsize = kind, maxsize
+	q.made, q.order, q.maxsize = true, order, maxsize
 }
 
 // Len returns the number of items in the queue (asyncio's qsize).
@@ -250,7 +237,7 @@ func (q *Queue[T]) getSlow(ctx context.Context) (T, error) {
 	if q.shutdown {
 		return zero, ErrQueueShutDown
 	}
-	if q.kind == queueUnmade {
+	if !q.made {
 		panic(errUnmadeQueue)
 	}
 	t, err := waitCaller(&q.loop, ctx, "Queue.Get")
@@ -364,7 +351,11 @@ func (q *Queue[T]) Shutdown(immediate bool) {
 // String describes the queue as asyncio's repr does:
 // "aio.Queue[maxsize=1 getters:1 tasks=2]".
 func (q *Queue[T]) String() string {
-	s := fmt.Sprintf("aio.%s[maxsize=%d", queueKindNames[q.kind], q.maxsize)
+	name := "Queue"
+	if q.order != nil {
+		name = q.order.name()
+	}
+	s := fmt.Sprintf("aio.%s[maxsize=%d", name, q.maxsize)
 	if q.size > 0 {
 		s += fmt.Sprintf(" items=%d", q.size)
 	}
@@ -385,18 +376,13 @@ func (q *Queue[T]) String() string {
 
 // put stores v, counts it as unfinished and wakes the first getter.
 func (q *Queue[T]) put(v T) {
-	switch q.kind {
-	case queueFIFO, queueLIFO:
-		if q.size == len(q.buf) {
-			q.resize(max(2*len(q.buf), 8))
-		}
-		q.buf[(q.head+q.size)&(len(q.buf)-1)] = v
-	case queuePriority:
-		q.seq++
-		q.heap = append(q.heap, prioItem[T]{v: v, seq: q.seq})
-		q.up(len(q.heap) - 1)
-	default:
+	switch {
+	case q.order != nil:
+		q.order.put(v)
+	case !q.made:
 		panic(errUnmadeQueue)
+	default:
+		q.items.Push(v)
 	}
 	q.size++
 	q.unfinished++
@@ -407,30 +393,14 @@ func (q *Queue[T]) put(v T) {
 
 // take removes the next item (q.size > 0) and wakes the first putter.
 func (q *Queue[T]) take() T {
-	var v, zero T
-	switch q.kind {
-	case queueFIFO:
-		v = q.buf[q.head]
-		q.buf[q.head] = zero
-		q.head = (q.head + 1) & (len(q.buf) - 1)
-	case queueLIFO:
-		i := (q.head + q.size - 1) & (len(q.buf) - 1)
-		v = q.buf[i]
-		q.buf[i] = zero
-	default:
-		h := q.heap
-		v = h[0].v
-		last := len(h) - 1
-		h[0] = h[last]
-		h[last] = prioItem[T]{}
-		q.heap = h[:last]
-		if last > 0 {
-			q.down(0)
-		}
-	}
-	q.size--
-	if q.kind != queuePriority && len(q.buf) > 64 && q.size < len(q.buf)/4 {
-		q.resize(len(q.buf) / 2)
+	var v T
+	if q.order != nil {
+		v = q.order.take()
+		q.size--
+	} else {
+		v, _ = q.items.Pop()
+		q.size--
+		q.items.Shrink()
 	}
 	if q.putters.head != nil {
 		q.putters.wakeOne()
@@ -438,56 +408,10 @@ func (q *Queue[T]) take() T {
 	return v
 }
 
-// resize moves the ring to a buffer of n slots (a power of two >= size).
-func (q *Queue[T]) resize(n int) {
-	nb := make([]T, n)
-	if q.size > 0 {
-		m := copy(nb, q.buf[q.head:min(q.head+q.size, len(q.buf))])
-		copy(nb[m:q.size], q.buf[:q.size-m])
-	}
-	q.buf, q.head = nb, 0
-}
-
 func (q *Queue[T]) clearItems() {
-	q.buf, q.head = nil, 0
-	q.heap = nil
+	q.items = ring.Ring[T]{}
+	if q.order != nil {
+		q.order.clear()
+	}
 	q.size = 0
-}
-
-func (q *Queue[T]) less(i, j int) bool {
-	a, b := &q.heap[i], &q.heap[j]
-	if c := q.cmp(a.v, b.v); c != 0 {
-		return c < 0
-	}
-	return a.seq < b.seq
-}
-
-func (q *Queue[T]) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !q.less(i, p) {
-			return
-		}
-		q.heap[i], q.heap[p] = q.heap[p], q.heap[i]
-		i = p
-	}
-}
-
-func (q *Queue[T]) down(i int) {
-	n := len(q.heap)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		c := l
-		if r := l + 1; r < n && q.less(r, l) {
-			c = r
-		}
-		if !q.less(c, i) {
-			return
-		}
-		q.heap[i], q.heap[c] = q.heap[c], q.heap[i]
-		i = c
-	}
 }

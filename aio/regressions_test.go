@@ -191,7 +191,7 @@ func TestRegressionVirtualClockForeignCancel(t *testing.T) {
 		wctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		aio.CurrentLoop(ctx).CallLater(time.Second, cancel)
-		done, pending, err := aio.Wait(wctx, []*aio.Task[int]{a}, aio.AllCompleted, aio.Forever)
+		done, pending, err := aio.Wait(wctx, []*aio.Task[int]{a}, aio.AllCompleted)
 		if !errors.Is(err, context.Canceled) || len(done) != 0 || len(pending) != 1 {
 			t.Errorf("Wait: done %v pending %v, %v; want the cancellation at 1s", done, pending, err)
 		}
@@ -324,7 +324,7 @@ func TestRegressionCancelInnerFuture(t *testing.T) {
 func TestRegressionWaitInvalidReturnWhen(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		a := aio.Spawn(ctx, sleeper(time.Second, 0))
-		if _, _, err := aio.Wait(ctx, []*aio.Task[int]{a}, aio.ReturnWhen(42), aio.Forever); err == nil {
+		if _, _, err := aio.Wait(ctx, []*aio.Task[int]{a}, aio.ReturnWhen(42)); err == nil {
 			t.Error("Wait with ReturnWhen(42): nil error")
 		}
 		return nil
@@ -347,7 +347,7 @@ func TestRegressionGatherHeterogeneousLoops(t *testing.T) {
 		if !errors.Is(err, aio.ErrOtherLoop) {
 			t.Errorf("Gather over two loops: %v, want ErrOtherLoop", err)
 		}
-		_, _, err = aio.Wait(ctx, []*aio.Future[int]{mine, theirs}, aio.FirstCompleted, aio.Forever)
+		_, _, err = aio.Wait(ctx, []*aio.Future[int]{mine, theirs}, aio.FirstCompleted)
 		if !errors.Is(err, aio.ErrOtherLoop) {
 			t.Errorf("Wait over two loops: %v, want ErrOtherLoop", err)
 		}

@@ -75,7 +75,6 @@ func Run(ctx context.Context, main func(ctx context.Context) error, opts ...Opti
 	shutErr := l.cancelAll()
 	parent.cancel(context.Canceled)
 	l.runShutdownHooks()
-	l.shutdownDefaultExecutor()
 	if runErr == nil {
 		runErr = shutErr
 	}
@@ -123,8 +122,10 @@ func insideRunningLoop() bool {
 }
 
 // OnShutdown registers fn to run when Run ends, after the tasks have been
-// cancelled and before the loop closes (the default executor's shutdown
-// uses it). Loop-only.
+// cancelled, or at Close, whichever comes first; the hooks run last
+// registered first. The loop's own end goes through them: the I/O layer
+// closing its descriptors, the default executor's shutdown, and, last,
+// the report of task errors nobody retrieved. Loop-only.
 func (l *Loop) OnShutdown(fn func()) { l.shutdownHooks = append(l.shutdownHooks, fn) }
 
 func (l *Loop) runShutdownHooks() {

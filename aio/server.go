@@ -354,12 +354,9 @@ func (s *Server) Loop() *Loop { return s.loop }
 // accepted has ended (asyncio 3.12's wait_closed), or ctx is done. It
 // suspends the calling task.
 func (s *Server) WaitClosed(ctx context.Context) error {
-	t, err := s.loop.callerTask()
+	t, err := s.loop.enterTask("Server.WaitClosed")
 	if err != nil {
 		return err
-	}
-	if t == nil {
-		return ErrNotInTask
 	}
 	if s.closed && s.nconns == 0 {
 		return nil
@@ -376,12 +373,9 @@ func (s *Server) addWaiter(t *taskCore) { s.waiters = append(s.waiters, t) }
 // returns ctx's error (asyncio's serve_forever, cancelled). It suspends
 // the calling task.
 func (s *Server) ServeForever(ctx context.Context) error {
-	t, err := s.loop.callerTask()
+	t, err := s.loop.enterTask("Server.ServeForever")
 	if err != nil {
 		return err
-	}
-	if t == nil {
-		return ErrNotInTask
 	}
 	err = parkUntil(ctx, t, nil, false, funcCond{done: func() bool { return s.closed }, reg: s.addWaiter})
 	s.Close()

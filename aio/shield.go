@@ -11,15 +11,7 @@ import "context"
 // from a task of another loop).
 func Shield[T any](ctx context.Context, fn func(context.Context) (T, error), opts ...SpawnOption) (T, error) {
 	var zero T
-	l := loopOf(ctx)
-	if l == nil {
-		return zero, ErrNoLoop
-	}
-	t, err := l.callerTask()
-	if err == nil && t == nil {
-		err = errNotInTask("Shield")
-	}
-	if err != nil {
+	if _, _, err := enter(ctx, "Shield"); err != nil {
 		return zero, err
 	}
 	inner := Spawn(context.WithoutCancel(ctx), fn, opts...)

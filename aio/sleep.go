@@ -30,31 +30,23 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	}
 	if d <= 0 {
 		t.scheduled = true
-		l.ready.push(readyItem{task: t})
+		l.ready.Push(readyItem{task: t})
 		if !t.park() {
 			return errAbandoned
 		}
 		return ctxErr(ctx)
 	}
 	l.startTaskTimer(t, d)
-	stop := t.watch(ctx)
-	defer func() {
-		if stop != nil {
-			stop()
-		}
-	}()
-	for t.timerSeq != 0 {
-		if err := ctxErr(ctx); err != nil {
-			l.stopTaskTimer(t)
-			return err
-		}
-		if !t.park() {
-			l.stopTaskTimer(t)
-			return errAbandoned
-		}
-	}
-	return nil
+	return park(ctx, t, (*sleepWait)(t), parkOpts{checked: true})
 }
+
+// sleepWait is a sleeping task as its own parkCond: the wait is over when
+// its timer has fired.
+type sleepWait taskCore
+
+func (s *sleepWait) ready() bool        { return s.timerSeq == 0 }
+func (s *sleepWait) register(*taskCore) {}
+func (s *sleepWait) abort(t *taskCore)  { t.loop.stopTaskTimer(t) }
 
 func sleepFromGoroutine(ctx context.Context, l *Loop, d time.Duration) error {
 	ch := make(chan struct{})

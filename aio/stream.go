@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"time"
 )
@@ -167,6 +166,7 @@ func (r *StreamReader) ready() bool {
 }
 
 func (r *StreamReader) register(t *taskCore) { r.waiter = t }
+func (r *StreamReader) abort(*taskCore)      {}
 
 // Buffered returns the number of bytes buffered.
 func (r *StreamReader) Buffered() int { return len(r.buf) - r.off }
@@ -204,16 +204,17 @@ func (r *StreamReader) take(n int) []byte {
 }
 
 // waitMore suspends the calling task until more than need bytes are
-// buffered or the stream ends.
-func (r *StreamReader) waitMore(ctx context.Context, need int) error {
-	t, err := r.loop.callerTask()
-	if err != nil {
-		return err
+// buffered or the stream ends. *t is the calling task: found on the
+// first wait of the call named what, then passed to the next ones.
+func (r *StreamReader) waitMore(ctx context.Context, t **taskCore, need int, what string) error {
+	if *t == nil {
+		ct, err := r.loop.enterTask(what)
+		if err != nil {
+			return err
+		}
+		*t = ct
 	}
-	if t == nil {
-		return ErrNotInTask
-	}
-	return r.waitMoreTask(ctx, t, need, nil)
+	return r.waitMoreTask(ctx, *t, need, nil)
 }
 
 func (r *StreamReader) waitMoreTask(ctx context.Context, t *taskCore, need int, deadline *time.Time) error {
@@ -246,6 +247,7 @@ func (r *StreamReader) Read(ctx context.Context, n int) ([]byte, error) {
 	if err := loopCheck(r.loop, "StreamReader.Read"); err != nil {
 		return nil, err
 	}
+	var t *taskCore // the calling task, found on the first wait
 	if n == 0 {
 		return []byte{}, nil
 	}
@@ -256,7 +258,7 @@ func (r *StreamReader) Read(ctx context.Context, n int) ([]byte, error) {
 				r.paused = false
 				r.tr.ResumeReading()
 			}
-			if err := r.waitMore(ctx, len(r.buf)-r.off); err != nil {
+			if err := r.waitMore(ctx, &t, len(r.buf)-r.off, "StreamReader.Read"); err != nil {
 				return nil, err
 			}
 		}
@@ -270,7 +272,7 @@ func (r *StreamReader) Read(ctx context.Context, n int) ([]byte, error) {
 		if r.eof {
 			return nil, r.endErr()
 		}
-		if err := r.waitMore(ctx, 0); err != nil {
+		if err := r.waitMore(ctx, &t, 0, "StreamReader.Read"); err != nil {
 			return nil, err
 		}
 		if r.off == len(r.buf) {
@@ -332,6 +334,7 @@ func (r *StreamReader) ReadExactly(ctx context.Context, n int) ([]byte, error) {
 	if err := loopCheck(r.loop, "StreamReader.ReadExactly"); err != nil {
 		return nil, err
 	}
+	var t *taskCore // the calling task, found on the first wait
 	if n < 0 {
 		return nil, errors.New("aio: ReadExactly needs n >= 0")
 	}
@@ -348,7 +351,7 @@ func (r *StreamReader) ReadExactly(ctx context.Context, n int) ([]byte, error) {
 			r.paused = false
 			r.tr.ResumeReading()
 		}
-		if err := r.waitMore(ctx, len(r.buf)-r.off); err != nil {
+		if err := r.waitMore(ctx, &t, len(r.buf)-r.off, "StreamReader.ReadExactly"); err != nil {
 			return nil, err
 		}
 	}
@@ -364,6 +367,7 @@ func (r *StreamReader) ReadUntil(ctx context.Context, sep []byte) ([]byte, error
 	if err := loopCheck(r.loop, "StreamReader.ReadUntil"); err != nil {
 		return nil, err
 	}
+	var t *taskCore // the calling task, found on the first wait
 	if len(sep) == 0 {
 		return nil, errors.New("aio: ReadUntil needs a non-empty separator")
 	}
@@ -390,7 +394,7 @@ func (r *StreamReader) ReadUntil(ctx context.Context, sep []byte) ([]byte, error
 			}
 			return partial, &IncompleteReadError{Partial: partial, Expected: -1}
 		}
-		if err := r.waitMore(ctx, len(data)); err != nil {
+		if err := r.waitMore(ctx, &t, len(data), "StreamReader.ReadUntil"); err != nil {
 			return nil, err
 		}
 	}
@@ -438,127 +442,6 @@ func (r *StreamReader) String() string {
 	return s + ">"
 }
 
-// StreamWriter writes to a stream connection (asyncio.StreamWriter).
-// Write never waits; Drain waits while the transport's buffer is above its
-// high-water mark. Its methods belong to the connection's loop.
-type StreamWriter struct {
-	loop  *Loop
-	tr    Transport
-	sp    *streamProto
-	conn  *Conn
-	rd    *StreamReader
-	lerr  error // error of the lost connection
-	lost  bool
-	close []*taskCore // tasks in WaitClosed
-	drain []*taskCore // tasks in Drain
-}
-
-// Write buffers data for sending (the kernel usually takes it at once).
-// It fails with ErrTransportClosed after Close, and with the connection's
-// error once it is lost.
-func (w *StreamWriter) Write(data []byte) error {
-	if err := loopCheck(w.loop, "StreamWriter.Write"); err != nil {
-		return err
-	}
-	if w.lost && w.lerr != nil {
-		return w.lerr
-	}
-	if st, ok := w.tr.(*streamTransport); ok {
-		return st.writeOnLoop(data) // checked above
-	}
-	return w.tr.Write(data)
-}
-
-// WriteString is Write for a string.
-func (w *StreamWriter) WriteString(s string) error { return w.Write([]byte(s)) }
-
-// Drain waits until the write buffer is at or below its low-water mark
-// (asyncio's drain): call it after writes so that a fast writer does not
-// fill memory. It returns the connection's error if it was lost.
-func (w *StreamWriter) Drain(ctx context.Context) error {
-	return w.drainDeadline(ctx, nil)
-}
-
-func (w *StreamWriter) drainDeadline(ctx context.Context, dl *time.Time) error {
-	if err := loopCheck(w.loop, "StreamWriter.Drain"); err != nil {
-		return err
-	}
-	if w.lost {
-		if w.lerr != nil {
-			return w.lerr
-		}
-		return ErrTransportClosed
-	}
-	if !w.sp.writePaused {
-		return nil
-	}
-	t, err := w.loop.callerTask()
-	if err != nil {
-		return err
-	}
-	if t == nil {
-		return ErrNotInTask
-	}
-	err = parkUntil(ctx, t, dl, true, funcCond{
-		done: func() bool { return !w.sp.writePaused || w.lost },
-		reg:  func(t *taskCore) { w.drain = append(w.drain, t) },
-	})
-	if err != nil {
-		return err
-	}
-	if w.lost {
-		if w.lerr != nil {
-			return w.lerr
-		}
-		return ErrTransportClosed
-	}
-	return nil
-}
-
-// Close closes the connection after the buffered data is sent (asyncio's
-// close). WaitClosed waits until it is closed.
-func (w *StreamWriter) Close() error { return w.tr.Close() }
-
-// IsClosing reports whether the writer is closed or closing.
-func (w *StreamWriter) IsClosing() bool { return w.tr.IsClosing() }
-
-// CanWriteEOF reports whether WriteEOF is supported.
-func (w *StreamWriter) CanWriteEOF() bool { return w.tr.CanWriteEOF() }
-
-// WriteEOF closes the write side after the buffered data (a half-close).
-func (w *StreamWriter) WriteEOF() error { return w.tr.WriteEOF() }
-
-// WaitClosed waits until the connection is closed (asyncio's
-// wait_closed), and returns the error it was lost with, if any.
-func (w *StreamWriter) WaitClosed(ctx context.Context) error {
-	if err := loopCheck(w.loop, "StreamWriter.WaitClosed"); err != nil {
-		return err
-	}
-	if !w.lost {
-		t, err := w.loop.callerTask()
-		if err != nil {
-			return err
-		}
-		if t == nil {
-			return ErrNotInTask
-		}
-		err = parkUntil(ctx, t, nil, false, funcCond{
-			done: func() bool { return w.lost },
-			reg:  func(t *taskCore) { w.close = append(w.close, t) },
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return w.lerr
-}
-
-// Transport returns the underlying transport.
-func (w *StreamWriter) Transport() Transport { return w.tr }
-
-// Conn returns the connection as a net.Conn.
-func (w *StreamWriter) Conn() *Conn { return w.conn }
-
 // Conn returns the connection as a net.Conn (nil for a reader fed by
 // hand).
 func (r *StreamReader) Conn() *Conn {
@@ -567,187 +450,3 @@ func (r *StreamReader) Conn() *Conn {
 	}
 	return r.tr.Protocol().(*streamProto).conn()
 }
-
-// streamProto is the protocol behind a stream connection: it feeds the
-// reader and tracks the writer's flow control. The reader, the writer and
-// the Conn live in it, so that a stream connection costs one allocation
-// besides its transport.
-type streamProto struct {
-	r           StreamReader
-	w           StreamWriter
-	c           Conn
-	writePaused bool
-	made        func(*streamProto) // run by ConnectionMade (a server's handler)
-}
-
-func newStreamProto(l *Loop, limit int) *streamProto {
-	if limit <= 0 {
-		limit = DefaultStreamLimit
-	}
-	sp := &streamProto{}
-	sp.r = StreamReader{loop: l, limit: limit}
-	sp.w = StreamWriter{loop: l, sp: sp, rd: &sp.r, conn: &sp.c}
-	sp.c = Conn{r: &sp.r, w: &sp.w}
-	return sp
-}
-
-func (sp *streamProto) conn() *Conn { return &sp.c }
-
-// ConnectionMade binds the reader and the writer to the transport and
-// starts a server's handler.
-func (sp *streamProto) ConnectionMade(t Transport) {
-	sp.r.tr = t
-	sp.w.tr = t
-	if sp.made != nil {
-		sp.made(sp)
-	}
-}
-
-// DataReceived feeds the reader. (streamProto is a BufferedProtocol, so
-// a transport calls GetBuffer and BufferUpdated instead.)
-func (sp *streamProto) DataReceived(data []byte) { sp.r.Feed(data) }
-
-// GetBuffer returns the buffer of a Conn read waiting on the empty reader,
-// so that the data goes from the kernel to the caller without a copy;
-// otherwise the loop's shared read buffer, whose data BufferUpdated feeds
-// to the reader.
-func (sp *streamProto) GetBuffer(int) []byte {
-	if r := &sp.r; r.direct != nil && r.directN == 0 {
-		return r.direct
-	}
-	return sp.r.loop.ioState().readBuf()
-}
-
-// readPastBuffer reports whether the transport's next read should go on
-// past GetBuffer's buffer into the loop's read buffer (overflowProtocol):
-// for a direct read after one that filled its buffer.
-func (sp *streamProto) readPastBuffer() bool {
-	r := &sp.r
-	return r.directFull && r.direct != nil && r.directN == 0
-}
-
-// bufferOverflowed takes a read that filled GetBuffer's buffer and went
-// on with extra bytes in the loop's read buffer: the direct part is the
-// Read's, the rest is buffered behind it.
-func (sp *streamProto) bufferOverflowed(extra []byte) {
-	r := &sp.r
-	r.directN = len(r.direct)
-	r.Feed(extra) // wakes the waiting Read
-}
-
-// BufferUpdated takes the n bytes the transport read into the buffer of
-// the last GetBuffer (nothing runs between the two calls).
-func (sp *streamProto) BufferUpdated(n int) {
-	r := &sp.r
-	if r.direct != nil && r.directN == 0 {
-		r.directN = n
-		r.wakeWaiter()
-		return
-	}
-	r.Feed(r.loop.io.buf[:n])
-}
-
-// EOFReceived ends the reader's stream and keeps the connection
-// half-open for the writer, as asyncio's StreamReaderProtocol.
-func (sp *streamProto) EOFReceived() bool {
-	sp.r.FeedEOF()
-	return true // half-open: the writer closes
-}
-
-// ConnectionLost ends the stream and wakes every waiting task.
-func (sp *streamProto) ConnectionLost(err error) {
-	if err != nil {
-		sp.r.setError(err)
-	} else {
-		sp.r.FeedEOF()
-	}
-	w := &sp.w
-	w.lost, w.lerr = true, err
-	sp.writePaused = false
-	l := w.loop
-	for _, t := range w.drain {
-		l.wake(t)
-	}
-	for _, t := range w.close {
-		l.wake(t)
-	}
-	w.drain, w.close = nil, nil
-}
-
-// PauseWriting makes Drain wait.
-func (sp *streamProto) PauseWriting() { sp.writePaused = true }
-
-// ResumeWriting wakes the tasks in Drain.
-func (sp *streamProto) ResumeWriting() {
-	sp.writePaused = false
-	l := sp.w.loop
-	for _, t := range sp.w.drain {
-		l.wake(t)
-	}
-	sp.w.drain = sp.w.drain[:0]
-}
-
-// OpenConnection connects to address and returns the connection's reader
-// and writer (asyncio.open_connection). network is "tcp", "tcp4", "tcp6"
-// or "unix". It suspends the calling task while connecting; ctx's
-// cancellation or deadline stops the attempt.
-func OpenConnection(ctx context.Context, network, address string, opts ...NetOption) (*StreamReader, *StreamWriter, error) {
-	c, err := Dial(ctx, network, address, opts...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c.r, c.w, nil
-}
-
-// Dial connects to address and returns the connection as a *Conn, a
-// net.Conn for code running in tasks of the loop (see Conn). It suspends
-// the calling task while connecting.
-func Dial(ctx context.Context, network, address string, opts ...NetOption) (*Conn, error) {
-	l := loopOf(ctx)
-	if l == nil {
-		return nil, ErrNoLoop
-	}
-	cfg := netOptions(opts)
-	sp := newStreamProto(l, cfg.limit)
-	if _, err := createConnection(ctx, network, address, sp, cfg); err != nil {
-		return nil, err
-	}
-	return &sp.c, nil
-}
-
-// StartServer listens on address and runs handler in a new task for every
-// connection accepted (asyncio.start_server). The handler's context is
-// derived from ctx, so cancelling ctx cancels the handlers. When the
-// handler returns, the writer is closed (after its buffered data); a
-// panic in the handler is logged and closes the connection.
-func StartServer(ctx context.Context, network, address string, handler func(ctx context.Context, r *StreamReader, w *StreamWriter), opts ...NetOption) (*Server, error) {
-	l := loopOf(ctx)
-	if l == nil {
-		return nil, ErrNoLoop
-	}
-	cfg := netOptions(opts)
-	made := func(sp *streamProto) {
-		task := Spawn(ctx, func(ctx context.Context) (struct{}, error) {
-			defer sp.w.Close()
-			handler(ctx, &sp.r, &sp.w)
-			return struct{}{}, nil
-		}, WithName("stream-handler"))
-		task.AddDoneCallback(func() {
-			if _, err := task.Result(); err != nil && !isCancel(err) {
-				l.cfg.logger.Error("aio: a stream handler failed", "error", err)
-			}
-		})
-	}
-	return CreateServer(ctx, network, address, func() Protocol {
-		sp := newStreamProto(l, cfg.limit)
-		sp.made = made
-		return sp
-	}, opts...)
-}
-
-// ensure the interface checks at compile time.
-var (
-	_ Protocol         = (*streamProto)(nil)
-	_ WriteFlowControl = (*streamProto)(nil)
-	_ net.Conn         = (*Conn)(nil)
-)

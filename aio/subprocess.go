@@ -226,12 +226,9 @@ func (p *Process) Wait(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if !p.exited {
-		t, err := p.loop.callerTask()
+		t, err := p.loop.enterTask("Process.Wait")
 		if err != nil {
 			return 0, err
-		}
-		if t == nil {
-			return 0, ErrNotInTask
 		}
 		err = parkUntil(ctx, t, nil, false, funcCond{
 			done: func() bool { return p.exited },
@@ -276,10 +273,7 @@ func (p *Process) Kill() error { return p.SendSignal(syscall.SIGKILL) }
 // before reading its input cannot deadlock it. The exit code is in
 // ReturnCode.
 func (p *Process) Communicate(ctx context.Context, input []byte) (stdout, stderr []byte, err error) {
-	if t, err := p.loop.callerTask(); err != nil || t == nil {
-		if err == nil {
-			err = errNotInTask("Process.Communicate")
-		}
+	if _, err := p.loop.enterTask("Process.Communicate"); err != nil {
 		return nil, nil, err
 	}
 	readAll := func(r *StreamReader) *Task[[]byte] {

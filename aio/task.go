@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/braid-go/braid/futures"
 )
 
 type taskState uint8
@@ -20,24 +22,10 @@ const (
 	taskDone
 )
 
-// PanicError is the error of a task whose function panicked: the panic
-// value and the stack of the task's goroutine where it happened.
-type PanicError struct {
-	Task  string
-	Value any
-	Stack []byte
-}
-
-// Error says which task panicked, with what, and where.
-func (e *PanicError) Error() string {
-	return fmt.Sprintf("aio: task %q panicked: %v\n\n%s", e.Task, e.Value, e.Stack)
-}
-
-// Unwrap returns the panic value if it is an error.
-func (e *PanicError) Unwrap() error {
-	err, _ := e.Value.(error)
-	return err
-}
+// PanicError is the error of a task whose function panicked: the task's
+// name, the panic value and the stack of the task's goroutine where it
+// happened. It is futures.PanicError, the one panic error of the module.
+type PanicError = futures.PanicError
 
 // errAbandoned is what every wait of a task returns once its loop is
 // closing with the task still suspended.
@@ -136,7 +124,7 @@ func Spawn[T any](ctx context.Context, fn func(context.Context) (T, error), opts
 	}
 	l.tasks.add(tc)
 	tc.scheduled = true
-	l.ready.push(readyItem{task: tc})
+	l.ready.Push(readyItem{task: tc})
 	return t
 }
 
@@ -364,7 +352,7 @@ func (l *Loop) wake(t *taskCore) {
 		return
 	}
 	t.scheduled = true
-	l.ready.push(readyItem{task: t})
+	l.ready.Push(readyItem{task: t})
 }
 
 // abandon ends a task at Close: its context is cancelled and its

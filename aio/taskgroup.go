@@ -62,14 +62,7 @@ func (e *GroupError) Unwrap() []error { return e.Errs }
 // otherwise; and ctx's error if ctx was cancelled from outside and nothing
 // failed. Group belongs to a task of the loop.
 func Group(ctx context.Context, body func(ctx context.Context, g *TaskGroup) error) error {
-	l := loopOf(ctx)
-	if l == nil {
-		return ErrNoLoop
-	}
-	t, err := l.callerTask()
-	if err == nil && t == nil {
-		err = errNotInTask("Group")
-	}
+	l, t, err := enter(ctx, "Group")
 	if err != nil {
 		return err
 	}
@@ -79,11 +72,7 @@ func Group(ctx context.Context, body func(ctx context.Context, g *TaskGroup) err
 	if berr != nil && !bodyCancelled {
 		g.fail(berr)
 	}
-	for g.pending > 0 {
-		if !t.park() {
-			break
-		}
-	}
+	_ = park(context.Background(), t, (*groupWait)(g), parkOpts{}) // no context: the children end first
 	g.finished = true
 	g.ctx.cancel(context.Canceled) // release the group's context
 	if len(g.errs) > 0 {
@@ -154,3 +143,11 @@ func (g *TaskGroup) notify(f *futureCore) {
 		g.ctx.loop().wake(g.waiter)
 	}
 }
+
+// groupWait is a group as the parkCond of the task waiting for its
+// children.
+type groupWait TaskGroup
+
+func (g *groupWait) ready() bool        { return g.pending == 0 }
+func (g *groupWait) register(*taskCore) {}
+func (g *groupWait) abort(*taskCore)    {}

@@ -174,7 +174,7 @@ func TestCancelBeforeStart(t *testing.T) {
 		if !task.Cancel() {
 			t.Error("Cancel() = false on a pending task")
 		}
-		done, _, err := aio.Wait(ctx, []*aio.Task[int]{task}, aio.AllCompleted, aio.Forever)
+		done, _, err := aio.Wait(ctx, []*aio.Task[int]{task}, aio.AllCompleted)
 		if err != nil || len(done) != 1 {
 			t.Fatalf("Wait: %v %v", done, err)
 		}
@@ -482,7 +482,7 @@ func TestYieldWaitDoesNotShieldCancel(t *testing.T) {
 				innerDone.SetResult(0)
 				return 0, nil
 			})
-			_, _, err := aio.Wait(ctx, []*aio.Task[int]{inner}, aio.AllCompleted, aio.Forever)
+			_, _, err := aio.Wait(ctx, []*aio.Task[int]{inner}, aio.AllCompleted)
 			if err != nil {
 				return 0, err
 			}
@@ -989,7 +989,7 @@ func TestGatherOutsideTask(t *testing.T) {
 		go func() {
 			_, e1 := aio.Gather(l.Context(), f)
 			_, errs := aio.GatherAll(l.Context(), f)
-			_, _, e3 := aio.Wait(l.Context(), []*aio.Future[int]{f}, aio.AllCompleted, aio.Forever)
+			_, _, e3 := aio.Wait(l.Context(), []*aio.Future[int]{f}, aio.AllCompleted)
 			_, e4 := aio.WaitFor(l.Context(), time.Second, f)
 			l.CallSoonThreadsafe(func() { res.SetResult([4]error{e1, errs[0], e3, e4}) })
 		}()
@@ -1017,7 +1017,7 @@ func TestWait(t *testing.T) {
 		b := aio.Spawn(ctx, sleeper(150*time.Millisecond, 0))
 		fs := []*aio.Task[int]{b, a}
 		for range 2 {
-			done, pending, err := aio.Wait(ctx, fs, aio.AllCompleted, aio.Forever)
+			done, pending, err := aio.Wait(ctx, fs, aio.AllCompleted)
 			if err != nil || len(done) != 2 || len(pending) != 0 {
 				t.Errorf("Wait: done %v pending %v, %v", done, pending, err)
 			}
@@ -1038,7 +1038,7 @@ func TestWaitDuplicate(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		c := aio.Spawn(ctx, sleeper(0, "test"))
 		s := aio.Spawn(ctx, sleeper(time.Second, "spam"))
-		done, pending, err := aio.Wait(ctx, []*aio.Task[string]{c, c, s}, aio.AllCompleted, aio.Forever)
+		done, pending, err := aio.Wait(ctx, []*aio.Task[string]{c, c, s}, aio.AllCompleted)
 		if err != nil || len(pending) != 0 {
 			t.Fatalf("Wait: pending %v, %v", pending, err)
 		}
@@ -1058,7 +1058,7 @@ func TestWaitDuplicate(t *testing.T) {
 // empty Wait is an error.
 func TestWaitErrors(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
-		if _, _, err := aio.Wait(ctx, []*aio.Task[int]{}, aio.AllCompleted, aio.Forever); !errors.Is(err, aio.ErrEmpty) {
+		if _, _, err := aio.Wait(ctx, []*aio.Task[int]{}, aio.AllCompleted); !errors.Is(err, aio.ErrEmpty) {
 			t.Errorf("empty Wait: %v, want ErrEmpty", err)
 		}
 		return nil
@@ -1073,7 +1073,7 @@ func TestWaitFirstCompleted(t *testing.T) {
 		start := now(ctx)
 		a := aio.Spawn(ctx, sleeper(10*time.Second, 0))
 		b := aio.Spawn(ctx, sleeper(100*time.Millisecond, 0))
-		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{b, a}, aio.FirstCompleted, aio.Forever)
+		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{b, a}, aio.FirstCompleted)
 		if err != nil || !slices.Equal(done, []*aio.Task[int]{b}) || !slices.Equal(pending, []*aio.Task[int]{a}) {
 			t.Errorf("done %v pending %v, %v", done, pending, err)
 		}
@@ -1083,7 +1083,7 @@ func TestWaitFirstCompleted(t *testing.T) {
 		if d := elapsed(ctx, start); d != 100*time.Millisecond {
 			t.Errorf("loop time %v, want 100ms", d)
 		}
-		_, _, err = aio.Wait(ctx, []*aio.Task[int]{a, b}, aio.AllCompleted, aio.Forever)
+		_, _, err = aio.Wait(ctx, []*aio.Task[int]{a, b}, aio.AllCompleted)
 		return err
 	})
 }
@@ -1104,7 +1104,7 @@ func TestWaitReallyDone(t *testing.T) {
 		}
 		a := aio.Spawn(ctx, yields(1))
 		b := aio.Spawn(ctx, yields(2))
-		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{b, a}, aio.FirstCompleted, aio.Forever)
+		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{b, a}, aio.FirstCompleted)
 		if err != nil || len(done) == 0 || !slices.Contains(done, a) {
 			t.Fatalf("done %v pending %v, %v", done, pending, err)
 		}
@@ -1118,7 +1118,7 @@ func TestWaitReallyDone(t *testing.T) {
 				t.Errorf("%v in pending is done", f)
 			}
 		}
-		_, _, err = aio.Wait(ctx, []*aio.Task[int]{a, b}, aio.AllCompleted, aio.Forever)
+		_, _, err = aio.Wait(ctx, []*aio.Task[int]{a, b}, aio.AllCompleted)
 		return err
 	})
 }
@@ -1133,7 +1133,7 @@ func TestWaitFirstException(t *testing.T) {
 		if _, err := b.Await(ctx); !errors.Is(err, errZero) {
 			return fmt.Errorf("b: %v", err)
 		}
-		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{b, a}, aio.FirstError, aio.Forever)
+		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{b, a}, aio.FirstError)
 		if err != nil || !slices.Equal(done, []*aio.Task[int]{b}) || !slices.Equal(pending, []*aio.Task[int]{a}) {
 			t.Errorf("done %v pending %v, %v", done, pending, err)
 		}
@@ -1152,7 +1152,7 @@ func TestWaitFirstExceptionInWait(t *testing.T) {
 		start := now(ctx)
 		a := aio.Spawn(ctx, sleeper(10*time.Second, 0))
 		b := aio.Spawn(ctx, failer[int](10*time.Millisecond, errZero))
-		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{b, a}, aio.FirstError, aio.Forever)
+		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{b, a}, aio.FirstError)
 		if err != nil || !slices.Equal(done, []*aio.Task[int]{b}) || !slices.Equal(pending, []*aio.Task[int]{a}) {
 			t.Errorf("done %v pending %v, %v", done, pending, err)
 		}
@@ -1174,7 +1174,7 @@ func TestWaitFirstErrorIgnoresCancellation(t *testing.T) {
 		a := aio.Spawn(ctx, sleeper(time.Second, 0))
 		b := aio.Spawn(ctx, sleeper(time.Hour, 0))
 		b.Cancel()
-		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{a, b}, aio.FirstError, aio.Forever)
+		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{a, b}, aio.FirstError)
 		if err != nil || len(done) != 2 || len(pending) != 0 {
 			t.Errorf("done %v pending %v, %v", done, pending, err)
 		}
@@ -1192,7 +1192,7 @@ func TestWaitWithException(t *testing.T) {
 		start := now(ctx)
 		a := aio.Spawn(ctx, sleeper(100*time.Millisecond, 0))
 		b := aio.Spawn(ctx, failer[int](150*time.Millisecond, errZero))
-		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{b, a}, aio.AllCompleted, aio.Forever)
+		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{b, a}, aio.AllCompleted)
 		if err != nil || len(done) != 2 || len(pending) != 0 {
 			t.Fatalf("done %v pending %v, %v", done, pending, err)
 		}
@@ -1212,15 +1212,18 @@ func TestWaitWithException(t *testing.T) {
 	})
 }
 
-// Mirrors test_tasks.py: test_wait_with_timeout: on timeout Wait returns
-// done and pending and cancels nothing.
+// Mirrors test_tasks.py: test_wait_with_timeout: on timeout (the
+// deadline of Wait's context) Wait returns done and pending, with
+// context.DeadlineExceeded, and cancels nothing.
 func TestWaitWithTimeout(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		start := now(ctx)
 		a := aio.Spawn(ctx, sleeper(100*time.Millisecond, "a"))
 		b := aio.Spawn(ctx, sleeper(150*time.Millisecond, "b"))
-		done, pending, err := aio.Wait(ctx, []*aio.Task[string]{b, a}, aio.AllCompleted, 110*time.Millisecond)
-		if err != nil || !slices.Equal(done, []*aio.Task[string]{a}) || !slices.Equal(pending, []*aio.Task[string]{b}) {
+		wctx, scope := aio.WithTimeout(ctx, 110*time.Millisecond)
+		done, pending, err := aio.Wait(wctx, []*aio.Task[string]{b, a}, aio.AllCompleted)
+		scope.Stop()
+		if !errors.Is(err, context.DeadlineExceeded) || !slices.Equal(done, []*aio.Task[string]{a}) || !slices.Equal(pending, []*aio.Task[string]{b}) {
 			t.Errorf("done %v pending %v, %v", done, pending, err)
 		}
 		if d := elapsed(ctx, start); d != 110*time.Millisecond {
@@ -1234,8 +1237,10 @@ func TestWaitWithTimeout(t *testing.T) {
 		}
 		// Timeout 0 just looks.
 		c := aio.Spawn(ctx, sleeper(time.Second, "c"))
-		done, pending, err = aio.Wait(ctx, []*aio.Task[string]{a, c}, aio.AllCompleted, 0)
-		if err != nil || !slices.Equal(done, []*aio.Task[string]{a}) || !slices.Equal(pending, []*aio.Task[string]{c}) {
+		wctx, scope = aio.WithTimeout(ctx, 0)
+		done, pending, err = aio.Wait(wctx, []*aio.Task[string]{a, c}, aio.AllCompleted)
+		scope.Stop()
+		if !errors.Is(err, context.DeadlineExceeded) || !slices.Equal(done, []*aio.Task[string]{a}) || !slices.Equal(pending, []*aio.Task[string]{c}) {
 			t.Errorf("timeout 0: done %v pending %v, %v", done, pending, err)
 		}
 		c.Cancel()
@@ -1253,8 +1258,10 @@ func TestWaitConcurrentComplete(t *testing.T) {
 		if err := aio.Sleep(ctx, 0); err != nil { // a and b start first, as in asyncio
 			return err
 		}
-		done, pending, err := aio.Wait(ctx, []*aio.Task[int]{b, a}, aio.AllCompleted, 100*time.Millisecond)
-		if err != nil || !slices.Equal(done, []*aio.Task[int]{a}) || !slices.Equal(pending, []*aio.Task[int]{b}) {
+		wctx, scope := aio.WithTimeout(ctx, 100*time.Millisecond)
+		done, pending, err := aio.Wait(wctx, []*aio.Task[int]{b, a}, aio.AllCompleted)
+		scope.Stop()
+		if !errors.Is(err, context.DeadlineExceeded) || !slices.Equal(done, []*aio.Task[int]{a}) || !slices.Equal(pending, []*aio.Task[int]{b}) {
 			t.Errorf("done %v pending %v, %v", done, pending, err)
 		}
 		if d := elapsed(ctx, start); d != 100*time.Millisecond {
@@ -1276,7 +1283,7 @@ func TestWaitContextDone(t *testing.T) {
 		// TestPendingVirtualClockForeignCancel).
 		wctx, scope := aio.WithDeadline(ctx, time.Time{})
 		aio.CurrentLoop(ctx).CallLater(time.Second, scope.Stop)
-		done, pending, err := aio.Wait(wctx, []*aio.Task[int]{a}, aio.AllCompleted, aio.Forever)
+		done, pending, err := aio.Wait(wctx, []*aio.Task[int]{a}, aio.AllCompleted)
 		if !errors.Is(err, context.Canceled) || len(done) != 0 || len(pending) != 1 {
 			t.Errorf("done %v pending %v, %v", done, pending, err)
 		}

@@ -6,40 +6,41 @@ import (
 	"fmt"
 	"iter"
 	"time"
+
+	"github.com/braid-go/braid/futures"
 )
 
-// ReturnWhen says when Wait returns.
-type ReturnWhen uint8
+// ReturnWhen says when Wait returns. It is futures.ReturnWhen, shared with
+// futures.Wait.
+type ReturnWhen = futures.ReturnWhen
 
 // The conditions of Wait, as asyncio's FIRST_COMPLETED, FIRST_EXCEPTION
 // and ALL_COMPLETED.
 const (
-	AllCompleted ReturnWhen = iota
-	FirstCompleted
+	AllCompleted   = futures.AllCompleted
+	FirstCompleted = futures.FirstCompleted
 	// FirstError returns when a future fails with an error that is not a
 	// cancellation, or when all are done.
-	FirstError
+	FirstError = futures.FirstError
 )
 
-// Forever is the timeout of a Wait that waits without limit.
+// Forever is the d of a WaitFor that waits without limit.
 const Forever time.Duration = -1
 
 // Wait waits for the futures or tasks of fs until the condition when
-// holds or timeout passes on the loop's clock (Forever: no limit; 0: just
-// look), and returns the ones that are done and the ones still pending,
-// each in the order of fs (asyncio.wait). It cancels nothing, not even on
-// timeout. If ctx is done first it returns the sets as they are and ctx's
-// error. An empty fs is an error (ErrEmpty). Wait belongs to a task of
-// the loop.
-func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen, timeout time.Duration) (done, pending []F, err error) {
+// holds, and returns the ones that are done and the ones still pending,
+// each in the order of fs (asyncio.wait). Its timeout is ctx's: if ctx
+// is done first (its deadline, see WithTimeout, or its cancellation) it
+// returns the sets as they are and ctx's error, so a timeout is
+// context.DeadlineExceeded with the sets (a ctx already done just looks).
+// It cancels nothing, not even on timeout. An empty fs is an error
+// (ErrEmpty). Wait belongs to a task of the loop.
+func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen) (done, pending []F, err error) {
 	if len(fs) == 0 {
 		return nil, nil, ErrEmpty
 	}
 	l := fs[0].core().loop
-	t, err := l.callerTask()
-	if err == nil && t == nil {
-		err = errNotInTask("Wait")
-	}
+	t, err := l.enterTask("Wait")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,24 +58,9 @@ func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen, timeout time
 	if err := watchAll(m, fs); err != nil {
 		return nil, nil, err
 	}
-	cond := func() bool {
-		switch when {
-		case FirstCompleted:
-			return m.remaining < total
-		case FirstError:
-			return m.remaining == 0 || m.firstErr != nil
-		}
-		return m.remaining == 0
-	}
-	timed := timeout >= 0 && !cond()
-	if timed {
-		l.startTaskTimer(t, timeout)
-	}
-	err = waitMulti(ctx, t, m, func() bool { return cond() || (timed && t.timerSeq == 0) })
+	m.total = total
+	err = waitMulti(ctx, t, m)
 	m.closed = true
-	if timed {
-		l.stopTaskTimer(t)
-	}
 	for _, f := range fs {
 		if f.Done() {
 			done = append(done, f)
@@ -98,10 +84,7 @@ func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 			return
 		}
 		l := fs[0].core().loop
-		t, err := l.callerTask()
-		if err == nil && t == nil {
-			err = errNotInTask("AsCompleted")
-		}
+		t, err := l.enterTask("AsCompleted")
 		if err != nil {
 			yield(zero, err)
 			return
@@ -132,7 +115,7 @@ func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 					return
 				}
 			}
-			if err := waitMulti(ctx, t, m, func() bool { return len(m.completed) > 0 }); err != nil {
+			if err := waitMulti(ctx, t, m); err != nil {
 				yield(zero, err)
 				return
 			}
@@ -165,10 +148,7 @@ func WaitFor[T any, F Awaitable[T]](ctx context.Context, d time.Duration, aw F) 
 	var zero T
 	fc := aw.core()
 	l := fc.loop
-	t, err := l.callerTask()
-	if err == nil && t == nil {
-		err = errNotInTask("WaitFor")
-	}
+	t, err := l.enterTask("WaitFor")
 	if err != nil {
 		return zero, err
 	}
@@ -178,12 +158,11 @@ func WaitFor[T any, F Awaitable[T]](ctx context.Context, d time.Duration, aw F) 
 	if d > 0 {
 		l.startTaskTimer(t, d)
 	}
-	expired := func() bool { return d != Forever && (d <= 0 || t.timerSeq == 0) }
-	m := &multiWait{t: t, loop: l}
+	m := &multiWait{t: t, loop: l, target: fc, expired: d != Forever && d <= 0, timed: d > 0}
 	if err := watchAll(m, []F{aw}); err != nil {
 		return zero, err
 	}
-	werr := waitMulti(ctx, t, m, func() bool { return fc.state != statePending || expired() })
+	werr := waitMulti(ctx, t, m)
 	m.closed = true
 	l.stopTaskTimer(t)
 	if fc.state != statePending {

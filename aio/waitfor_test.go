@@ -53,7 +53,7 @@ func TestAsyncioWaitForCancelled(t *testing.T) {
 			}
 		}
 		waitForTask.Cancel()
-		if _, _, err := aio.Wait(ctx, []*aio.Task[int]{waitForTask}, aio.AllCompleted, aio.Forever); err != nil {
+		if _, _, err := aio.Wait(ctx, []*aio.Task[int]{waitForTask}, aio.AllCompleted); err != nil {
 			return err
 		}
 		if !s.exited {

@@ -6,9 +6,10 @@ import (
 	"fmt"
 )
 
-// This file holds the agreed API shared by every executor (the goroutine
-// pool here, mp.Pool, the cluster executor and the bridges in package aio):
-// states, the interfaces, the sentinel errors and the error types.
+// This file holds the API shared by every executor (the goroutine pool
+// here, mp.Pool) and by package aio: states, the interfaces, the sentinel
+// errors and the error types. Package aio declares aliases of PanicError,
+// ErrCancelled and ReturnWhen, so that the whole module has one of each.
 
 // State is the lifecycle state of a Future. A future starts Pending, moves to
 // Running when an executor starts its work, and ends Finished (with a value or
@@ -86,7 +87,8 @@ type Job interface {
 
 // RemoteJob is a Job that can cross a process or machine boundary: a
 // registered function name and an encoded argument instead of a Go closure.
-// Process and cluster executors accept only RemoteJobs.
+// Executors that run work outside this process (mp.Pool) accept only
+// RemoteJobs.
 type RemoteJob interface {
 	Job
 	// Function returns the registered function name.
@@ -98,8 +100,15 @@ type RemoteJob interface {
 	CompleteRemote(result []byte, err error)
 }
 
-// Executor runs jobs. It is implemented by *ThreadPool (this package),
-// *mp.Pool and the cluster executor. All methods are safe from any goroutine.
+// Executor runs jobs. It is implemented by *ThreadPool (this package) and
+// *mp.Pool. All methods are safe from any goroutine.
+//
+// Stopping has the shape of net/http.Server's: Shutdown is the graceful
+// stop that waits, bounded by its context; Close is the quick stop that
+// cancels what has not started and does not wait. Python's
+// shutdown(wait=True) is Shutdown(ctx); shutdown(wait=False,
+// cancel_futures=True) is Close(); shutdown(wait=True,
+// cancel_futures=True) is Close() then Shutdown(ctx).
 type Executor interface {
 	// Execute accepts job or returns an error at once (ErrShutdown,
 	// ErrBroken, a job kind this executor cannot run). An accepted job is
@@ -107,11 +116,17 @@ type Executor interface {
 	// queue may block until there is room or job.Context() ends (then the
 	// job is not accepted and the context's error is returned).
 	Execute(job Job) error
-	// Shutdown stops accepting work. wait=true waits until accepted work is
-	// done or ctx ends (the work then goes on, and ctx's error is
-	// returned); cancelFutures=true cancels jobs not yet started.
-	// Shutdown is idempotent: a later call may still wait or cancel.
-	Shutdown(ctx context.Context, wait, cancelFutures bool) error
+	// Shutdown stops accepting work and waits until every accepted job
+	// (queued or running) is done and the executor's workers have exited,
+	// or until ctx ends: then the work goes on, and an error wrapping
+	// ctx's error is returned (call Close to cancel what is still queued).
+	// Shutdown may be called again, and after Close.
+	Shutdown(ctx context.Context) error
+	// Close stops accepting work and cancels every job not yet started
+	// (its future ends Cancelled, or fails with ErrCancelled); running
+	// jobs run to their end. It does not wait: Shutdown waits. Close may
+	// be called again, and after Shutdown.
+	Close() error
 }
 
 // Canceler is implemented by jobs whose future can be cancelled; *Future[T]
@@ -123,7 +138,7 @@ type Canceler interface {
 
 // CancelJob cancels a job that has not started: through its Cancel method
 // when it has one (the future ends Cancelled), otherwise by failing it with
-// ErrCancelled. Executors call it for Shutdown(cancelFutures=true). It does
+// ErrCancelled. Executors call it in Close. It does
 // nothing to a job that already started or finished.
 func CancelJob(j Job) {
 	if c, ok := j.(Canceler); ok {
@@ -133,7 +148,7 @@ func CancelJob(j Job) {
 	j.Fail(ErrCancelled)
 }
 
-// ReturnWhen tells Wait when to return.
+// ReturnWhen tells Wait (this package's and aio's) when to return.
 type ReturnWhen int
 
 const (
@@ -143,10 +158,10 @@ const (
 	// FirstCompleted returns when at least one future is done (finished or
 	// cancelled), Python's FIRST_COMPLETED.
 	FirstCompleted
-	// FirstException returns when a future finishes with an error, or when
+	// FirstError returns when a future finishes with an error, or when
 	// all are done if none fails (Python's FIRST_EXCEPTION). Cancelled
 	// futures do not count as errors.
-	FirstException
+	FirstError
 )
 
 // String returns the Python name of w.
@@ -156,7 +171,7 @@ func (w ReturnWhen) String() string {
 		return "ALL_COMPLETED"
 	case FirstCompleted:
 		return "FIRST_COMPLETED"
-	case FirstException:
+	case FirstError:
 		return "FIRST_EXCEPTION"
 	}
 	return fmt.Sprintf("ReturnWhen(%d)", int(w))
@@ -174,8 +189,9 @@ var (
 	// with errors.Is and unwrap to the cause.
 	ErrBroken = errors.New("futures: executor is broken")
 
-	// ErrCancelled is the error of a cancelled future (Python's
-	// CancelledError). errors.Is(ErrCancelled, context.Canceled) is true.
+	// ErrCancelled is the error of a cancelled future, of this package
+	// and of package aio (Python's CancelledError).
+	// errors.Is(ErrCancelled, context.Canceled) is true.
 	ErrCancelled error = cancelledError{}
 
 	// ErrQueueFull is returned by ThreadPool.TryExecute when the queue is at
@@ -185,7 +201,7 @@ var (
 
 type cancelledError struct{}
 
-func (cancelledError) Error() string { return "futures: future was cancelled" }
+func (cancelledError) Error() string { return "the future was cancelled" }
 
 func (cancelledError) Is(target error) bool { return target == context.Canceled }
 
@@ -212,18 +228,26 @@ func (e *BrokenError) Is(target error) bool { return target == ErrBroken }
 // Unwrap returns the cause.
 func (e *BrokenError) Unwrap() error { return e.Cause }
 
-// PanicError is the error of work that panicked: the panic value and the
-// stack of the goroutine where it happened. Use errors.As to get it.
+// PanicError is the error of work that panicked: the work of an executor
+// (this package, mp) or an aio task. It holds the panic value and the stack
+// of the goroutine where it happened. Use errors.As to get it; aio.PanicError
+// is the same type.
 type PanicError struct {
+	// Task names the work that panicked: an aio task's name, or "task
+	// group body". It is empty for the work of an executor.
+	Task string
 	// Value is the value passed to panic.
 	Value any
 	// Stack is the goroutine stack at the panic (runtime/debug.Stack).
 	Stack []byte
 }
 
-// Error returns the panic value followed by the stack.
+// Error says which task panicked, with what value, and the stack.
 func (e *PanicError) Error() string {
-	return fmt.Sprintf("futures: task panicked: %v\n\n%s", e.Value, e.Stack)
+	if e.Task != "" {
+		return fmt.Sprintf("task %q panicked: %v\n\n%s", e.Task, e.Value, e.Stack)
+	}
+	return fmt.Sprintf("task panicked: %v\n\n%s", e.Value, e.Stack)
 }
 
 // Unwrap returns the panic value if it is an error, so that errors.Is sees

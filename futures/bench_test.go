@@ -1,6 +1,6 @@
 package futures
 
-// Benchmarks of issue 5. Run them one at a time on a shared machine:
+// Benchmarks of the goroutine pool. Run them one at a time on a shared machine:
 //
 //	flock /tmp/braid-bench.lock go test -run '^$' -bench . -benchtime 3x -count 3 ./futures
 //
@@ -21,7 +21,7 @@ import (
 	"github.com/sourcegraph/conc/pool"
 )
 
-// fib is the articles' CPU-bound task: deliberately exponential.
+// fib is the CPU-bound task of the benchmarks: deliberately exponential.
 func fib(n int) int {
 	if n < 2 {
 		return n
@@ -50,7 +50,7 @@ func BenchmarkCPUBound(b *testing.B) {
 	})
 	b.Run("pool", func(b *testing.B) {
 		p := NewThreadPool(WithMaxWorkers(workers))
-		defer p.Shutdown(bg, true, false)
+		defer p.Shutdown(bg)
 		fs := make([]*Future[int], cpuTasks)
 		for b.Loop() {
 			for i := range fs {
@@ -98,7 +98,7 @@ func trivial(context.Context) (int, error) { return 1, nil }
 func BenchmarkSubmit(b *testing.B) {
 	b.Run("batch", func(b *testing.B) {
 		p := NewThreadPool()
-		defer p.Shutdown(bg, true, false)
+		defer p.Shutdown(bg)
 		fs := make([]*Future[int], 0, batch)
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -123,7 +123,7 @@ func BenchmarkSubmit(b *testing.B) {
 	})
 	b.Run("serial", func(b *testing.B) {
 		p := NewThreadPool()
-		defer p.Shutdown(bg, true, false)
+		defer p.Shutdown(bg)
 		b.ReportAllocs()
 		for b.Loop() {
 			f, err := Submit(bg, p, trivial)
@@ -144,7 +144,7 @@ func BenchmarkMap(b *testing.B) {
 	}{{"chunk=1", 1}, {"chunk=16", 16}, {"chunk=256", 256}} {
 		b.Run(tc.name, func(b *testing.B) {
 			p := NewThreadPool()
-			defer p.Shutdown(bg, true, false)
+			defer p.Shutdown(bg)
 			in := func(yield func(int) bool) {
 				for i := 0; i < b.N; i++ {
 					if !yield(i) {

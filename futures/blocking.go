@@ -7,8 +7,8 @@ import (
 )
 
 // ErrBlockingOnLoop is the error of a blocking wait (Future.Result on a
-// future not yet done, Wait, AsCompleted, Map, a ThreadPool.Shutdown that
-// waits, and mp's Call, Map and Pool.Shutdown) called from a task or a
+// future not yet done, Wait, AsCompleted, Map, ThreadPool.Shutdown, and
+// mp's Call, Map and Pool.Shutdown) called from a task or a
 // callback of a running aio event loop. Blocking there would stop every
 // other task of the loop: Python lets it happen, silently; braid refuses,
 // as asyncio refuses asyncio.run() inside a running loop (RuntimeError
@@ -62,6 +62,6 @@ const (
 	insteadResult = "aio.AwaitFuture(ctx, f)"
 	insteadWait   = "aio.AwaitFuture(ctx, f) for each future (in tasks of their own, gathered with aio.Gather), or run the wait through aio.ToThread"
 	insteadMap    = "aio.AwaitFuture(ctx, f) on futures from Submit, or run the Map through aio.ToThread"
-	insteadPool   = "Shutdown with wait=false, then wait for Terminated() through aio.ToThread"
+	insteadPool   = "the pool is shut down already: wait for Terminated() through aio.ToThread, or call Close not to wait"
 	insteadRoom   = "TryExecute, an unbounded queue, or aio.ToThread to submit"
 )

@@ -7,9 +7,9 @@
 //
 // An Executor runs Jobs. ThreadPool, in this package, is the goroutine pool:
 // Python's ThreadPoolExecutor without a GIL, so CPU-bound work runs on every
-// core. Package mp's process pool and the cluster executor implement the
-// same interface with RemoteJobs, and package aio bridges the event loop to
-// any Executor (ToThread, RunInExecutor).
+// core. Package mp's process pool implements the same interface with
+// RemoteJobs, and package aio bridges the event loop to any Executor
+// (ToThread, RunInExecutor).
 //
 // The helpers work over any executor that runs Go closures:
 //
@@ -19,16 +19,19 @@
 //     (executor.map with chunksize and buffersize).
 //   - AsCompleted yields futures as they complete (as_completed).
 //   - Wait returns when the first, the first failing or all futures are done
-//     (wait with FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED).
+//     (FirstCompleted, FirstError, AllCompleted: wait with FIRST_COMPLETED,
+//     FIRST_EXCEPTION, ALL_COMPLETED).
 //
 // Differences from Python that follow from Go: every wait takes a
-// context.Context instead of a timeout; errors are values (a panic in a task
+// context.Context instead of a timeout; an executor stops as an
+// http.Server does, Shutdown(ctx) waiting for the work and Close cancelling
+// what is queued; errors are values (a panic in a task
 // becomes a *PanicError with its stack on the task's future, and the worker
 // goes on); Map yields (result, error) pairs and can collect errors instead
 // of stopping; a ThreadPool's queue can be bounded for back-pressure.
 //
 // The waits (Result on a future not yet done, Wait, AsCompleted, Map, a
-// Shutdown that waits, a full bounded queue) refuse to run in a task or a
+// Shutdown, a full bounded queue) refuse to run in a task or a
 // callback of a running aio event loop, where they would stop every other
 // task: they return ErrBlockingOnLoop at once, naming the awaitable form
 // (aio.AwaitFuture). Python blocks the loop silently there.

@@ -19,7 +19,7 @@ import (
 func ExampleSubmit() {
 	ctx := context.Background()
 	pool := futures.NewThreadPool(futures.WithMaxWorkers(4))
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	f, err := futures.Submit(ctx, pool, func(ctx context.Context) (int, error) {
 		return 1 << 10, nil
@@ -38,7 +38,7 @@ func ExampleSubmit() {
 func ExampleMap() {
 	ctx := context.Background()
 	pool := futures.NewThreadPool(futures.WithMaxWorkers(2))
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	words := slices.Values([]string{"asyncio", "threading", "multiprocessing"})
 	for n, err := range futures.Map(ctx, pool, func(_ context.Context, w string) (int, error) {
@@ -57,7 +57,7 @@ func ExampleMap() {
 func ExampleMap_collectErrors() {
 	ctx := context.Background()
 	pool := futures.NewThreadPool()
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	parse := func(_ context.Context, s string) (int, error) {
 		var n int
@@ -77,7 +77,7 @@ func ExampleMap_collectErrors() {
 func ExampleAsCompleted() {
 	ctx := context.Background()
 	pool := futures.NewThreadPool(futures.WithMaxWorkers(3))
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	var fs []*futures.Future[string]
 	for _, url := range []string{"a.example", "b.example", "c.example"} {
@@ -103,7 +103,7 @@ func ExampleAsCompleted() {
 func ExampleWait() {
 	ctx := context.Background()
 	pool := futures.NewThreadPool(futures.WithMaxWorkers(2))
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	release := make(chan struct{})
 	slow, _ := futures.Submit(ctx, pool, func(context.Context) (int, error) {
@@ -113,7 +113,7 @@ func ExampleWait() {
 	failing, _ := futures.Submit(ctx, pool, func(context.Context) (int, error) {
 		return 0, errors.New("disk full")
 	})
-	done, pending, err := futures.Wait(ctx, []*futures.Future[int]{slow, failing}, futures.FirstException)
+	done, pending, err := futures.Wait(ctx, []*futures.Future[int]{slow, failing}, futures.FirstError)
 	fmt.Println(len(done), len(pending), err, done[0].Err())
 	close(release)
 	// Output: 1 1 <nil> disk full
@@ -123,7 +123,7 @@ func ExampleWait() {
 func ExampleFuture_Cancel() {
 	ctx := context.Background()
 	pool := futures.NewThreadPool(futures.WithMaxWorkers(1))
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	started, release := make(chan struct{}), make(chan struct{})
 	running, _ := futures.Submit(ctx, pool, func(context.Context) (int, error) {
@@ -147,7 +147,7 @@ func ExampleFuture_Cancel() {
 func ExamplePanicError() {
 	ctx := context.Background()
 	pool := futures.NewThreadPool(futures.WithMaxWorkers(1))
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	f, _ := futures.Submit(ctx, pool, func(context.Context) (int, error) {
 		panic("no pixels in image")
@@ -169,7 +169,7 @@ func ExampleWithInitializer() {
 		futures.WithName("db"),
 		futures.WithInitializer(func(ctx context.Context) error { return errNoDB }),
 	)
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	f, _ := futures.Submit(ctx, pool, func(context.Context) (int, error) { return 1, nil })
 	_, err := f.Result(ctx)
@@ -177,9 +177,9 @@ func ExampleWithInitializer() {
 	// Output: true true
 }
 
-// Shutdown with cancelFutures cancels what is still queued; running work
-// finishes. Submitting afterwards is an error.
-func ExampleThreadPool_Shutdown() {
+// Close cancels what is still queued; running work finishes, and Shutdown
+// waits for it. Submitting afterwards is an error.
+func ExampleThreadPool_Close() {
 	ctx := context.Background()
 	pool := futures.NewThreadPool(futures.WithMaxWorkers(1))
 	started, release := make(chan struct{}), make(chan struct{})
@@ -191,9 +191,9 @@ func ExampleThreadPool_Shutdown() {
 	<-started
 	queued, _ := futures.Submit(ctx, pool, func(context.Context) (string, error) { return "never", nil })
 
-	pool.Shutdown(ctx, false, true) // do not wait; cancel the queue
+	pool.Close() // do not wait; cancel the queue
 	close(release)
-	pool.Shutdown(ctx, true, false) // now wait for the running task
+	pool.Shutdown(ctx) // now wait for the running task
 
 	v, _ := running.Result(ctx)
 	fmt.Println(v, queued.State())
@@ -209,7 +209,7 @@ func ExampleThreadPool_Shutdown() {
 func ExampleWithQueueSize() {
 	ctx := context.Background()
 	pool := futures.NewThreadPool(futures.WithMaxWorkers(1), futures.WithQueueSize(1))
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	started, release := make(chan struct{}), make(chan struct{})
 	futures.Submit(ctx, pool, func(context.Context) (int, error) { close(started); <-release; return 0, nil })

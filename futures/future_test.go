@@ -201,7 +201,7 @@ func TestStateStrings(t *testing.T) {
 			t.Errorf("%d.String() = %q, want %q", int(s), s.String(), want)
 		}
 	}
-	for w, want := range map[ReturnWhen]string{AllCompleted: "ALL_COMPLETED", FirstCompleted: "FIRST_COMPLETED", FirstException: "FIRST_EXCEPTION"} {
+	for w, want := range map[ReturnWhen]string{AllCompleted: "ALL_COMPLETED", FirstCompleted: "FIRST_COMPLETED", FirstError: "FIRST_EXCEPTION"} {
 		if w.String() != want {
 			t.Errorf("%d.String() = %q, want %q", int(w), w.String(), want)
 		}

@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"strconv"
 
-	"github.com/braid-go/braid/internal/ring"
+	"github.com/braid-go/braid/internal/window"
 )
 
 // ErrorPolicy tells Map what to do when fn fails for an item.
@@ -202,7 +202,12 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 		m := mapRun[A, R]{cfg: cfg, ex: ex, fn: fn, yield: yield}
 		m.ctx, m.cancel = context.WithCancel(ctx)
 		defer m.close()
-
+		m.window = window.Ordered[*chunk[A, R]]{
+			BufferSize: cfg.BufferSize,
+			Submit:     m.submit,
+			Drain:      m.drain,
+			Refused:    m.refused,
+		}
 		var cur *chunk[A, R]
 		for a := range in {
 			if cur == nil {
@@ -210,36 +215,28 @@ func Map[A, R any](ctx context.Context, ex Executor, fn func(context.Context, A)
 			}
 			cur.in = append(cur.in, a)
 			if len(cur.in) == cfg.ChunkSize {
-				if !m.submit(cur) {
+				if !m.window.Add(cur) {
 					return
 				}
 				cur = nil
 			}
 		}
-		if m.stopped {
+		if cur != nil && !m.window.Add(cur) {
 			return
 		}
-		if cur != nil && !m.submit(cur) {
-			return
-		}
-		for m.window.Len() > 0 {
-			if !m.drainOne() {
-				return
-			}
-		}
+		m.window.Finish()
 	}
 }
 
 // mapRun is the state of one iteration of a Map.
 type mapRun[A, R any] struct {
-	cfg     MapSettings
-	ex      Executor
-	fn      func(context.Context, A) (R, error)
-	yield   func(R, error) bool
-	ctx     context.Context // cancelled when the map stops
-	cancel  context.CancelFunc
-	window  ring.Ring[*chunk[A, R]] // submitted, not yet yielded, oldest first
-	stopped bool
+	cfg    MapSettings
+	ex     Executor
+	fn     func(context.Context, A) (R, error)
+	yield  func(R, error) bool
+	ctx    context.Context // cancelled when the map stops
+	cancel context.CancelFunc
+	window window.Ordered[*chunk[A, R]]
 }
 
 func (m *mapRun[A, R]) newChunk() *chunk[A, R] {
@@ -252,34 +249,17 @@ func (m *mapRun[A, R]) newChunk() *chunk[A, R] {
 	return c
 }
 
-// submit makes room in the window, yielding the oldest results, and then
-// submits c. It returns false when the map must stop.
-func (m *mapRun[A, R]) submit(c *chunk[A, R]) bool {
-	for m.window.Len() >= m.cfg.BufferSize {
-		if !m.drainOne() {
-			return false
-		}
-	}
-	if err := m.ex.Execute(c); err != nil {
-		// Results submitted earlier come first, then the refusal.
-		for m.window.Len() > 0 {
-			if !m.drainOne() {
-				return false
-			}
-		}
-		m.stop()
-		var zero R
-		m.yield(zero, err)
-		return false
-	}
-	m.window.Push(c)
-	return true
+func (m *mapRun[A, R]) submit(c *chunk[A, R]) error { return m.ex.Execute(c) }
+
+// refused yields the error of a chunk the executor refused.
+func (m *mapRun[A, R]) refused(err error) {
+	var zero R
+	m.yield(zero, err)
 }
 
-// drainOne waits for the oldest chunk and yields its results. It returns
+// drain waits for c, the oldest chunk, and yields its results. It returns
 // false when the map must stop.
-func (m *mapRun[A, R]) drainOne() bool {
-	c, _ := m.window.Pop()
+func (m *mapRun[A, R]) drain(c *chunk[A, R]) bool {
 	var zero R
 	_, err := c.Result(m.ctx)
 	if err == nil && m.ctx.Err() != nil {
@@ -288,14 +268,12 @@ func (m *mapRun[A, R]) drainOne() bool {
 	}
 	if err != nil {
 		if m.cfg.Policy == StopOnError || m.ctx.Err() != nil {
-			m.stop()
-			m.window.Push(c) // cancelled with the rest by close
 			m.yield(zero, err)
+			c.Cancel() // as close cancels the chunks after it
 			return false
 		}
 		for range c.in {
 			if !m.yield(zero, err) {
-				m.stop()
 				return false
 			}
 		}
@@ -307,15 +285,11 @@ func (m *mapRun[A, R]) drainOne() bool {
 			err = c.errs[i]
 		}
 		if !m.yield(c.out[i], err) || (err != nil && m.cfg.Policy == StopOnError) {
-			m.stop()
 			return false
 		}
 	}
 	return true
 }
-
-// stop ends the map: no more input is read and nothing more is yielded.
-func (m *mapRun[A, R]) stop() { m.stopped = true }
 
 // close cancels the chunks still pending and the context of running ones.
 func (m *mapRun[A, R]) close() {

@@ -84,8 +84,8 @@ func WithQueueSize(n int) PoolOption {
 // queued job fail with a *BrokenError (errors.Is(err, ErrBroken), unwrapping
 // to the cause), later submissions are refused with it, and the other
 // workers stop after their current job. Its context carries the worker's
-// pprof labels and is cancelled when Shutdown cancels pending work or gives
-// up waiting.
+// pprof labels and is cancelled by Close, and when Shutdown gives up
+// waiting.
 func WithInitializer(fn func(ctx context.Context) error) PoolOption {
 	return func(p *ThreadPool) { p.init = fn }
 }
@@ -400,23 +400,52 @@ func (p *ThreadPool) breakPool(name string, cause error, first Job) {
 	}
 }
 
-// Shutdown stops the pool accepting work (Python's shutdown). Jobs already
-// accepted still run, unless cancelFutures is true: then the jobs still in
-// the queue are cancelled (their futures end Cancelled) and only running jobs
-// finish. With wait=true, Shutdown returns when every worker has exited, or
-// when ctx ends, returning ctx's error while the work goes on; with
-// wait=false it returns at once and the workers exit on their own after the
-// last job. Submitters blocked on a full queue return ErrShutdown.
+// Shutdown stops the pool accepting work and waits until every accepted
+// job, queued or running, is done and every worker has exited (Python's
+// shutdown(wait=True)). If ctx ends first, Shutdown returns an error
+// wrapping ctx's error and the work goes on; Close then cancels what is
+// still queued. Submitters blocked on a full queue return ErrShutdown.
+// Shutdown may be called again, and after Close.
 //
-// Shutdown is idempotent; a later call may wait, or cancel what is still
-// queued.
-//
-// In a task or a callback of a running aio event loop, a Shutdown with
-// wait=true still shuts the pool down (and cancels, with cancelFutures),
-// but if workers are still running it does not wait for them, which
-// would stop the loop: it returns a *BlockingError matching
-// ErrBlockingOnLoop.
-func (p *ThreadPool) Shutdown(ctx context.Context, wait, cancelFutures bool) error {
+// In a task or a callback of a running aio event loop, Shutdown still
+// shuts the pool down, but if workers are still running it does not wait
+// for them, which would stop the loop: it returns a *BlockingError
+// matching ErrBlockingOnLoop.
+func (p *ThreadPool) Shutdown(ctx context.Context) error {
+	p.stop(false)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	select {
+	case <-p.terminated:
+		return nil
+	default:
+	}
+	if err := refuseOnLoop("futures: ThreadPool.Shutdown", insteadPool); err != nil {
+		return err
+	}
+	select {
+	case <-p.terminated:
+		return nil
+	case <-ctx.Done():
+		p.initCancel()
+		return fmt.Errorf("futures: %s: shutdown stopped waiting for running work: %w", p.name, context.Cause(ctx))
+	}
+}
+
+// Close stops the pool accepting work and cancels the jobs still in the
+// queue (their futures end Cancelled); running jobs run to their end, and
+// the workers exit after them (Python's shutdown(wait=False,
+// cancel_futures=True)). Close does not wait: Shutdown, or Terminated,
+// does. Submitters blocked on a full queue return ErrShutdown. Close may
+// be called again, and after Shutdown; it returns nil.
+func (p *ThreadPool) Close() error {
+	p.stop(true)
+	return nil
+}
+
+// stop shuts the pool down and, with cancel, cancels the queued jobs.
+func (p *ThreadPool) stop(cancel bool) {
 	p.mu.Lock()
 	var idle []chan Job
 	if !p.shut {
@@ -428,7 +457,7 @@ func (p *ThreadPool) Shutdown(ctx context.Context, wait, cancelFutures bool) err
 		}
 	}
 	var jobs []Job
-	if cancelFutures {
+	if cancel {
 		jobs = p.queue.Drain()
 		p.initCancel()
 	}
@@ -442,27 +471,6 @@ func (p *ThreadPool) Shutdown(ctx context.Context, wait, cancelFutures bool) err
 			<-p.slots
 		}
 		CancelJob(j)
-	}
-	if !wait {
-		return nil
-	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	select {
-	case <-p.terminated:
-		return nil
-	default:
-	}
-	if err := refuseOnLoop("futures: ThreadPool.Shutdown with wait", insteadPool); err != nil {
-		return err
-	}
-	select {
-	case <-p.terminated:
-		return nil
-	case <-ctx.Done():
-		p.initCancel()
-		return fmt.Errorf("futures: %s: shutdown stopped waiting for running work: %w", p.name, context.Cause(ctx))
 	}
 }
 

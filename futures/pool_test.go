@@ -18,7 +18,7 @@ var bg = context.Background()
 // shutdown shuts p down and waits, failing the test on error.
 func shutdown(t *testing.T, p *ThreadPool) {
 	t.Helper()
-	if err := p.Shutdown(bg, true, false); err != nil {
+	if err := p.Shutdown(bg); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
 }
@@ -278,10 +278,10 @@ func TestShutdownWaitsForAcceptedWork(t *testing.T) {
 	<-started
 	<-started
 	done := make(chan error)
-	go func() { done <- p.Shutdown(bg, true, false) }()
+	go func() { done <- p.Shutdown(bg) }()
 	select {
 	case err := <-done:
-		t.Fatalf("Shutdown(wait) returned %v while work was running", err)
+		t.Fatalf("Shutdown returned %v while work was running", err)
 	default:
 	}
 	close(release)
@@ -290,7 +290,7 @@ func TestShutdownWaitsForAcceptedWork(t *testing.T) {
 	}
 	for _, f := range fs {
 		if f.State() != Finished || f.Err() != nil {
-			t.Fatalf("after Shutdown(wait): %v %v", f.State(), f.Err())
+			t.Fatalf("after Shutdown: %v %v", f.State(), f.Err())
 		}
 	}
 	if _, err := Submit(bg, p, func(context.Context) (int, error) { return 0, nil }); !errors.Is(err, ErrShutdown) {
@@ -299,18 +299,21 @@ func TestShutdownWaitsForAcceptedWork(t *testing.T) {
 	select {
 	case <-p.Terminated():
 	default:
-		t.Fatal("Terminated not closed after Shutdown(wait)")
+		t.Fatal("Terminated not closed after Shutdown")
 	}
 	if st := p.Stats(); st.Workers != 0 || !st.Shutdown {
 		t.Fatalf("stats after shutdown %+v", st)
 	}
-	// Idempotent.
-	if err := p.Shutdown(bg, true, true); err != nil {
+	// Idempotent, and Close after Shutdown is fine.
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(bg); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestShutdownCancelFutures(t *testing.T) {
+func TestCloseCancelsQueued(t *testing.T) {
 	p := NewThreadPool(WithMaxWorkers(1))
 	started, release := make(chan struct{}), make(chan struct{})
 	a := mustSubmit(t, p, blocker(started, release))
@@ -320,19 +323,19 @@ func TestShutdownCancelFutures(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		queued = append(queued, mustSubmit(t, p, func(context.Context) (int, error) { ran.Add(1); return 0, nil }))
 	}
-	if err := p.Shutdown(bg, false, true); err != nil {
+	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range queued {
 		if f.State() != Cancelled {
-			t.Fatalf("queued future after Shutdown(cancelFutures): %v", f.State())
+			t.Fatalf("queued future after Close: %v", f.State())
 		}
 	}
 	if a.State() != Running {
-		t.Fatalf("running future after Shutdown(cancelFutures): %v, want still running", a.State())
+		t.Fatalf("running future after Close: %v, want still running", a.State())
 	}
 	close(release)
-	if err := p.Shutdown(bg, true, false); err != nil {
+	if err := p.Shutdown(bg); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := a.Result(bg); v != 1 || err != nil || ran.Load() != 0 {
@@ -347,11 +350,11 @@ func TestShutdownWaitHonoursContext(t *testing.T) {
 	<-started
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
-	if err := p.Shutdown(ctx, true, false); !errors.Is(err, context.Canceled) {
+	if err := p.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Shutdown with an ended ctx: %v, want context.Canceled", err)
 	}
 	close(release)
-	if err := p.Shutdown(bg, true, false); err != nil {
+	if err := p.Shutdown(bg); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Result(bg); err != nil {
@@ -359,8 +362,7 @@ func TestShutdownWaitHonoursContext(t *testing.T) {
 	}
 }
 
-// jobNoCancel is a foreign Job without a Cancel method: Shutdown with
-// cancelFutures must fail it with ErrCancelled rather than drop it.
+// jobNoCancel is a foreign Job without a Cancel method: Close must fail it with ErrCancelled rather than drop it.
 type jobNoCancel struct{ f *Future[int] }
 
 func (j jobNoCancel) Context() context.Context { return bg }
@@ -377,17 +379,17 @@ func TestCancelJobWithoutCancelMethod(t *testing.T) {
 	if err := p.Execute(j); err != nil {
 		t.Fatal(err)
 	}
-	p.Shutdown(bg, false, true)
+	p.Close()
 	close(release)
 	shutdown(t, p)
 	if _, err := j.f.Result(bg); !errors.Is(err, ErrCancelled) {
-		t.Fatalf("foreign job at Shutdown(cancelFutures): %v", err)
+		t.Fatalf("foreign job at Close: %v", err)
 	}
 }
 
 // TestShutdownDuringSubmission races Shutdown against concurrent
 // submitters: every submission is either refused with ErrShutdown or
-// accepted and then run (or, with cancelFutures, cancelled). Nothing
+// accepted and then run (or, with Close, cancelled). Nothing
 // accepted is dropped.
 func TestShutdownDuringSubmission(t *testing.T) {
 	for _, tc := range []struct {
@@ -396,7 +398,7 @@ func TestShutdownDuringSubmission(t *testing.T) {
 		queue  int
 	}{
 		{"wait", false, 0},
-		{"cancelFutures", true, 0},
+		{"close", true, 0},
 		{"boundedQueue", false, 4},
 		{"boundedQueueCancel", true, 4},
 	} {
@@ -442,7 +444,10 @@ func TestShutdownDuringSubmission(t *testing.T) {
 				}()
 			}
 			<-enough
-			if err := p.Shutdown(bg, true, tc.cancel); err != nil {
+			if tc.cancel {
+				p.Close()
+			}
+			if err := p.Shutdown(bg); err != nil {
 				t.Fatal(err)
 			}
 			wg.Wait()
@@ -456,11 +461,11 @@ func TestShutdownDuringSubmission(t *testing.T) {
 					}
 				case Cancelled:
 					if !tc.cancel {
-						t.Fatal("a task was cancelled without cancelFutures")
+						t.Fatal("a task was cancelled without Close")
 					}
 					cancelled++
 				default:
-					t.Fatalf("accepted task left %v after Shutdown(wait)", f.State())
+					t.Fatalf("accepted task left %v after Shutdown", f.State())
 				}
 			}
 			if int64(len(all)) != accepted.Load() || finished != ran.Load() || finished+cancelled != accepted.Load() {
@@ -634,7 +639,7 @@ func TestShutdownWakesBlockedSubmitters(t *testing.T) {
 			errs <- err
 		}()
 	}
-	if err := p.Shutdown(bg, false, true); err != nil {
+	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {

@@ -185,7 +185,7 @@ func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 
 // Wait waits until the condition when is met for fs and returns the futures
 // that are done (finished or cancelled) and those still pending, each in
-// the order of fs, without repeats (Python's wait). With FirstException,
+// the order of fs, without repeats (Python's wait). With FirstError,
 // it returns as soon as a future finishes with an error, or when all are
 // done. If ctx ends first, Wait returns the two lists as they are then and
 // an error wrapping ctx's error (Python returns the sets without raising:
@@ -196,7 +196,7 @@ func AsCompleted[F Waitable](ctx context.Context, fs []F) iter.Seq2[F, error] {
 // without blocking the loop, the two lists as they are and a
 // *BlockingError matching ErrBlockingOnLoop.
 func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen) (done, pending []F, err error) {
-	if when != AllCompleted && when != FirstCompleted && when != FirstException {
+	if when != AllCompleted && when != FirstCompleted && when != FirstError {
 		return nil, nil, fmt.Errorf("futures: Wait: invalid ReturnWhen %d", int(when))
 	}
 	x, ready := newWatch(fs)
@@ -220,7 +220,7 @@ func Wait[F Waitable](ctx context.Context, fs []F, when ReturnWhen) (done, pendi
 			return true
 		case when == FirstCompleted:
 			return ndone > 0
-		case when == FirstException:
+		case when == FirstError:
 			return failed
 		}
 		return false

@@ -196,7 +196,7 @@ func TestWaitFirstCompleted(t *testing.T) {
 	}
 }
 
-func TestWaitFirstException(t *testing.T) {
+func TestWaitFirstError(t *testing.T) {
 	fs := pendingFutures(4)
 	fs[0].Complete(0, nil)
 	boom := errors.New("boom")
@@ -207,7 +207,7 @@ func TestWaitFirstException(t *testing.T) {
 		fs[2].Complete(0, boom) // the first exception
 	}()
 	close(started)
-	done, pending, err := Wait(bg, fs, FirstException)
+	done, pending, err := Wait(bg, fs, FirstError)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestWaitFirstException(t *testing.T) {
 	gs := pendingFutures(2)
 	gs[0].Cancel()
 	go gs[1].Complete(1, nil)
-	done, pending, err = Wait(bg, gs, FirstException)
+	done, pending, err = Wait(bg, gs, FirstError)
 	if err != nil || len(done) != 2 || len(pending) != 0 {
 		t.Fatalf("no failure: done %v pending %v err %v", done, pending, err)
 	}

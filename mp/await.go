@@ -75,5 +75,5 @@ func refuseOnLoop(call, instead string) error {
 const (
 	insteadCall     = "Func.Await(ctx, ex, arg), or aio.AwaitFuture(ctx, f) on the future of Func.Submit"
 	insteadMap      = "Func.Await for each item (in tasks of their own, gathered with aio.Gather), or run the Map through aio.ToThread"
-	insteadShutdown = "Shutdown with wait=false, then wait for Done() through aio.ToThread"
+	insteadShutdown = "the pool is shut down already: wait for Done() through aio.ToThread, or call Close not to wait"
 )

@@ -68,7 +68,7 @@ func tryRelease(t *testing.T, fifo string) bool {
 	return true
 }
 
-// The articles' hybrid (loop.run_in_executor(ProcessPoolExecutor(),
+// The hybrid of asyncio and a process pool (loop.run_in_executor(ProcessPoolExecutor(),
 // cpu_work, page)): many tasks of one loop hand CPU jobs to a process
 // pool with Func.Await while a ticker task keeps running. Each job ends
 // only when the ticker, a task of the same loop, releases it, so the batch
@@ -232,7 +232,7 @@ func TestBlockingCallsInTaskAreRefused(t *testing.T) {
 	}
 }
 
-// Shutdown with wait in a task: the pool shuts down, the wait is refused
+// Shutdown in a task: the pool shuts down, the wait is refused
 // while a worker still runs a call.
 func TestPoolShutdownWaitInTaskIsRefused(t *testing.T) {
 	pool := newPool(t)
@@ -248,10 +248,10 @@ func TestPoolShutdownWaitInTaskIsRefused(t *testing.T) {
 		}); err != nil {
 			return err
 		}
-		err = pool.Shutdown(ctx, true, false)
-		wantRefused(t, "Pool.Shutdown(wait) in a task with a call running", err, "mp: Pool.Shutdown with wait", "Done()")
+		err = pool.Shutdown(ctx)
+		wantRefused(t, "Pool.Shutdown in a task with a call running", err, "mp: Pool.Shutdown", "Done()")
 		if _, err := Square.Submit(ctx, pool, 1); !errors.Is(err, futures.ErrShutdown) {
-			t.Errorf("Submit after a refused Shutdown(wait) = %v, want ErrShutdown", err)
+			t.Errorf("Submit after a refused Shutdown = %v, want ErrShutdown", err)
 		}
 		if _, err := aio.ToThread(ctx, func(context.Context) (struct{}, error) {
 			release(t, g.Release)
@@ -260,7 +260,7 @@ func TestPoolShutdownWaitInTaskIsRefused(t *testing.T) {
 			return err
 		}
 		if _, err := aio.AwaitFuture(ctx, f); err != nil {
-			t.Errorf("the running call after a refused Shutdown(wait): %v", err)
+			t.Errorf("the running call after a refused Shutdown: %v", err)
 		}
 		return nil
 	})
@@ -296,7 +296,7 @@ func TestAwaitCancelledInTaskKillsTheWorker(t *testing.T) {
 	// The kill is the pool's; Shutdown (at cleanup) waits for the reaping.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := pool.Shutdown(ctx, true, false); err != nil {
+	if err := pool.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if s := pool.Stats(); s.Killed != 1 {

@@ -13,8 +13,9 @@ import (
 	"github.com/braid-go/braid/mp"
 )
 
-// The benchmarks of issue 6, each with 2 workers, beside
-// ../shared/peers/d_pool.py (ProcessPoolExecutor, multiprocessing.Pool):
+// The benchmarks of the process pool, each with 2 workers, comparable with
+// braid bench's pool workload against Python's ProcessPoolExecutor and
+// multiprocessing.Pool (--pool-peer):
 //
 //	flock /tmp/braid-bench.lock go test -run '^$' -bench . -benchtime 20000x ./mp
 
@@ -35,7 +36,7 @@ func warmPool(b *testing.B, opts ...mp.Option) *mp.Pool {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { p.Shutdown(context.Background(), true, false) })
+	b.Cleanup(func() { p.Shutdown(context.Background()) })
 	ctx := context.Background()
 	// Start both workers and let them run something.
 	fs := make([]*futures.Future[int], 8)
@@ -70,7 +71,7 @@ func BenchmarkStartup(b *testing.B) {
 			b.Fatal(v, err)
 		}
 		first += time.Since(t0)
-		if err := p.Shutdown(ctx, true, false); err != nil {
+		if err := p.Shutdown(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}

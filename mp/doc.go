@@ -19,7 +19,7 @@
 //		mp.Main() // in a worker, serves tasks and never returns
 //		pool, err := mp.NewPool(mp.WithMaxWorkers(4))
 //		...
-//		defer pool.Shutdown(context.Background(), true, false)
+//		defer pool.Shutdown(context.Background())
 //		f, err := Square.Submit(ctx, pool, 7)
 //		v, err := f.Result(ctx) // 49
 //		for v, err := range Square.Map(ctx, pool, slices.Values(xs), futures.WithChunkSize(100)) {
@@ -29,7 +29,7 @@
 //
 // In a task of an aio event loop, Square.Await(ctx, pool, 7) suspends only
 // the task (asyncio's await loop.run_in_executor(pool, square, 7)); the
-// blocking Call, Map and Shutdown(wait) return futures.ErrBlockingOnLoop
+// blocking Call, Map and Shutdown return futures.ErrBlockingOnLoop
 // there instead of stopping the loop.
 //
 // Arguments and results are encoded in CBOR with decoding limits; a []byte

@@ -57,7 +57,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	f, err := Cube.Submit(ctx, pool, 3)
 	if err != nil {
@@ -72,7 +72,7 @@ func Example() {
 func ExampleRegister() {
 	ctx := context.Background()
 	pool, _ := mp.NewPool(mp.WithMaxWorkers(1))
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	// Words was registered at package level:
 	//	var Words = mp.Register("example.words", func(ctx context.Context, text string) (stats, error) {...})
@@ -85,7 +85,7 @@ func ExampleRegister() {
 func ExampleFunc_Call() {
 	ctx := context.Background()
 	pool, _ := mp.NewPool(mp.WithMaxWorkers(1))
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	v, err := Cube.Call(ctx, pool, 10) // submit and wait: Python's pool.apply
 	fmt.Println(v, err)
@@ -95,7 +95,7 @@ func ExampleFunc_Call() {
 func ExampleFunc_Map() {
 	ctx := context.Background()
 	pool, _ := mp.NewPool(mp.WithMaxWorkers(2))
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	for v, err := range Cube.Map(ctx, pool, slices.Values([]int{1, 2, 3, 4, 5}), futures.WithChunkSize(2)) {
 		if err != nil {
@@ -113,7 +113,7 @@ func ExampleFunc_Map() {
 func ExampleFunc_Submit_threadPool() {
 	ctx := context.Background()
 	tp := futures.NewThreadPool(futures.WithMaxWorkers(2))
-	defer tp.Shutdown(ctx, true, false)
+	defer tp.Shutdown(ctx)
 
 	f, _ := Cube.Submit(ctx, tp, 4)
 	fmt.Println(f.Result(ctx))
@@ -124,7 +124,7 @@ func ExampleFunc_Submit_threadPool() {
 // new worker takes its place and the pool goes on.
 func ExampleFunc_Submit_deadline() {
 	pool, _ := mp.NewPool(mp.WithMaxWorkers(1))
-	defer pool.Shutdown(context.Background(), true, false)
+	defer pool.Shutdown(context.Background())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -153,7 +153,7 @@ func ExampleNewPool() {
 		fmt.Println(err)
 		return
 	}
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 	fmt.Println(pool.MaxWorkers())
 	// Output: 4
 }
@@ -162,7 +162,7 @@ func ExampleWithInitializer() {
 	ctx := context.Background()
 	// Setup runs once in each worker before its first task.
 	pool, _ := mp.NewPool(mp.WithMaxWorkers(2), mp.WithInitializer(Setup, "configured"))
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 
 	f, _ := Setting.Submit(ctx, pool, 0)
 	fmt.Println(f.Result(ctx))
@@ -174,7 +174,7 @@ func ExamplePool_Shutdown() {
 	pool, _ := mp.NewPool(mp.WithMaxWorkers(2))
 	f, _ := Cube.Submit(ctx, pool, 5)
 	// Waits for the accepted work, then for every worker to exit.
-	if err := pool.Shutdown(ctx, true, false); err != nil {
+	if err := pool.Shutdown(ctx); err != nil {
 		fmt.Println(err)
 	}
 	fmt.Println(f.Result(ctx))

@@ -421,7 +421,7 @@ func deletedExeMain() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer p.Shutdown(context.Background(), true, false)
+	defer p.Shutdown(context.Background())
 	f, err := Square.Submit(context.Background(), p, 7)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

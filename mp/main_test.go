@@ -240,7 +240,8 @@ func newPool(t *testing.T, opts ...mp.Option) *mp.Pool {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		if err := p.Shutdown(ctx, true, true); err != nil {
+		p.Close()
+		if err := p.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 			p.Terminate()
 		}

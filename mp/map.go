@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/braid-go/braid/futures"
-	"github.com/braid-go/braid/internal/ring"
+	"github.com/braid-go/braid/internal/window"
 )
 
 // mapRun is shared by the chunks of one Map.
@@ -93,74 +93,7 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 		m := &mapRun{ctx: ctx, notify: make(chan struct{}, 1)}
 		defer m.abandoned.Store(true)
 		remote := !inProcess(ex)
-		var window ring.Ring[*chunkJob[A, R]]
 
-		// drain waits for the oldest chunk and yields its results; false
-		// ends the Map.
-		drain := func() bool {
-			c, _ := window.Pop()
-			for !c.done.Load() {
-				select {
-				case <-m.notify:
-				case <-ctx.Done():
-					yield(zero, context.Cause(ctx))
-					return false
-				}
-			}
-			if c.err != nil {
-				if cfg.Policy == futures.StopOnError {
-					yield(zero, c.err)
-					return false
-				}
-				for range c.in {
-					if !yield(zero, c.err) {
-						return false
-					}
-				}
-				return true
-			}
-			for i := range c.out {
-				var err error
-				if c.errs != nil {
-					err = c.errs[i]
-				}
-				if !yield(c.out[i], err) || (err != nil && cfg.Policy == futures.StopOnError) {
-					return false
-				}
-			}
-			return true
-		}
-		// refuse yields the results submitted before a refused chunk,
-		// then the refusal.
-		refuse := func(err error) {
-			for window.Len() > 0 {
-				if !drain() {
-					return
-				}
-			}
-			yield(zero, err)
-		}
-		submit := func(c *chunkJob[A, R]) bool {
-			for window.Len() >= cfg.BufferSize {
-				if !drain() {
-					return false
-				}
-			}
-			if remote {
-				p, err := encodeInto(false, &c.in, &c.enc, c.buf[:])
-				if err != nil {
-					refuse(fmt.Errorf("%w the arguments of %s ([]%T): %v; pass plain data: numbers, strings, slices, maps, structs with exported fields", ErrEncode, f.f.name, zero, err))
-					return false
-				}
-				c.e.payload = p
-			}
-			if err := ex.Execute(c); err != nil {
-				refuse(err)
-				return false
-			}
-			window.Push(c)
-			return true
-		}
 		newChunk := func() *chunkJob[A, R] {
 			c := &chunkJob[A, R]{f: f.f, m: m}
 			if cfg.ChunkSize == 1 {
@@ -171,7 +104,53 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 			c.e.name, c.e.batch, c.e.retries, c.e.avg = f.f.name, true, f.f.retries, &f.f.avgNs
 			return c
 		}
-
+		w := window.Ordered[*chunkJob[A, R]]{
+			BufferSize: cfg.BufferSize,
+			Submit: func(c *chunkJob[A, R]) error {
+				if remote {
+					p, err := encodeInto(false, &c.in, &c.enc, c.buf[:])
+					if err != nil {
+						return fmt.Errorf("%w the arguments of %s ([]%T): %v; pass plain data: numbers, strings, slices, maps, structs with exported fields", ErrEncode, f.f.name, zero, err)
+					}
+					c.e.payload = p
+				}
+				return ex.Execute(c)
+			},
+			// Drain waits for the oldest chunk and yields its results.
+			Drain: func(c *chunkJob[A, R]) bool {
+				for !c.done.Load() {
+					select {
+					case <-m.notify:
+					case <-ctx.Done():
+						yield(zero, context.Cause(ctx))
+						return false
+					}
+				}
+				if c.err != nil {
+					if cfg.Policy == futures.StopOnError {
+						yield(zero, c.err)
+						return false
+					}
+					for range c.in {
+						if !yield(zero, c.err) {
+							return false
+						}
+					}
+					return true
+				}
+				for i := range c.out {
+					var err error
+					if c.errs != nil {
+						err = c.errs[i]
+					}
+					if !yield(c.out[i], err) || (err != nil && cfg.Policy == futures.StopOnError) {
+						return false
+					}
+				}
+				return true
+			},
+			Refused: func(err error) { yield(zero, err) },
+		}
 		var cur *chunkJob[A, R]
 		for a := range in {
 			if cur == nil {
@@ -180,20 +159,16 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 			cur.in = append(cur.in, a)
 			cur.e.items++
 			if len(cur.in) == cfg.ChunkSize {
-				if !submit(cur) {
+				if !w.Add(cur) {
 					return
 				}
 				cur = nil
 			}
 		}
-		if cur != nil && !submit(cur) {
+		if cur != nil && !w.Add(cur) {
 			return
 		}
-		for window.Len() > 0 {
-			if !drain() {
-				return
-			}
-		}
+		w.Finish()
 	}
 }
 

@@ -219,7 +219,7 @@ func TestSubmitTimeErrors(t *testing.T) {
 	}
 
 	// After shutdown.
-	p.Shutdown(ctx, true, false)
+	p.Shutdown(ctx)
 	if _, err := Square.Submit(ctx, p, 1); !errors.Is(err, futures.ErrShutdown) {
 		t.Fatalf("after shutdown: %v", err)
 	}
@@ -370,7 +370,7 @@ func TestThreadPoolRunsInProcess(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	ctx := context.Background()
 	tp := futures.NewThreadPool(futures.WithMaxWorkers(2))
-	defer tp.Shutdown(ctx, true, false)
+	defer tp.Shutdown(ctx)
 	f, err := PID.Submit(ctx, tp, struct{}{})
 	if err != nil {
 		t.Fatal(err)
@@ -504,7 +504,7 @@ func TestShutdownWaitsForWork(t *testing.T) {
 	}
 	ctx := context.Background()
 	check := submitSquares(t, p, 300)
-	if err := p.Shutdown(ctx, true, false); err != nil {
+	if err := p.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	check() // every accepted task ran
@@ -514,21 +514,24 @@ func TestShutdownWaitsForWork(t *testing.T) {
 	select {
 	case <-p.Done():
 	default:
-		t.Fatal("Done not closed after Shutdown(wait)")
+		t.Fatal("Done not closed after Shutdown")
 	}
-	if err := p.Shutdown(ctx, true, true); err != nil { // idempotent
+	if err := p.Close(); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestShutdownCancelsQueued(t *testing.T) {
+func TestCloseCancelsQueued(t *testing.T) {
 	p := newPool(t, mp.WithMaxWorkers(1))
 	ctx := context.Background()
 	g := gate{Ready: newFIFO(t, "ready"), Release: newFIFO(t, "release")}
 	running, _ := Gate.Submit(ctx, p, g)
 	readPIDs(t, g.Ready, 1)
 	queued, _ := Square.Submit(ctx, p, 2)
-	if err := p.Shutdown(ctx, false, true); err != nil {
+	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := queued.Result(ctx); !errors.Is(err, futures.ErrCancelled) || queued.State() != futures.Cancelled {

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/braid-go/braid/internal/ring"
 )
 
 // How a process learns it is a worker: the pool starts this binary again
@@ -94,9 +96,8 @@ type wproc struct {
 	memLimit int64
 
 	mu        sync.Mutex
-	queue     []*wtask
-	head      int
-	free      []*wtask // run tasks, for reuse
+	queue     ring.Ring[*wtask] // received, not started
+	free      []*wtask          // run tasks, for reuse
 	running   uint64
 	cancelled []uint64
 	wake      chan struct{}
@@ -308,7 +309,7 @@ func (w *wproc) readLoop() {
 			} else {
 				t.arg = append(t.arg[:0], th.payload...)
 			}
-			w.queue = append(w.queue, t)
+			w.queue.Push(t)
 			w.mu.Unlock()
 			select {
 			case w.wake <- struct{}{}:
@@ -347,13 +348,7 @@ func (w *wproc) readLoop() {
 func (w *wproc) pop() *wtask {
 	for {
 		w.mu.Lock()
-		if w.head < len(w.queue) {
-			t := w.queue[w.head]
-			w.queue[w.head] = nil
-			w.head++
-			if w.head == len(w.queue) {
-				w.queue, w.head = w.queue[:0], 0
-			}
+		if t, ok := w.queue.Pop(); ok {
 			skip := false
 			if len(w.cancelled) > 0 {
 				// ids grow: cancellations of earlier ids are stale.

@@ -29,7 +29,7 @@ AddSignalHandler), and follows calls to functions of the same package.
 Functions given to aio.ToThread or aio.RunInExecutor, and go statements,
 run on other threads and are not checked.
 
-Each report names the loop-aware replacement: aio.Sleep, aio.HTTPClient,
+Each report names the loop-aware replacement: aio.Sleep, aiohttp.Client,
 aio.Dial, aio.Lock, aio.Queue, aio.AwaitFuture, aio.StartProcess, or
 aio.ToThread for work that has no loop form.`
 
@@ -67,7 +67,7 @@ type blockingKind struct {
 
 const (
 	insteadThread = "aio.ToThread(ctx, fn) to run it on a thread while the task waits"
-	insteadHTTP   = "an aio.HTTPClient (c.Get(ctx, url), c.Do(ctx, req)), which suspends the task instead"
+	insteadHTTP   = "an aiohttp.Client (c.Get(ctx, url), c.Do(ctx, req)), which suspends the task instead"
 	insteadChan   = "an aio.Queue or aio.Event between tasks, or aio.ToThread to wait on a channel fed by other goroutines"
 )
 

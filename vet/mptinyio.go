@@ -22,7 +22,7 @@ trip per call (about ` + measuredRoundTrip + ` on a warm pool, p50) and a proces
 (about ` + measuredStart + ` to a pool's first result), as measured by braid bench pool
 (docs/PERFORMANCE.md). A function that only waits on the network or the
 disk gains nothing from it: the articles' red flag "multiprocessing for a
-simple I/O task (overhead > benefit)". Run it on an aio loop (aio.HTTPClient,
+simple I/O task (overhead > benefit)". Run it on an aio loop (aiohttp.Client,
 aio.Dial, aio.ToThread for files) or on a futures.ThreadPool instead.
 
 The check is advice: it reports a registered function only when its body
@@ -63,7 +63,7 @@ func runMPTinyIO(pass *analysis.Pass) (any, error) {
 			continue
 		}
 		if k := c.classify(node, body); k.io && !k.compute {
-			pass.Reportf(r.fn.Pos(), "mp.Register(%s): the function only waits (network or file I/O, sleeps); a worker process costs a round trip per call (about %s, p50) and a start (about %s), measured by braid bench pool, and buys nothing for waiting; run it on an aio loop (aio.HTTPClient, aio.ToThread) or a futures.ThreadPool", r.name, measuredRoundTrip, measuredStart)
+			pass.Reportf(r.fn.Pos(), "mp.Register(%s): the function only waits (network or file I/O, sleeps); a worker process costs a round trip per call (about %s, p50) and a start (about %s), measured by braid bench pool, and buys nothing for waiting; run it on an aio loop (aiohttp.Client, aio.ToThread) or a futures.ThreadPool", r.name, measuredRoundTrip, measuredStart)
 		}
 	}
 	return nil, nil

@@ -16,7 +16,7 @@
 //	                await asyncio.sleep(backoff * 2**attempt)
 //	pages = await asyncio.gather(*(fetch(s, u) for u in urls), return_exceptions=True)
 //
-// braid: aio.Run, aio.Spawn, aio.NewSemaphore, aio.HTTPClient,
+// braid: aio.Run, aio.Spawn, aio.NewSemaphore, aiohttp.Client,
 // aio.WithTimeout, aio.Sleep, aio.GatherAll. Each request has its own
 // timeout and is retried with exponential back-off; a page that still fails
 // is counted, not fatal.
@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/aio/aiohttp"
 )
 
 func main() {
@@ -109,7 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	err := aio.Run(ctx, func(ctx context.Context) error {
-		var client aio.HTTPClient
+		var client aiohttp.Client
 		defer client.CloseIdleConnections()
 		st := crawl(ctx, &client, urls, c, c.concurrency)
 		fmt.Fprintf(stdout, "concurrent (%d in flight): %s\n", c.concurrency, st)
@@ -152,7 +153,7 @@ type result struct {
 }
 
 // crawl fetches every URL, at most limit at a time, and counts the outcomes.
-func crawl(ctx context.Context, client *aio.HTTPClient, urls []string, c config, limit int) stats {
+func crawl(ctx context.Context, client *aiohttp.Client, urls []string, c config, limit int) stats {
 	start := time.Now()
 	sem := aio.NewSemaphore(limit)
 	tasks := make([]*aio.Task[result], len(urls))
@@ -187,7 +188,7 @@ func crawl(ctx context.Context, client *aio.HTTPClient, urls []string, c config,
 // fetch gets one page, with a timeout per attempt and exponential back-off
 // between attempts. Timeouts, network errors and 5xx responses are retried;
 // 4xx responses are not.
-func fetch(ctx context.Context, client *aio.HTTPClient, url string, c config) (result, error) {
+func fetch(ctx context.Context, client *aiohttp.Client, url string, c config) (result, error) {
 	var r result
 	backoff := c.backoff
 	for attempt := 0; ; attempt++ {
@@ -213,7 +214,7 @@ func fetch(ctx context.Context, client *aio.HTTPClient, url string, c config) (r
 }
 
 // get is one attempt: the request and the whole body within timeout.
-func get(ctx context.Context, client *aio.HTTPClient, url string, timeout time.Duration) (int64, error) {
+func get(ctx context.Context, client *aiohttp.Client, url string, timeout time.Duration) (int64, error) {
 	ctx, scope := aio.WithTimeout(ctx, timeout)
 	defer scope.Stop()
 	resp, err := client.Get(ctx, url)

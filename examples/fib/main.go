@@ -139,7 +139,7 @@ func onLoop(ctx context.Context, n, tasks, _ int) ([]int, error) {
 
 func goroutinePool(ctx context.Context, n, tasks, workers int) ([]int, error) {
 	pool := futures.NewThreadPool(futures.WithMaxWorkers(workers))
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 	return submitAll(ctx, pool, n, tasks)
 }
 
@@ -148,7 +148,7 @@ func processPool(ctx context.Context, n, tasks, workers int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer pool.Shutdown(ctx, true, false)
+	defer pool.Shutdown(ctx)
 	return submitAll(ctx, pool, n, tasks)
 }
 

@@ -17,7 +17,7 @@
 // braid: mp.Register, mp.Main, mp.NewPool, Func.Await (the counterpart of
 // loop.run_in_executor(pool, parse, page): only the calling task waits,
 // the loop runs the others), aio.Run, aio.Spawn, aio.NewSemaphore,
-// aio.HTTPClient, aio.Gather.
+// aiohttp.Client, aio.Gather.
 //
 // The program starts its own HTTP server on 127.0.0.1 that answers every
 // page after -latency, and runs the same job three ways, printing the time
@@ -54,6 +54,7 @@ import (
 	"time"
 
 	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/aio/aiohttp"
 	"github.com/braid-go/braid/mp"
 )
 
@@ -217,12 +218,12 @@ func crawl(ctx context.Context, urls []string, c config, mode string) ([]Stats, 
 		if pool, err = mp.NewPool(mp.WithMaxWorkers(c.workers)); err != nil {
 			return nil, 0, err
 		}
-		defer pool.Shutdown(ctx, true, false)
+		defer pool.Shutdown(ctx)
 	}
 	var out []Stats
 	var stall time.Duration
 	err := aio.Run(ctx, func(ctx context.Context) error {
-		var client aio.HTTPClient
+		var client aiohttp.Client
 		defer client.CloseIdleConnections()
 
 		// The heartbeat: a task that sleeps 5 ms at a time and notes how
@@ -270,7 +271,7 @@ func crawl(ctx context.Context, urls []string, c config, mode string) ([]Stats, 
 
 // gatherPages fetches every page in a task of its own, at most limit at a
 // time, parses it with parseFn in the same task, and gathers the results.
-func gatherPages(ctx context.Context, urls []string, limit int, client *aio.HTTPClient,
+func gatherPages(ctx context.Context, urls []string, limit int, client *aiohttp.Client,
 	parseFn func(context.Context, string) (Stats, error)) ([]Stats, error) {
 	sem := aio.NewSemaphore(limit)
 	tasks := make([]*aio.Task[Stats], len(urls))
@@ -291,7 +292,7 @@ func gatherPages(ctx context.Context, urls []string, limit int, client *aio.HTTP
 }
 
 // fetch downloads one page.
-func fetch(ctx context.Context, client *aio.HTTPClient, url string) (string, error) {
+func fetch(ctx context.Context, client *aiohttp.Client, url string) (string, error) {
 	resp, err := client.Get(ctx, url)
 	if err != nil {
 		return "", err

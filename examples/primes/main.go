@@ -108,13 +108,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%-15s %6d primes %9v  1.0x\n", "sequential", want, base.Round(time.Millisecond))
 
 	threads := futures.NewThreadPool(futures.WithMaxWorkers(*workers))
-	defer threads.Shutdown(ctx, true, false)
+	defer threads.Shutdown(ctx)
 	procs, err := mp.NewPool(mp.WithMaxWorkers(*workers))
 	if err != nil {
 		fmt.Fprintln(stderr, "primes:", err)
 		return 1
 	}
-	defer procs.Shutdown(ctx, true, false)
+	defer procs.Shutdown(ctx)
 
 	for _, ex := range []struct {
 		name string

@@ -209,13 +209,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		len(jobs), *size, *deadline, *workers, runtime.NumCPU())
 
 	threads := futures.NewThreadPool(futures.WithMaxWorkers(*workers))
-	defer threads.Shutdown(ctx, true, false)
+	defer threads.Shutdown(ctx)
 	procs, err := mp.NewPool(mp.WithMaxWorkers(*workers))
 	if err != nil {
 		fmt.Fprintln(stderr, "thumbnails:", err)
 		return 1
 	}
-	defer procs.Shutdown(ctx, true, false)
+	defer procs.Shutdown(ctx)
 
 	var base time.Duration
 	for _, m := range []struct {

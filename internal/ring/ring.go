@@ -1,5 +1,6 @@
 // Package ring is a FIFO queue on a growable power-of-two circular buffer,
-// shared by braid's executors. It is not safe for concurrent use.
+// shared by braid's executors and by aio (its loop's ready queue and
+// Queue's items). It is not safe for concurrent use.
 package ring
 
 // Ring is a FIFO queue; the zero value is empty and ready.
@@ -66,14 +67,30 @@ func (r *Ring[T]) Drain() []T {
 	}
 }
 
+// Shrink halves the buffer when it is larger than 64 elements and at
+// most a quarter of it is in use, so that the memory of a burst goes
+// back; a queue calls it after Pop.
+func (r *Ring[T]) Shrink() {
+	if len(r.buf) > 64 && r.n < len(r.buf)/4 {
+		r.resize(len(r.buf) / 2)
+	}
+}
+
 func (r *Ring[T]) grow() {
 	size := 2 * len(r.buf)
 	if size == 0 {
 		size = 16
 	}
+	r.resize(size)
+}
+
+// resize moves the elements to a buffer of size slots (a power of two
+// >= Len).
+func (r *Ring[T]) resize(size int) {
 	buf := make([]T, size)
-	for i := 0; i < r.n; i++ {
-		buf[i] = r.buf[(r.head+i)&(len(r.buf)-1)]
+	if r.n > 0 {
+		m := copy(buf, r.buf[r.head:min(r.head+r.n, len(r.buf))])
+		copy(buf[m:r.n], r.buf[:r.n-m])
 	}
 	r.buf, r.head = buf, 0
 }

@@ -46,3 +46,40 @@ func TestRingMatchesSliceModel(t *testing.T) {
 		}
 	}
 }
+
+// Shrink gives a burst's memory back, a half at a time, keeping the
+// elements and their order across a wrapped-around buffer.
+func TestRingShrinkKeepsOrder(t *testing.T) {
+	var r Ring[int]
+	for i := 0; i < 1000; i++ {
+		r.Push(i)
+	}
+	grown := len(r.buf)
+	next := 0
+	for r.Len() > 10 {
+		v, _ := r.Pop()
+		if v != next {
+			t.Fatalf("popped %d, want %d", v, next)
+		}
+		next++
+		r.Shrink()
+	}
+	r.Push(1000) // wraps around in the shrunk buffer
+	if len(r.buf) >= grown/4 || len(r.buf) < r.Len() {
+		t.Fatalf("buffer of %d slots for %d elements after the burst (grew to %d)", len(r.buf), r.Len(), grown)
+	}
+	for want := next; r.Len() > 0; want++ {
+		v, _ := r.Pop()
+		if v != want {
+			t.Fatalf("after shrinking popped %d, want %d", v, want)
+		}
+	}
+	var small Ring[int]
+	for i := 0; i < 40; i++ {
+		small.Push(i)
+	}
+	small.Shrink()
+	if len(small.buf) != 64 {
+		t.Fatalf("a buffer of 64 slots or fewer is kept: got %d", len(small.buf))
+	}
+}

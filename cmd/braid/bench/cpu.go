@@ -173,7 +173,7 @@ func runCPUSequential(ctx context.Context, tasks []CPUTask) ([]int64, error) {
 
 func runCPUThreadPool(ctx context.Context, tasks []CPUTask) ([]int64, error) {
 	pool := futures.NewThreadPool(futures.WithName("bench-cpu"))
-	defer pool.Shutdown(context.Background(), true, true)
+	defer closePool(pool)
 	fs := make([]*futures.Future[int64], len(tasks))
 	for i, t := range tasks {
 		f, err := futures.Submit(ctx, pool, func(context.Context) (int64, error) { return RunCPUTask(t) })

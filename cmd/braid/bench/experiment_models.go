@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/aio/aiohttp"
 	"github.com/braid-go/braid/futures"
 	"github.com/braid-go/braid/mp"
 )
@@ -26,22 +27,22 @@ func loopGet(ctx context.Context, url string) ([]byte, error) {
 	return readPage(resp, url)
 }
 
-// loopClients hands each running loop its one aio.HTTPClient (a client
+// loopClients hands each running loop its one aiohttp.Client (a client
 // belongs to one loop).
-var loopClients = &clientSet{m: map[*aio.Loop]*aio.HTTPClient{}}
+var loopClients = &clientSet{m: map[*aio.Loop]*aiohttp.Client{}}
 
 type clientSet struct {
 	mu sync.Mutex
-	m  map[*aio.Loop]*aio.HTTPClient
+	m  map[*aio.Loop]*aiohttp.Client
 }
 
-func (s *clientSet) get(ctx context.Context) *aio.HTTPClient {
+func (s *clientSet) get(ctx context.Context) *aiohttp.Client {
 	l := aio.CurrentLoop(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.m[l]
 	if c == nil {
-		c = &aio.HTTPClient{}
+		c = &aiohttp.Client{}
 		s.m[l] = c
 	}
 	return c
@@ -91,7 +92,7 @@ func threadsModel(n, workers int, withClient bool, task taskFn) func(context.Con
 			defer c.CloseIdleConnections()
 		}
 		pool := futures.NewThreadPool(futures.WithMaxWorkers(workers), futures.WithName("bench-exp"))
-		defer pool.Shutdown(context.Background(), true, true)
+		defer closePool(pool)
 		fs := make([]*futures.Future[uint64], n)
 		for i := range fs {
 			f, err := futures.Submit(ctx, pool, func(ctx context.Context) (uint64, error) {
@@ -158,7 +159,7 @@ func processModel(n, workers int, submit func(ctx context.Context, pool *mp.Pool
 		if err != nil {
 			return nil, err
 		}
-		defer pool.Shutdown(context.Background(), true, true)
+		defer closePool(pool)
 		fs := make([]*futures.Future[span], n)
 		for i := range fs {
 			if fs[i], err = submit(ctx, pool, i, nil); err != nil {
@@ -190,7 +191,7 @@ func hybridModel(n, workers, sem int, fetch func(ctx context.Context, i int) ([]
 		if err != nil {
 			return nil, err
 		}
-		defer pool.Shutdown(context.Background(), true, true)
+		defer closePool(pool)
 		out := make([]uint64, n)
 		err = aio.Run(ctx, func(ctx context.Context) error {
 			defer loopClients.drop(ctx)

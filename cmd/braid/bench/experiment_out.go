@@ -99,10 +99,17 @@ func verdict(r *ExpResult, p ExpParams) []string {
 	}
 	best := ranked[0]
 	first := fmt.Sprintf("verdict (%s): %s is fastest, %s over sequential", r.Workload, best.Name, fmtX(r.Speedup(best).Median))
+	noGain := false
 	if best.Kind == "sequential" {
 		first = fmt.Sprintf("verdict (%s): no model beats sequential here", r.Workload)
+	} else if s := r.Speedup(best); !clearGain(s) {
+		// The fastest median is inside the noise of sequential: naming it
+		// the winner would be reading the noise.
+		noGain = true
+		first = fmt.Sprintf("verdict (%s): no model is clearly faster than sequential on this machine (the best median, %s, is %s, %.2f-%.2fx by round)",
+			r.Workload, best.Name, fmtX(s.Median), s.Min, s.Max)
 	}
-	if len(ranked) > 1 {
+	if len(ranked) > 1 && !noGain {
 		next := ranked[1]
 		if clearlyFaster(best, next) {
 			first += fmt.Sprintf(", %s ahead of %s", fmtPct(ratio(next.Wall, best.Wall).Median), next.Name)

@@ -223,7 +223,7 @@ func expPoolStartup(ctx context.Context, n int) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer pool.Shutdown(context.Background(), true, true)
+	defer closePool(pool)
 	fs := make([]*futures.Future[int], n)
 	for i := range fs {
 		if fs[i], err = poolInc.Submit(ctx, pool, i); err != nil {

@@ -54,6 +54,23 @@ func TestVerdictNamesAClearWinner(t *testing.T) {
 	}
 }
 
+// When no model's speed-up over sequential is clear of the noise, the
+// verdict does not name a fastest model.
+func TestVerdictNoClearGainOverSequential(t *testing.T) {
+	r := fakeResult("braid", map[string][]float64{
+		"sequential":        {1.0, 0.8, 1.2},
+		"loop":              {1.1, 0.9, 1.2},
+		"threads(2)":        {0.9, 0.9, 1.3},
+		"threads(20)":       {1.0, 1.0, 1.3},
+		"processes(2)":      {0.95, 0.85, 1.25},
+		"loop+processes(2)": {0.95, 0.9, 1.25},
+	})
+	v := strings.Join(verdict(r, ExpParams{SmallPool: 2, BigPool: 20}), " ")
+	if !strings.Contains(v, "verdict (cpu-bound): no model is clearly faster than sequential on this machine") || strings.Contains(v, "is fastest") {
+		t.Errorf("verdict %q names a winner inside the noise", v)
+	}
+}
+
 // When the rounds of the two fastest models overlap (each won a round),
 // the verdict does not pick a winner.
 func TestVerdictNoClearDifference(t *testing.T) {

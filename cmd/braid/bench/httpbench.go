@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/aio/aiohttp"
 )
 
 var httpOpts struct {
@@ -66,7 +67,7 @@ func runHTTP(ctx context.Context, cfg Config, report func(Row)) error {
 		if err != nil {
 			return err
 		}
-		note := fmt.Sprintf("%d tasks, aio.Semaphore(%d), aio.HTTPClient; ideal %.2f s", n, conc, (time.Duration(n/conc) * latency).Seconds())
+		note := fmt.Sprintf("%d tasks, aio.Semaphore(%d), aiohttp.Client; ideal %.2f s", n, conc, (time.Duration(n/conc) * latency).Seconds())
 		row := Row{Workload: "http", Model: fmt.Sprintf("braid-loop-sem%d", conc), Seconds: d.Seconds(), RPS: float64(n) / d.Seconds(), Note: note}
 		if conc == 200 {
 			r := d.Seconds() / base.Seconds()
@@ -100,7 +101,7 @@ func runHTTP(ctx context.Context, cfg Config, report func(Row)) error {
 func FetchLoop(ctx context.Context, base string, n, conc int) (time.Duration, error) {
 	var took time.Duration
 	err := aio.Run(ctx, func(ctx context.Context) error {
-		var client aio.HTTPClient
+		var client aiohttp.Client
 		defer client.CloseIdleConnections()
 		sem := aio.NewSemaphore(conc)
 		start := time.Now()
@@ -122,7 +123,7 @@ func FetchLoop(ctx context.Context, base string, n, conc int) (time.Duration, er
 	return took, err
 }
 
-func fetchLoopOne(ctx context.Context, c *aio.HTTPClient, url string) error {
+func fetchLoopOne(ctx context.Context, c *aiohttp.Client, url string) error {
 	resp, err := c.Get(ctx, url)
 	if err != nil {
 		return err

@@ -65,7 +65,7 @@ func runCPUProcessPool(ctx context.Context, tasks []CPUTask) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer pool.Shutdown(context.Background(), true, true)
+	defer closePool(pool)
 	out := make([]int64, 0, len(tasks))
 	for v, err := range poolCPU.Map(ctx, pool, slices.Values(tasks)) {
 		if err != nil {
@@ -77,6 +77,14 @@ func runCPUProcessPool(ctx context.Context, tasks []CPUTask) ([]int64, error) {
 }
 
 const poolModel = "mp.Pool(2)"
+
+// closePool cancels what is still queued on ex and waits for the rest and
+// for its workers to exit (Python's shutdown(wait=True,
+// cancel_futures=True)).
+func closePool(ex futures.Executor) error {
+	ex.Close()
+	return ex.Shutdown(context.Background())
+}
 
 func newBenchPool(ctx context.Context) (*mp.Pool, error) {
 	pool, err := mp.NewPool(mp.WithMaxWorkers(poolWorkers), mp.WithName("bench-pool"))
@@ -147,7 +155,7 @@ func poolStartup(ctx context.Context, cfg Config, starts int, report func(Row)) 
 			}
 		}
 		ts = append(ts, time.Since(t0))
-		if serr := pool.Shutdown(context.Background(), true, true); err == nil {
+		if serr := closePool(pool); err == nil {
 			err = serr
 		}
 		if err != nil {
@@ -175,7 +183,7 @@ func poolThroughput(ctx context.Context, cfg Config, n int, report func(Row)) er
 	if err != nil {
 		return err
 	}
-	defer pool.Shutdown(context.Background(), true, true)
+	defer closePool(pool)
 
 	// One Submit each.
 	fs := make([]*futures.Future[int], n)
@@ -220,7 +228,7 @@ func poolRoundTrip(ctx context.Context, cfg Config, n int, report func(Row)) err
 	if err != nil {
 		return err
 	}
-	defer pool.Shutdown(context.Background(), true, true)
+	defer closePool(pool)
 	call := func(i int) error {
 		f, err := poolInc.Submit(ctx, pool, i)
 		if err != nil {
@@ -255,7 +263,7 @@ func poolBigArg(ctx context.Context, cfg Config, reps int, report func(Row)) err
 	if err != nil {
 		return err
 	}
-	defer pool.Shutdown(context.Background(), true, true)
+	defer closePool(pool)
 	payload := make([]byte, 10<<20)
 	rand.Read(payload)
 	ts := make([]time.Duration, 0, reps)
@@ -300,7 +308,7 @@ func poolFib(ctx context.Context, cfg Config, fibN int, report func(Row)) error 
 	if err != nil {
 		return err
 	}
-	defer pool.Shutdown(context.Background(), true, true)
+	defer closePool(pool)
 	// Warm the function's run-time estimate as a long one, then measure.
 	best := 0.0
 	for r := 0; r < 3; r++ {

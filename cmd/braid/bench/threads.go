@@ -142,7 +142,7 @@ func FetchToThread(ctx context.Context, base string, n, workers int) (time.Durat
 	c := articleClient(workers)
 	defer c.CloseIdleConnections()
 	pool := futures.NewThreadPool(futures.WithMaxWorkers(workers), futures.WithName("bench-threads"))
-	defer pool.Shutdown(context.Background(), true, false)
+	defer pool.Shutdown(context.Background())
 	var took time.Duration
 	err := aio.Run(ctx, func(ctx context.Context) error {
 		aio.CurrentLoop(ctx).SetDefaultExecutor(pool)
@@ -179,7 +179,7 @@ func FetchProcessPool(ctx context.Context, base string, n int) (time.Duration, e
 	if err != nil {
 		return 0, err
 	}
-	defer pool.Shutdown(context.Background(), true, false)
+	defer pool.Shutdown(context.Background())
 	urls := func(yield func(string) bool) {
 		for i := 0; i < n; i++ {
 			if !yield(fmt.Sprintf("%s/article/%d", base, i)) {

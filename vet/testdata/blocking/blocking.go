@@ -45,7 +45,7 @@ func toThread(ctx context.Context) error {
 func direct(ctx context.Context, c *http.Client, mu *sync.Mutex, wg *sync.WaitGroup, f *futures.Future[int], ch chan int) error {
 	return aio.Run(ctx, func(ctx context.Context) error {
 		time.Sleep(time.Second)     // want `time.Sleep blocks the loop's thread in a function run by aio.Run \(every task of the loop waits\); use aio.Sleep\(ctx, d\)`
-		_, _ = c.Get("http://x")    // want `http.Client.Get blocks .*aio.HTTPClient`
+		_, _ = c.Get("http://x")    // want `http.Client.Get blocks .*aiohttp.Client`
 		_, _ = http.Get("http://x") // want `http.Get blocks`
 		_, _ = net.Dial("tcp", "x") // want `net.Dial blocks .*aio.Dial`
 		_, _ = os.ReadFile("x")     // want `os.ReadFile blocks .*aio.ToThread`

@@ -1,4 +1,8 @@
-package aio
+// Package aiohttp is an HTTP/1.1 client on aio's event loop, as Python's
+// aiohttp.ClientSession is on asyncio's: requests run in tasks and
+// suspend them, not the thread. It is a package of its own so that a
+// program using aio without HTTP does not link net/http and crypto/tls.
+package aiohttp
 
 import (
 	"bufio"
@@ -13,21 +17,23 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/braid-go/braid/aio"
 )
 
 var zeroTime time.Time
 
 // ErrTooManyRedirects is matched by the error of a request that would
-// follow more redirects than HTTPClient.MaxRedirects allows; the error
+// follow more redirects tha Client.MaxRedirects allows; the error
 // names the limit and the last URL.
-var ErrTooManyRedirects = errors.New("aio: HTTPClient: too many redirects")
+var ErrTooManyRedirects = errors.New("aiohttp: Client: too many redirects")
 
-// HTTPClient is an HTTP/1.1 client on the loop (the articles' aiohttp
-// ClientSession): requests run in tasks and suspend them, not the thread,
+// Client is an HTTP/1.1 client on the loop (aiohttp's ClientSession):
+// requests run in tasks and suspend them, not the thread,
 // so one loop keeps thousands of requests in flight. It keeps a pool of
 // keep-alive connections per host. Requests are written and responses
 // parsed by net/http's own wire functions (Request.Write and
-// http.ReadResponse) over braid connections; https goes through
+// http.ReadResponse) over aio connections (aio.Conn); https goes through
 // crypto/tls on the same connections.
 //
 // A client is bound to one loop: the loop of the first request (a
@@ -36,10 +42,10 @@ var ErrTooManyRedirects = errors.New("aio: HTTPClient: too many redirects")
 // ErrOtherLoop and touches nothing; from a plain goroutine or a loop
 // callback, with one matching ErrNotInTask. Its pool is that loop's: its
 // connections are the loop's sockets, so a pool per loop would be a
-// client per loop, which is what to make for two loops (one HTTPClient
+// client per loop, which is what to make for two loops (one Client
 // each). The zero value is ready to use; do not copy a client after its
 // first use.
-type HTTPClient struct {
+type Client struct {
 	// MaxIdlePerHost bounds the idle connections kept per host (0: 1024).
 	MaxIdlePerHost int
 	// TLSConfig configures https connections (nil: the defaults).
@@ -58,34 +64,27 @@ type HTTPClient struct {
 	// applies first.
 	CheckRedirect func(req *http.Request, via []*http.Request) error
 
-	loop  atomic.Pointer[Loop] // the loop the client is bound to
+	loop  atomic.Pointer[aio.Loop] // the loop the client is bound to
 	pools map[string][]*httpConn
 }
 
 // bind checks that the caller is a task of ctx's loop and binds the
 // client to that loop, or says why not.
-func (c *HTTPClient) bind(ctx context.Context, what string) error {
-	l := loopOf(ctx)
+func (c *Client) bind(ctx context.Context, what string) error {
+	l := aio.CurrentLoop(ctx)
 	if l == nil {
-		return ErrNoLoop
+		return aio.ErrNoLoop
 	}
-	t, err := l.callerTask()
-	if err != nil {
+	if err := l.CheckTask(what); err != nil {
 		return err
-	}
-	if t == nil {
-		return errNotInTask(what)
 	}
 	for {
 		b := c.loop.Load()
 		if b == l {
 			return nil
 		}
-		if b != nil && !b.closed.Load() {
-			return &callerError{
-				msg:  "aio: " + what + ": the client is bound to another event loop (the loop of its first request); make one HTTPClient per loop",
-				kind: ErrOtherLoop,
-			}
+		if b != nil && !b.IsClosed() {
+			return &otherLoopError{what: what}
 		}
 		if c.loop.CompareAndSwap(b, l) {
 			// The connections of a closed loop are gone with it (the
@@ -96,9 +95,19 @@ func (c *HTTPClient) bind(ctx context.Context, what string) error {
 	}
 }
 
+// otherLoopError is the error of a request from a task of another loop
+// than the client's: it matches aio.ErrOtherLoop.
+type otherLoopError struct{ what string }
+
+func (e *otherLoopError) Error() string {
+	return e.what + ": the client is bound to another event loop (the loop of its first request); make one Client per loop"
+}
+
+func (e *otherLoopError) Is(target error) bool { return target == aio.ErrOtherLoop }
+
 // httpConn is one connection of the client.
 type httpConn struct {
-	c   *Conn
+	c   *aio.Conn
 	tc  *tls.Conn // nil for http
 	br  *bufio.Reader
 	bw  *bufio.Writer
@@ -134,11 +143,12 @@ func (h *httpConn) close() {
 // stale reports whether an idle connection cannot be reused: the server
 // closed it or sent something unasked.
 func (h *httpConn) stale() bool {
-	return h.c.r.eof || h.c.w.lost || h.c.w.tr.IsClosing() || h.c.r.Buffered() > 0 || h.br.Buffered() > 0
+	r := h.c.Reader()
+	return r.AtEOF() || r.Buffered() > 0 || h.c.Transport().IsClosing() || h.br.Buffered() > 0
 }
 
 // Get fetches url with a GET request.
-func (c *HTTPClient) Get(ctx context.Context, url string) (*http.Response, error) {
+func (c *Client) Get(ctx context.Context, url string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
@@ -166,8 +176,8 @@ func (c *HTTPClient) Get(ctx context.Context, url string) (*http.Response, error
 // Proxy-Authorization, WWW-Authenticate, Cookie and Cookie2 when the
 // redirect leaves the first request's host (for one that is not the host
 // or a subdomain of it). The response's Request is the last request.
-func (c *HTTPClient) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
-	if err := c.bind(ctx, "HTTPClient.Do"); err != nil {
+func (c *Client) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
+	if err := c.bind(ctx, "aiohttp.Client.Do"); err != nil {
 		return nil, err
 	}
 	limit := c.MaxRedirects
@@ -189,12 +199,12 @@ func (c *HTTPClient) Do(ctx context.Context, req *http.Request) (*http.Response,
 		u, err := req.URL.Parse(loc)
 		if err != nil {
 			resp.Body.Close()
-			return nil, fmt.Errorf("aio: HTTPClient: a %d redirect from %s has a Location that is not a URL (%q): %w", resp.StatusCode, req.URL, loc, err)
+			return nil, fmt.Errorf("aiohttp: Client: a %d redirect from %s has a Location that is not a URL (%q): %w", resp.StatusCode, req.URL, loc, err)
 		}
 		via = append(via, req)
 		if len(via) > limit {
 			resp.Body.Close()
-			return nil, fmt.Errorf("%w: stopped after %d redirects (the limit, HTTPClient.MaxRedirects; set it to follow more, or to -1 to get the 3xx response); the last request was to %s, redirected to %s",
+			return nil, fmt.Errorf("%w: stopped after %d redirects (the limit, Client.MaxRedirects; set it to follow more, or to -1 to get the 3xx response); the last request was to %s, redirected to %s",
 				ErrTooManyRedirects, limit, req.URL, u)
 		}
 		next, err := redirectRequest(first, req, method, u, withBody, resp.StatusCode)
@@ -240,7 +250,7 @@ var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Www-Au
 func redirectRequest(first, req *http.Request, method string, u *url.URL, withBody bool, status int) (*http.Request, error) {
 	next, err := http.NewRequestWithContext(req.Context(), method, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("aio: HTTPClient: cannot follow the %d redirect from %s to %s: %w", status, req.URL, u, err)
+		return nil, fmt.Errorf("aiohttp: Client: cannot follow the %d redirect from %s to %s: %w", status, req.URL, u, err)
 	}
 	next.Header = first.Header.Clone()
 	if next.Header == nil {
@@ -260,13 +270,13 @@ func redirectRequest(first, req *http.Request, method string, u *url.URL, withBo
 		return next, nil
 	}
 	if first.GetBody == nil {
-		return nil, fmt.Errorf("aio: HTTPClient: cannot follow the %d redirect from %s to %s: a %d sends the request's body again, and this body cannot be re-sent "+
+		return nil, fmt.Errorf("aiohttp: Client: cannot follow the %d redirect from %s to %s: a %d sends the request's body again, and this body cannot be re-sent "+
 			"(set Request.GetBody: http.NewRequest does for a bytes.Buffer, bytes.Reader or strings.Reader body), or take the 3xx response with CheckRedirect returning http.ErrUseLastResponse",
 			status, req.URL, u, status)
 	}
 	body, err := first.GetBody()
 	if err != nil {
-		return nil, fmt.Errorf("aio: HTTPClient: cannot follow the %d redirect from %s to %s: GetBody: %w", status, req.URL, u, err)
+		return nil, fmt.Errorf("aiohttp: Client: cannot follow the %d redirect from %s to %s: GetBody: %w", status, req.URL, u, err)
 	}
 	next.Body, next.GetBody, next.ContentLength = body, first.GetBody, first.ContentLength
 	return next, nil
@@ -286,13 +296,13 @@ func sameHostOrSubdomain(initial, dest *url.URL) bool {
 }
 
 // send makes one exchange of Do, without redirects.
-func (c *HTTPClient) send(ctx context.Context, req *http.Request) (*http.Response, error) {
+func (c *Client) send(ctx context.Context, req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
-		return nil, errors.New("aio: HTTPClient.Do: the request has no URL")
+		return nil, errors.New("aiohttp: Client.Do: the request has no URL")
 	}
 	scheme := req.URL.Scheme
 	if scheme != "http" && scheme != "https" {
-		return nil, fmt.Errorf("aio: HTTPClient supports http and https, not %q", scheme)
+		return nil, fmt.Errorf("aiohttp: Client supports http and https, not %q", scheme)
 	}
 	host := req.URL.Host
 	if req.URL.Port() == "" {
@@ -313,7 +323,7 @@ func (c *HTTPClient) send(ctx context.Context, req *http.Request) (*http.Respons
 			return resp, nil
 		}
 		hc.close()
-		if reused && attempt == 0 && ctxErr(ctx) == nil && retryable(req, err) {
+		if reused && attempt == 0 && ctx.Err() == nil && retryable(req, err) {
 			if req.Body != nil && req.GetBody != nil {
 				body, gerr := req.GetBody()
 				if gerr != nil {
@@ -338,7 +348,7 @@ func retryable(req *http.Request, err error) bool {
 		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe")
 }
 
-func (c *HTTPClient) conn(ctx context.Context, key, scheme, host, serverName string) (*httpConn, bool, error) {
+func (c *Client) conn(ctx context.Context, key, scheme, host, serverName string) (*httpConn, bool, error) {
 	if c.pools == nil {
 		c.pools = make(map[string][]*httpConn)
 	}
@@ -356,7 +366,7 @@ func (c *HTTPClient) conn(ctx context.Context, key, scheme, host, serverName str
 		return hc, true, nil
 	}
 	c.pools[key] = idle
-	conn, err := Dial(ctx, "tcp", host)
+	conn, err := aio.Dial(ctx, "tcp", host)
 	if err != nil {
 		return nil, false, err
 	}
@@ -386,7 +396,7 @@ func (c *HTTPClient) conn(ctx context.Context, key, scheme, host, serverName str
 	return hc, false, nil
 }
 
-func (c *HTTPClient) roundTrip(ctx context.Context, hc *httpConn, req *http.Request) (*http.Response, error) {
+func (c *Client) roundTrip(ctx context.Context, hc *httpConn, req *http.Request) (*http.Response, error) {
 	if hc.tc != nil {
 		if dl, ok := ctx.Deadline(); ok {
 			hc.c.SetDeadline(dl)
@@ -417,14 +427,14 @@ func (c *HTTPClient) roundTrip(ctx context.Context, hc *httpConn, req *http.Requ
 type httpBody struct {
 	body   io.ReadCloser
 	hc     *httpConn
-	client *HTTPClient
+	client *Client
 	reuse  bool
 	done   bool
 }
 
 // Read reads the body; its end gives the connection back to the pool.
 func (b *httpBody) Read(p []byte) (int, error) {
-	if err := loopCheck(b.client.loop.Load(), "reading an HTTPClient response body"); err != nil {
+	if err := b.client.loop.Load().CheckOwner("reading an aiohttp.Client response body"); err != nil {
 		return 0, err
 	}
 	if b.done {
@@ -442,7 +452,7 @@ func (b *httpBody) Read(p []byte) (int, error) {
 // Close closes the body; a body not read to its end is read (discarded)
 // to the end first when its connection can be kept, as net/http does.
 func (b *httpBody) Close() error {
-	if err := loopCheck(b.client.loop.Load(), "closing an HTTPClient response body"); err != nil {
+	if err := b.client.loop.Load().CheckOwner("closing an aiohttp.Client response body"); err != nil {
 		return err
 	}
 	if b.done {
@@ -467,7 +477,7 @@ func (b *httpBody) finish(ok bool) {
 	}
 }
 
-func (c *HTTPClient) release(hc *httpConn) {
+func (c *Client) release(hc *httpConn) {
 	hc.ctx = nil
 	max := c.MaxIdlePerHost
 	if max <= 0 {
@@ -484,8 +494,8 @@ func (c *HTTPClient) release(hc *httpConn) {
 // CloseIdleConnections closes the kept-alive connections not in use.
 // Loop-only: it panics, changing nothing, in a task or callback of
 // another loop or in a goroutine while the client's loop runs.
-func (c *HTTPClient) CloseIdleConnections() {
-	mustOnLoop(c.loop.Load(), "HTTPClient.CloseIdleConnections")
+func (c *Client) CloseIdleConnections() {
+	mustOnLoop(c.loop.Load(), "aiohttp.Client.CloseIdleConnections")
 	for key, idle := range c.pools {
 		for _, hc := range idle {
 			hc.close()
@@ -498,11 +508,19 @@ func (c *HTTPClient) CloseIdleConnections() {
 // use, over every host.
 //
 // Loop-only, as CloseIdleConnections.
-func (c *HTTPClient) IdleConnections() int {
-	mustOnLoop(c.loop.Load(), "HTTPClient.IdleConnections")
+func (c *Client) IdleConnections() int {
+	mustOnLoop(c.loop.Load(), "aiohttp.Client.IdleConnections")
 	n := 0
 	for _, idle := range c.pools {
 		n += len(idle)
 	}
 	return n
+}
+
+// mustOnLoop panics, with CheckOwner's error, when the caller may not use
+// an object of l.
+func mustOnLoop(l *aio.Loop, what string) {
+	if err := l.CheckOwner(what); err != nil {
+		panic(err)
+	}
 }

@@ -1,6 +1,6 @@
-package aio_test
+package aiohttp_test
 
-// HTTPClient follows redirects as net/http and aiohttp do.
+// Client follows redirects as net/http and aiohttp do.
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/aio/aiohttp"
 )
 
 // seen is what a test server saw of the request that ended a chain.
@@ -64,7 +65,7 @@ func redirectServer(t *testing.T) (*httptest.Server, func() seen) {
 }
 
 // fetch runs do in a task of a new loop with a fresh client.
-func fetch(t *testing.T, client *aio.HTTPClient, do func(ctx context.Context) error) {
+func fetch(t *testing.T, client *aiohttp.Client, do func(ctx context.Context) error) {
 	t.Helper()
 	if err := aio.Run(context.Background(), func(ctx context.Context) error {
 		defer client.CloseIdleConnections()
@@ -80,11 +81,11 @@ func readBody(resp *http.Response) string {
 	return string(b)
 }
 
-func TestHTTPClientFollowsRedirects(t *testing.T) {
+func TestClientFollowsRedirects(t *testing.T) {
 	srv, last := redirectServer(t)
 	for _, code := range []int{301, 302, 303, 307, 308} {
 		t.Run(strconv.Itoa(code), func(t *testing.T) {
-			var client aio.HTTPClient
+			var client aiohttp.Client
 			fetch(t, &client, func(ctx context.Context) error {
 				// GET through three redirects.
 				resp, err := client.Get(ctx, fmt.Sprintf("%s/redirect/%d/2/?to=/final", srv.URL, code))
@@ -120,14 +121,14 @@ func TestHTTPClientFollowsRedirects(t *testing.T) {
 	}
 }
 
-func TestHTTPClientRedirectLimit(t *testing.T) {
+func TestClientRedirectLimit(t *testing.T) {
 	srv, _ := redirectServer(t)
 	t.Run("default 10", func(t *testing.T) {
-		var client aio.HTTPClient
+		var client aiohttp.Client
 		fetch(t, &client, func(ctx context.Context) error {
 			resp, err := client.Get(ctx, srv.URL+"/loop")
-			if !errors.Is(err, aio.ErrTooManyRedirects) {
-				t.Errorf("err = %v, want aio.ErrTooManyRedirects", err)
+			if !errors.Is(err, aiohttp.ErrTooManyRedirects) {
+				t.Errorf("err = %v, want aiohttp.ErrTooManyRedirects", err)
 			} else if msg := err.Error(); !strings.Contains(msg, "10") || !strings.Contains(msg, srv.URL+"/loop") {
 				t.Errorf("%q does not name the limit and the last URL", msg)
 			}
@@ -146,17 +147,17 @@ func TestHTTPClientRedirectLimit(t *testing.T) {
 		})
 	})
 	t.Run("MaxRedirects 2", func(t *testing.T) {
-		client := aio.HTTPClient{MaxRedirects: 2}
+		client := aiohttp.Client{MaxRedirects: 2}
 		fetch(t, &client, func(ctx context.Context) error {
 			_, err := client.Get(ctx, srv.URL+"/redirect/302/2/?to=/final")
-			if !errors.Is(err, aio.ErrTooManyRedirects) || !strings.Contains(err.Error(), "2") {
+			if !errors.Is(err, aiohttp.ErrTooManyRedirects) || !strings.Contains(err.Error(), "2") {
 				t.Errorf("3 redirects with MaxRedirects 2: %v", err)
 			}
 			return nil
 		})
 	})
 	t.Run("MaxRedirects -1 does not follow", func(t *testing.T) {
-		client := aio.HTTPClient{MaxRedirects: -1}
+		client := aiohttp.Client{MaxRedirects: -1}
 		fetch(t, &client, func(ctx context.Context) error {
 			resp, err := client.Get(ctx, srv.URL+"/redirect/302/0/?to=/final")
 			if err != nil {
@@ -170,7 +171,7 @@ func TestHTTPClientRedirectLimit(t *testing.T) {
 	})
 	t.Run("CheckRedirect ErrUseLastResponse", func(t *testing.T) {
 		var vias []int
-		client := aio.HTTPClient{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		client := aiohttp.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			vias = append(vias, len(via))
 			if len(via) == 2 {
 				return http.ErrUseLastResponse
@@ -193,7 +194,7 @@ func TestHTTPClientRedirectLimit(t *testing.T) {
 	})
 	t.Run("CheckRedirect error", func(t *testing.T) {
 		stop := errors.New("no thanks")
-		client := aio.HTTPClient{CheckRedirect: func(*http.Request, []*http.Request) error { return stop }}
+		client := aiohttp.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return stop }}
 		fetch(t, &client, func(ctx context.Context) error {
 			resp, err := client.Get(ctx, srv.URL+"/redirect/302/0/?to=/final")
 			if !errors.Is(err, stop) {
@@ -209,9 +210,9 @@ func TestHTTPClientRedirectLimit(t *testing.T) {
 
 // A 307/308 must send the body again: one that cannot be re-sent is an
 // error saying so.
-func TestHTTPClientRedirectBodyNotReplayable(t *testing.T) {
+func TestClientRedirectBodyNotReplayable(t *testing.T) {
 	srv, _ := redirectServer(t)
-	var client aio.HTTPClient
+	var client aiohttp.Client
 	fetch(t, &client, func(ctx context.Context) error {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/redirect/307/0/?to=/final", io.NopCloser(strings.NewReader("payload")))
 		req.ContentLength = 7
@@ -228,12 +229,12 @@ func TestHTTPClientRedirectBodyNotReplayable(t *testing.T) {
 
 // Authorization and Cookie go along only to the same host (or a
 // subdomain), as net/http.
-func TestHTTPClientRedirectDropsCredentials(t *testing.T) {
+func TestClientRedirectDropsCredentials(t *testing.T) {
 	srv, last := redirectServer(t)
 	other, otherLast := redirectServer(t)
 	// The same server under another host name.
 	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
-	var client aio.HTTPClient
+	var client aiohttp.Client
 	fetch(t, &client, func(ctx context.Context) error {
 		for _, tc := range []struct {
 			to       string

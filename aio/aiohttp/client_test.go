@@ -1,4 +1,4 @@
-package aio_test
+package aiohttp_test
 
 import (
 	"context"
@@ -12,12 +12,13 @@ import (
 	"testing"
 
 	"github.com/braid-go/braid/aio"
+	"github.com/braid-go/braid/aio/aiohttp"
 )
 
 // Many concurrent fetches from one loop over a keep-alive pool: every
 // response is right, and the server sees no more connections than
 // requests in flight.
-func TestHTTPClientKeepAlivePool(t *testing.T) {
+func TestClientKeepAlivePool(t *testing.T) {
 	checkFDs(t)
 	var conns atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +33,7 @@ func TestHTTPClientKeepAlivePool(t *testing.T) {
 	defer srv.Close()
 	const n, inFlight = 200, 10
 	err := aio.Run(context.Background(), func(ctx context.Context) error {
-		var client aio.HTTPClient
+		var client aiohttp.Client
 		defer client.CloseIdleConnections()
 		// A hand-made limit of tasks in flight (yielding while full).
 		var tasks []*aio.Task[string]
@@ -77,14 +78,14 @@ func TestHTTPClientKeepAlivePool(t *testing.T) {
 	}
 }
 
-func TestHTTPClientTLS(t *testing.T) {
+func TestClientTLS(t *testing.T) {
 	checkFDs(t)
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "secure")
 	}))
 	defer srv.Close()
 	err := aio.Run(context.Background(), func(ctx context.Context) error {
-		client := aio.HTTPClient{TLSConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}
+		client := aiohttp.Client{TLSConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}
 		defer client.CloseIdleConnections()
 		for i := 0; i < 3; i++ {
 			resp, err := client.Get(ctx, srv.URL+"/x")
@@ -108,7 +109,7 @@ func TestHTTPClientTLS(t *testing.T) {
 }
 
 // A context deadline ends a request whose server does not answer.
-func TestHTTPClientTimeoutFromContext(t *testing.T) {
+func TestClientTimeoutFromContext(t *testing.T) {
 	checkFDs(t)
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +118,7 @@ func TestHTTPClientTimeoutFromContext(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	err := aio.Run(context.Background(), func(ctx context.Context) error {
-		var client aio.HTTPClient
+		var client aiohttp.Client
 		defer client.CloseIdleConnections()
 		tctx, cancel := context.WithTimeout(ctx, 50e6)
 		defer cancel()
