@@ -55,7 +55,7 @@ var (
 	IPCConsume = mp.Register("test.ipc.consume", func(ctx context.Context, a consumeArg) (struct{}, error) {
 		for {
 			v, err := a.Q.Get(ctx)
-			if errors.Is(err, mp.ErrQueueClosed) {
+			if errors.Is(err, mp.ErrQueueShutDown) {
 				return struct{}{}, nil
 			}
 			if err != nil {
@@ -191,7 +191,7 @@ func TestQueueManyProcesses(t *testing.T) {
 	checkResources(t)
 	const n, producers, consumers = 100_000, 3, 3
 	q := must[*mp.Queue[int]](t)(mp.NewQueue[int](1000))
-	defer q.Release()
+	defer q.Close()
 	seen := must[*mp.Array[int32]](t)(mp.NewArray[int32](n))
 	defer seen.Close()
 	var ps, cs []*mp.Process
@@ -209,7 +209,7 @@ func TestQueueManyProcesses(t *testing.T) {
 	for _, p := range ps {
 		join(t, p, 0)
 	}
-	if err := q.Close(); err != nil {
+	if err := q.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range cs {
@@ -263,7 +263,7 @@ func TestQueueConsumerKilled(t *testing.T) {
 	checkResources(t)
 	const n = 20_000
 	q := must[*mp.Queue[int]](t)(mp.NewQueue[int](0, mp.QueueBytes(1<<20)))
-	defer q.Release()
+	defer q.Close()
 	for i := 0; i < n; i++ {
 		if err := q.Put(context.Background(), i); err != nil {
 			t.Fatal(err)
@@ -289,9 +289,8 @@ func TestQueueConsumerKilled(t *testing.T) {
 		start(t, IPCConsume, consumeArg{Q: q, Seen: seen}),
 		start(t, IPCConsume, consumeArg{Q: q, Seen: seen}),
 	}
-	// Close only once the survivors drained the queue? No: a closed queue
-	// still hands out what it holds.
-	if err := q.Close(); err != nil {
+	// A queue shut down still hands out what it holds.
+	if err := q.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range others {
@@ -412,14 +411,18 @@ func TestQueueBounded(t *testing.T) {
 	}
 }
 
-// A closed queue hands out what it holds, then ErrQueueClosed; Put fails.
-func TestQueueClosed(t *testing.T) {
+// A queue shut down hands out what it holds, then ErrQueueShutDown; Put
+// fails; a closed handle fails with ErrHandleClosed.
+func TestQueueShutdown(t *testing.T) {
 	checkResources(t)
 	ctx := context.Background()
 	q := must[*mp.Queue[string]](t)(mp.NewQueue[string](0))
 	q2 := reopen(t, q)
-	defer q2.Release()
+	defer q2.Close()
 	if err := q.Put(ctx, "last"); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.Close(); err != nil {
@@ -431,11 +434,11 @@ func TestQueueClosed(t *testing.T) {
 	if v, err := q2.Get(ctx); err != nil || v != "last" {
 		t.Fatalf("Get = %q, %v; want the item left", v, err)
 	}
-	if _, err := q2.Get(ctx); !errors.Is(err, mp.ErrQueueClosed) {
-		t.Fatalf("Get on a closed, drained queue: %v, want ErrQueueClosed", err)
+	if _, err := q2.Get(ctx); !errors.Is(err, mp.ErrQueueShutDown) {
+		t.Fatalf("Get on a closed, drained queue: %v, want ErrQueueShutDown", err)
 	}
-	if err := q2.Put(ctx, "more"); !errors.Is(err, mp.ErrQueueClosed) {
-		t.Fatalf("Put on a closed queue: %v, want ErrQueueClosed", err)
+	if err := q2.Put(ctx, "more"); !errors.Is(err, mp.ErrQueueShutDown) {
+		t.Fatalf("Put on a closed queue: %v, want ErrQueueShutDown", err)
 	}
 }
 

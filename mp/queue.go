@@ -14,9 +14,9 @@ import (
 
 // Errors of Queue and Pipe.
 var (
-	// ErrQueueClosed is returned by Get on a closed queue once it is
-	// drained, and by Put on a closed queue.
-	ErrQueueClosed = errors.New("mp: the queue is closed (and, for a Get, drained)")
+	// ErrQueueShutDown is returned by Get on a queue that was shut down,
+	// once it is drained, and by Put on it (Python 3.13's queue.ShutDown).
+	ErrQueueShutDown = errors.New("mp: the queue was shut down (Queue.Shutdown) and, for a Get, is drained")
 	// ErrEmpty is returned by GetNowait on an empty queue (Python's
 	// queue.Empty).
 	ErrEmpty = errors.New("mp: the queue is empty")
@@ -154,14 +154,27 @@ func (q *Queue[T]) readAt(ring []byte, pos uint64, b []byte) {
 	copy(b[n:], ring)
 }
 
+// spinWaits is how many times a Put or Get looks again before sleeping.
+const spinWaits = 2000
+
 // wait sleeps on the sequence word at seqOff with the lock held on entry
 // and on return (unless an error is returned, then not held).
-func (q *Queue[T]) wait(ctx context.Context, seqOff, waitersOff int, ready func() bool) error {
+func (q *Queue[T]) wait(ctx context.Context, put bool, need uint64) error {
+	seqOff, waitersOff := qNotEmpty, qWaitGet
+	if put {
+		seqOff, waitersOff = qNotFull, qWaitPut
+	}
+	ready := func() bool {
+		if put {
+			return q.fits(need)
+		}
+		return q.ready()
+	}
 	seqW := q.seg.u32(seqOff)
 	// Spin a little without the lock first: the other side is often
 	// just about to act, and a futex sleep and wake costs microseconds.
 	q.unlock()
-	for i := 0; i < 200 && !ready(); i++ {
+	for i := 0; i < spinWaits && !ready(); i++ {
 		if ctx.Err() != nil {
 			break
 		}
@@ -223,7 +236,7 @@ func (q *Queue[T]) encode(v *T) (*bytes.Buffer, error) {
 
 // Put adds v at the end of the queue, waiting while it is full until ctx
 // ends (then ctx's error, and the queue is unchanged). It returns
-// ErrQueueClosed after Close.
+// ErrQueueShutDown after Shutdown.
 func (q *Queue[T]) Put(ctx context.Context, v T) error {
 	return q.put(ctx, v, true)
 }
@@ -248,33 +261,24 @@ func (q *Queue[T]) put(ctx context.Context, v T, block bool) error {
 	if len(rec) > len(ring) || len(rec)-4 > DefaultMaxFrameBytes {
 		return fmt.Errorf("mp: a queue item of %d encoded bytes does not fit the queue's %d-byte buffer: make the queue with a larger mp.QueueBytes", len(rec)-4, len(ring))
 	}
-	maxsize := uint64(atomic.LoadUint32(q.seg.u32(qMaxSize)))
-	fits := func() bool {
-		if atomic.LoadUint32(q.seg.u32(qClosed)) != 0 {
-			return true
-		}
-		if maxsize != 0 && atomic.LoadUint64(q.seg.u64(qCount)) >= maxsize {
-			return false
-		}
-		used := atomic.LoadUint64(q.seg.u64(qTail)) - atomic.LoadUint64(q.seg.u64(qHead))
-		return uint64(len(ring))-used >= uint64(len(rec))
+	need := uint64(len(rec))
+	// The fast path: room now.
+	if err := q.lock(ctx); err != nil {
+		return err
 	}
-	if !block {
-		if err := q.lock(ctx); err != nil {
-			return err
-		}
-		if !fits() {
-			q.unlock()
-			return ErrFull
-		}
+	if q.fits(need) {
 		return q.commitPut(ring, rec)
+	}
+	q.unlock()
+	if !block {
+		return ErrFull
 	}
 	_, err = awaitable(ctx, func(ctx context.Context) (struct{}, error) {
 		if err := q.lock(ctx); err != nil {
 			return struct{}{}, err
 		}
-		for !fits() {
-			if err := q.wait(ctx, qNotFull, qWaitPut, fits); err != nil {
+		for !q.fits(need) {
+			if err := q.wait(ctx, true, need); err != nil {
 				return struct{}{}, err
 			}
 		}
@@ -283,12 +287,31 @@ func (q *Queue[T]) put(ctx context.Context, v T, block bool) error {
 	return err
 }
 
+// fits reports whether an item of need bytes can be put now, or the
+// queue was shut down.
+func (q *Queue[T]) fits(need uint64) bool {
+	if atomic.LoadUint32(q.seg.u32(qClosed)) != 0 {
+		return true
+	}
+	if maxsize := uint64(atomic.LoadUint32(q.seg.u32(qMaxSize))); maxsize != 0 && atomic.LoadUint64(q.seg.u64(qCount)) >= maxsize {
+		return false
+	}
+	used := atomic.LoadUint64(q.seg.u64(qTail)) - atomic.LoadUint64(q.seg.u64(qHead))
+	return atomic.LoadUint64(q.seg.u64(qRingSize))-used >= need
+}
+
+// ready reports whether a Get can return now: an item, or the queue was
+// shut down.
+func (q *Queue[T]) ready() bool {
+	return atomic.LoadUint64(q.seg.u64(qCount)) != 0 || atomic.LoadUint32(q.seg.u32(qClosed)) != 0
+}
+
 // commitPut copies rec in and publishes it; the lock is held on entry and
 // released.
 func (q *Queue[T]) commitPut(ring, rec []byte) error {
 	if atomic.LoadUint32(q.seg.u32(qClosed)) != 0 {
 		q.unlock()
-		return ErrQueueClosed
+		return ErrQueueShutDown
 	}
 	tail := atomic.LoadUint64(q.seg.u64(qTail))
 	q.writeAt(ring, tail, rec)
@@ -301,13 +324,13 @@ func (q *Queue[T]) commitPut(ring, rec []byte) error {
 }
 
 // Get removes and returns the first item, waiting while the queue is empty
-// until ctx ends (then ctx's error; no item is taken). On a closed queue
-// it returns the items left, then ErrQueueClosed.
+// until ctx ends (then ctx's error; no item is taken). On a queue that was shut
+// down it returns the items left, then ErrQueueShutDown.
 func (q *Queue[T]) Get(ctx context.Context) (T, error) {
 	return q.get(ctx, true)
 }
 
-// GetNowait returns the first item at once, or ErrEmpty (ErrQueueClosed
+// GetNowait returns the first item at once, or ErrEmpty (ErrQueueShutDown
 // for a closed, drained queue).
 func (q *Queue[T]) GetNowait() (T, error) {
 	return q.get(context.Background(), false)
@@ -319,27 +342,24 @@ func (q *Queue[T]) get(ctx context.Context, block bool) (T, error) {
 		return zero, err
 	}
 	defer q.leave()
-	ready := func() bool {
-		return atomic.LoadUint64(q.seg.u64(qCount)) != 0 || atomic.LoadUint32(q.seg.u32(qClosed)) != 0
+	if err := q.lock(ctx); err != nil {
+		return zero, err
 	}
-	var data []byte
+	var data *bytes.Buffer
 	var err error
-	if !block {
-		if err := q.lock(ctx); err != nil {
-			return zero, err
-		}
-		if !ready() {
-			q.unlock()
-			return zero, ErrEmpty
-		}
+	if q.ready() {
 		data, err = q.take()
 	} else {
-		data, err = awaitable(ctx, func(ctx context.Context) ([]byte, error) {
+		q.unlock()
+		if !block {
+			return zero, ErrEmpty
+		}
+		data, err = awaitable(ctx, func(ctx context.Context) (*bytes.Buffer, error) {
 			if err := q.lock(ctx); err != nil {
 				return nil, err
 			}
-			for !ready() {
-				if err := q.wait(ctx, qNotEmpty, qWaitGet, ready); err != nil {
+			for !q.ready() {
+				if err := q.wait(ctx, false, 0); err != nil {
 					return nil, err
 				}
 			}
@@ -349,8 +369,9 @@ func (q *Queue[T]) get(ctx context.Context, block bool) (T, error) {
 	if err != nil {
 		return zero, err
 	}
+	defer q.bufs.Put(data)
 	var v T
-	if err := decodeValue(q.raw, data, true, &v); err != nil {
+	if err := decodeValue(q.raw, data.Bytes(), false, &v); err != nil {
 		return zero, fmt.Errorf("mp: cannot decode a queue item as %s: %w", reflect.TypeFor[T](), err)
 	}
 	return v, nil
@@ -358,10 +379,10 @@ func (q *Queue[T]) get(ctx context.Context, block bool) (T, error) {
 
 // take copies the first item out and removes it; the lock is held on
 // entry and released.
-func (q *Queue[T]) take() ([]byte, error) {
+func (q *Queue[T]) take() (*bytes.Buffer, error) {
 	defer q.unlock()
 	if atomic.LoadUint64(q.seg.u64(qCount)) == 0 {
-		return nil, ErrQueueClosed
+		return nil, ErrQueueShutDown
 	}
 	ring := q.ring()
 	head := atomic.LoadUint64(q.seg.u64(qHead))
@@ -371,12 +392,25 @@ func (q *Queue[T]) take() ([]byte, error) {
 	if 4+n > uint64(len(ring)) || head+4+n > atomic.LoadUint64(q.seg.u64(qTail)) {
 		return nil, fmt.Errorf("mp: the queue's shared buffer is corrupt (a record of %d bytes at %d): was its memory written by something else?", n, head)
 	}
-	data := make([]byte, n)
+	buf, _ := q.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	buf.Grow(int(n))
+	data := buf.AvailableBuffer()[:n]
 	q.readAt(ring, head+4, data)
+	buf.Write(data)
 	atomic.StoreUint64(q.seg.u64(qHead), head+4+n) // the removal
-	atomic.AddUint64(q.seg.u64(qCount), ^uint64(0))
-	q.signal(qNotFull, qWaitPut)
-	return data, nil
+	count := atomic.AddUint64(q.seg.u64(qCount), ^uint64(0))
+	// Sleeping putters wake once half the room is free, not at each item:
+	// a wake costs a system call on both sides.
+	maxsize := uint64(atomic.LoadUint32(q.seg.u32(qMaxSize)))
+	free := uint64(len(ring)) - (atomic.LoadUint64(q.seg.u64(qTail)) - head - 4 - n)
+	if (maxsize == 0 || count <= maxsize/2) && free >= uint64(len(ring))/2 {
+		q.signal(qNotFull, qWaitPut)
+	}
+	return buf, nil
 }
 
 // Len returns the number of items in the queue now (Python's qsize).
@@ -388,15 +422,14 @@ func (q *Queue[T]) Len() int {
 	return int(atomic.LoadUint64(q.seg.u64(qCount)))
 }
 
-// Close closes the queue for every process: Puts fail with
-// ErrQueueClosed, Gets return the items left and then ErrQueueClosed; all
-// waiters wake. It then releases this process's mapping, once the calls
-// running in it return. (Python's close() only stops this process's puts;
-// use Release for a process that just stops using the queue.)
-func (q *Queue[T]) Close() error {
+// Shutdown shuts the queue down for every process (Python 3.13's
+// Queue.shutdown()): Puts fail with ErrQueueShutDown, Gets return the
+// items left and then ErrQueueShutDown, and every waiter wakes.
+func (q *Queue[T]) Shutdown() error {
 	if err := q.enter(); err != nil {
 		return err
 	}
+	defer q.leave()
 	_ = q.lock(context.Background())
 	atomic.StoreUint32(q.seg.u32(qClosed), 1)
 	atomic.AddUint32(q.seg.u32(qNotEmpty), 1)
@@ -404,14 +437,14 @@ func (q *Queue[T]) Close() error {
 	q.unlock()
 	futexWake(q.seg.u32(qNotEmpty), math.MaxInt32)
 	futexWake(q.seg.u32(qNotFull), math.MaxInt32)
-	q.leave()
-	q.close()
 	return nil
 }
 
-// Release releases this process's mapping of the queue, leaving the queue
-// open for the other processes.
-func (q *Queue[T]) Release() error { q.close(); return nil }
+// Close releases this process's mapping of the queue, once the calls
+// running in it return, and leaves the queue to the other processes
+// (Python's close(): this process is done with it). Calls on the handle
+// fail with ErrHandleClosed after.
+func (q *Queue[T]) Close() error { q.close(); return nil }
 
 // MarshalBinary encodes the handle for another process.
 func (q *Queue[T]) MarshalBinary() ([]byte, error) { return q.marshal() }

@@ -99,7 +99,6 @@ func pidAlive(pid int) bool {
 	return true
 }
 
-
 // shmDup returns a new close-on-exec descriptor of the file fd, and its size.
 func shmDup(fd int) (int, int, error) {
 	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
