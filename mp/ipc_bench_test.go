@@ -354,8 +354,11 @@ func BenchmarkSharedArray(b *testing.B) {
 	}
 	defer a.Close()
 	xs := a.Slice()
-	for i := 0; i < n; i += 1000 {
-		xs[i] = 1
+	for i := range xs { // every page written, as data would be
+		xs[i] = 0
+		if i%1000 == 0 {
+			xs[i] = 1
+		}
 	}
 	run := func(parts int) (time.Duration, float64) {
 		out, _ := mp.NewQueue[sumOut](0)
@@ -409,6 +412,7 @@ func BenchmarkSharedArray(b *testing.B) {
 	one, _ := run(1)
 	two, rss := run(2)
 	b.StopTimer()
+	b.Logf("N=%d one %v two %v", b.N, one, two)
 	b.ReportMetric(float64(one)/float64(two), "speedup")
 	b.ReportMetric(rss, "child-rss-%")
 	b.ReportMetric(0, "ns/op")
