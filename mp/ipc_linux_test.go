@@ -532,3 +532,198 @@ func TestQueueToPoolTask(t *testing.T) {
 		}
 	}
 }
+
+type echoArg struct {
+	C *mp.Conn[string]
+}
+
+type jqArg struct {
+	Q    *mp.JoinableQueue[int]
+	Sum  *mp.Value[int64]
+	Sem  *mp.Semaphore
+	Peak *mp.Value[int64]
+	Now  *mp.Value[int64]
+}
+
+var (
+	// IPCEcho sends back each string it receives, upper-cased, until the
+	// pipe is shut down.
+	IPCEcho = mp.Register("test.ipc.echo", func(ctx context.Context, a echoArg) (struct{}, error) {
+		for {
+			s, err := a.C.Recv(ctx)
+			if errors.Is(err, mp.ErrPipeClosed) {
+				return struct{}{}, nil
+			}
+			if err != nil {
+				return struct{}{}, err
+			}
+			if err := a.C.Send(ctx, strings.ToUpper(s)); err != nil {
+				return struct{}{}, err
+			}
+		}
+	})
+	// IPCWorkJQ takes items, adds them up inside a Semaphore(2), and marks
+	// each done.
+	IPCWorkJQ = mp.Register("test.ipc.jq", func(ctx context.Context, a jqArg) (struct{}, error) {
+		for {
+			v, err := a.Q.Get(ctx)
+			if errors.Is(err, mp.ErrQueueShutDown) {
+				return struct{}{}, nil
+			}
+			if err != nil {
+				return struct{}{}, err
+			}
+			if err := a.Sem.Acquire(ctx); err != nil {
+				return struct{}{}, err
+			}
+			n := a.Now.Add(1)
+			for {
+				peak := a.Peak.Load()
+				if n <= peak || a.Peak.CompareAndSwap(peak, n) {
+					break
+				}
+			}
+			a.Sum.Add(int64(v))
+			a.Now.Add(-1)
+			a.Sem.Release()
+			if err := a.Q.TaskDone(); err != nil {
+				return struct{}{}, err
+			}
+		}
+	})
+)
+
+// A duplex Pipe to a child and back; the child's end closed in the parent
+// (Python's idiom) does not break it; Shutdown ends the stream.
+func TestPipe(t *testing.T) {
+	checkResources(t)
+	ctx := context.Background()
+	mine, theirs, err := mp.NewPipe[string](true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, IPCEcho, echoArg{C: theirs})
+	theirs.Close()
+	for _, s := range []string{"a", "bc", strings.Repeat("x", 10_000)} {
+		if err := mine.Send(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := mine.Recv(ctx); err != nil || got != strings.ToUpper(s) {
+			t.Fatalf("echo of %.10q = %.10q, %v", s, got, err)
+		}
+	}
+	if err := mine.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	join(t, p, 0)
+	if _, err := mine.Recv(ctx); !errors.Is(err, mp.ErrPipeClosed) {
+		t.Fatalf("Recv after Shutdown: %v, want ErrPipeClosed", err)
+	}
+	if err := mine.Send(ctx, "late"); !errors.Is(err, mp.ErrPipeClosed) {
+		t.Fatalf("Send after Shutdown: %v, want ErrPipeClosed", err)
+	}
+	mine.Close()
+
+	r, w, err := mp.NewPipe[int](false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if err := r.Send(ctx, 1); err == nil {
+		t.Error("Send on the receiving end of a one-way pipe: no error")
+	}
+	if err := w.Send(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Poll() {
+		t.Error("Poll = false with a value waiting")
+	}
+	if v, err := r.Recv(ctx); err != nil || v != 7 {
+		t.Fatalf("Recv = %d, %v", v, err)
+	}
+}
+
+// JoinableQueue.Join returns once every item is TaskDone; a Semaphore(2)
+// admits at most 2 of 3 processes at once.
+func TestJoinableQueueAndSemaphore(t *testing.T) {
+	checkResources(t)
+	ctx := context.Background()
+	q := must[*mp.JoinableQueue[int]](t)(mp.NewJoinableQueue[int](0))
+	defer q.Close()
+	sum := must[*mp.Value[int64]](t)(mp.NewValue[int64](0))
+	defer sum.Close()
+	peak := must[*mp.Value[int64]](t)(mp.NewValue[int64](0))
+	defer peak.Close()
+	now := must[*mp.Value[int64]](t)(mp.NewValue[int64](0))
+	defer now.Close()
+	sem := must[*mp.Semaphore](t)(mp.NewSemaphore(2))
+	defer sem.Close()
+	arg := jqArg{Q: q, Sum: sum, Sem: sem, Peak: peak, Now: now}
+	ps := []*mp.Process{start(t, IPCWorkJQ, arg), start(t, IPCWorkJQ, arg), start(t, IPCWorkJQ, arg)}
+	want := int64(0)
+	for i := 1; i <= 3000; i++ {
+		if err := q.Put(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+		want += int64(i)
+	}
+	if err := q.Join(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := sum.Load(); got != want {
+		t.Fatalf("after Join the sum is %d, want %d: Join returned before every TaskDone", got, want)
+	}
+	if p := peak.Load(); p > 2 || p < 1 {
+		t.Fatalf("%d processes were inside a Semaphore(2) at once", p)
+	}
+	if err := q.TaskDone(); err == nil {
+		t.Error("TaskDone with no item outstanding: no error")
+	}
+	q.Shutdown()
+	for _, p := range ps {
+		join(t, p, 0)
+	}
+	if sem.Value() != 2 {
+		t.Errorf("semaphore value %d after all released, want 2", sem.Value())
+	}
+}
+
+// Handles of the wrong kind, of a closed object, or of the zero value are
+// clear errors; Process refuses what it cannot start.
+func TestIPCMisuse(t *testing.T) {
+	checkResources(t)
+	v := must[*mp.Value[int64]](t)(mp.NewValue[int64](1))
+	b, err := v.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q mp.Queue[int]
+	if err := q.UnmarshalBinary(b); err == nil {
+		t.Error("a Value's handle decoded as a Queue")
+	}
+	var v32 mp.Value[int32]
+	if err := v32.UnmarshalBinary(b); err == nil {
+		t.Error("a Value[int64] handle decoded as a Value[int32]")
+	}
+	v.Close()
+	if _, err := v.MarshalBinary(); !errors.Is(err, mp.ErrHandleClosed) {
+		t.Errorf("MarshalBinary of a closed Value: %v", err)
+	}
+	if _, err := q.Get(context.Background()); err == nil {
+		t.Error("Get on a zero Queue: no error")
+	}
+	if _, err := mp.NewQueue[int](-1); err == nil {
+		t.Error("NewQueue(-1): no error")
+	}
+	if _, err := mp.NewProcess(mp.Func[int, int]{}, 1); err == nil {
+		t.Error("NewProcess with a zero Func: no error")
+	}
+	p := must[*mp.Process](t)(mp.NewProcess(IPCExit, 0))
+	if err := p.Join(context.Background()); err == nil {
+		t.Error("Join before Start: no error")
+	}
+	if _, exited := p.ExitCode(); exited {
+		t.Error("ExitCode before Start says exited")
+	}
+}

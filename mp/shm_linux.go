@@ -112,3 +112,10 @@ func shmDup(fd int) (int, int, error) {
 	}
 	return nfd, int(st.Size), nil
 }
+
+// spinYields is how many times a lock waiter yields its core before it
+// sleeps on the futex.
+const spinYields = 8
+
+// osYield gives the core to another runnable thread (sched_yield).
+func osYield() { _, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }

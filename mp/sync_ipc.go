@@ -67,6 +67,12 @@ func mutexLock(ctx context.Context, w *uint32) error {
 			// instructions long, shorter than a futex sleep and wake.
 			continue
 		}
+		if spins < 64+spinYields {
+			// Then give the core away a few times: with more
+			// processes than cores, the holder may be waiting for it.
+			osYield()
+			continue
+		}
 		if v&lockWaiters == 0 && !atomic.CompareAndSwapUint32(w, v, v|lockWaiters) {
 			continue
 		}
