@@ -3,6 +3,7 @@ package mp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -725,5 +726,102 @@ func TestIPCMisuse(t *testing.T) {
 	}
 	if _, exited := p.ExitCode(); exited {
 		t.Error("ExitCode before Start says exited")
+	}
+}
+
+type barrierArg struct {
+	B *mp.Barrier
+	V *mp.Value[int64]
+	C *mp.Condition
+}
+
+var (
+	// IPCBarrier arrives at the barrier twice and checks that everyone
+	// arrived before it left.
+	IPCBarrier = mp.Register("test.ipc.barrier", func(ctx context.Context, a barrierArg) (struct{}, error) {
+		for round := int64(1); round <= 2; round++ {
+			a.V.Add(1)
+			if _, err := a.B.Wait(ctx); err != nil {
+				return struct{}{}, err
+			}
+			if got := a.V.Load(); got < 3*round {
+				return struct{}{}, fmt.Errorf("round %d: left the barrier with %d arrivals", round, got)
+			}
+			if _, err := a.B.Wait(ctx); err != nil { // all read before the next round
+				return struct{}{}, err
+			}
+		}
+		return struct{}{}, nil
+	})
+	// IPCCondWait waits under the condition until the value is 1, then
+	// sets it to 2 and notifies.
+	IPCCondWait = mp.Register("test.ipc.cond", func(ctx context.Context, a barrierArg) (struct{}, error) {
+		l := a.C.Lock()
+		if err := l.Lock(ctx); err != nil {
+			return struct{}{}, err
+		}
+		if err := a.C.WaitFor(ctx, func() bool { return a.V.Load() == 1 }); err != nil {
+			return struct{}{}, err
+		}
+		a.V.Store(2)
+		a.C.NotifyAll()
+		return struct{}{}, l.Unlock()
+	})
+)
+
+// A Barrier of 3 (two children and the test) releases no one early and
+// can be used again; a Condition carries a handshake both ways.
+func TestBarrierAndCondition(t *testing.T) {
+	checkResources(t)
+	ctx := context.Background()
+	b := must[*mp.Barrier](t)(mp.NewBarrier(3))
+	defer b.Close()
+	v := must[*mp.Value[int64]](t)(mp.NewValue[int64](0))
+	defer v.Close()
+	arg := barrierArg{B: b, V: v}
+	ps := []*mp.Process{start(t, IPCBarrier, arg), start(t, IPCBarrier, arg)}
+	for round := int64(1); round <= 2; round++ {
+		v.Add(1)
+		if _, err := b.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := v.Load(); got < 3*round {
+			t.Fatalf("round %d: left the barrier with %d arrivals", round, got)
+		}
+		if _, err := b.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range ps {
+		join(t, p, 0)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := b.Wait(cctx); !errors.Is(err, mp.ErrBrokenBarrier) {
+		t.Fatalf("Wait with an ended context alone at the barrier: %v, want ErrBrokenBarrier", err)
+	}
+	if err := b.Reset(); err != nil {
+		t.Fatal(err)
+	}
+
+	c := must[*mp.Condition](t)(mp.NewCondition())
+	defer c.Close()
+	v.Store(0)
+	p := start(t, IPCCondWait, barrierArg{C: c, V: v})
+	l := c.Lock()
+	if err := l.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v.Store(1)
+	c.NotifyAll()
+	if err := c.WaitFor(ctx, func() bool { return v.Load() == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	join(t, p, 0)
+	if err := c.Wait(ctx); err == nil {
+		t.Error("Condition.Wait without its lock: no error")
 	}
 }
