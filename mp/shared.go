@@ -163,6 +163,7 @@ func (v *Value[T]) Update(ctx context.Context, fn func(T) T) error {
 }
 
 // Close releases this process's mapping (other processes keep theirs).
+// After it, Load returns 0 and Store, Add and CompareAndSwap do nothing.
 func (v *Value[T]) Close() error { v.close(); return nil }
 
 // MarshalBinary encodes the handle for another process.
@@ -295,6 +296,8 @@ func (a *Array[T]) Slice() []T {
 func (a *Array[T]) Lock() *Lock { return &a.lock }
 
 // Close releases this process's mapping (other processes keep theirs).
+// After it, Load returns 0, Store, Add and CompareAndSwap do nothing, and
+// slices returned by Slice must not be used.
 func (a *Array[T]) Close() error { a.close(); return nil }
 
 // MarshalBinary encodes the handle for another process.
