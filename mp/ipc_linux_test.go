@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/braid-go/braid/mp"
+	"golang.org/x/sys/unix"
 )
 
 // Functions run by the Process children of the IPC tests.
@@ -879,4 +880,61 @@ func TestQueueProducerKilled(t *testing.T) {
 		t.Errorf("%d of the victim's items arrived; it had put %d (or one more)", got, put)
 	}
 	checkOnce(t, xs[victimItems:], 0)
+}
+
+type daemonArg struct {
+	Never *mp.Event
+	Pid   *mp.Value[int64]
+}
+
+// IPCSpawnDaemon starts a daemon child that waits forever, records its
+// pid, and returns: its process exits, and the daemon must go with it.
+var IPCSpawnDaemon = mp.Register("test.ipc.spawn-daemon", func(ctx context.Context, a daemonArg) (struct{}, error) {
+	p, err := mp.NewProcess(IPCWait, a.Never, mp.Daemon(true))
+	if err != nil {
+		return struct{}{}, err
+	}
+	if err := p.Start(); err != nil {
+		return struct{}{}, err
+	}
+	a.Pid.Store(int64(p.Pid()))
+	return struct{}{}, nil
+})
+
+// A daemon Process is killed when its parent exits.
+func TestDaemonDiesWithParent(t *testing.T) {
+	checkResources(t)
+	never := must[*mp.Event](t)(mp.NewEvent())
+	defer never.Close()
+	pid := must[*mp.Value[int64]](t)(mp.NewValue[int64](0))
+	defer pid.Close()
+	join(t, start(t, IPCSpawnDaemon, daemonArg{Never: never, Pid: pid}), 0)
+	dpid := int(pid.Load())
+	if dpid == 0 {
+		t.Fatal("the parent did not record its daemon's pid")
+	}
+	pfd, err := unix.PidfdOpen(dpid, 0)
+	if err == unix.ESRCH {
+		return // gone already
+	}
+	if err != nil {
+		t.Skipf("pidfd_open: %v", err)
+	}
+	defer unix.Close(pfd)
+	// The pidfd becomes readable when the process exits.
+	fds := []unix.PollFd{{Fd: int32(pfd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 60_000) // a bound, not a synchronisation
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			unix.Kill(dpid, unix.SIGKILL)
+			t.Fatalf("the daemon child %d outlived its parent by a minute", dpid)
+		}
+		return
+	}
 }
