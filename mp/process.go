@@ -283,6 +283,7 @@ func (p *Process) signal(sig os.Signal) error {
 	return nil
 }
 
+// String describes the process, as Python's repr of a Process.
 func (p *Process) String() string {
 	code, exited := p.ExitCode()
 	switch {

@@ -30,6 +30,7 @@ type HolderDiedError struct {
 	PID int
 }
 
+// Error says which process died and what the caller must do.
 func (e *HolderDiedError) Error() string {
 	return fmt.Sprintf("mp: the lock's holder (process %d) died holding it; the lock is now held by the caller, and what it guards may be inconsistent: check or repair it, then Unlock", e.PID)
 }
