@@ -65,11 +65,11 @@ type ProcessOption func(*Process)
 // child sees it as ProcessName() (current_process().name).
 func ProcessName(name string) ProcessOption { return func(p *Process) { p.name = name } }
 
-// Daemon makes the process a daemon: it is killed when the parent process
-// exits, however it exits (on Linux; elsewhere when the parent exits
-// normally only if it Terminates it). A non-daemon process outlives its
-// parent: join it before main returns (Python joins them at exit; Go has
-// no such hook).
+// Daemon makes the process a daemon: on Linux the kernel kills it
+// (SIGKILL) when the parent process exits, however it exits; elsewhere
+// nothing does, so Terminate it before exiting. A non-daemon process
+// outlives its parent: join it before main returns (Python joins them at
+// exit; Go has no such hook).
 func Daemon(daemon bool) ProcessOption { return func(p *Process) { p.daemon = daemon } }
 
 var processCount atomic.Int64
