@@ -155,7 +155,7 @@ func (q *Queue[T]) readAt(ring []byte, pos uint64, b []byte) {
 }
 
 // spinWaits is how many times a Put or Get looks again before sleeping.
-const spinWaits = 2000
+const spinWaits = 200
 
 // wait sleeps on the sequence word at seqOff with the lock held on entry
 // and on return (unless an error is returned, then not held).
@@ -177,6 +177,9 @@ func (q *Queue[T]) wait(ctx context.Context, put bool, need uint64) error {
 	for i := 0; i < spinWaits && !ready(); i++ {
 		if ctx.Err() != nil {
 			break
+		}
+		if i >= spinWaits-spinYields*4 {
+			osYield() // the other side may be waiting for this core
 		}
 	}
 	if err := q.lock(ctx); err != nil {
