@@ -48,6 +48,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/braid-go/braid/mp"
@@ -264,7 +265,7 @@ func pipeline(ctx context.Context, c config) (r result, err error) {
 		started = append(started, p)
 		return p, nil
 	}
-	join := func(p *mp.Process) error {
+	join := func(ctx context.Context, p *mp.Process) error {
 		if err := p.Join(ctx); err != nil {
 			return err
 		}
@@ -281,23 +282,54 @@ func pipeline(ctx context.Context, c config) (r result, err error) {
 			return r, err
 		}
 	}
-	producers := make([]*mp.Process, c.producers)
-	for i := range producers {
-		arg := ProduceArg{Q: q, Producer: i, Items: c.items}
-		if producers[i], err = startProcess(mp.NewProcess(Produce, arg, mp.ProcessName(fmt.Sprintf("producer-%d", i)))); err != nil {
-			return r, err
-		}
+	// A consumer that dies would leave the producers blocked on a full
+	// queue, or JoinableQueue.Join waiting for a TaskDone that never comes
+	// (as in Python): until the queue is done, a consumer's exit cancels
+	// the waits.
+	watch, stopWatching := context.WithCancelCause(ctx)
+	var watchers sync.WaitGroup
+	for _, p := range consumers {
+		watchers.Add(1)
+		go func() {
+			defer watchers.Done()
+			select {
+			case <-p.Done():
+				stopWatching(fmt.Errorf("%v exited before the queue was done", p))
+			case <-watch.Done():
+			}
+		}()
 	}
-	for _, p := range producers {
-		if err = join(p); err != nil {
-			return r, err
+	waitDone := func() error {
+		producers := make([]*mp.Process, c.producers)
+		for i := range producers {
+			arg := ProduceArg{Q: q, Producer: i, Items: c.items}
+			p, err := startProcess(mp.NewProcess(Produce, arg, mp.ProcessName(fmt.Sprintf("producer-%d", i))))
+			if err != nil {
+				return err
+			}
+			producers[i] = p
 		}
+		for _, p := range producers {
+			if err := join(watch, p); err != nil {
+				return err
+			}
+		}
+		if c.end == "join" {
+			return q.Join(watch) // every item put was TaskDone
+		}
+		return nil
+	}
+	err = waitDone()
+	stopWatching(nil)
+	watchers.Wait()
+	if err != nil {
+		if cause := context.Cause(watch); cause != nil && cause != err && !errors.Is(cause, context.Canceled) {
+			err = fmt.Errorf("%w (%v)", cause, err)
+		}
+		return r, err
 	}
 	switch c.end {
 	case "join":
-		if err = q.Join(ctx); err != nil { // every item put was TaskDone
-			return r, err
-		}
 		if err = q.Shutdown(); err != nil { // the consumers' Get returns ErrQueueShutDown
 			return r, err
 		}
@@ -309,7 +341,7 @@ func pipeline(ctx context.Context, c config) (r result, err error) {
 		}
 	}
 	for _, p := range consumers {
-		if err = join(p); err != nil {
+		if err = join(ctx, p); err != nil {
 			return r, err
 		}
 	}
