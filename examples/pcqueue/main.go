@@ -136,6 +136,7 @@ func main() {
 type config struct {
 	producers, consumers, items, rounds, maxsize int
 	end                                          string
+	consume                                      mp.Func[ConsumeArg, struct{}] // Consume; a test's failing consumer
 }
 
 // result is what one run of the pipeline did.
@@ -174,6 +175,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	fmt.Fprintf(stdout, "%d producer and %d consumer processes, %d items of %d SHA-256 rounds, queue bound %d, end by %s, %d CPUs\n",
 		c.producers, c.consumers, c.producers*c.items, c.rounds, c.maxsize, c.end, runtime.NumCPU())
+	c.consume = Consume
 	r, err := pipeline(ctx, c)
 	if err != nil {
 		fmt.Fprintln(stderr, "pcqueue:", err)
@@ -278,7 +280,7 @@ func pipeline(ctx context.Context, c config) (r result, err error) {
 	consumers := make([]*mp.Process, c.consumers)
 	for i := range consumers {
 		arg := ConsumeArg{Q: q, Consumer: i, Items: c.items, Rounds: c.rounds, Seen: seen, Taken: taken, Checksum: checksum}
-		if consumers[i], err = startProcess(mp.NewProcess(Consume, arg, mp.ProcessName(fmt.Sprintf("consumer-%d", i)))); err != nil {
+		if consumers[i], err = startProcess(mp.NewProcess(c.consume, arg, mp.ProcessName(fmt.Sprintf("consumer-%d", i)))); err != nil {
 			return r, err
 		}
 	}

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
 	"runtime"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -73,6 +75,32 @@ func TestPCQueueBadFlags(t *testing.T) {
 		var out, errOut bytes.Buffer
 		if code := run(context.Background(), args, &out, &errOut); code != 2 || errOut.Len() == 0 {
 			t.Errorf("%v: exit code %d, stderr %q; want 2 and a message", args, code, errOut.String())
+		}
+	}
+}
+
+// crashAfter is a consumer that fails after taking 5 items, as one that
+// crashes would, without marking them done.
+var crashAfter = mp.Register("examples.pcqueue.test.crash", func(ctx context.Context, a ConsumeArg) (struct{}, error) {
+	for range 5 {
+		if _, err := a.Q.Get(ctx); err != nil {
+			return struct{}{}, err
+		}
+	}
+	return struct{}{}, errors.New("the consumer crashed")
+})
+
+// A consumer that dies ends the run with an error that names it, instead
+// of leaving the producers blocked on the full queue or Join waiting.
+func TestPCQueueConsumerDies(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("mp's shared queue is implemented on Linux only")
+	}
+	for _, maxsize := range []int{0, 2} { // Join waits; a producer waits on the full queue
+		c := config{producers: 2, consumers: 1, items: 20, rounds: 1, maxsize: maxsize, end: "join", consume: crashAfter}
+		_, err := pipeline(context.Background(), c)
+		if err == nil || !strings.Contains(err.Error(), `name="consumer-0"`) || !strings.Contains(err.Error(), "exited before the queue was done") {
+			t.Errorf("maxsize %d: err = %v; want the consumer's exit named", maxsize, err)
 		}
 	}
 }
