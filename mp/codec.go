@@ -170,7 +170,7 @@ func implementsPair(t, m, u reflect.Type) (ok bool, half error) {
 	if !t.Implements(m) && !reflect.PointerTo(t).Implements(m) {
 		return false, nil
 	}
-	if reflect.PointerTo(t).Implements(u) {
+	if reflect.PointerTo(t).Implements(u) || (t.Kind() == reflect.Pointer && t.Implements(u)) {
 		return true, nil
 	}
 	return false, fmt.Errorf("type %s implements %s but *%s does not implement %s: its values could be sent but not received", t, m, t, u)

@@ -64,6 +64,7 @@ var mainCalled atomic.Bool
 // start workers in a program that did not call Main.
 func Main() {
 	mainCalled.Store(true)
+	processMain() // a Process child runs its function and exits here
 	v, ok := os.LookupEnv(envWorker)
 	if !ok {
 		return

@@ -2,21 +2,27 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/braid-go/braid/mp"
 )
 
 // The locked counters are right.
 func TestRaceFixes(t *testing.T) {
 	for _, mode := range []string{"mutex", "atomic"} {
 		var out, errOut bytes.Buffer
-		if code := run([]string{"-mode", mode, "-goroutines", "8", "-increments", "5000"}, &out, &errOut); code != 0 {
+		if code := run(context.Background(), []string{"-mode", mode, "-goroutines", "8", "-increments", "5000"}, &out, &errOut); code != 0 {
 			t.Fatalf("%s: exit code %d, stderr:\n%s", mode, code, errOut.String())
 		}
 		re := regexp.MustCompile(`^8 goroutines x 5000 increments = 40000, on \d+ CPUs
@@ -60,15 +66,75 @@ func TestRaceDetected(t *testing.T) {
 }
 
 func TestRaceBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-mode", "locked"}, {"-goroutines", "0"}, {"-increments", "x"}, {"extra"}} {
+	for _, args := range [][]string{{"-mode", "locked"}, {"-goroutines", "0"}, {"-increments", "x"}, {"extra"},
+		{"-processes", "0"}, {"-proc-increments", "-1"}, {"-mode", "value"},
+	} {
 		var out, errOut bytes.Buffer
-		if code := run(args, &out, &errOut); code != 2 || errOut.Len() == 0 {
+		if code := run(context.Background(), args, &out, &errOut); code != 2 || errOut.Len() == 0 {
 			t.Errorf("%v: exit code %d, stderr %q; want 2 and a message", args, code, errOut.String())
 		}
 	}
 }
 
-// TestMain fails the run if a goroutine of the program outlives it.
+// The shared counter under its lock and with its atomic add is exact
+// across processes.
+func TestRaceProcessFixes(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("mp's shared Value is implemented on Linux only")
+	}
+	for _, mode := range []string{"value-lock", "value-add"} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), []string{"-mode", mode, "-processes", "3", "-proc-increments", "5000"}, &out, &errOut); code != 0 {
+			t.Fatalf("%s: exit code %d, stderr:\n%s", mode, code, errOut.String())
+		}
+		re := regexp.MustCompile(`^3 processes x 5000 increments = 15000, on \d+ CPUs \(counting time, process start excluded\)
+` + mode + ` +15000  right +\S+
+$`)
+		if !re.MatchString(out.String()) {
+			t.Errorf("%s: output:\n%s", mode, out.String())
+		}
+	}
+}
+
+// The unlocked shared counter may lose increments or not; what the program
+// says about it is what happened: the count and the loss add up to the
+// total, and "right, by luck" only when nothing was lost.
+func TestRaceProcessUnsafeHonest(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("mp's shared Value is implemented on Linux only")
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"-mode", "value-unsafe", "-processes", "3", "-proc-increments", "5000"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit code %d, stderr:\n%s", code, errOut.String())
+	}
+	re := regexp.MustCompile(`^3 processes x 5000 increments = 15000, on \d+ CPUs \(counting time, process start excluded\)
+value-unsafe +(\d+)  (right, by luck \(no update was lost\)|(\d+) increments lost) +\S+
+$`)
+	m := re.FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	got, _ := strconv.Atoi(m[1])
+	lost := 0
+	if m[3] != "" {
+		lost, _ = strconv.Atoi(m[3])
+		if lost == 0 {
+			t.Errorf("claims a loss of 0:\n%s", out.String())
+		}
+	}
+	if got+lost != 15000 || got < 1 {
+		t.Errorf("count %d and loss %d do not make 15000:\n%s", got, lost, out.String())
+	}
+	t.Logf("%d of 15000 increments lost on this run", lost)
+}
+
+// TestMain: the counting processes are this test binary; and the run fails
+// if a goroutine of the program outlives it.
 func TestMain(m *testing.M) {
+	mp.Main()
+	if _, set := os.LookupEnv("GORACE"); !set {
+		// Children built with -race would otherwise sleep a second as they exit.
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
 	goleak.VerifyTestMain(m)
 }

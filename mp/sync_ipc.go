@@ -1,0 +1,435 @@
+package mp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/braid-go/braid/futures"
+	"github.com/braid-go/braid/internal/loopthread"
+)
+
+// The cross-process mutex is one 32-bit word of shared memory: 0 when
+// free, else the holder's pid, with lockWaiters set while processes may
+// sleep on it (a futex). A waiter wakes at least every livenessEvery to
+// check that the holder still runs; a dead holder's lock is taken over by
+// the waiter, which is told so with a *HolderDiedError. (Linux's robust
+// futex lists are owned by the C library's threads and cannot be used from
+// Go.) The check reads /proc/<pid>: a pid reused by another process within
+// that interval would hide the death until that process exits too.
+
+const (
+	lockWaiters   = 1 << 30
+	lockPidMask   = lockWaiters - 1
+	livenessEvery = 100 * time.Millisecond
+)
+
+// wakeOnDone wakes every waiter on w when ctx ends, so that a blocked wait
+// sees the cancellation at once; the returned stop ends the watch. A wake
+// after the mapping is gone is harmless (the futex call fails with EFAULT).
+func wakeOnDone(ctx context.Context, w *uint32) (stop func() bool) {
+	if ctx.Done() == nil {
+		return func() bool { return true }
+	}
+	return context.AfterFunc(ctx, func() { futexWake(w, math.MaxInt32) })
+}
+
+// mutexTry takes the free mutex w.
+func mutexTry(w *uint32) bool { return atomic.CompareAndSwapUint32(w, 0, uint32(myPid)) }
+
+// mutexLock takes the mutex w, waiting while another process (or goroutine)
+// holds it, until ctx ends.
+func mutexLock(ctx context.Context, w *uint32) error {
+	if atomic.CompareAndSwapUint32(w, 0, uint32(myPid)) {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stop := wakeOnDone(ctx, w)
+	defer stop()
+	me := uint32(myPid) | lockWaiters // once we waited, others may be waiting too
+	var lastOwner uint32
+	lastCheck := time.Now()
+	for spins := 0; ; spins++ {
+		v := atomic.LoadUint32(w)
+		if v == 0 {
+			if atomic.CompareAndSwapUint32(w, 0, me) {
+				return nil
+			}
+			continue
+		}
+		if spins < 64 {
+			// A short spin: critical sections are often a few
+			// instructions long, shorter than a futex sleep and wake.
+			continue
+		}
+		if spins < 64+spinYields {
+			// Then give the core away a few times: with more
+			// processes than cores, the holder may be waiting for it.
+			osYield()
+			continue
+		}
+		if v&lockWaiters == 0 && !atomic.CompareAndSwapUint32(w, v, v|lockWaiters) {
+			continue
+		}
+		futexWait(w, v|lockWaiters, livenessEvery)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		owner := atomic.LoadUint32(w) & lockPidMask
+		if owner == 0 {
+			continue
+		}
+		if owner != lastOwner {
+			lastOwner, lastCheck = owner, time.Now()
+			continue
+		}
+		if time.Since(lastCheck) < livenessEvery {
+			continue
+		}
+		lastCheck = time.Now()
+		if !pidAlive(int(owner)) {
+			cur := atomic.LoadUint32(w)
+			if cur&lockPidMask == owner && atomic.CompareAndSwapUint32(w, cur, me) {
+				return &HolderDiedError{PID: int(owner)}
+			}
+		}
+	}
+}
+
+// mutexUnlock frees the mutex w; an error if it was not held.
+func mutexUnlock(w *uint32) error {
+	v := atomic.SwapUint32(w, 0)
+	if v == 0 {
+		return errors.New("mp: Unlock of an unlocked Lock")
+	}
+	if v&lockWaiters != 0 {
+		futexWake(w, 1)
+	}
+	return nil
+}
+
+// awaitable runs a blocking call without blocking an event loop: in a
+// task of an aio loop (ctx is the task's context) the call runs in a
+// goroutine and only the task is suspended until it returns; elsewhere it
+// runs in the caller. When ctx ends first, the call is cancelled and waited
+// for (a few microseconds): if it completed anyway (an item taken, a lock
+// acquired), its result is returned rather than lost.
+func awaitable[T any](ctx context.Context, call func(context.Context) (T, error)) (T, error) {
+	if !loopthread.OnLoop() {
+		return call(ctx)
+	}
+	fut := futures.NewFuture[T]()
+	fut.SetRunning()
+	inner, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		v, err := call(inner)
+		fut.Complete(v, err)
+	}()
+	handled, err := loopthread.Await(ctx, fut)
+	if !handled || err != nil {
+		if err != nil {
+			cancel()
+		}
+		<-fut.Done()
+		v, ferr := fut.Result(context.Background())
+		if ferr != nil && err != nil && handled {
+			return v, err
+		}
+		return v, ferr
+	}
+	return fut.Result(context.Background())
+}
+
+// Lock is Python's multiprocessing.Lock: a mutex shared by processes. A
+// process that dies holding it does not hang the others: the next Lock
+// takes it over and returns a *HolderDiedError (within about 0.1 s of the
+// death).
+//
+// Create it with NewLock and hand it to other processes as an argument of
+// a registered function (run by a Process or a Pool); every copy names the
+// same lock. It is not recursive, and any process may Unlock it (as
+// Python's). Close releases this process's mapping.
+type Lock struct {
+	*handle
+	off int
+}
+
+// NewLock creates a Lock.
+func NewLock() (*Lock, error) {
+	s, err := newSegment(kindLock, 64)
+	if err != nil {
+		return nil, err
+	}
+	return &Lock{handle: &handle{seg: s}}, nil
+}
+
+// Lock acquires the lock, waiting until it is free or ctx ends (Python's
+// acquire(timeout=...) is a ctx with a deadline). It returns nil, ctx's
+// error (the lock not taken), or a *HolderDiedError: the holder died, and
+// the caller holds the lock now. In a task of an aio loop only the task
+// waits.
+func (l *Lock) Lock(ctx context.Context) error {
+	if l.handle == nil {
+		return errZeroLock
+	}
+	if err := l.enter(); err != nil {
+		return err
+	}
+	defer l.leave()
+	w := l.seg.u32(l.off)
+	if mutexTry(w) {
+		return nil
+	}
+	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, mutexLock(ctx, w)
+	})
+	return err
+}
+
+// TryLock acquires the lock if it is free (Python's acquire(False)).
+func (l *Lock) TryLock() bool {
+	if l.handle == nil || l.enter() != nil {
+		return false
+	}
+	defer l.leave()
+	return mutexTry(l.seg.u32(l.off))
+}
+
+// Unlock releases the lock; an error if it was not locked.
+func (l *Lock) Unlock() error {
+	if l.handle == nil {
+		return errZeroLock
+	}
+	if err := l.enter(); err != nil {
+		return err
+	}
+	defer l.leave()
+	return mutexUnlock(l.seg.u32(l.off))
+}
+
+// Close releases this process's mapping of the lock (other processes keep
+// theirs); the lock itself is not released.
+func (l *Lock) Close() error {
+	if l.handle != nil {
+		l.close()
+	}
+	return nil
+}
+
+var errZeroLock = errors.New("mp: use of a zero Lock: create it with NewLock (or receive it as an argument)")
+
+// MarshalBinary encodes the handle for another process (the codec calls it).
+func (l *Lock) MarshalBinary() ([]byte, error) {
+	if l.handle == nil {
+		return nil, errZeroLock
+	}
+	return l.marshal(uint64(l.off))
+}
+
+// UnmarshalBinary maps the lock a handle names.
+func (l *Lock) UnmarshalBinary(b []byte) error {
+	if l.handle == nil {
+		l.handle = &handle{}
+	}
+	x, err := l.unmarshal(0, b, 1)
+	if err != nil {
+		return err
+	}
+	l.off = int(x[0])
+	if l.off < 0 || l.off+4 > len(l.seg.data()) {
+		l.close()
+		return fmt.Errorf("mp: lock offset %d outside its shared object", l.off)
+	}
+	return nil
+}
+
+// Semaphore is Python's multiprocessing.Semaphore: a counter shared by
+// processes; Acquire waits while it is zero. (The count of a process that
+// dies holding a unit is not given back, as in Python.)
+type Semaphore struct {
+	handle
+}
+
+// NewSemaphore creates a Semaphore with value units.
+func NewSemaphore(value int) (*Semaphore, error) {
+	if value < 0 || value > math.MaxInt32 {
+		return nil, fmt.Errorf("mp: NewSemaphore(%d): the value must be between 0 and %d", value, math.MaxInt32)
+	}
+	s, err := newSegment(kindSemaphore, 64)
+	if err != nil {
+		return nil, err
+	}
+	atomic.StoreUint32(s.u32(0), uint32(value))
+	return &Semaphore{handle{seg: s}}, nil
+}
+
+func (s *Semaphore) tryDown() bool {
+	w := s.seg.u32(0)
+	for {
+		v := atomic.LoadUint32(w)
+		if v == 0 {
+			return false
+		}
+		if atomic.CompareAndSwapUint32(w, v, v-1) {
+			return true
+		}
+	}
+}
+
+// Acquire takes a unit, waiting while there is none until ctx ends. In a
+// task of an aio loop only the task waits.
+func (s *Semaphore) Acquire(ctx context.Context) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	if s.tryDown() {
+		return nil
+	}
+	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
+		w, nw := s.seg.u32(0), s.seg.u32(4)
+		stop := wakeOnDone(ctx, w)
+		defer stop()
+		for !s.tryDown() {
+			if err := ctx.Err(); err != nil {
+				return struct{}{}, err
+			}
+			atomic.AddUint32(nw, 1)
+			futexWait(w, 0, 0)
+			atomic.AddUint32(nw, ^uint32(0))
+		}
+		return struct{}{}, nil
+	})
+	return err
+}
+
+// TryAcquire takes a unit if there is one.
+func (s *Semaphore) TryAcquire() bool {
+	if s.enter() != nil {
+		return false
+	}
+	defer s.leave()
+	return s.tryDown()
+}
+
+// Release gives a unit back.
+func (s *Semaphore) Release() error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	atomic.AddUint32(s.seg.u32(0), 1)
+	if atomic.LoadUint32(s.seg.u32(4)) != 0 {
+		futexWake(s.seg.u32(0), 1)
+	}
+	return nil
+}
+
+// Value returns the current count (Python's get_value).
+func (s *Semaphore) Value() int {
+	if s.enter() != nil {
+		return 0
+	}
+	defer s.leave()
+	return int(atomic.LoadUint32(s.seg.u32(0)))
+}
+
+// Close releases this process's mapping of the semaphore.
+func (s *Semaphore) Close() error { s.close(); return nil }
+
+// MarshalBinary encodes the handle for another process.
+func (s *Semaphore) MarshalBinary() ([]byte, error) { return s.marshal() }
+
+// UnmarshalBinary maps the semaphore a handle names.
+func (s *Semaphore) UnmarshalBinary(b []byte) error {
+	_, err := s.unmarshal(kindSemaphore, b, 0)
+	return err
+}
+
+// Event is Python's multiprocessing.Event: a flag shared by processes,
+// which Wait waits for.
+type Event struct {
+	handle
+}
+
+// NewEvent creates an Event, not set.
+func NewEvent() (*Event, error) {
+	s, err := newSegment(kindEvent, 64)
+	if err != nil {
+		return nil, err
+	}
+	return &Event{handle{seg: s}}, nil
+}
+
+// Set sets the flag and wakes every waiter.
+func (e *Event) Set() error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.leave()
+	atomic.StoreUint32(e.seg.u32(0), 1)
+	futexWake(e.seg.u32(0), math.MaxInt32)
+	return nil
+}
+
+// Clear resets the flag.
+func (e *Event) Clear() error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.leave()
+	atomic.StoreUint32(e.seg.u32(0), 0)
+	return nil
+}
+
+// IsSet reports whether the flag is set.
+func (e *Event) IsSet() bool {
+	if e.enter() != nil {
+		return false
+	}
+	defer e.leave()
+	return atomic.LoadUint32(e.seg.u32(0)) != 0
+}
+
+// Wait waits until the flag is set, or ctx ends (then ctx's error). In a
+// task of an aio loop only the task waits.
+func (e *Event) Wait(ctx context.Context) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.leave()
+	w := e.seg.u32(0)
+	if atomic.LoadUint32(w) != 0 {
+		return nil
+	}
+	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
+		stop := wakeOnDone(ctx, w)
+		defer stop()
+		for atomic.LoadUint32(w) == 0 {
+			if err := ctx.Err(); err != nil {
+				return struct{}{}, err
+			}
+			futexWait(w, 0, 0)
+		}
+		return struct{}{}, nil
+	})
+	return err
+}
+
+// Close releases this process's mapping of the event.
+func (e *Event) Close() error { e.close(); return nil }
+
+// MarshalBinary encodes the handle for another process.
+func (e *Event) MarshalBinary() ([]byte, error) { return e.marshal() }
+
+// UnmarshalBinary maps the event a handle names.
+func (e *Event) UnmarshalBinary(b []byte) error {
+	_, err := e.unmarshal(kindEvent, b, 0)
+	return err
+}
