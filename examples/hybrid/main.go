@@ -222,7 +222,7 @@ func crawl(ctx context.Context, urls []string, c config, mode string) ([]Stats, 
 	}
 	var out []Stats
 	var stall time.Duration
-	err := aio.Run(ctx, func(ctx context.Context) error {
+	err := aio.Run(ctx, func(ctx context.Context) (err error) {
 		var client aiohttp.Client
 		defer client.CloseIdleConnections()
 
@@ -240,10 +240,12 @@ func crawl(ctx context.Context, urls []string, c config, mode string) ([]Stats, 
 		})
 		defer func() {
 			heartbeat.Cancel()
-			heartbeat.Await(ctx) // its cancellation, expected
+			// Its cancellation is expected; anything else is an error.
+			if _, herr := heartbeat.Await(ctx); herr != nil && !errors.Is(herr, context.Canceled) && err == nil {
+				err = herr
+			}
 		}()
 
-		var err error
 		switch mode {
 		case "sequential":
 			for _, u := range urls {

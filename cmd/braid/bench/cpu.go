@@ -23,7 +23,7 @@ import (
 )
 
 // CPUTask is one task of the cpu workload. It is plain data so that process
-// and cluster executors can send it to a worker.
+// executors can send it to a worker.
 type CPUTask struct {
 	// Kind is "fib" (recursive Fibonacci of N) or "primes" (the number of
 	// primes below N, by trial division).

@@ -14,7 +14,7 @@ import (
 	"github.com/braid-go/braid/mp"
 )
 
-// The articles' I/O-bound workload through threads (issue 5): N blocking
+// The articles' I/O-bound workload through threads: N blocking
 // HTTP GETs with net/http's client against a local server that answers
 // after 20 ms, from the event loop through aio.ToThread with 20 and 200
 // workers, beside plain Go goroutines with the same counts and, with
