@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Errors of Queue and Pipe.
@@ -40,22 +41,27 @@ type queueConfig struct{ bytes int }
 // DefaultQueueBytes, at most 1 GiB).
 func QueueBytes(n int) QueueOption { return func(c *queueConfig) { c.bytes = n } }
 
-// Layout of a queue's segment.
+// Layout of a queue's segment. Producers and consumers each have a lock
+// and indexes of their own, on cache lines of their own, so that a Put
+// and a Get running at once on two cores do not take the same lock nor
+// write the same line; the wait words are written only by sleepers.
 const (
-	qMutex    = 0  // uint32 mutex
-	qNotEmpty = 4  // uint32 sequence, futex of waiting getters
-	qNotFull  = 8  // uint32 sequence, futex of waiting putters
-	qClosed   = 12 // uint32
-	qWaitGet  = 16 // uint32 getters asleep
-	qWaitPut  = 20 // uint32 putters asleep
-	qMaxSize  = 24 // uint32 items, 0: unbounded
-	qUnfin    = 28 // uint32 unfinished tasks (JoinableQueue)
-	qJoinSeq  = 32 // uint32 sequence, futex of Join
-	qHead     = 40 // uint64 bytes taken, ever
-	qTail     = 48 // uint64 bytes put, ever
-	qCount    = 56 // uint64 items
-	qRingSize = 64 // uint64
-	qRing     = 128
+	qClosed   = 0   // uint32, set once
+	qMaxSize  = 4   // uint32 items, 0: unbounded
+	qRingSize = 8   // uint64
+	qJoinSeq  = 16  // uint32 sequence, futex of Join
+	qNotEmpty = 64  // uint32 sequence, futex of waiting getters
+	qWaitGet  = 68  // uint32 getters asleep
+	qNotFull  = 128 // uint32 sequence, futex of waiting putters
+	qWaitPut  = 132 // uint32 putters asleep
+	qPutMutex = 192 // uint32 mutex of the producers
+	qTail     = 200 // uint64 bytes put, ever (the publication)
+	qPut      = 208 // uint64 items put, ever
+	qGetMutex = 256 // uint32 mutex of the consumers
+	qHead     = 264 // uint64 bytes taken, ever (the removal)
+	qTaken    = 272 // uint64 items taken, ever
+	qDone     = 320 // uint64 TaskDone calls (JoinableQueue)
+	qRing     = 384
 )
 
 // Queue is Python's multiprocessing.Queue: a FIFO of values of type T
@@ -64,19 +70,26 @@ const (
 // function, run by a Process or a Pool: every copy is the same queue.
 //
 // Items are encoded with mp's codec (as the arguments of registered
-// functions) into a ring buffer in shared memory; Put and Get copy them in
-// and out under a cross-process lock, with no pipe, no feeder thread and
-// no system call unless a side has to sleep. An item is in the queue once
-// Put returns: a producer that dies later loses nothing, and one that dies
-// in the middle of a Put leaves the queue as it was before it. An item
-// leaves only when a Get takes it whole: a consumer that dies loses no
-// item it did not take.
+// functions; an int, a float, a bool, a string or a []byte without
+// reflection) into a ring buffer in shared memory; Put copies them in
+// under the producers' cross-process lock and Get copies them out under
+// the consumers', with no pipe, no feeder thread and no system call
+// unless a side has to sleep. An item is in the queue once Put returns: a
+// producer that dies later loses nothing, and one that dies in the middle
+// of a Put leaves the queue as it was before it. An item leaves only when
+// a Get takes it whole: a consumer that dies loses no item it did not
+// take.
 //
 // In a task of an aio event loop, Put and Get suspend only the task.
 type Queue[T any] struct {
 	handle
-	raw  bool
-	bufs sync.Pool
+	codec itemCodec
+	size  uintptr // of T, for the scalar codecs
+	bufs  sync.Pool
+	// This handle's last looks at the other side's indexes: a producer
+	// reads the consumers' line again only when the room it saw is not
+	// enough, a consumer the producers' only when it saw no item.
+	headSeen, takenSeen, tailSeen atomic.Uint64
 }
 
 // NewQueue creates a queue holding at most maxsize items (0: no limit but
@@ -102,7 +115,9 @@ func NewQueue[T any](maxsize int, opts ...QueueOption) (*Queue[T], error) {
 	}
 	*s.u32(qMaxSize) = uint32(maxsize)
 	*s.u64(qRingSize) = uint64(cfg.bytes)
-	return &Queue[T]{handle: handle{seg: s}, raw: isRaw[T]()}, nil
+	q := &Queue[T]{handle: handle{seg: s}}
+	q.codec, q.size = codecOf[T]()
+	return q, nil
 }
 
 func (q *Queue[T]) ring() []byte {
@@ -110,70 +125,85 @@ func (q *Queue[T]) ring() []byte {
 	return d[qRing : qRing+int(atomic.LoadUint64(q.seg.u64(qRingSize)))]
 }
 
-// lock takes the queue's mutex. A holder that died is harmless: the
-// indexes are published by single stores after the copy, so the queue is
-// as the dead process last published it; only the item count may lag
-// the tail, and is recounted.
-func (q *Queue[T]) lock(ctx context.Context) error {
-	w := q.seg.u32(qMutex)
+func (q *Queue[T]) load64(off int) uint64     { return atomic.LoadUint64(q.seg.u64(off)) }
+func (q *Queue[T]) store64(off int, v uint64) { atomic.StoreUint64(q.seg.u64(off), v) }
+func (q *Queue[T]) closed() bool              { return atomic.LoadUint32(q.seg.u32(qClosed)) != 0 }
+
+// lockPut takes the producers' mutex. A holder that died is harmless:
+// the tail is published by one store after the copy, so the queue is as
+// the dead process last published it; only the count of items put may be
+// one ahead of the tail, and is recounted.
+func (q *Queue[T]) lockPut(ctx context.Context) error {
+	w := q.seg.u32(qPutMutex)
 	if mutexTry(w) {
 		return nil
 	}
 	err := mutexLock(ctx, w)
 	if _, died := err.(*HolderDiedError); died {
-		q.recount()
+		// The lock order is producers' then consumers': a consumer
+		// never waits for the producers' lock.
+		_ = q.lockGet(context.Background())
+		n := uint64(0)
+		ring := q.ring()
+		head, tail := q.load64(qHead), q.load64(qTail)
+		for pos := head; pos < tail; n++ {
+			var hdr [4]byte
+			readRing(ring, pos, hdr[:])
+			pos += recHdr + uint64(binary.LittleEndian.Uint32(hdr[:]))
+		}
+		q.store64(qPut, q.load64(qTaken)+n)
+		q.unlockGet()
 		return nil
 	}
 	return err
 }
 
-func (q *Queue[T]) unlock() { _ = mutexUnlock(q.seg.u32(qMutex)) }
-
-// recount sets the item count from the records between head and tail.
-func (q *Queue[T]) recount() {
-	ring := q.ring()
-	head, tail := *q.seg.u64(qHead), *q.seg.u64(qTail)
-	n := uint64(0)
-	for pos := head; pos < tail; n++ {
-		var hdr [4]byte
-		q.readAt(ring, pos, hdr[:])
-		pos += 4 + uint64(binary.LittleEndian.Uint32(hdr[:]))
+// lockGet takes the consumers' mutex. A holder that died after counting
+// the item it was taking but before removing it left the count one
+// ahead: the sequence number of the record still at the head says so.
+func (q *Queue[T]) lockGet(ctx context.Context) error {
+	w := q.seg.u32(qGetMutex)
+	if mutexTry(w) {
+		return nil
 	}
-	atomic.StoreUint64(q.seg.u64(qCount), n)
+	err := mutexLock(ctx, w)
+	if _, died := err.(*HolderDiedError); died {
+		head := q.load64(qHead)
+		if head != q.load64(qTail) {
+			var hdr [recHdr]byte
+			readRing(q.ring(), head, hdr[:])
+			taken := q.load64(qTaken)
+			seq := binary.LittleEndian.Uint32(hdr[4:])
+			q.store64(qTaken, taken+uint64(int64(int32(seq-uint32(taken)))))
+		}
+		q.takenSeen.Store(0)
+		return nil
+	}
+	return err
 }
 
-func (q *Queue[T]) writeAt(ring []byte, pos uint64, b []byte) {
-	i := int(pos % uint64(len(ring)))
-	n := copy(ring[i:], b)
-	copy(ring, b[n:])
-}
-
-func (q *Queue[T]) readAt(ring []byte, pos uint64, b []byte) {
-	i := int(pos % uint64(len(ring)))
-	n := copy(b, ring[i:])
-	copy(b[n:], ring)
-}
+func (q *Queue[T]) unlockPut() { _ = mutexUnlock(q.seg.u32(qPutMutex)) }
+func (q *Queue[T]) unlockGet() { _ = mutexUnlock(q.seg.u32(qGetMutex)) }
 
 // spinWaits is how many times a Put or Get looks again before sleeping.
 const spinWaits = 200
 
-// wait sleeps on the sequence word at seqOff with the lock held on entry
-// and on return (unless an error is returned, then not held).
+// wait sleeps until a Put of need bytes fits (put) or a Get can return;
+// the side's lock is held on entry and on return (unless an error is
+// returned, then not held).
 func (q *Queue[T]) wait(ctx context.Context, put bool, need uint64) error {
 	seqOff, waitersOff := qNotEmpty, qWaitGet
+	lock, unlock := q.lockGet, q.unlockGet
+	ready := q.ready
 	if put {
 		seqOff, waitersOff = qNotFull, qWaitPut
+		lock, unlock = q.lockPut, q.unlockPut
+		ready = func() bool { return q.fits(need) }
 	}
-	ready := func() bool {
-		if put {
-			return q.fits(need)
-		}
-		return q.ready()
-	}
-	seqW := q.seg.u32(seqOff)
+	seqW, waiters := q.seg.u32(seqOff), q.seg.u32(waitersOff)
 	// Spin a little without the lock first: the other side is often
 	// just about to act, and a futex sleep and wake costs microseconds.
-	q.unlock()
+	unlock()
 	for i := 0; i < spinWaits && !ready(); i++ {
 		if ctx.Err() != nil {
 			break
@@ -182,31 +212,29 @@ func (q *Queue[T]) wait(ctx context.Context, put bool, need uint64) error {
 			osYield() // the other side may be waiting for this core
 		}
 	}
-	if err := q.lock(ctx); err != nil {
-		return err
+	if !ready() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// Count this sleeper before looking once more: the other side
+		// publishes, then looks for sleepers, so one of the two sees
+		// the other.
+		atomic.AddUint32(waiters, 1)
+		seq := atomic.LoadUint32(seqW)
+		if !ready() {
+			stop := wakeOnDone(ctx, seqW)
+			futexWait(seqW, seq, livenessEvery)
+			stop()
+		}
+		atomic.AddUint32(waiters, ^uint32(0))
 	}
-	if ready() {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		q.unlock()
-		return err
-	}
-	atomic.AddUint32(q.seg.u32(waitersOff), 1)
-	seq := atomic.LoadUint32(seqW)
-	q.unlock()
-	stop := wakeOnDone(ctx, seqW)
-	futexWait(seqW, seq, livenessEvery)
-	stop()
-	err := q.lock(context.Background())
-	atomic.AddUint32(q.seg.u32(waitersOff), ^uint32(0))
-	if err != nil {
+	if err := lock(context.Background()); err != nil {
 		return err
 	}
 	if cerr := ctx.Err(); cerr != nil && !ready() {
 		// Pass on a wake this waiter may have consumed.
 		q.signal(seqOff, waitersOff)
-		q.unlock()
+		unlock()
 		return cerr
 	}
 	return nil
@@ -220,64 +248,75 @@ func (q *Queue[T]) signal(seqOff, waitersOff int) {
 	}
 }
 
-func (q *Queue[T]) encode(v *T) (*bytes.Buffer, error) {
+// encode encodes *v into e: the fast codecs on the stack, the others
+// into a pooled buffer.
+func (q *Queue[T]) encode(v *T, e *encItem) error {
+	e.npre = recHdr
+	if encodeFast(q.codec, q.size, unsafe.Pointer(v), e) {
+		return nil
+	}
 	buf, _ := q.bufs.Get().(*bytes.Buffer)
 	if buf == nil {
 		buf = new(bytes.Buffer)
 	}
 	buf.Reset()
-	buf.Write([]byte{0, 0, 0, 0})
-	tail, err := appendValue(buf, q.raw, v)
-	if err != nil {
+	if err := encMode.MarshalToBuffer(v, buf); err != nil {
 		q.bufs.Put(buf)
-		return nil, fmt.Errorf("mp: cannot encode a queue item of type %s: %w", reflect.TypeFor[T](), err)
+		return fmt.Errorf("mp: cannot encode a queue item of type %s: %w", reflect.TypeFor[T](), err)
 	}
-	buf.Write(tail)
-	binary.LittleEndian.PutUint32(buf.Bytes(), uint32(buf.Len()-4))
-	return buf, nil
+	e.buf, e.body = buf, buf.Bytes()
+	return nil
 }
 
 // Put adds v at the end of the queue, waiting while it is full until ctx
 // ends (then ctx's error, and the queue is unchanged). It returns
 // ErrQueueShutDown after Shutdown.
 func (q *Queue[T]) Put(ctx context.Context, v T) error {
-	return q.put(ctx, v, true)
+	return q.put(ctx, &v, true)
 }
 
 // PutNowait adds v at once, or returns ErrFull.
 func (q *Queue[T]) PutNowait(v T) error {
-	return q.put(context.Background(), v, false)
+	return q.put(context.Background(), &v, false)
 }
 
-func (q *Queue[T]) put(ctx context.Context, v T, block bool) error {
+func (q *Queue[T]) put(ctx context.Context, v *T, block bool) error {
 	if err := q.enter(); err != nil {
 		return err
 	}
 	defer q.leave()
-	buf, err := q.encode(&v)
-	if err != nil {
+	var e encItem
+	if err := q.encode(v, &e); err != nil {
 		return err
 	}
-	defer q.bufs.Put(buf)
-	rec := buf.Bytes()
-	ring := q.ring()
-	if len(rec) > len(ring) || len(rec)-4 > DefaultMaxFrameBytes {
-		return fmt.Errorf("mp: a queue item of %d encoded bytes does not fit the queue's %d-byte buffer: make the queue with a larger mp.QueueBytes", len(rec)-4, len(ring))
+	if e.buf != nil {
+		defer q.bufs.Put(e.buf)
 	}
-	need := uint64(len(rec))
+	ring := q.ring()
+	payload := e.payload()
+	if recHdr+payload > len(ring) || payload > DefaultMaxFrameBytes {
+		return fmt.Errorf("mp: a queue item of %d encoded bytes does not fit the queue's %d-byte buffer: make the queue with a larger mp.QueueBytes", payload, len(ring))
+	}
+	need := uint64(recHdr + payload)
 	// The fast path: room now.
-	if err := q.lock(ctx); err != nil {
+	if err := q.lockPut(ctx); err != nil {
 		return err
 	}
 	if q.fits(need) {
-		return q.commitPut(ring, rec)
+		return q.commitPut(ring, &e)
 	}
-	q.unlock()
+	q.unlockPut()
 	if !block {
 		return ErrFull
 	}
-	_, err = awaitable(ctx, func(ctx context.Context) (struct{}, error) {
-		if err := q.lock(ctx); err != nil {
+	return q.putWait(ctx, ring, e, need)
+}
+
+// putWait is put's wait for room, apart so that the item is copied to
+// the heap (for the closure) only when a Put has to wait.
+func (q *Queue[T]) putWait(ctx context.Context, ring []byte, e encItem, need uint64) error {
+	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
+		if err := q.lockPut(ctx); err != nil {
 			return struct{}{}, err
 		}
 		for !q.fits(need) {
@@ -285,7 +324,7 @@ func (q *Queue[T]) put(ctx context.Context, v T, block bool) error {
 				return struct{}{}, err
 			}
 		}
-		return struct{}{}, q.commitPut(ring, rec)
+		return struct{}{}, q.commitPut(ring, &e)
 	})
 	return err
 }
@@ -293,36 +332,57 @@ func (q *Queue[T]) put(ctx context.Context, v T, block bool) error {
 // fits reports whether an item of need bytes can be put now, or the
 // queue was shut down.
 func (q *Queue[T]) fits(need uint64) bool {
-	if atomic.LoadUint32(q.seg.u32(qClosed)) != 0 {
+	if q.closed() {
 		return true
 	}
-	if maxsize := uint64(atomic.LoadUint32(q.seg.u32(qMaxSize))); maxsize != 0 && atomic.LoadUint64(q.seg.u64(qCount)) >= maxsize {
-		return false
+	if maxsize := uint64(atomic.LoadUint32(q.seg.u32(qMaxSize))); maxsize != 0 {
+		put := q.load64(qPut)
+		if put-q.takenSeen.Load() >= maxsize {
+			taken := q.load64(qTaken)
+			q.takenSeen.Store(taken)
+			if put-taken >= maxsize {
+				return false
+			}
+		}
 	}
-	used := atomic.LoadUint64(q.seg.u64(qTail)) - atomic.LoadUint64(q.seg.u64(qHead))
-	return atomic.LoadUint64(q.seg.u64(qRingSize))-used >= need
+	tail, size := q.load64(qTail), q.load64(qRingSize)
+	if tail-q.headSeen.Load() > size-need {
+		head := q.load64(qHead)
+		q.headSeen.Store(head)
+		return tail-head <= size-need
+	}
+	return true
 }
 
 // ready reports whether a Get can return now: an item, or the queue was
 // shut down.
 func (q *Queue[T]) ready() bool {
-	return atomic.LoadUint64(q.seg.u64(qCount)) != 0 || atomic.LoadUint32(q.seg.u32(qClosed)) != 0
+	closed := q.closed() // before the tail: a shutdown comes after the last tail
+	head := q.load64(qHead)
+	if q.tailSeen.Load() > head {
+		return true
+	}
+	tail := q.load64(qTail)
+	q.tailSeen.Store(tail)
+	return tail != head || closed
 }
 
-// commitPut copies rec in and publishes it; the lock is held on entry and
-// released.
-func (q *Queue[T]) commitPut(ring, rec []byte) error {
-	if atomic.LoadUint32(q.seg.u32(qClosed)) != 0 {
-		q.unlock()
+// commitPut copies the item in and publishes it; the producers' lock is
+// held on entry and released.
+func (q *Queue[T]) commitPut(ring []byte, e *encItem) error {
+	if q.closed() {
+		q.unlockPut()
 		return ErrQueueShutDown
 	}
-	tail := atomic.LoadUint64(q.seg.u64(qTail))
-	q.writeAt(ring, tail, rec)
-	atomic.AddUint32(q.seg.u32(qUnfin), 1)
-	atomic.StoreUint64(q.seg.u64(qTail), tail+uint64(len(rec))) // the publication
-	atomic.AddUint64(q.seg.u64(qCount), 1)
+	tail, n := q.load64(qTail), q.load64(qPut)
+	binary.LittleEndian.PutUint32(e.pre[0:], uint32(e.payload()))
+	binary.LittleEndian.PutUint32(e.pre[4:], uint32(n))
+	writeRing(ring, tail, e.pre[:e.npre])
+	writeRing(ring, tail+uint64(e.npre), e.body)
+	q.store64(qPut, n+1)                                      // before the tail: a TaskDone never outruns it
+	q.store64(qTail, tail+uint64(e.npre)+uint64(len(e.body))) // the publication
+	q.unlockPut()
 	q.signal(qNotEmpty, qWaitGet)
-	q.unlock()
 	return nil
 }
 
@@ -339,81 +399,106 @@ func (q *Queue[T]) GetNowait() (T, error) {
 	return q.get(context.Background(), false)
 }
 
+// taken is an item taken out: its value, or its encoding for the generic
+// decoder.
+type taken[T any] struct {
+	v   T
+	buf *bytes.Buffer
+}
+
 func (q *Queue[T]) get(ctx context.Context, block bool) (T, error) {
 	var zero T
 	if err := q.enter(); err != nil {
 		return zero, err
 	}
 	defer q.leave()
-	if err := q.lock(ctx); err != nil {
+	if err := q.lockGet(ctx); err != nil {
 		return zero, err
 	}
-	var data *bytes.Buffer
+	var it taken[T]
 	var err error
 	if q.ready() {
-		data, err = q.take()
+		err = q.take(&it)
 	} else {
-		q.unlock()
+		q.unlockGet()
 		if !block {
 			return zero, ErrEmpty
 		}
-		data, err = awaitable(ctx, func(ctx context.Context) (*bytes.Buffer, error) {
-			if err := q.lock(ctx); err != nil {
-				return nil, err
+		it, err = awaitable(ctx, func(ctx context.Context) (taken[T], error) {
+			var it taken[T]
+			if err := q.lockGet(ctx); err != nil {
+				return it, err
 			}
 			for !q.ready() {
 				if err := q.wait(ctx, false, 0); err != nil {
-					return nil, err
+					return it, err
 				}
 			}
-			return q.take()
+			return it, q.take(&it)
 		})
 	}
 	if err != nil {
 		return zero, err
 	}
-	defer q.bufs.Put(data)
+	if it.buf == nil {
+		return it.v, nil
+	}
+	defer q.bufs.Put(it.buf)
 	var v T
-	if err := decodeValue(q.raw, data.Bytes(), false, &v); err != nil {
+	if err := decodeValue(q.codec == codecRaw, it.buf.Bytes(), false, &v); err != nil {
 		return zero, fmt.Errorf("mp: cannot decode a queue item as %s: %w", reflect.TypeFor[T](), err)
 	}
 	return v, nil
 }
 
-// take copies the first item out and removes it; the lock is held on
-// entry and released.
-func (q *Queue[T]) take() (*bytes.Buffer, error) {
-	defer q.unlock()
-	if atomic.LoadUint64(q.seg.u64(qCount)) == 0 {
-		return nil, ErrQueueShutDown
+// take copies the first item out and removes it; the consumers' lock is
+// held on entry and released.
+func (q *Queue[T]) take(it *taken[T]) error {
+	defer q.unlockGet()
+	head := q.load64(qHead)
+	tail := q.tailSeen.Load()
+	if tail <= head {
+		tail = q.load64(qTail)
+		q.tailSeen.Store(tail)
+		if tail == head {
+			return ErrQueueShutDown // ready() saw the queue closed
+		}
 	}
 	ring := q.ring()
-	head := atomic.LoadUint64(q.seg.u64(qHead))
-	var hdr [4]byte
-	q.readAt(ring, head, hdr[:])
+	var hdr [recHdr]byte
+	readRing(ring, head, hdr[:])
 	n := uint64(binary.LittleEndian.Uint32(hdr[:]))
-	if 4+n > uint64(len(ring)) || head+4+n > atomic.LoadUint64(q.seg.u64(qTail)) {
-		return nil, fmt.Errorf("mp: the queue's shared buffer is corrupt (a record of %d bytes at %d): was its memory written by something else?", n, head)
+	if recHdr+n > uint64(len(ring)) || head+recHdr+n > tail {
+		return fmt.Errorf("mp: the queue's shared buffer is corrupt (a record of %d bytes at %d): was its memory written by something else?", n, head)
 	}
-	buf, _ := q.bufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
+	if !decodeFast(q.codec, q.size, ring, head+recHdr, n, unsafe.Pointer(&it.v)) {
+		buf, _ := q.bufs.Get().(*bytes.Buffer)
+		if buf == nil {
+			buf = new(bytes.Buffer)
+		}
+		buf.Reset()
+		buf.Grow(int(n))
+		data := buf.AvailableBuffer()[:n]
+		readRing(ring, head+recHdr, data)
+		buf.Write(data)
+		it.buf = buf
 	}
-	buf.Reset()
-	buf.Grow(int(n))
-	data := buf.AvailableBuffer()[:n]
-	q.readAt(ring, head+4, data)
-	buf.Write(data)
-	atomic.StoreUint64(q.seg.u64(qHead), head+4+n) // the removal
-	count := atomic.AddUint64(q.seg.u64(qCount), ^uint64(0))
+	// Counted before it is removed: a consumer that dies between the two
+	// leaves the record at the head with the count one ahead, which the
+	// next consumer sees by its sequence number.
+	count := q.load64(qTaken) + 1
+	q.store64(qTaken, count)
+	q.store64(qHead, head+recHdr+n) // the removal
 	// Sleeping putters wake once half the room is free, not at each item:
 	// a wake costs a system call on both sides.
-	maxsize := uint64(atomic.LoadUint32(q.seg.u32(qMaxSize)))
-	free := uint64(len(ring)) - (atomic.LoadUint64(q.seg.u64(qTail)) - head - 4 - n)
-	if (maxsize == 0 || count <= maxsize/2) && free >= uint64(len(ring))/2 {
-		q.signal(qNotFull, qWaitPut)
+	if atomic.LoadUint32(q.seg.u32(qWaitPut)) != 0 {
+		maxsize := uint64(atomic.LoadUint32(q.seg.u32(qMaxSize)))
+		free := uint64(len(ring)) - (q.load64(qTail) - head - recHdr - n)
+		if (maxsize == 0 || q.load64(qPut)-count <= maxsize/2) && free >= uint64(len(ring))/2 {
+			q.signal(qNotFull, qWaitPut)
+		}
 	}
-	return buf, nil
+	return nil
 }
 
 // Len returns the number of items in the queue now (Python's qsize).
@@ -422,7 +507,8 @@ func (q *Queue[T]) Len() int {
 		return 0
 	}
 	defer q.leave()
-	return int(atomic.LoadUint64(q.seg.u64(qCount)))
+	taken := q.load64(qTaken) // first: never more than were put
+	return int(q.load64(qPut) - taken)
 }
 
 // Shutdown shuts the queue down for every process (Python 3.13's
@@ -433,11 +519,11 @@ func (q *Queue[T]) Shutdown() error {
 		return err
 	}
 	defer q.leave()
-	_ = q.lock(context.Background())
+	_ = q.lockPut(context.Background()) // no Put publishes after the flag
 	atomic.StoreUint32(q.seg.u32(qClosed), 1)
 	atomic.AddUint32(q.seg.u32(qNotEmpty), 1)
 	atomic.AddUint32(q.seg.u32(qNotFull), 1)
-	q.unlock()
+	q.unlockPut()
 	futexWake(q.seg.u32(qNotEmpty), math.MaxInt32)
 	futexWake(q.seg.u32(qNotFull), math.MaxInt32)
 	return nil
@@ -457,7 +543,7 @@ func (q *Queue[T]) UnmarshalBinary(b []byte) error {
 	if _, err := q.unmarshal(kindQueue, b, 0); err != nil {
 		return err
 	}
-	q.raw = isRaw[T]()
+	q.codec, q.size = codecOf[T]()
 	return nil
 }
 
@@ -475,7 +561,7 @@ func NewJoinableQueue[T any](maxsize int, opts ...QueueOption) (*JoinableQueue[T
 	if err != nil {
 		return nil, err
 	}
-	return &JoinableQueue[T]{Queue: Queue[T]{handle: handle{seg: q.seg}, raw: q.raw}}, nil
+	return &JoinableQueue[T]{Queue: Queue[T]{handle: handle{seg: q.seg}, codec: q.codec, size: q.size}}, nil
 }
 
 // TaskDone tells that an item taken by Get is finished; an error if
@@ -485,14 +571,15 @@ func (q *JoinableQueue[T]) TaskDone() error {
 		return err
 	}
 	defer q.leave()
-	w := q.seg.u32(qUnfin)
+	w := q.seg.u64(qDone)
 	for {
-		n := atomic.LoadUint32(w)
-		if n == 0 {
+		done := atomic.LoadUint64(w)
+		put := q.load64(qPut)
+		if done >= put {
 			return errors.New("mp: TaskDone called more times than there were items put")
 		}
-		if atomic.CompareAndSwapUint32(w, n, n-1) {
-			if n == 1 {
+		if atomic.CompareAndSwapUint64(w, done, done+1) {
+			if done+1 == put {
 				atomic.AddUint32(q.seg.u32(qJoinSeq), 1)
 				futexWake(q.seg.u32(qJoinSeq), math.MaxInt32)
 			}
@@ -514,7 +601,7 @@ func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 		defer stop()
 		for {
 			seq := atomic.LoadUint32(seqW)
-			if atomic.LoadUint32(q.seg.u32(qUnfin)) == 0 {
+			if q.load64(qPut) == atomic.LoadUint64(q.seg.u64(qDone)) {
 				return struct{}{}, nil
 			}
 			if err := ctx.Err(); err != nil {
