@@ -9,7 +9,7 @@ import (
 	"github.com/braid-go/braid/cmd/braid/bench"
 )
 
-// The workloads live in internal/bench, shared with `braid bench`.
+// The workloads live in cmd/braid/bench, shared with `braid bench`.
 
 // runBench runs body as the main task of a fresh loop (real clock).
 func runBench(b *testing.B, body func(ctx context.Context) error) {

@@ -1125,7 +1125,7 @@ func TestWaitReallyDone(t *testing.T) {
 
 // Mirrors test_tasks.py: test_wait_first_exception: FirstError returns at
 // once when a future has already failed.
-func TestWaitFirstException(t *testing.T) {
+func TestWaitFirstError(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		start := now(ctx)
 		a := aio.Spawn(ctx, sleeper(10*time.Second, 0))
@@ -1147,7 +1147,7 @@ func TestWaitFirstException(t *testing.T) {
 
 // Mirrors test_tasks.py: test_wait_first_exception_in_wait: FirstError
 // returns when a future fails during the wait.
-func TestWaitFirstExceptionInWait(t *testing.T) {
+func TestWaitFirstErrorInWait(t *testing.T) {
 	mustRun(t, func(ctx context.Context) error {
 		start := now(ctx)
 		a := aio.Spawn(ctx, sleeper(10*time.Second, 0))
