@@ -84,7 +84,7 @@ func TestParseEpollAndSockets(t *testing.T) {
 		"socket:[99]":            StateOther,
 		"pipe:[123]":             StatePipe,
 		"/dev/pts/3":             StatePipe,
-		"/home/u/data.bin":       StateDisk,
+		"/var/tmp/data.bin":      StateDisk,
 		"/dev/sda":               StateDisk,
 		"anon_inode:[eventfd]":   StateOther,
 		"anon_inode:[eventpoll]": StateOther,
