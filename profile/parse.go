@@ -72,19 +72,7 @@ type procStatus struct {
 
 func parseStatus(text string) procStatus {
 	var s procStatus
-	for _, line := range strings.Split(text, "\n") {
-		key, val, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(val)
-		if len(f) == 0 {
-			continue
-		}
-		n, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			continue
-		}
+	eachKeyInt(text, func(key string, n int64) {
 		switch key {
 		case "VmHWM":
 			s.vmHWMKiB = n
@@ -97,7 +85,7 @@ func parseStatus(text string) procStatus {
 		case "Threads":
 			s.threads = int(n)
 		}
-	}
+	})
 	return s
 }
 
@@ -108,15 +96,7 @@ type procIO struct {
 
 func parseIO(text string) procIO {
 	var io procIO
-	for _, line := range strings.Split(text, "\n") {
-		key, val, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64)
-		if err != nil {
-			continue
-		}
+	eachKeyInt(text, func(key string, n int64) {
 		switch key {
 		case "rchar":
 			io.rchar = n
@@ -127,8 +107,27 @@ func parseIO(text string) procIO {
 		case "write_bytes":
 			io.writeBytes = n
 		}
-	}
+	})
 	return io
+}
+
+// eachKeyInt calls set for each "key: N ..." line of a /proc file of that
+// form (status, io) whose first value is an integer, with the key and N
+// (a unit such as "kB" after it is left out).
+func eachKeyInt(text string, set func(key string, n int64)) {
+	for _, line := range strings.Split(text, "\n") {
+		key, val, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(val)
+		if len(f) == 0 {
+			continue
+		}
+		if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+			set(key, n)
+		}
+	}
 }
 
 // parseSchedstat parses /proc/PID/task/TID/schedstat: nanoseconds spent

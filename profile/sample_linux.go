@@ -86,11 +86,19 @@ func readString(path string) (string, bool) {
 	return string(b), true
 }
 
+// member is a process of the tree: its stat and, when the walk of
+// children files listed them, the names of its threads (nil when not
+// listed, so that sample lists each task directory once).
+type member struct {
+	procStat
+	tids []string
+}
+
 // members returns the stat of every process of the tree now. It follows
 // /proc/PID/task/TID/children from the root and the processes already
 // known (so that an orphan's descendants are still found), and scans every
 // /proc/PID/stat for parent links where the kernel has no children files.
-func (t *tracker) members() []procStat {
+func (t *tracker) members() []member {
 	if t.childrenFiles == 0 {
 		t.childrenFiles = -1
 		if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(gettid()) + "/children"); err == nil {
@@ -111,7 +119,7 @@ func (t *tracker) members() []procStat {
 		}
 	}
 	seen := map[int]bool{}
-	var out []procStat
+	var out []member
 	for len(queue) > 0 {
 		it := queue[0]
 		queue = queue[1:]
@@ -132,9 +140,9 @@ func (t *tracker) members() []procStat {
 			continue
 		}
 		seen[it.pid] = true
-		out = append(out, st)
 		t.known[it.pid] = st.starttime
 		tids, _ := filepathNames(base + "/task")
+		out = append(out, member{st, tids})
 		for _, tn := range tids {
 			children, _ := readString(base + "/task/" + tn + "/children")
 			for _, c := range strings.Fields(children) {
@@ -148,7 +156,7 @@ func (t *tracker) members() []procStat {
 }
 
 // scanAll finds the tree by reading every /proc/PID/stat.
-func (t *tracker) scanAll() []procStat {
+func (t *tracker) scanAll() []member {
 	dir, err := os.Open("/proc")
 	if err != nil {
 		return nil
@@ -185,7 +193,7 @@ func (t *tracker) scanAll() []procStat {
 		}
 	}
 	seen := map[int]bool{}
-	var out []procStat
+	var out []member
 	for len(queue) > 0 {
 		pid := queue[0]
 		queue = queue[1:]
@@ -194,7 +202,7 @@ func (t *tracker) scanAll() []procStat {
 		}
 		seen[pid] = true
 		st := all[pid]
-		out = append(out, st)
+		out = append(out, member{procStat: st})
 		t.known[pid] = st.starttime
 		queue = append(queue, children[pid]...)
 	}
@@ -208,7 +216,8 @@ func (t *tracker) sample(count bool) {
 	t.beginSample()
 	best := len(statePriority)
 	threads := 0
-	for _, st := range t.members() {
+	for _, m := range t.members() {
+		st := m.procStat
 		key := procKey{st.pid, st.starttime}
 		rec := t.procs[key]
 		if rec == nil {
@@ -244,7 +253,10 @@ func (t *tracker) sample(count bool) {
 				t.maxRSSKiB = kib
 			}
 		}
-		tids, _ := filepathNames(base + "/task")
+		tids := m.tids
+		if tids == nil {
+			tids, _ = filepathNames(base + "/task")
+		}
 		for _, tn := range tids {
 			tid, err := strconv.Atoi(tn)
 			if err != nil {

@@ -69,6 +69,10 @@ const (
 	insteadThread = "aio.ToThread(ctx, fn) to run it on a thread while the task waits"
 	insteadHTTP   = "an aiohttp.Client (c.Get(ctx, url), c.Do(ctx, req)), which suspends the task instead"
 	insteadChan   = "an aio.Queue or aio.Event between tasks, or aio.ToThread to wait on a channel fed by other goroutines"
+	insteadAccept = "aio.StartServer or aio.CreateServer, which accept on the loop"
+	insteadServe  = "aio.StartServer, or run the server in a goroutine"
+	insteadTLS    = "aio.Dial(ctx, network, address) and tls.Client over the *aio.Conn"
+	insteadMutex  = "aio.Lock (Acquire(ctx)) for state shared by tasks of one loop; for a mutex shared with other goroutines, aio.ToThread"
 )
 
 var blockingCalls = []blockingKind{
@@ -99,17 +103,17 @@ var blockingCalls = []blockingKind{
 	{"net", "Resolver", "LookupHost", insteadThread},
 	{"net", "Resolver", "LookupIPAddr", insteadThread},
 	{"net", "Resolver", "LookupIP", insteadThread},
-	{"net", "Listener", "Accept", "aio.StartServer or aio.CreateServer, which accept on the loop"},
-	{"net", "TCPListener", "Accept", "aio.StartServer or aio.CreateServer, which accept on the loop"},
-	{"net", "TCPListener", "AcceptTCP", "aio.StartServer or aio.CreateServer, which accept on the loop"},
-	{"net", "UnixListener", "Accept", "aio.StartServer or aio.CreateServer, which accept on the loop"},
-	{"crypto/tls", "", "Dial", "aio.Dial(ctx, network, address) and tls.Client over the *aio.Conn"},
-	{"crypto/tls", "", "DialWithDialer", "aio.Dial(ctx, network, address) and tls.Client over the *aio.Conn"},
-	{"net/http", "", "ListenAndServe", "aio.StartServer, or run the server in a goroutine"},
-	{"net/http", "", "ListenAndServeTLS", "aio.StartServer, or run the server in a goroutine"},
-	{"net/http", "Server", "ListenAndServe", "aio.StartServer, or run the server in a goroutine"},
-	{"net/http", "Server", "ListenAndServeTLS", "aio.StartServer, or run the server in a goroutine"},
-	{"net/http", "Server", "Serve", "aio.StartServer, or run the server in a goroutine"},
+	{"net", "Listener", "Accept", insteadAccept},
+	{"net", "TCPListener", "Accept", insteadAccept},
+	{"net", "TCPListener", "AcceptTCP", insteadAccept},
+	{"net", "UnixListener", "Accept", insteadAccept},
+	{"crypto/tls", "", "Dial", insteadTLS},
+	{"crypto/tls", "", "DialWithDialer", insteadTLS},
+	{"net/http", "", "ListenAndServe", insteadServe},
+	{"net/http", "", "ListenAndServeTLS", insteadServe},
+	{"net/http", "Server", "ListenAndServe", insteadServe},
+	{"net/http", "Server", "ListenAndServeTLS", insteadServe},
+	{"net/http", "Server", "Serve", insteadServe},
 	{"fmt", "", "Scan", insteadThread},
 	{"fmt", "", "Scanln", insteadThread},
 	{"fmt", "", "Scanf", insteadThread},
@@ -146,9 +150,9 @@ var blockingCalls = []blockingKind{
 	{"os", "File", "WriteString", insteadThread},
 	{"os", "File", "WriteTo", insteadThread},
 	{"os", "File", "Sync", insteadThread},
-	{"sync", "Mutex", "Lock", "aio.Lock (Acquire(ctx)) for state shared by tasks of one loop; for a mutex shared with other goroutines, aio.ToThread"},
-	{"sync", "RWMutex", "Lock", "aio.Lock (Acquire(ctx)) for state shared by tasks of one loop; for a mutex shared with other goroutines, aio.ToThread"},
-	{"sync", "RWMutex", "RLock", "aio.Lock (Acquire(ctx)) for state shared by tasks of one loop; for a mutex shared with other goroutines, aio.ToThread"},
+	{"sync", "Mutex", "Lock", insteadMutex},
+	{"sync", "RWMutex", "Lock", insteadMutex},
+	{"sync", "RWMutex", "RLock", insteadMutex},
 	{"sync", "WaitGroup", "Wait", "aio.Group or aio.Gather to wait for tasks; aio.ToThread to wait for goroutines"},
 	{"sync", "Cond", "Wait", "aio.Condition"},
 	{"os/exec", "Cmd", "Run", "aio.StartProcess(ctx, cmd) and its Wait or Communicate"},
@@ -163,13 +167,24 @@ var blockingCalls = []blockingKind{
 	{mpPath, "Func", "Map", "aio.ToThread to collect the results, or f.Submit and aio.AwaitFuture"},
 }
 
+// blockingByName indexes blockingCalls by function or method name, so that
+// each call the checker sees is matched against the few entries of its
+// name, not the whole table.
+var blockingByName = func() map[string][]*blockingKind {
+	m := map[string][]*blockingKind{}
+	for i := range blockingCalls {
+		k := &blockingCalls[i]
+		m[k.name] = append(m[k.name], k)
+	}
+	return m
+}()
+
 // blockingCall returns the blocking kind of fn, or nil.
 func blockingCall(fn *types.Func) *blockingKind {
 	if fn == nil || fn.Pkg() == nil {
 		return nil
 	}
-	for i := range blockingCalls {
-		k := &blockingCalls[i]
+	for _, k := range blockingByName[fn.Name()] {
 		if k.recv == "" && isFunc(fn, k.path, k.name) || k.recv != "" && isMethod(fn, k.path, k.recv, k.name) {
 			return k
 		}

@@ -174,23 +174,9 @@ func runCPUSequential(ctx context.Context, tasks []CPUTask) ([]int64, error) {
 func runCPUThreadPool(ctx context.Context, tasks []CPUTask) ([]int64, error) {
 	pool := futures.NewThreadPool(futures.WithName("bench-cpu"))
 	defer closePool(pool)
-	fs := make([]*futures.Future[int64], len(tasks))
-	for i, t := range tasks {
-		f, err := futures.Submit(ctx, pool, func(context.Context) (int64, error) { return RunCPUTask(t) })
-		if err != nil {
-			return nil, err
-		}
-		fs[i] = f
-	}
-	out := make([]int64, len(tasks))
-	for i, f := range fs {
-		v, err := f.Result(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = v
-	}
-	return out, nil
+	return submitAll(ctx, len(tasks), func(i int) (*futures.Future[int64], error) {
+		return futures.Submit(ctx, pool, func(context.Context) (int64, error) { return RunCPUTask(tasks[i]) })
+	})
 }
 
 func runCPUGoroutines(ctx context.Context, tasks []CPUTask) ([]int64, error) {

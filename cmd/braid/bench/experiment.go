@@ -297,12 +297,18 @@ func ParsePage(page []byte, rounds int) uint64 {
 
 // expModel is one model of one workload.
 type expModel struct {
-	name string
+	name string // modelName(kind, size)
 	// kind groups the models for the verdict: "sequential", "loop",
-	// "threads", "processes", "hybrid".
+	// "loop+sem", "threads", "processes", "hybrid".
 	kind string
 	size int
 	run  func(ctx context.Context, rec *recorder) ([]uint64, error)
+}
+
+// newModel is the model of that kind and size (0 for the kinds that have
+// none), named from them.
+func newModel(kind string, size int, run func(ctx context.Context, rec *recorder) ([]uint64, error)) expModel {
+	return expModel{name: modelName(kind, size), kind: kind, size: size, run: run}
 }
 
 // expWorkload is one workload of the experiment.
@@ -372,12 +378,12 @@ func newWorkload(name string, p ExpParams, base string) expWorkload {
 		w.title = fmt.Sprintf("%d tasks: fib(%d) and primes below %s, alternately", len(tasks), p.Fib, thousands(p.Primes))
 		w.n, w.want = len(tasks), func(i int) uint64 { return want[i] }
 		w.models = []expModel{
-			{name: "sequential", kind: "sequential", run: seqModel(w.n, false, compute)},
-			{name: "loop", kind: "loop", run: loopModel(w.n, 0, compute)},
-			{name: modelName("threads", small), kind: "threads", size: small, run: threadsModel(w.n, small, false, compute)},
-			{name: modelName("threads", big), kind: "threads", size: big, run: threadsModel(w.n, big, false, compute)},
-			{name: modelName("processes", small), kind: "processes", size: small, run: processModel(w.n, small, submit)},
-			{name: modelName("hybrid", small), kind: "hybrid", size: small, run: hybridModel(w.n, small, 0, nil, submit)},
+			newModel("sequential", 0, seqModel(w.n, false, compute)),
+			newModel("loop", 0, loopModel(w.n, 0, compute)),
+			newModel("threads", small, threadsModel(w.n, small, false, compute)),
+			newModel("threads", big, threadsModel(w.n, big, false, compute)),
+			newModel("processes", small, processModel(w.n, small, submit)),
+			newModel("hybrid", small, hybridModel(w.n, small, 0, nil, submit)),
 		}
 	case ExpIO:
 		fetch := func(ctx context.Context, c *http.Client, i int, rec *recorder) (uint64, error) {
@@ -394,15 +400,15 @@ func newWorkload(name string, p ExpParams, base string) expWorkload {
 		w.title = fmt.Sprintf("%d GETs from a local server that answers after %s", p.Fetches, p.Latency)
 		w.n, w.want = p.Fetches, func(int) uint64 { return 0 }
 		w.models = []expModel{
-			{name: "sequential", kind: "sequential", run: seqModel(w.n, true, fetch)},
-			{name: "loop", kind: "loop", run: loopModel(w.n, 0, fetch)},
-			{name: modelName("loop+sem", p.Sem), kind: "loop+sem", size: p.Sem, run: loopModel(w.n, p.Sem, fetch)},
-			{name: modelName("threads", small), kind: "threads", size: small, run: threadsModel(w.n, small, true, fetch)},
-			{name: modelName("threads", big), kind: "threads", size: big, run: threadsModel(w.n, big, true, fetch)},
-			{name: modelName("processes", small), kind: "processes", size: small, run: processModel(w.n, small,
+			newModel("sequential", 0, seqModel(w.n, true, fetch)),
+			newModel("loop", 0, loopModel(w.n, 0, fetch)),
+			newModel("loop+sem", p.Sem, loopModel(w.n, p.Sem, fetch)),
+			newModel("threads", small, threadsModel(w.n, small, true, fetch)),
+			newModel("threads", big, threadsModel(w.n, big, true, fetch)),
+			newModel("processes", small, processModel(w.n, small,
 				func(ctx context.Context, pool *mp.Pool, i int, _ []byte) (*futures.Future[span], error) {
 					return expFetch.Submit(ctx, pool, pageURL(i))
-				})},
+				})),
 		}
 	case ExpMixed:
 		want := make([]uint64, p.Pages)
@@ -430,20 +436,20 @@ func newWorkload(name string, p ExpParams, base string) expWorkload {
 		w.title = fmt.Sprintf("%d pages: a GET (%s server), then %d parsing passes over the page", p.Pages, p.Latency, p.ParseRounds)
 		w.n, w.want = p.Pages, func(i int) uint64 { return want[i] }
 		w.models = []expModel{
-			{name: "sequential", kind: "sequential", run: seqModel(w.n, true, fetchParse)},
-			{name: "loop", kind: "loop", run: loopModel(w.n, 0, fetchParse)},
-			{name: modelName("loop+sem", p.Sem), kind: "loop+sem", size: p.Sem, run: loopModel(w.n, p.Sem, fetchParse)},
-			{name: modelName("threads", small), kind: "threads", size: small, run: threadsModel(w.n, small, true, fetchParse)},
-			{name: modelName("threads", big), kind: "threads", size: big, run: threadsModel(w.n, big, true, fetchParse)},
-			{name: modelName("processes", small), kind: "processes", size: small, run: processModel(w.n, small,
+			newModel("sequential", 0, seqModel(w.n, true, fetchParse)),
+			newModel("loop", 0, loopModel(w.n, 0, fetchParse)),
+			newModel("loop+sem", p.Sem, loopModel(w.n, p.Sem, fetchParse)),
+			newModel("threads", small, threadsModel(w.n, small, true, fetchParse)),
+			newModel("threads", big, threadsModel(w.n, big, true, fetchParse)),
+			newModel("processes", small, processModel(w.n, small,
 				func(ctx context.Context, pool *mp.Pool, i int, _ []byte) (*futures.Future[span], error) {
 					return expFetchParse.Submit(ctx, pool, fetchParseJob{pageURL(i), p.ParseRounds})
-				})},
-			{name: modelName("hybrid", small), kind: "hybrid", size: small, run: hybridModel(w.n, small, p.Sem,
+				})),
+			newModel("hybrid", small, hybridModel(w.n, small, p.Sem,
 				func(ctx context.Context, i int) ([]byte, error) { return loopGet(ctx, pageURL(i)) },
 				func(ctx context.Context, pool *mp.Pool, i int, page []byte) (*futures.Future[span], error) {
 					return expParse.Submit(ctx, pool, parseJob{page, p.ParseRounds})
-				})},
+				})),
 		}
 	default:
 		panic("bench: unknown experiment workload " + name)

@@ -93,26 +93,35 @@ func threadsModel(n, workers int, withClient bool, task taskFn) func(context.Con
 		}
 		pool := futures.NewThreadPool(futures.WithMaxWorkers(workers), futures.WithName("bench-exp"))
 		defer closePool(pool)
-		fs := make([]*futures.Future[uint64], n)
-		for i := range fs {
-			f, err := futures.Submit(ctx, pool, func(ctx context.Context) (uint64, error) {
+		return submitAll(ctx, n, func(i int) (*futures.Future[uint64], error) {
+			return futures.Submit(ctx, pool, func(ctx context.Context) (uint64, error) {
 				return task(ctx, c, i, rec)
 			})
-			if err != nil {
-				return nil, err
-			}
-			fs[i] = f
-		}
-		out := make([]uint64, n)
-		for i, f := range fs {
-			v, err := f.Result(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = v
-		}
-		return out, nil
+		})
 	}
+}
+
+// submitAll submits the n jobs submit starts, all of them first, then
+// waits for their results in order (the pattern of a Python
+// [ex.submit(...) for ...] followed by [f.result() for f in fs]).
+func submitAll[T any](ctx context.Context, n int, submit func(i int) (*futures.Future[T], error)) ([]T, error) {
+	fs := make([]*futures.Future[T], n)
+	for i := range fs {
+		f, err := submit(i)
+		if err != nil {
+			return nil, err
+		}
+		fs[i] = f
+	}
+	out := make([]T, n)
+	for i, f := range fs {
+		v, err := f.Result(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 // loopModel runs one aio task per job on one loop, sem at a time when sem
@@ -160,18 +169,14 @@ func processModel(n, workers int, submit func(ctx context.Context, pool *mp.Pool
 			return nil, err
 		}
 		defer closePool(pool)
-		fs := make([]*futures.Future[span], n)
-		for i := range fs {
-			if fs[i], err = submit(ctx, pool, i, nil); err != nil {
-				return nil, err
-			}
+		spans, err := submitAll(ctx, n, func(i int) (*futures.Future[span], error) {
+			return submit(ctx, pool, i, nil)
+		})
+		if err != nil {
+			return nil, err
 		}
 		out := make([]uint64, n)
-		for i, f := range fs {
-			s, err := f.Result(ctx)
-			if err != nil {
-				return nil, err
-			}
+		for i, s := range spans {
 			rec.remote(i, s)
 			out[i] = s.V
 		}
