@@ -25,14 +25,7 @@ func (e *Event) Wait(ctx context.Context) error {
 	if e.set {
 		return nil
 	}
-	t, err := waitCaller(&e.loop, ctx, "Event.Wait")
-	if err != nil {
-		return err
-	}
-	if err := ctxErr(ctx); err != nil {
-		return err
-	}
-	_, err = e.q.wait(ctx, t, false)
+	_, err := e.q.waitIn(&e.loop, ctx, "Event.Wait")
 	return err
 }
 

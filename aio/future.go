@@ -443,16 +443,11 @@ func (l *Loop) callerTask() (*taskCore, error) {
 		return nil, ErrInCallback
 	}
 	// A task or a callback of another loop? Waiting here would block it.
-	for _, ol := range *runningLoops.Load() {
-		if ol == l {
-			continue
-		}
+	if ol := callerLoop(l); ol != nil {
 		if ol.taskOf(g) != nil {
 			return nil, ErrOtherLoop
 		}
-		if g == ol.g.Load() {
-			return nil, ErrInCallback
-		}
+		return nil, ErrInCallback
 	}
 	return nil, nil
 }

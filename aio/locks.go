@@ -95,14 +95,7 @@ func (m *Lock) Acquire(ctx context.Context) error {
 		m.locked = true
 		return nil
 	}
-	t, err := waitCaller(&m.loop, ctx, "Lock.Acquire")
-	if err != nil {
-		return err
-	}
-	if err := ctxErr(ctx); err != nil {
-		return err
-	}
-	woken, err := m.q.wait(ctx, t, false)
+	woken, err := m.q.waitIn(&m.loop, ctx, "Lock.Acquire")
 	if err != nil {
 		if woken {
 			m.handOff() // the lock was ours: pass it on

@@ -102,17 +102,11 @@ func waitCaller(bound **Loop, ctx context.Context, what string) (*taskCore, erro
 	if l == nil {
 		return nil, ErrNoLoop
 	}
-	t, err := l.callerTask()
-	if err != nil {
-		if errors.Is(err, ErrOtherLoop) {
-			return nil, fmt.Errorf("aio: %s: the primitive is bound to another event loop (the loop it was first used on): %w", what, ErrOtherLoop)
-		}
-		return nil, err
+	t, err := l.enterTask(what)
+	if errors.Is(err, ErrOtherLoop) {
+		return nil, fmt.Errorf("aio: %s: the primitive is bound to another event loop (the loop it was first used on): %w", what, ErrOtherLoop)
 	}
-	if t == nil {
-		return nil, errNotInTask(what)
-	}
-	return t, nil
+	return t, err
 }
 
 func waitersSuffix(n int) string {

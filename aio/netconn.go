@@ -35,13 +35,7 @@ type Conn struct {
 // data is there, the connection ends (io.EOF), the read deadline passes,
 // or the task is cancelled.
 func (c *Conn) Read(p []byte) (int, error) {
-	if err := loopCheck(c.r.loop, "Conn.Read"); err != nil {
-		return 0, err
-	}
-	if c.closed {
-		return 0, c.opErr("read", net.ErrClosed)
-	}
-	t, err := c.r.loop.enterTask("Conn.Read")
+	t, err := c.enter("Conn.Read", "read")
 	if err != nil {
 		return 0, err
 	}
@@ -51,17 +45,31 @@ func (c *Conn) Read(p []byte) (int, error) {
 // ReadContext is Read with a context of the caller's choice: the wait
 // also ends when ctx is done.
 func (c *Conn) ReadContext(ctx context.Context, p []byte) (int, error) {
-	if err := loopCheck(c.r.loop, "Conn.ReadContext"); err != nil {
-		return 0, err
-	}
-	if c.closed {
-		return 0, c.opErr("read", net.ErrClosed)
-	}
-	t, err := c.r.loop.enterTask("Conn.ReadContext")
+	t, err := c.enter("Conn.ReadContext", "read")
 	if err != nil {
 		return 0, err
 	}
 	return c.readTask(ctx, t, p)
+}
+
+// enter is how Read, Write and their Context forms start: it returns
+// the calling task of the connection's loop, or the error to return. A
+// call from off the loop fails as loopCheck says, and a closed
+// connection fails with net.ErrClosed before the caller is refused for
+// not being a task (a callback, or a goroutine while the loop is
+// stopped). The common case, a task of the loop, looks the caller up
+// once.
+func (c *Conn) enter(what, op string) (*taskCore, error) {
+	t, err := c.r.loop.enterTask(what)
+	if err != nil {
+		if lerr := loopCheck(c.r.loop, what); lerr != nil {
+			return nil, lerr
+		}
+	}
+	if c.closed {
+		return nil, c.opErr(op, net.ErrClosed)
+	}
+	return t, err
 }
 
 func (c *Conn) readTask(ctx context.Context, t *taskCore, p []byte) (int, error) {
@@ -80,13 +88,7 @@ func (c *Conn) readTask(ctx context.Context, t *taskCore, p []byte) (int, error)
 // the task's cancellation. The data is buffered at once, so a failed wait
 // still reports len(p) bytes accepted, with the error.
 func (c *Conn) Write(p []byte) (int, error) {
-	if err := loopCheck(c.r.loop, "Conn.Write"); err != nil {
-		return 0, err
-	}
-	if c.closed {
-		return 0, c.opErr("write", net.ErrClosed)
-	}
-	t, err := c.r.loop.enterTask("Conn.Write")
+	t, err := c.enter("Conn.Write", "write")
 	if err != nil {
 		return 0, err
 	}
@@ -95,13 +97,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 
 // WriteContext is Write with a context of the caller's choice.
 func (c *Conn) WriteContext(ctx context.Context, p []byte) (int, error) {
-	if err := loopCheck(c.r.loop, "Conn.WriteContext"); err != nil {
-		return 0, err
-	}
-	if c.closed {
-		return 0, c.opErr("write", net.ErrClosed)
-	}
-	t, err := c.r.loop.enterTask("Conn.WriteContext")
+	t, err := c.enter("Conn.WriteContext", "write")
 	if err != nil {
 		return 0, err
 	}

@@ -80,13 +80,7 @@ func park(ctx context.Context, t *taskCore, c parkCond, o parkOpts) error {
 			break
 		}
 	}
-	if stop != nil {
-		stop()
-	}
-	if err != nil {
-		c.abort(t)
-	}
-	return err
+	return unpark(t, c, stop, err)
 }
 
 // parkTimed is park's loop with a deadline or counted as outside work
@@ -138,6 +132,13 @@ func parkTimed(ctx context.Context, t *taskCore, c parkCond, o parkOpts) error {
 	if !armed.IsZero() {
 		l.stopTaskTimer(t)
 	}
+	return unpark(t, c, stop, err)
+}
+
+// unpark ends a wait of park or parkTimed: it undoes the watch of the
+// context (stop, from t.watch) and withdraws the wait when it ends with
+// an error.
+func unpark(t *taskCore, c parkCond, stop func() bool, err error) error {
 	if stop != nil {
 		stop()
 	}

@@ -314,14 +314,7 @@ func (q *Queue[T]) Join(ctx context.Context) error {
 	if q.unfinished == 0 {
 		return nil
 	}
-	t, err := waitCaller(&q.loop, ctx, "Queue.Join")
-	if err != nil {
-		return err
-	}
-	if err := ctxErr(ctx); err != nil {
-		return err
-	}
-	_, err = q.joiners.wait(ctx, t, false)
+	_, err := q.joiners.waitIn(&q.loop, ctx, "Queue.Join")
 	return err
 }
 

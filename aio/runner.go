@@ -105,21 +105,7 @@ var ErrRunInLoop = errors.New("aio: Run cannot be called from a running event lo
 
 // insideRunningLoop reports whether the caller is a task or a callback
 // of a running loop.
-func insideRunningLoop() bool {
-	if !canIdentifyGoroutine {
-		return false
-	}
-	g := getg()
-	for _, l := range *runningLoops.Load() {
-		if g == l.g.Load() {
-			return true
-		}
-		if l.taskOf(g) != nil {
-			return true
-		}
-	}
-	return false
-}
+func insideRunningLoop() bool { return callerLoop(nil) != nil }
 
 // OnShutdown registers fn to run when Run ends, after the tasks have been
 // cancelled, or at Close, whichever comes first; the hooks run last

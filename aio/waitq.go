@@ -118,6 +118,21 @@ func (q *waitq) wait(ctx context.Context, t *taskCore, front bool) (woken bool, 
 	return woken, err
 }
 
+// waitIn is the whole wait of a primitive bound to *bound that has one
+// waitq (Lock, Event, Queue.Join): it finds the calling task
+// (waitCaller, naming what), returns ctx's error if ctx is already done,
+// and otherwise waits at the back of q. woken and err are wait's.
+func (q *waitq) waitIn(bound **Loop, ctx context.Context, what string) (woken bool, err error) {
+	t, err := waitCaller(bound, ctx, what)
+	if err != nil {
+		return false, err
+	}
+	if err := ctxErr(ctx); err != nil {
+		return false, err
+	}
+	return q.wait(ctx, t, false)
+}
+
 // wakeOne takes the first waiter whose context is not done out of q and
 // schedules it. Waiters whose context is done are dropped on the way:
 // they return their error when they run and need no wake-up. It reports

@@ -24,7 +24,7 @@ import (
 var zeroTime time.Time
 
 // ErrTooManyRedirects is matched by the error of a request that would
-// follow more redirects tha Client.MaxRedirects allows; the error
+// follow more redirects than Client.MaxRedirects allows; the error
 // names the limit and the last URL.
 var ErrTooManyRedirects = errors.New("aiohttp: Client: too many redirects")
 
