@@ -595,20 +595,7 @@ func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 		return err
 	}
 	defer q.leave()
-	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
-		seqW := q.seg.u32(qJoinSeq)
-		stop := wakeOnDone(ctx, seqW)
-		defer stop()
-		for {
-			seq := atomic.LoadUint32(seqW)
-			if q.load64(qPut) == atomic.LoadUint64(q.seg.u64(qDone)) {
-				return struct{}{}, nil
-			}
-			if err := ctx.Err(); err != nil {
-				return struct{}{}, err
-			}
-			futexWait(seqW, seq, 0)
-		}
+	return awaitWord(ctx, q.seg.u32(qJoinSeq), nil, func() bool {
+		return q.load64(qPut) == atomic.LoadUint64(q.seg.u64(qDone))
 	})
-	return err
 }

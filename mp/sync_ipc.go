@@ -146,6 +146,37 @@ func awaitable[T any](ctx context.Context, call func(context.Context) (T, error)
 	return fut.Result(context.Background())
 }
 
+// awaitWord waits until done reports true, or ctx ends (then ctx's
+// error), sleeping on the futex word w: whoever makes done true changes w
+// afterwards and wakes its sleepers. sleepers, if not nil, counts the
+// waiters asleep, for a waker that wakes only when there are some. In a
+// task of an aio loop only the task waits.
+func awaitWord(ctx context.Context, w, sleepers *uint32, done func() bool) error {
+	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
+		stop := wakeOnDone(ctx, w)
+		defer stop()
+		for {
+			// Read before looking at done: a change after the look
+			// makes the futex wait return at once.
+			v := atomic.LoadUint32(w)
+			if done() {
+				return struct{}{}, nil
+			}
+			if err := ctx.Err(); err != nil {
+				return struct{}{}, err
+			}
+			if sleepers != nil {
+				atomic.AddUint32(sleepers, 1)
+			}
+			futexWait(w, v, 0)
+			if sleepers != nil {
+				atomic.AddUint32(sleepers, ^uint32(0))
+			}
+		}
+	})
+	return err
+}
+
 // Lock is Python's multiprocessing.Lock: a mutex shared by processes. A
 // process that dies holding it does not hang the others: the next Lock
 // takes it over and returns a *HolderDiedError (within about 0.1 s of the
@@ -292,21 +323,7 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 	if s.tryDown() {
 		return nil
 	}
-	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
-		w, nw := s.seg.u32(0), s.seg.u32(4)
-		stop := wakeOnDone(ctx, w)
-		defer stop()
-		for !s.tryDown() {
-			if err := ctx.Err(); err != nil {
-				return struct{}{}, err
-			}
-			atomic.AddUint32(nw, 1)
-			futexWait(w, 0, 0)
-			atomic.AddUint32(nw, ^uint32(0))
-		}
-		return struct{}{}, nil
-	})
-	return err
+	return awaitWord(ctx, s.seg.u32(0), s.seg.u32(4), s.tryDown)
 }
 
 // TryAcquire takes a unit if there is one.
@@ -408,18 +425,7 @@ func (e *Event) Wait(ctx context.Context) error {
 	if atomic.LoadUint32(w) != 0 {
 		return nil
 	}
-	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
-		stop := wakeOnDone(ctx, w)
-		defer stop()
-		for atomic.LoadUint32(w) == 0 {
-			if err := ctx.Err(); err != nil {
-				return struct{}{}, err
-			}
-			futexWait(w, 0, 0)
-		}
-		return struct{}{}, nil
-	})
-	return err
+	return awaitWord(ctx, w, nil, func() bool { return atomic.LoadUint32(w) != 0 })
 }
 
 // Close releases this process's mapping of the event.
