@@ -41,11 +41,16 @@ func wakeOnDone(ctx context.Context, w *uint32) (stop func() bool) {
 func mutexTry(w *uint32) bool { return atomic.CompareAndSwapUint32(w, 0, uint32(myPid)) }
 
 // mutexLock takes the mutex w, waiting while another process (or goroutine)
-// holds it, until ctx ends.
+// holds it, until ctx ends. The free case is inlined into the caller.
 func mutexLock(ctx context.Context, w *uint32) error {
-	if atomic.CompareAndSwapUint32(w, 0, uint32(myPid)) {
+	if mutexTry(w) {
 		return nil
 	}
+	return mutexLockSlow(ctx, w)
+}
+
+// mutexLockSlow is mutexLock's wait for a held mutex.
+func mutexLockSlow(ctx context.Context, w *uint32) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
