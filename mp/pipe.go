@@ -30,38 +30,31 @@ type Conn[T any] struct {
 // receives and the second only sends. opts size each direction's buffer
 // (QueueBytes).
 func NewPipe[T any](duplex bool, opts ...QueueOption) (*Conn[T], *Conn[T], error) {
-	ab, err := NewQueue[T](0, opts...)
-	if err != nil {
-		return nil, nil, err
+	// Each direction is used through both ends: a second handle each.
+	// qs holds, per direction, the queue and then its second handle.
+	dirs := 1
+	if duplex {
+		dirs = 2
 	}
-	if !duplex {
-		ab2, err := ab.dup()
+	var qs []*Queue[T]
+	for range dirs {
+		q, err := NewQueue[T](0, opts...)
+		if err == nil {
+			qs = append(qs, q)
+			q, err = q.dup()
+		}
 		if err != nil {
-			ab.Close()
+			for _, q := range qs {
+				q.Close()
+			}
 			return nil, nil, err
 		}
-		return &Conn[T]{recv: ab}, &Conn[T]{send: ab2}, nil
+		qs = append(qs, q)
 	}
-	ba, err := NewQueue[T](0, opts...)
-	if err != nil {
-		ab.Close()
-		return nil, nil, err
+	if !duplex {
+		return &Conn[T]{recv: qs[0]}, &Conn[T]{send: qs[1]}, nil
 	}
-	// Each direction is used through both ends: a second handle each.
-	ab2, err := ab.dup()
-	if err != nil {
-		ab.Close()
-		ba.Close()
-		return nil, nil, err
-	}
-	ba2, err := ba.dup()
-	if err != nil {
-		ab.Close()
-		ab2.Close()
-		ba.Close()
-		return nil, nil, err
-	}
-	return &Conn[T]{send: ab, recv: ba}, &Conn[T]{send: ba2, recv: ab2}, nil
+	return &Conn[T]{send: qs[0], recv: qs[2]}, &Conn[T]{send: qs[3], recv: qs[1]}, nil
 }
 
 // dup returns a second handle of the queue in this process.

@@ -134,11 +134,7 @@ func (q *Queue[T]) closed() bool              { return atomic.LoadUint32(q.seg.u
 // the dead process last published it; only the count of items put may be
 // one ahead of the tail, and is recounted.
 func (q *Queue[T]) lockPut(ctx context.Context) error {
-	w := q.seg.u32(qPutMutex)
-	if mutexTry(w) {
-		return nil
-	}
-	err := mutexLock(ctx, w)
+	err := mutexLock(ctx, q.seg.u32(qPutMutex))
 	if _, died := err.(*HolderDiedError); died {
 		// The lock order is producers' then consumers': a consumer
 		// never waits for the producers' lock.
@@ -162,11 +158,7 @@ func (q *Queue[T]) lockPut(ctx context.Context) error {
 // the item it was taking but before removing it left the count one
 // ahead: the sequence number of the record still at the head says so.
 func (q *Queue[T]) lockGet(ctx context.Context) error {
-	w := q.seg.u32(qGetMutex)
-	if mutexTry(w) {
-		return nil
-	}
-	err := mutexLock(ctx, w)
+	err := mutexLock(ctx, q.seg.u32(qGetMutex))
 	if _, died := err.(*HolderDiedError); died {
 		head := q.load64(qHead)
 		if head != q.load64(qTail) {
@@ -595,20 +587,7 @@ func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 		return err
 	}
 	defer q.leave()
-	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
-		seqW := q.seg.u32(qJoinSeq)
-		stop := wakeOnDone(ctx, seqW)
-		defer stop()
-		for {
-			seq := atomic.LoadUint32(seqW)
-			if q.load64(qPut) == atomic.LoadUint64(q.seg.u64(qDone)) {
-				return struct{}{}, nil
-			}
-			if err := ctx.Err(); err != nil {
-				return struct{}{}, err
-			}
-			futexWait(seqW, seq, 0)
-		}
+	return awaitWord(ctx, q.seg.u32(qJoinSeq), nil, func() bool {
+		return q.load64(qPut) == atomic.LoadUint64(q.seg.u64(qDone))
 	})
-	return err
 }

@@ -65,17 +65,7 @@ func (c *Condition) Wait(ctx context.Context) error {
 	if err := mutexUnlock(mu); err != nil {
 		return err
 	}
-	_, werr := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
-		stop := wakeOnDone(ctx, seqW)
-		defer stop()
-		for atomic.LoadUint32(seqW) == seq {
-			if err := ctx.Err(); err != nil {
-				return struct{}{}, err
-			}
-			futexWait(seqW, seq, 0)
-		}
-		return struct{}{}, nil
-	})
+	werr := awaitWord(ctx, seqW, nil, func() bool { return atomic.LoadUint32(seqW) != seq })
 	atomic.AddUint32(c.seg.u32(condWaiters), ^uint32(0))
 	if err := mutexLock(context.Background(), mu); err != nil {
 		return err

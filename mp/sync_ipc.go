@@ -41,11 +41,16 @@ func wakeOnDone(ctx context.Context, w *uint32) (stop func() bool) {
 func mutexTry(w *uint32) bool { return atomic.CompareAndSwapUint32(w, 0, uint32(myPid)) }
 
 // mutexLock takes the mutex w, waiting while another process (or goroutine)
-// holds it, until ctx ends.
+// holds it, until ctx ends. The free case is inlined into the caller.
 func mutexLock(ctx context.Context, w *uint32) error {
-	if atomic.CompareAndSwapUint32(w, 0, uint32(myPid)) {
+	if mutexTry(w) {
 		return nil
 	}
+	return mutexLockSlow(ctx, w)
+}
+
+// mutexLockSlow is mutexLock's wait for a held mutex.
+func mutexLockSlow(ctx context.Context, w *uint32) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -144,6 +149,37 @@ func awaitable[T any](ctx context.Context, call func(context.Context) (T, error)
 		return v, ferr
 	}
 	return fut.Result(context.Background())
+}
+
+// awaitWord waits until done reports true, or ctx ends (then ctx's
+// error), sleeping on the futex word w: whoever makes done true changes w
+// afterwards and wakes its sleepers. sleepers, if not nil, counts the
+// waiters asleep, for a waker that wakes only when there are some. In a
+// task of an aio loop only the task waits.
+func awaitWord(ctx context.Context, w, sleepers *uint32, done func() bool) error {
+	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
+		stop := wakeOnDone(ctx, w)
+		defer stop()
+		for {
+			// Read before looking at done: a change after the look
+			// makes the futex wait return at once.
+			v := atomic.LoadUint32(w)
+			if done() {
+				return struct{}{}, nil
+			}
+			if err := ctx.Err(); err != nil {
+				return struct{}{}, err
+			}
+			if sleepers != nil {
+				atomic.AddUint32(sleepers, 1)
+			}
+			futexWait(w, v, 0)
+			if sleepers != nil {
+				atomic.AddUint32(sleepers, ^uint32(0))
+			}
+		}
+	})
+	return err
 }
 
 // Lock is Python's multiprocessing.Lock: a mutex shared by processes. A
@@ -292,21 +328,7 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 	if s.tryDown() {
 		return nil
 	}
-	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
-		w, nw := s.seg.u32(0), s.seg.u32(4)
-		stop := wakeOnDone(ctx, w)
-		defer stop()
-		for !s.tryDown() {
-			if err := ctx.Err(); err != nil {
-				return struct{}{}, err
-			}
-			atomic.AddUint32(nw, 1)
-			futexWait(w, 0, 0)
-			atomic.AddUint32(nw, ^uint32(0))
-		}
-		return struct{}{}, nil
-	})
-	return err
+	return awaitWord(ctx, s.seg.u32(0), s.seg.u32(4), s.tryDown)
 }
 
 // TryAcquire takes a unit if there is one.
@@ -408,18 +430,7 @@ func (e *Event) Wait(ctx context.Context) error {
 	if atomic.LoadUint32(w) != 0 {
 		return nil
 	}
-	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
-		stop := wakeOnDone(ctx, w)
-		defer stop()
-		for atomic.LoadUint32(w) == 0 {
-			if err := ctx.Err(); err != nil {
-				return struct{}{}, err
-			}
-			futexWait(w, 0, 0)
-		}
-		return struct{}{}, nil
-	})
-	return err
+	return awaitWord(ctx, w, nil, func() bool { return atomic.LoadUint32(w) != 0 })
 }
 
 // Close releases this process's mapping of the event.
