@@ -156,7 +156,11 @@ func Dial(ctx context.Context, network, address string, opts ...NetOption) (*Con
 // connection accepted (asyncio.start_server). The handler's context is
 // derived from ctx, so cancelling ctx cancels the handlers. When the
 // handler returns, the writer is closed (after its buffered data); a
-// panic in the handler is logged and closes the connection.
+// panic in the handler is logged and closes the connection. For a
+// graceful shutdown on Ctrl-C (the handlers finish their work, hear the
+// connection close, and Run returns nil), start the server with main's
+// context, serve with a context of NotifyContext, and end with
+// Server.Shutdown (see NotifyContext).
 func StartServer(ctx context.Context, network, address string, handler func(ctx context.Context, r *StreamReader, w *StreamWriter), opts ...NetOption) (*Server, error) {
 	l := loopOf(ctx)
 	if l == nil {
