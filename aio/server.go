@@ -271,8 +271,11 @@ func (s *Server) wakeWaiters() {
 
 // Close stops listening. Connections already accepted go on (close them
 // with CloseClients or AbortClients); WaitClosed waits for them to end.
-// Loop-only.
+// Loop-only: from a goroutine that does not run the server's loop it
+// panics with an error matching ErrOtherLoop or ErrNotInTask and changes
+// nothing.
 func (s *Server) Close() {
+	mustOnLoop(s.loop, "Server.Close")
 	if s.closed {
 		return
 	}
@@ -310,8 +313,9 @@ func (ln *listener) close() {
 func (ln *listener) shutdownNow() { ln.srv.Close() }
 
 // CloseClients closes every connection the server accepted, after their
-// buffered writes (asyncio's close_clients). Loop-only.
+// buffered writes (asyncio's close_clients). Loop-only, as Close.
 func (s *Server) CloseClients() {
+	mustOnLoop(s.loop, "Server.CloseClients")
 	for t := s.conns; t != nil; {
 		nx := t.next
 		t.Close()
@@ -320,8 +324,9 @@ func (s *Server) CloseClients() {
 }
 
 // AbortClients closes every connection the server accepted at once
-// (asyncio's abort_clients). Loop-only.
+// (asyncio's abort_clients). Loop-only, as Close.
 func (s *Server) AbortClients() {
+	mustOnLoop(s.loop, "Server.AbortClients")
 	for t := s.conns; t != nil; {
 		nx := t.next
 		t.Abort()
