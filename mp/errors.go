@@ -48,7 +48,7 @@ var (
 type runTimeoutError struct{ d time.Duration }
 
 func (e *runTimeoutError) Error() string {
-	return fmt.Sprintf("run timeout of %v exceeded (mp.Func.WithRunTimeout)", e.d)
+	return fmt.Sprintf("run timeout of %v exceeded", e.d)
 }
 
 func (e *runTimeoutError) Is(target error) bool {

@@ -175,7 +175,7 @@ func (j *callJob[A, R]) Run() {
 			return
 		}
 	}
-	ctx, check, stop := withRunTimeout(j.ctx, j.e.runTimeout, j.Fail)
+	ctx, check, stop := withRunTimeout(j.ctx, j.f.name, j.e.runTimeout, j.Fail)
 	r, err := j.f.call(ctx, j.arg)
 	err = check(err)
 	stop()
@@ -185,22 +185,22 @@ func (j *callJob[A, R]) Run() {
 // withRunTimeout bounds a run in this process by its run timeout d (none
 // if d is 0): the function's context ends d from now with a cause matching
 // ErrRunTimeout, and fail is called with that cause (in another goroutine)
-// when it expires, since the function cannot be killed. check turns the
-// function's context error after the run timeout into that cause; stop
-// ends the watch.
-func withRunTimeout(ctx context.Context, d time.Duration, fail func(error)) (rctx context.Context, check func(error) error, stop func()) {
+// when it expires, since the function cannot be killed (the error names
+// the function fn). check turns the function's context error after the
+// run timeout into that error; stop ends the watch.
+func withRunTimeout(ctx context.Context, fn string, d time.Duration, fail func(error)) (rctx context.Context, check func(error) error, stop func()) {
 	if d <= 0 {
 		return ctx, func(err error) error { return err }, func() {}
 	}
 	rctx, cancel := context.WithTimeoutCause(ctx, d, &runTimeoutError{d})
 	unwatch := context.AfterFunc(rctx, func() {
 		if cause := context.Cause(rctx); errors.Is(cause, ErrRunTimeout) {
-			fail(cause)
+			fail(fmt.Errorf("mp: %s: %w (the function runs on in this process: it cannot be killed)", fn, cause))
 		}
 	})
 	check = func(err error) error {
-		if cause := context.Cause(rctx); err != nil && errors.Is(cause, ErrRunTimeout) && errors.Is(err, context.DeadlineExceeded) {
-			return cause
+		if cause := context.Cause(rctx); err != nil && errors.Is(err, context.DeadlineExceeded) && errors.Is(cause, ErrRunTimeout) {
+			return fmt.Errorf("mp: %s: %w", fn, cause)
 		}
 		return err
 	}

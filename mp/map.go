@@ -187,7 +187,7 @@ func (c *chunkJob[A, R]) Start() bool {
 func (c *chunkJob[A, R]) Run() {
 	out := make([]R, len(c.in))
 	var errs []error
-	ctx, check, stop := withRunTimeout(c.m.ctx, c.e.runTimeout, c.Fail)
+	ctx, check, stop := withRunTimeout(c.m.ctx, c.f.name, c.e.runTimeout, c.Fail)
 	defer stop()
 	for i, a := range c.in {
 		if err := ctx.Err(); err != nil {
