@@ -140,7 +140,8 @@ type funcConfig struct {
 // running a call dies (killed, crashed, out of memory), the call is run
 // again on another worker, up to retries more times, before it fails with
 // the *WorkerError. Calls stopped by their context's deadline or
-// cancellation are not retried, nor are errors the function returns.
+// cancellation, or by their run timeout (Func.WithRunTimeout), are not
+// retried, nor are errors the function returns.
 func Idempotent(retries int) FuncOption {
 	if retries < 0 {
 		panic(fmt.Sprintf("mp: Idempotent needs retries >= 0, got %d", retries))
