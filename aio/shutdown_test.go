@@ -223,3 +223,77 @@ func TestServerShutdownFromGoroutine(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Two contexts of NotifyContext, nested as a library's inside a server's
+// main: stopping the inner one gives SIGINT back to the outer one, not to
+// Run (which would cancel main); with both waiting, one SIGINT cancels
+// both, as signal.NotifyContext does.
+func TestNotifyContextNested(t *testing.T) {
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		outer, stopOuter := aio.NotifyContext(ctx)
+		defer stopOuter()
+		_, stopInner := aio.NotifyContext(ctx, os.Interrupt)
+		stopInner()
+		interrupt(t)
+		if cause := waitDone(outer); !errors.Is(cause, context.Canceled) {
+			return cause
+		}
+		var se *aio.SignalError
+		if !errors.As(context.Cause(outer), &se) {
+			t.Errorf("outer context after the inner one stopped: cause %v, want a *aio.SignalError", context.Cause(outer))
+		}
+		if ctx.Err() != nil {
+			t.Errorf("SIGINT cancelled main although a context of NotifyContext waited for it: %v", ctx.Err())
+		}
+
+		a, stopA := aio.NotifyContext(ctx)
+		defer stopA()
+		b, stopB := aio.NotifyContext(a, os.Interrupt)
+		defer stopB()
+		interrupt(t)
+		for name, c := range map[string]context.Context{"a": a, "b": b} {
+			if cause := waitDone(c); !errors.As(cause, &se) {
+				t.Errorf("context %s: cause %v, want a *aio.SignalError", name, cause)
+			}
+		}
+		if ctx.Err() != nil {
+			t.Errorf("SIGINT cancelled main: %v", ctx.Err())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+// A handler of AddSignalHandler and a context of NotifyContext for the
+// same signal both hear it; stopping the context leaves the handler.
+func TestNotifyContextBesideHandler(t *testing.T) {
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		l := aio.CurrentLoop(ctx)
+		heard := make(chan struct{}, 2)
+		if err := l.AddSignalHandler(syscall.SIGUSR1, func() { heard <- struct{}{} }); err != nil {
+			return err
+		}
+		defer l.RemoveSignalHandler(syscall.SIGUSR1)
+		sctx, stop := aio.NotifyContext(ctx, syscall.SIGUSR1)
+		defer stop()
+		if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+			return err
+		}
+		if cause := waitDone(sctx); !errors.Is(cause, context.Canceled) {
+			return cause
+		}
+		var se *aio.SignalError
+		if !errors.As(context.Cause(sctx), &se) || se.Signal != syscall.SIGUSR1 {
+			t.Errorf("cause %v, want a *aio.SignalError for SIGUSR1", context.Cause(sctx))
+		}
+		if len(heard) != 1 {
+			t.Errorf("the handler heard %d signals, want 1", len(heard))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
