@@ -86,7 +86,10 @@ func Daemon(daemon bool) ProcessOption { return func(p *Process) { p.daemon = da
 // workers: what the function writes there, and the error or panic the
 // child reports as it exits 1. Join (and Done) wait until everything the
 // child wrote has been copied to w, and no longer than a second after the
-// exit if programs it started still hold its standard error.
+// exit if programs it started still hold its standard error. w is written
+// from another goroutine while the child runs: read it (a bytes.Buffer,
+// say) only after Join returned nil, or give a writer safe for concurrent
+// use.
 func ProcessStderr(w io.Writer) ProcessOption {
 	return func(p *Process) {
 		if w == nil {
@@ -166,7 +169,11 @@ func (p *Process) Start() error {
 	cmd := exec.Command(selfExe(exe), processArg)
 	cmd.Env = append(os.Environ(), envProcess+"="+p.fn, envProcName+"="+p.name)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if p.stderr != nil {
+	switch p.stderr {
+	case nil:
+	case io.Discard:
+		cmd.Stderr = nil // /dev/null: no pipe, no copying goroutine
+	default:
 		cmd.Stderr = p.stderr
 		cmd.WaitDelay = time.Second // grandchildren holding the pipe do not hold Join
 	}
@@ -198,7 +205,11 @@ func (p *Process) Start() error {
 		}
 		started <- nil
 		// The child alone holds the result pipe's write end (close-on-exec
-		// for what it starts), so its exit ends this read.
+		// for what it starts), so its exit ends this read. A program that
+		// the child started before Main made fd 4 close-on-exec (in an
+		// init function) may hold it too: then the read ends a second
+		// after the exit, with what the child wrote, and Join does not
+		// hang on it.
 		res := make(chan []byte, 1)
 		go func() {
 			b, _ := io.ReadAll(io.LimitReader(resR, DefaultMaxFrameBytes+frameSlack))
@@ -210,6 +221,7 @@ func (p *Process) Start() error {
 		if errors.As(err, &exitErr) {
 			err = nil
 		}
+		_ = resR.SetReadDeadline(time.Now().Add(time.Second))
 		result := <-res
 		p.mu.Lock()
 		p.state, p.waitErr, p.result = cmd.ProcessState, err, result
