@@ -297,3 +297,33 @@ func TestNotifyContextBesideHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Outside Run, on a loop of one's own, NotifyContext receives its signals
+// itself; Close gives them back (a later stop changes nothing).
+func TestNotifyContextOwnLoop(t *testing.T) {
+	l, err := aio.NewLoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stop context.CancelFunc
+	main := aio.Spawn(l.Context(), func(ctx context.Context) (error, error) {
+		var sctx context.Context
+		sctx, stop = aio.NotifyContext(ctx, syscall.SIGUSR1)
+		if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+			return nil, err
+		}
+		return waitDone(sctx), nil
+	})
+	if err := l.RunUntilComplete(main); err != nil {
+		t.Fatal(err)
+	}
+	cause, _ := main.Result()
+	var se *aio.SignalError
+	if !errors.As(cause, &se) || se.Signal != syscall.SIGUSR1 {
+		t.Errorf("cause %v, want a *aio.SignalError for SIGUSR1", cause)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+}
