@@ -327,3 +327,31 @@ func TestNotifyContextOwnLoop(t *testing.T) {
 	}
 	stop()
 }
+
+// AddSignalHandler and RemoveSignalHandler change the loop's handlers:
+// from a plain goroutine while the loop runs they are refused.
+func TestSignalHandlerOffLoop(t *testing.T) {
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		l := aio.CurrentLoop(ctx)
+		type outcome struct{ add, remove error }
+		got, err := aio.ToThread(ctx, func(context.Context) (outcome, error) {
+			return outcome{
+				add:    l.AddSignalHandler(syscall.SIGUSR2, func() {}),
+				remove: catch(func() error { l.RemoveSignalHandler(syscall.SIGUSR2); return errors.New("it did not panic") }),
+			}, nil
+		})
+		if err != nil {
+			return err
+		}
+		if !errors.Is(got.add, aio.ErrNotInTask) || !errors.Is(got.remove, aio.ErrNotInTask) {
+			t.Errorf("from a plain goroutine: AddSignalHandler %v, RemoveSignalHandler %v; want ErrNotInTask", got.add, got.remove)
+		}
+		if l.RemoveSignalHandler(syscall.SIGUSR2) {
+			t.Error("a refused AddSignalHandler set a handler")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

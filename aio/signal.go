@@ -52,10 +52,15 @@ func (l *Loop) signals() (*signalState, error) {
 // it is set, as in asyncio: the interrupt no longer cancels the main task,
 // the handler decides what it does (see NotifyContext, whose contexts are
 // notified beside the handler). Handlers are removed when Run ends; with a
-// loop of your own, remove them before Close. Loop-only.
+// loop of your own, remove them before Close. Loop-only: from a goroutine
+// that does not run the loop it returns an error matching ErrOtherLoop or
+// ErrNotInTask.
 func (l *Loop) AddSignalHandler(sig os.Signal, fn func()) error {
 	if fn == nil {
 		return errors.New("aio: AddSignalHandler needs a function")
+	}
+	if err := loopCheck(l, "Loop.AddSignalHandler"); err != nil {
+		return err
 	}
 	s, err := l.signals()
 	if err != nil {
@@ -183,8 +188,11 @@ func (s *signalState) removeCtx(n *notifyCtx) {
 
 // RemoveSignalHandler removes the handler of sig and gives the signal its
 // default behaviour back (unless a context of NotifyContext still waits
-// for it). It reports whether there was a handler. Loop-only.
+// for it). It reports whether there was a handler. Loop-only: from a
+// goroutine that does not run the loop it panics with an error matching
+// ErrOtherLoop or ErrNotInTask and changes nothing.
 func (l *Loop) RemoveSignalHandler(sig os.Signal) bool {
+	mustOnLoop(l, "Loop.RemoveSignalHandler")
 	if l.io == nil || l.io.sig == nil {
 		return false
 	}
