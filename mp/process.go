@@ -368,7 +368,7 @@ func (p *Process) outcome() ([]byte, error) {
 	}
 	code, _ := p.ExitCode()
 	if code == -int(syscall.SIGKILL) && p.timedOut.Load() {
-		return nil, &KilledError{Function: p.fn, PID: pid, Cause: &runTimeoutError{p.runTO}}
+		return nil, &KilledError{Function: p.fn, PID: pid, Cause: &runTimeoutError{p.runTO}, process: true}
 	}
 	we := &WorkerError{Function: p.fn, PID: pid, ExitCode: code, Attempts: 1}
 	if code < 0 {

@@ -143,7 +143,7 @@ func TestProcessRunTimeout(t *testing.T) {
 	p, _ := runProcess(t, Hang.WithRunTimeout(50*time.Millisecond), 0)
 	err := p.Err()
 	var killed *mp.KilledError
-	if !errors.Is(err, mp.ErrRunTimeout) || !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &killed) || killed.PID != p.Pid() || !strings.Contains(err.Error(), "50ms") {
+	if !errors.Is(err, mp.ErrRunTimeout) || !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &killed) || killed.PID != p.Pid() || !strings.Contains(err.Error(), "run timeout of 50ms exceeded (process pid") {
 		t.Fatalf("Err of a process past its run timeout: %v; want a *mp.KilledError matching ErrRunTimeout", err)
 	}
 	if code, _ := p.ExitCode(); code != -9 {
