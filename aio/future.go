@@ -284,8 +284,8 @@ type Awaitable[T any] interface {
 }
 
 // Future is a result that will be set later, on one loop (asyncio.Future).
-// Its methods belong to the loop, except Await, which also works from any
-// goroutine.
+// Its methods belong to the loop, except Await and Cancel, which also
+// work from any goroutine.
 type Future[T any] struct {
 	futureCore
 	value T
@@ -332,11 +332,13 @@ func (f *Future[T]) SetError(err error) error {
 }
 
 // Cancel cancels a pending future; it returns false if it was already
-// done. Loop-only: called from a goroutine that does not run the future's
-// loop, it panics with an error matching ErrOtherLoop or ErrNotInTask and
-// changes nothing (use loop.CallSoonThreadsafe).
+// done. From a goroutine that does not run the future's loop it schedules
+// the cancellation on the loop and returns true once scheduled (false if
+// the loop is closed), as Task.Cancel does.
 func (f *Future[T]) Cancel() bool {
-	mustOnLoop(f.loop, "Future.Cancel")
+	if !onLoop(f.loop) {
+		return f.loop.CallSoonThreadsafe(func() { f.Cancel() }) == nil
+	}
 	if f.state != statePending {
 		return false
 	}

@@ -239,8 +239,6 @@ func TestOtherLoopNeverRaces(t *testing.T) {
 		{"WaitFor", func(ctx context.Context) error { _, err := aio.WaitFor(ctx, aio.Forever, o.task); return err }},
 		{"Server.Shutdown", func(ctx context.Context) error { return o.srv.Shutdown(ctx) }},
 		// Methods with no error to return panic with it, changing nothing.
-		{"Task.Cancel", panics(func() { o.task.Cancel() })},
-		{"Future.Cancel", panics(func() { o.fut.Cancel() })},
 		{"Event.Set", panics(o.ev.Set)},
 		{"Transport.Abort", panics(o.tr.Abort)},
 		{"Transport.PauseReading", panics(o.tr.PauseReading)},

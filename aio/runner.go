@@ -61,9 +61,8 @@ func Run(ctx context.Context, main func(ctx context.Context) error, opts ...Opti
 	signal.Notify(sig, os.Interrupt)
 	l.runSigint = true
 	onInterrupt := func() {
-		if fn := l.signalHandler(os.Interrupt); fn != nil {
-			fn() // asyncio: add_signal_handler(SIGINT) replaces the runner's handler
-			return
+		if l.takeSignal(os.Interrupt) {
+			return // asyncio: add_signal_handler(SIGINT) replaces the runner's handler
 		}
 		if interrupted || !l.runSigint {
 			return

@@ -223,3 +223,135 @@ func TestServerShutdownFromGoroutine(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Two contexts of NotifyContext, nested as a library's inside a server's
+// main: stopping the inner one gives SIGINT back to the outer one, not to
+// Run (which would cancel main); with both waiting, one SIGINT cancels
+// both, as signal.NotifyContext does.
+func TestNotifyContextNested(t *testing.T) {
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		outer, stopOuter := aio.NotifyContext(ctx)
+		defer stopOuter()
+		_, stopInner := aio.NotifyContext(ctx, os.Interrupt)
+		stopInner()
+		interrupt(t)
+		if cause := waitDone(outer); !errors.Is(cause, context.Canceled) {
+			return cause
+		}
+		var se *aio.SignalError
+		if !errors.As(context.Cause(outer), &se) {
+			t.Errorf("outer context after the inner one stopped: cause %v, want a *aio.SignalError", context.Cause(outer))
+		}
+		if ctx.Err() != nil {
+			t.Errorf("SIGINT cancelled main although a context of NotifyContext waited for it: %v", ctx.Err())
+		}
+
+		a, stopA := aio.NotifyContext(ctx)
+		defer stopA()
+		b, stopB := aio.NotifyContext(a, os.Interrupt)
+		defer stopB()
+		interrupt(t)
+		for name, c := range map[string]context.Context{"a": a, "b": b} {
+			if cause := waitDone(c); !errors.As(cause, &se) {
+				t.Errorf("context %s: cause %v, want a *aio.SignalError", name, cause)
+			}
+		}
+		if ctx.Err() != nil {
+			t.Errorf("SIGINT cancelled main: %v", ctx.Err())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+// A handler of AddSignalHandler and a context of NotifyContext for the
+// same signal both hear it; stopping the context leaves the handler.
+func TestNotifyContextBesideHandler(t *testing.T) {
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		l := aio.CurrentLoop(ctx)
+		heard := make(chan struct{}, 2)
+		if err := l.AddSignalHandler(syscall.SIGUSR1, func() { heard <- struct{}{} }); err != nil {
+			return err
+		}
+		defer l.RemoveSignalHandler(syscall.SIGUSR1)
+		sctx, stop := aio.NotifyContext(ctx, syscall.SIGUSR1)
+		defer stop()
+		if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+			return err
+		}
+		if cause := waitDone(sctx); !errors.Is(cause, context.Canceled) {
+			return cause
+		}
+		var se *aio.SignalError
+		if !errors.As(context.Cause(sctx), &se) || se.Signal != syscall.SIGUSR1 {
+			t.Errorf("cause %v, want a *aio.SignalError for SIGUSR1", context.Cause(sctx))
+		}
+		if len(heard) != 1 {
+			t.Errorf("the handler heard %d signals, want 1", len(heard))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Outside Run, on a loop of one's own, NotifyContext receives its signals
+// itself; Close gives them back (a later stop changes nothing).
+func TestNotifyContextOwnLoop(t *testing.T) {
+	l, err := aio.NewLoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stop context.CancelFunc
+	main := aio.Spawn(l.Context(), func(ctx context.Context) (error, error) {
+		var sctx context.Context
+		sctx, stop = aio.NotifyContext(ctx, syscall.SIGUSR1)
+		if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+			return nil, err
+		}
+		return waitDone(sctx), nil
+	})
+	if err := l.RunUntilComplete(main); err != nil {
+		t.Fatal(err)
+	}
+	cause, _ := main.Result()
+	var se *aio.SignalError
+	if !errors.As(cause, &se) || se.Signal != syscall.SIGUSR1 {
+		t.Errorf("cause %v, want a *aio.SignalError for SIGUSR1", cause)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+}
+
+// AddSignalHandler and RemoveSignalHandler change the loop's handlers:
+// from a plain goroutine while the loop runs they are refused.
+func TestSignalHandlerOffLoop(t *testing.T) {
+	err := aio.Run(context.Background(), func(ctx context.Context) error {
+		l := aio.CurrentLoop(ctx)
+		type outcome struct{ add, remove error }
+		got, err := aio.ToThread(ctx, func(context.Context) (outcome, error) {
+			return outcome{
+				add:    l.AddSignalHandler(syscall.SIGUSR2, func() {}),
+				remove: catch(func() error { l.RemoveSignalHandler(syscall.SIGUSR2); return errors.New("it did not panic") }),
+			}, nil
+		})
+		if err != nil {
+			return err
+		}
+		if !errors.Is(got.add, aio.ErrNotInTask) || !errors.Is(got.remove, aio.ErrNotInTask) {
+			t.Errorf("from a plain goroutine: AddSignalHandler %v, RemoveSignalHandler %v; want ErrNotInTask", got.add, got.remove)
+		}
+		if l.RemoveSignalHandler(syscall.SIGUSR2) {
+			t.Error("a refused AddSignalHandler set a handler")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

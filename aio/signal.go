@@ -6,18 +6,42 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
-	"sync/atomic"
 )
 
 // signalState forwards the process's signals to one loop's handlers.
 type signalState struct {
 	l        *Loop
-	handlers map[os.Signal]func()
-	gen      map[os.Signal]uint64 // the number of each signal's handler (handlerSeq), for NotifyContext's stop
+	handlers map[os.Signal]func()       // AddSignalHandler's: one per signal
+	ctxs     map[os.Signal][]*notifyCtx // NotifyContext's: each one is notified
 	ch       chan os.Signal
 	quit     chan struct{}
 	done     sync.WaitGroup
+	stopped  bool
+}
+
+// notifyCtx is a context of NotifyContext waiting for its signals.
+type notifyCtx struct {
+	sigs    []os.Signal
+	cancel  context.CancelCauseFunc
+	removed bool
+}
+
+// signals returns the loop's signal state, made on first use.
+func (l *Loop) signals() (*signalState, error) {
+	if l.closed.Load() {
+		return nil, ErrLoopClosed
+	}
+	io := l.ioState()
+	s := io.sig
+	if s == nil {
+		s = &signalState{l: l, handlers: map[os.Signal]func(){}, ctxs: map[os.Signal][]*notifyCtx{}, ch: make(chan os.Signal, 16), quit: make(chan struct{})}
+		io.sig = s
+		s.done.Add(1)
+		go s.forward()
+	}
+	return s, nil
 }
 
 // AddSignalHandler runs fn as a callback of the loop whenever the process
@@ -26,39 +50,26 @@ type signalState struct {
 // effect (for SIGINT and SIGTERM: exiting) while a handler is set. A
 // handler of SIGINT (os.Interrupt) also replaces Run's own handling while
 // it is set, as in asyncio: the interrupt no longer cancels the main task,
-// the handler decides what it does (see NotifyContext). Handlers are
-// removed when Run ends; with a loop of your own, remove them before
-// Close. Loop-only.
+// the handler decides what it does (see NotifyContext, whose contexts are
+// notified beside the handler). Handlers are removed when Run ends; with a
+// loop of your own, remove them before Close. Loop-only: from a goroutine
+// that does not run the loop it returns an error matching ErrOtherLoop or
+// ErrNotInTask.
 func (l *Loop) AddSignalHandler(sig os.Signal, fn func()) error {
-	_, err := l.addSignalHandler(sig, fn)
-	return err
-}
-
-// addSignalHandler is AddSignalHandler; it returns the handler's number
-// among those set for sig.
-func (l *Loop) addSignalHandler(sig os.Signal, fn func()) (uint64, error) {
 	if fn == nil {
-		return 0, errors.New("aio: AddSignalHandler needs a function")
+		return errors.New("aio: AddSignalHandler needs a function")
 	}
-	if l.closed.Load() {
-		return 0, ErrLoopClosed
+	if err := loopCheck(l, "Loop.AddSignalHandler"); err != nil {
+		return err
 	}
-	io := l.ioState()
-	s := io.sig
-	if s == nil {
-		s = &signalState{l: l, handlers: map[os.Signal]func(){}, gen: map[os.Signal]uint64{}, ch: make(chan os.Signal, 16), quit: make(chan struct{})}
-		io.sig = s
-		s.done.Add(1)
-		go s.forward()
+	s, err := l.signals()
+	if err != nil {
+		return err
 	}
 	s.handlers[sig] = fn
-	s.gen[sig] = handlerSeq.Add(1)
 	s.notify(sig)
-	return s.gen[sig], nil
+	return nil
 }
-
-// handlerSeq numbers the signal handlers set, in every loop.
-var handlerSeq atomic.Uint64
 
 // SignalError is the cause (context.Cause) of a context of NotifyContext
 // ended by a signal. It matches context.Canceled with errors.Is.
@@ -76,11 +87,11 @@ func (e *SignalError) Is(target error) bool { return target == context.Canceled 
 // NotifyContext returns a copy of ctx that is cancelled when the process
 // receives one of sigs (os.Interrupt if none is given), when stop is
 // called, or when ctx is done: signal.NotifyContext for a loop. The
-// signals are handled by the loop of ctx (AddSignalHandler) until the
-// first of them arrives or stop is called; meanwhile they lose Go's
-// default effect and SIGINT no longer cancels Run's main task, so main
-// decides how to shut down. This is the graceful shutdown of a server,
-// asyncio's loop.add_signal_handler(SIGINT, stop_event.set):
+// signals are handled by the loop of ctx until the first of them arrives,
+// stop is called or ctx is done; meanwhile they lose Go's default effect
+// and SIGINT no longer cancels Run's main task, so main decides how to
+// shut down. This is the graceful shutdown of a server, asyncio's
+// loop.add_signal_handler(SIGINT, stop_event.set):
 //
 //	err := aio.Run(ctx, func(ctx context.Context) error {
 //		srv, err := aio.StartServer(ctx, "tcp", addr, handle)
@@ -95,14 +106,21 @@ func (e *SignalError) Is(target error) bool { return target == context.Canceled 
 //		return srv.Shutdown(dctx) // Run returns nil after a clean shutdown
 //	})
 //
-// Once a signal arrived, the handlers are removed: a second SIGINT during
-// the shutdown gets Run's handling (it cancels the main task and Run
-// returns ErrInterrupted), a third Go's default (the program exits). The
-// context's cause (context.Cause) is a *SignalError naming the signal.
-// A later AddSignalHandler or NotifyContext for the same signal replaces
-// this one's handler, and stop then leaves that one alone. NotifyContext
-// must be called from a task or callback of the loop of ctx; it panics
-// when ctx carries no loop.
+// Once a signal arrived, the context no longer holds it: unless another
+// context or handler does, a second SIGINT during the shutdown gets Run's
+// handling (it cancels the main task and Run returns ErrInterrupted), a
+// third Go's default (the program exits). (Go's signal.NotifyContext
+// keeps the signal until stop; here a shutdown that hangs can still be
+// interrupted.) The context's cause (context.Cause) is a *SignalError
+// naming the signal.
+//
+// As with signal.NotifyContext, every context of NotifyContext waiting for
+// a signal is cancelled when it arrives, however they nest, and the
+// loop's handler of that signal (AddSignalHandler) runs too; stopping one
+// leaves the others as they are. NotifyContext must be called from a task
+// or callback of the loop of ctx (or while that loop does not run); it
+// panics when ctx carries no loop. stop may be called from any goroutine,
+// more than once.
 func NotifyContext(ctx context.Context, sigs ...os.Signal) (context.Context, context.CancelFunc) {
 	l := loopOf(ctx)
 	if l == nil {
@@ -113,49 +131,68 @@ func NotifyContext(ctx context.Context, sigs ...os.Signal) (context.Context, con
 		sigs = []os.Signal{os.Interrupt}
 	}
 	nctx, cancel := context.WithCancelCause(ctx)
-	gens := make([]uint64, len(sigs))
-	removed := false
-	remove := func() {
-		if removed {
-			return
-		}
-		removed = true
-		for i, sig := range sigs {
-			if l.io != nil && l.io.sig != nil && l.io.sig.gen[sig] == gens[i] {
-				l.RemoveSignalHandler(sig)
-			}
-		}
+	s, err := l.signals()
+	if err != nil {
+		cancel(err)
+		return nctx, func() { cancel(context.Canceled) }
 	}
-	for i, sig := range sigs {
-		gen, err := l.addSignalHandler(sig, func() {
-			remove()
-			cancel(&SignalError{Signal: sig})
-		})
-		if err != nil {
-			remove()
-			cancel(err)
-			return nctx, func() {}
+	n := &notifyCtx{sigs: slices.Clone(sigs), cancel: cancel}
+	for _, sig := range n.sigs {
+		if !slices.Contains(s.ctxs[sig], n) {
+			s.ctxs[sig] = append(s.ctxs[sig], n)
 		}
-		gens[i] = gen
+		s.notify(sig)
 	}
+	// When ctx ends, the signals are given back: a context that can no
+	// longer be cancelled must not swallow Ctrl-C.
+	unwatch := context.AfterFunc(nctx, func() { _ = l.CallSoonThreadsafe(func() { s.removeCtx(n) }) })
 	stop := func() {
+		unwatch()
 		cancel(context.Canceled)
-		if l.closed.Load() {
-			return
-		}
 		if onLoop(l) {
-			remove()
+			s.removeCtx(n)
 		} else {
-			_ = l.CallSoonThreadsafe(remove)
+			_ = l.CallSoonThreadsafe(func() { s.removeCtx(n) })
 		}
 	}
 	return nctx, stop
 }
 
-// RemoveSignalHandler removes the handler of sig and gives the signal its
-// default behaviour back. It reports whether there was a handler.
+// removeCtx stops n's waiting for its signals; a signal nobody waits for
+// any more gets its default behaviour back (Run's, for SIGINT in Run).
 // Loop-only.
+func (s *signalState) removeCtx(n *notifyCtx) {
+	if n.removed {
+		return
+	}
+	n.removed = true
+	if s.stopped {
+		return
+	}
+	freed := false
+	for _, sig := range n.sigs {
+		rest := slices.DeleteFunc(slices.Clone(s.ctxs[sig]), func(o *notifyCtx) bool { return o == n })
+		if len(rest) > 0 {
+			s.ctxs[sig] = rest
+			continue
+		}
+		delete(s.ctxs, sig)
+		if s.handlers[sig] == nil {
+			freed = true
+		}
+	}
+	if freed {
+		s.resubscribe()
+	}
+}
+
+// RemoveSignalHandler removes the handler of sig and gives the signal its
+// default behaviour back (unless a context of NotifyContext still waits
+// for it). It reports whether there was a handler. Loop-only: from a
+// goroutine that does not run the loop it panics with an error matching
+// ErrOtherLoop or ErrNotInTask and changes nothing.
 func (l *Loop) RemoveSignalHandler(sig os.Signal) bool {
+	mustOnLoop(l, "Loop.RemoveSignalHandler")
 	if l.io == nil || l.io.sig == nil {
 		return false
 	}
@@ -164,24 +201,38 @@ func (l *Loop) RemoveSignalHandler(sig os.Signal) bool {
 		return false
 	}
 	delete(s.handlers, sig)
-	if len(s.handlers) == 0 {
-		s.stop()
-		l.io.sig = nil
-		return true
-	}
-	// Stop only this loop's channel (signal.Reset would undo every
-	// package's Notify, Run's SIGINT included), then ask again for the
-	// signals that still have handlers.
-	signal.Stop(s.ch)
-	for other := range s.handlers {
-		s.notify(other)
+	if len(s.ctxs[sig]) == 0 {
+		s.resubscribe()
 	}
 	return true
 }
 
+// resubscribe asks again for the signals that still have a handler or a
+// context, after one lost its last; with none left, it stops the
+// forwarding.
+func (s *signalState) resubscribe() {
+	if len(s.handlers) == 0 && len(s.ctxs) == 0 {
+		s.stop()
+		if s.l.io != nil && s.l.io.sig == s {
+			s.l.io.sig = nil
+		}
+		return
+	}
+	// Stop only this loop's channel (signal.Reset would undo every
+	// package's Notify, Run's SIGINT included), then ask again for the
+	// signals that are still wanted.
+	signal.Stop(s.ch)
+	for sig := range s.handlers {
+		s.notify(sig)
+	}
+	for sig := range s.ctxs {
+		s.notify(sig)
+	}
+}
+
 // notify asks for sig on the loop's channel, except SIGINT while Run
-// receives it: Run hands it to the handler, so that one interrupt is
-// either the handler's or Run's, never both.
+// receives it: Run hands it to the loop (takeSignal), so that one
+// interrupt is either the loop's or Run's, never both.
 func (s *signalState) notify(sig os.Signal) {
 	if sig == os.Interrupt && s.l.runSigint {
 		return
@@ -189,12 +240,29 @@ func (s *signalState) notify(sig os.Signal) {
 	signal.Notify(s.ch, sig)
 }
 
-// signalHandler returns the loop's handler of sig, or nil. Loop-only.
-func (l *Loop) signalHandler(sig os.Signal) func() {
-	if l.io == nil || l.io.sig == nil {
-		return nil
+// dispatch hands sig to the contexts waiting for it and to the handler,
+// and reports whether there was any. Loop-only.
+func (s *signalState) dispatch(sig os.Signal) bool {
+	ctxs, fn := slices.Clone(s.ctxs[sig]), s.handlers[sig]
+	if len(ctxs) == 0 && fn == nil {
+		return false
 	}
-	return l.io.sig.handlers[sig]
+	for _, n := range ctxs {
+		if !n.removed {
+			s.removeCtx(n)
+			n.cancel(&SignalError{Signal: sig})
+		}
+	}
+	if fn != nil {
+		fn()
+	}
+	return true
+}
+
+// takeSignal hands sig to the loop's handlers, if it has any, and reports
+// whether it did. Loop-only.
+func (l *Loop) takeSignal(sig os.Signal) bool {
+	return l.io != nil && l.io.sig != nil && l.io.sig.dispatch(sig)
 }
 
 // forward is the one goroutine per loop that receives signals and hands
@@ -204,11 +272,7 @@ func (s *signalState) forward() {
 	for {
 		select {
 		case sig := <-s.ch:
-			_ = s.l.CallSoonThreadsafe(func() {
-				if fn := s.handlers[sig]; fn != nil {
-					fn()
-				}
-			})
+			_ = s.l.CallSoonThreadsafe(func() { s.dispatch(sig) })
 		case <-s.quit:
 			return
 		}
@@ -216,10 +280,15 @@ func (s *signalState) forward() {
 }
 
 // stop ends the forwarding; signals nobody else asked for get their
-// default behaviour back.
+// default behaviour back. It is idempotent.
 func (s *signalState) stop() {
+	if s.stopped {
+		return
+	}
+	s.stopped = true
 	signal.Stop(s.ch)
 	s.handlers = map[os.Signal]func(){}
+	s.ctxs = map[os.Signal][]*notifyCtx{}
 	close(s.quit)
 	s.done.Wait()
 }

@@ -72,8 +72,8 @@ type AnyTask interface {
 }
 
 // Task is a function running as a coroutine on a loop, wrapped in a
-// future (asyncio.Task). Its methods belong to the loop, except Await,
-// which also works from any goroutine.
+// future (asyncio.Task). Its methods belong to the loop, except Await
+// and Cancel, which also work from any goroutine.
 type Task[T any] struct {
 	futureCore
 	value T
@@ -199,12 +199,19 @@ func (t *Task[T]) complete(v T, err error) {
 // in it returns an error matching context.Canceled. The task may clean up
 // and even finish normally (asyncio's "swallowing" a cancellation); a
 // task cancelled before it started never runs. Cancel returns false if
-// the task is already done. Loop-only: from another goroutine use
-// loop.CallSoonThreadsafe(func() { t.Cancel() }); called from a goroutine
-// that does not run the task's loop, Cancel panics with an error matching
-// ErrOtherLoop or ErrNotInTask and changes nothing.
+// the task is already done.
+//
+// Cancel is safe from any goroutine (a timer's, a signal watcher's, one
+// that gave up awaiting the task, a task of another loop): there it
+// schedules the cancellation on the task's loop, as asyncio's
+// loop.call_soon_threadsafe(task.cancel), and returns true once it is
+// scheduled (false only if the loop is closed); the task's state is the
+// loop's, so whether it was still running is known only there, and a task
+// that finished meanwhile ignores it.
 func (t *Task[T]) Cancel() bool {
-	mustOnLoop(t.loop, "Task.Cancel")
+	if !onLoop(t.loop) {
+		return t.loop.CallSoonThreadsafe(func() { t.Cancel() }) == nil
+	}
 	if t.tc.state == taskDone {
 		return false
 	}

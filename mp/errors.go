@@ -237,21 +237,27 @@ func mib(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', -
 // KilledError is the error of a task whose context ended (deadline or
 // cancellation), or whose run timeout expired (Func.WithRunTimeout), while
 // it ran: its worker was killed to stop it, and a replacement takes its
-// place. errors.Is matches the context's error (context.DeadlineExceeded
-// or context.Canceled), or, for a run timeout, ErrRunTimeout and
+// place. It is also Process.Err of a Process killed by its run timeout.
+// errors.Is matches the context's error (context.DeadlineExceeded or
+// context.Canceled), or, for a run timeout, ErrRunTimeout and
 // context.DeadlineExceeded.
 type KilledError struct {
 	// Function is the registered name of the task's function.
 	Function string
-	// PID is the process id of the worker that was killed.
+	// PID is the process id of the worker (or Process) that was killed.
 	PID int
 	// Cause is context.Cause of the task's context, or for a run timeout
 	// an error that names the timeout and matches ErrRunTimeout.
 	Cause error
+
+	process bool // a Process, not a pool's worker
 }
 
 // Error says which task was stopped and why.
 func (e *KilledError) Error() string {
+	if e.process {
+		return fmt.Sprintf("mp: %s: %v (process pid %d was killed to stop it)", e.Function, e.Cause, e.PID)
+	}
 	return fmt.Sprintf("mp: %s: %v (worker pid %d was killed to stop the task)", e.Function, e.Cause, e.PID)
 }
 

@@ -25,7 +25,8 @@ import (
 const (
 	envProcess   = "BRAID_MP_PROCESS"
 	envProcName  = "BRAID_MP_PROCESS_NAME"
-	envProcFDs   = "BRAID_MP_PROCESS_FDS" // id:fd,... of inherited shared objects
+	envProcFDs   = "BRAID_MP_PROCESS_FDS"    // id:fd,... of inherited shared objects
+	envProcRunNs = "BRAID_MP_PROCESS_RUN_NS" // the run timeout (Func.WithRunTimeout), in ns
 	processArg   = "-braid.mp.process"
 	fdProcArg    = 3
 	fdProcResult = 4
@@ -49,14 +50,18 @@ const (
 // Func.Result the typed result. Results can also go through a Queue, a
 // Pipe or shared memory, as in Python. The child shares the parent's
 // standard output; its standard error is the parent's unless
-// ProcessStderr says otherwise; its standard input is empty.
+// ProcessStderr says otherwise; its standard input is empty. A Func with
+// a run timeout (Func.WithRunTimeout) bounds the process: counted from
+// Start, the function's context ends and the parent kills the child when
+// it expires.
 type Process struct {
 	name   string
 	fn     string
 	arg    []byte
 	daemon bool
-	stderr io.Writer  // nil: os.Stderr
-	segs   []*segment // shared objects in arg, referenced until Start
+	stderr io.Writer     // nil: os.Stderr
+	segs   []*segment    // shared objects in arg, referenced until Start
+	runTO  time.Duration // the Func's run timeout (WithRunTimeout); 0: none
 
 	mu      sync.Mutex
 	started bool
@@ -65,6 +70,8 @@ type Process struct {
 	state   *os.ProcessState
 	waitErr error
 	result  []byte // what the child wrote on fd 4: empty if it wrote nothing
+	// timedOut: the run timeout's timer fired and killed the child.
+	timedOut atomic.Bool
 }
 
 // ProcessOption configures NewProcess.
@@ -86,7 +93,10 @@ func Daemon(daemon bool) ProcessOption { return func(p *Process) { p.daemon = da
 // workers: what the function writes there, and the error or panic the
 // child reports as it exits 1. Join (and Done) wait until everything the
 // child wrote has been copied to w, and no longer than a second after the
-// exit if programs it started still hold its standard error.
+// exit if programs it started still hold its standard error. w is written
+// from another goroutine while the child runs: read it (a bytes.Buffer,
+// say) only after Join returned nil, or give a writer safe for concurrent
+// use.
 func ProcessStderr(w io.Writer) ProcessOption {
 	return func(p *Process) {
 		if w == nil {
@@ -116,7 +126,7 @@ func NewProcess[A, R any](f Func[A, R], arg A, opts ...ProcessOption) (*Process,
 		releaseAll(segs)
 		return nil, fmt.Errorf("mp: NewProcess(%s): the argument is %d bytes encoded, over the limit of %d", f.f.name, len(enc), DefaultMaxFrameBytes)
 	}
-	p := &Process{fn: f.f.name, arg: enc, segs: segs, done: make(chan struct{})}
+	p := &Process{fn: f.f.name, arg: enc, segs: segs, done: make(chan struct{}), runTO: f.runTimeout}
 	if len(segs) > 0 {
 		// Until Start hands them to the child (or forever, if it is
 		// never started): the mappings are released by then.
@@ -165,8 +175,15 @@ func (p *Process) Start() error {
 	}
 	cmd := exec.Command(selfExe(exe), processArg)
 	cmd.Env = append(os.Environ(), envProcess+"="+p.fn, envProcName+"="+p.name)
+	if p.runTO > 0 {
+		cmd.Env = append(cmd.Env, envProcRunNs+"="+strconv.FormatInt(int64(p.runTO), 10))
+	}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if p.stderr != nil {
+	switch p.stderr {
+	case nil:
+	case io.Discard:
+		cmd.Stderr = nil // /dev/null: no pipe, no copying goroutine
+	default:
 		cmd.Stderr = p.stderr
 		cmd.WaitDelay = time.Second // grandchildren holding the pipe do not hold Join
 	}
@@ -197,8 +214,22 @@ func (p *Process) Start() error {
 			return
 		}
 		started <- nil
+		var runTimer *time.Timer
+		if p.runTO > 0 {
+			// Counted from the start, as the child's context of the
+			// function: the parent kills it when it expires.
+			runTimer = time.AfterFunc(p.runTO, func() {
+				if cmd.Process.Signal(syscall.SIGKILL) == nil {
+					p.timedOut.Store(true)
+				}
+			})
+		}
 		// The child alone holds the result pipe's write end (close-on-exec
-		// for what it starts), so its exit ends this read.
+		// for what it starts), so its exit ends this read. A program that
+		// the child started before Main made fd 4 close-on-exec (in an
+		// init function) may hold it too: then the read ends a second
+		// after the exit, with what the child wrote, and Join does not
+		// hang on it.
 		res := make(chan []byte, 1)
 		go func() {
 			b, _ := io.ReadAll(io.LimitReader(resR, DefaultMaxFrameBytes+frameSlack))
@@ -206,10 +237,14 @@ func (p *Process) Start() error {
 			res <- b
 		}()
 		err := cmd.Wait()
+		if runTimer != nil {
+			runTimer.Stop()
+		}
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			err = nil
 		}
+		_ = resR.SetReadDeadline(time.Now().Add(time.Second))
 		result := <-res
 		p.mu.Lock()
 		p.state, p.waitErr, p.result = cmd.ProcessState, err, result
@@ -291,9 +326,12 @@ func (p *Process) ExitCode() (int, bool) {
 // *RemoteError with its message and Go type (a panic's also with the
 // child's stack, and errors.As finds a *futures.PanicError), which matches
 // context.Canceled and context.DeadlineExceeded when the function's error
-// did, as for pool calls; if the process ended without reporting (a
-// signal, Terminate or Kill, os.Exit in the function, a crash), a
-// *WorkerError matching ErrWorkerDied with its exit code or signal. Before
+// did, as for pool calls; if the run timeout of the Func it was made with
+// (Func.WithRunTimeout) killed it, a *KilledError matching ErrRunTimeout
+// and context.DeadlineExceeded; if the process ended without reporting
+// otherwise (a signal, Terminate or Kill, os.Exit in the function, a
+// crash), a *WorkerError matching ErrWorkerDied with its exit code or
+// signal. Before
 // the exit, or for a process never started, it returns an error saying so.
 // Python's Process has no such thing: its exitcode 1 is all one learns.
 func (p *Process) Err() error {
@@ -329,6 +367,9 @@ func (p *Process) outcome() ([]byte, error) {
 		}
 	}
 	code, _ := p.ExitCode()
+	if code == -int(syscall.SIGKILL) && p.timedOut.Load() {
+		return nil, &KilledError{Function: p.fn, PID: pid, Cause: &runTimeoutError{p.runTO}, process: true}
+	}
 	we := &WorkerError{Function: p.fn, PID: pid, ExitCode: code, Attempts: 1}
 	if code < 0 {
 		we.ExitCode, we.Signal = -1, syscall.Signal(-code).String()
@@ -448,6 +489,17 @@ func processMain() {
 		}
 	}
 	os.Unsetenv(envProcFDs)
+	ctx := context.Background()
+	if ns, err := strconv.ParseInt(os.Getenv(envProcRunNs), 10, 64); err == nil && ns > 0 {
+		// The parent kills this process when its run timeout expires; the
+		// function's context says so first, with a cause that the outcome
+		// carries back.
+		d := time.Duration(ns)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d, &runTimeoutError{d})
+		defer cancel() // not reached: the process exits; vet's rule
+	}
+	os.Unsetenv(envProcRunNs)
 	syscall.CloseOnExec(fdProcResult) // programs the function starts must not hold it
 	resOut := os.NewFile(fdProcResult, "mp-process-result")
 	f := os.NewFile(fdProcArg, "mp-process-arg")
@@ -474,7 +526,7 @@ func processMain() {
 	go func() {
 		ok := false
 		defer func() { finished <- ok }()
-		tail, werr = h.invoke(context.Background(), arg, true, &out)
+		tail, werr = h.invoke(ctx, arg, true, &out)
 		ok = true
 	}()
 	if !<-finished {

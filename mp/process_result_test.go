@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/braid-go/braid/futures"
 	"github.com/braid-go/braid/mp"
@@ -132,5 +133,30 @@ func TestProcessErrKilled(t *testing.T) {
 	}
 	if _, err := Square.Result(p); err == nil || !strings.Contains(err.Error(), "not "+Square.Name()) {
 		t.Fatalf("Result with another Func: %v", err)
+	}
+}
+
+// A Func's run timeout bounds a Process too: a function that ignores it is
+// killed, one that stops when its context ends reports it, and one that
+// finishes in time is untouched.
+func TestProcessRunTimeout(t *testing.T) {
+	p, _ := runProcess(t, Hang.WithRunTimeout(50*time.Millisecond), 0)
+	err := p.Err()
+	var killed *mp.KilledError
+	if !errors.Is(err, mp.ErrRunTimeout) || !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &killed) || killed.PID != p.Pid() || !strings.Contains(err.Error(), "run timeout of 50ms exceeded (process pid") {
+		t.Fatalf("Err of a process past its run timeout: %v; want a *mp.KilledError matching ErrRunTimeout", err)
+	}
+	if code, _ := p.ExitCode(); code != -9 {
+		t.Fatalf("exit code %d, want -9", code)
+	}
+
+	p, _ = runProcess(t, Polite.WithRunTimeout(50*time.Millisecond), 0)
+	if err := p.Err(); !errors.Is(err, mp.ErrRunTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Err of a process whose function returned at its run timeout: %v", err)
+	}
+
+	p, _ = runProcess(t, Tally.WithRunTimeout(time.Minute), 4)
+	if r, err := Tally.Result(p); err != nil || r.Count != 8 {
+		t.Fatalf("Result within the run timeout: %+v, %v", r, err)
 	}
 }

@@ -108,7 +108,9 @@ type Func[A, R any] struct {
 // in-process executor (futures.ThreadPool) the function's context ends d
 // after it starts and the call fails then with an error matching
 // ErrRunTimeout; the function, which cannot be killed, runs on until it
-// returns.
+// returns. A Process made with the handle (NewProcess) is bounded from
+// Start in the same way: its function's context ends, then the parent
+// kills it, and Process.Err returns a *KilledError matching ErrRunTimeout.
 //
 // The context's own deadline still holds as well, counting from the
 // submission: whichever ends first stops the call. A handle is a small

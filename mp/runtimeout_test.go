@@ -179,3 +179,25 @@ func TestWithRunTimeoutNegativePanics(t *testing.T) {
 	}()
 	Square.WithRunTimeout(-time.Second)
 }
+
+// HangTwice is Hang registered as idempotent: a worker death while it
+// runs would be retried, a run timeout is not.
+var HangTwice = mp.Register("test.runtimeout.hangidempotent", func(ctx context.Context, _ int) (int, error) {
+	for {
+		time.Sleep(time.Hour)
+	}
+}, mp.Idempotent(2))
+
+func TestRunTimeoutNotRetried(t *testing.T) {
+	p := newPool(t, mp.WithMaxWorkers(1))
+	_, err := HangTwice.WithRunTimeout(50*time.Millisecond).Call(context.Background(), p, 0)
+	isRunTimeout(t, err)
+	// The one worker's replacement runs this once the death was settled
+	// (a retry would have been queued by then, ahead of it).
+	if v, err := Square.Call(context.Background(), p, 4); err != nil || v != 16 {
+		t.Fatal(v, err)
+	}
+	if s := p.Stats(); s.Killed != 1 || s.Retried != 0 {
+		t.Fatalf("stats %+v: want one worker killed and no retry", s)
+	}
+}
