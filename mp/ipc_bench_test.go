@@ -37,7 +37,10 @@ type benchCountArg struct {
 	Go     *mp.Event
 	N      int
 	UseAdd bool
+	Update bool
 }
+
+func inc(x int64) int64 { return x + 1 }
 
 type benchSumArg struct {
 	A      *mp.Array[float64]
@@ -73,12 +76,13 @@ var (
 	BenchConsume = mp.Register("bench.ipc.consume", func(ctx context.Context, a benchQueueArg) (struct{}, error) {
 		n := int64(0)
 		defer func() { a.Got.Add(n) }()
+		buf := make([]byte, 0, a.Size)
 		for {
 			var err error
 			if a.Qi != nil {
 				_, err = a.Qi.Get(ctx)
 			} else {
-				_, err = a.Q.Get(ctx)
+				err = a.Q.GetInto(ctx, &buf)
 			}
 			if errors.Is(err, mp.ErrQueueShutDown) {
 				return struct{}{}, nil
@@ -104,8 +108,9 @@ var (
 		if err := a.C.Send(ctx, nil); err != nil {
 			return struct{}{}, err
 		}
+		buf := make([]byte, 0, 1024)
 		for i := 0; i < a.N; i++ {
-			if _, err := a.C.Recv(ctx); err != nil {
+			if err := a.C.RecvInto(ctx, &buf); err != nil {
 				return struct{}{}, err
 			}
 		}
@@ -119,6 +124,12 @@ var (
 		for i := 0; i < a.N; i++ {
 			if a.UseAdd {
 				a.V.Add(1)
+				continue
+			}
+			if a.Update {
+				if err := a.V.Update(ctx, inc); err != nil {
+					return struct{}{}, err
+				}
 				continue
 			}
 			if err := l.Lock(ctx); err != nil {
@@ -204,7 +215,7 @@ func BenchmarkQueue(b *testing.B) {
 			if c.size <= 8 {
 				qi, err = mp.NewQueue[int](0)
 			} else {
-				q, err = mp.NewQueue[[]byte](0)
+				q, err = mp.NewQueue[[]byte](0, benchQOpts()...)
 			}
 			if err != nil {
 				b.Fatal(err)
@@ -215,7 +226,7 @@ func BenchmarkQueue(b *testing.B) {
 			defer got.Close()
 			var prods, conss []*mp.Process
 			for i := 0; i < c.conss; i++ {
-				conss = append(conss, benchStart(b, BenchConsume, benchQueueArg{Q: q, Qi: qi, Got: got}))
+				conss = append(conss, benchStart(b, BenchConsume, benchQueueArg{Q: q, Qi: qi, Got: got, Size: c.size}))
 			}
 			per := b.N / c.prods
 			for i := 0; i < c.prods; i++ {
@@ -309,11 +320,8 @@ func BenchmarkPipe(b *testing.B) {
 }
 
 func BenchmarkSharedCounter(b *testing.B) {
-	for _, useAdd := range []bool{false, true} {
-		name := "lock"
-		if useAdd {
-			name = "add"
-		}
+	for _, name := range []string{"lock", "update", "add"} {
+		useAdd, update := name == "add", name == "update"
 		b.Run(name, func(b *testing.B) {
 			const procs = 4
 			v, err := mp.NewValue[int64](0)
@@ -326,7 +334,7 @@ func BenchmarkSharedCounter(b *testing.B) {
 			per := (b.N + procs - 1) / procs
 			var ps []*mp.Process
 			for i := 0; i < procs; i++ {
-				ps = append(ps, benchStart(b, BenchCount, benchCountArg{V: v, Go: goEv, N: per, UseAdd: useAdd}))
+				ps = append(ps, benchStart(b, BenchCount, benchCountArg{V: v, Go: goEv, N: per, UseAdd: useAdd, Update: update}))
 			}
 			b.ResetTimer()
 			t0 := time.Now()
@@ -431,4 +439,12 @@ func BenchmarkSharedArray(b *testing.B) {
 	b.ReportMetric(float64(one)/float64(two), "speedup")
 	b.ReportMetric(rss, "child-rss-%")
 	b.ReportMetric(0, "ns/op")
+}
+
+func benchQOpts() []mp.QueueOption {
+	if s := os.Getenv("QB"); s != "" {
+		n, _ := strconv.Atoi(s)
+		return []mp.QueueOption{mp.QueueBytes(n)}
+	}
+	return nil
 }

@@ -938,3 +938,75 @@ func TestDaemonDiesWithParent(t *testing.T) {
 		return
 	}
 }
+
+// GetInto and RecvInto copy a []byte item into the array the destination
+// has when it is large enough (no allocation per item), take a new one
+// when it is not, and leave the destination unchanged on an error.
+func TestGetIntoReusesTheBuffer(t *testing.T) {
+	checkResources(t)
+	ctx := context.Background()
+	q := must[*mp.Queue[[]byte]](t)(mp.NewQueue[[]byte](0))
+	defer q.Close()
+	for _, item := range [][]byte{[]byte("hello"), []byte("hi"), nil, {}, []byte("a longer item than the buffer")} {
+		if err := q.Put(ctx, item); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 0, 16)
+	array := &buf[:1][0]
+	for _, want := range []string{"hello", "hi"} {
+		if err := q.GetInto(ctx, &buf); err != nil || string(buf) != want {
+			t.Fatalf("GetInto = %q, %v; want %q", buf, err, want)
+		}
+		if &buf[:1][0] != array {
+			t.Fatalf("GetInto of %q took a new array; want the buffer's", want)
+		}
+	}
+	if err := q.GetInto(ctx, &buf); err != nil || buf != nil {
+		t.Fatalf("GetInto of a nil item = %q (nil %v), %v; want nil", buf, buf == nil, err)
+	}
+	buf = make([]byte, 0, 16)
+	if err := q.GetInto(ctx, &buf); err != nil || buf == nil || len(buf) != 0 {
+		t.Fatalf("GetInto of an empty item = %q (nil %v), %v; want empty, not nil", buf, buf == nil, err)
+	}
+	if err := q.GetInto(ctx, &buf); err != nil || string(buf) != "a longer item than the buffer" || cap(buf) == 16 {
+		t.Fatalf("GetInto of a long item = %q (cap %d), %v", buf, cap(buf), err)
+	}
+	keep := buf
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := q.GetInto(cctx, &buf); !errors.Is(err, context.Canceled) || &buf[0] != &keep[0] || len(buf) != len(keep) {
+		t.Fatalf("GetInto on an empty queue with a cancelled context: %v, buffer %q; want the context's error and the buffer unchanged", err, buf)
+	}
+	if err := q.GetInto(ctx, nil); err == nil {
+		t.Fatal("GetInto(nil) succeeded")
+	}
+	if !raceEnabled {
+		item := []byte("0123456789")
+		if n := testing.AllocsPerRun(100, func() {
+			_ = q.Put(ctx, item)
+			_ = q.GetInto(ctx, &buf)
+		}); n != 0 {
+			t.Errorf("Put and GetInto of a []byte allocate %v times; want 0", n)
+		}
+	}
+
+	a, b, err := mp.NewPipe[[]byte](false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	if err := b.Send(ctx, []byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	buf = buf[:0]
+	array = &buf[:1][0]
+	if err := a.RecvInto(ctx, &buf); err != nil || string(buf) != "abc" || &buf[0] != array {
+		t.Fatalf("RecvInto = %q, %v; want \"abc\" in the buffer's array", buf, err)
+	}
+	b.Shutdown()
+	if err := a.RecvInto(ctx, &buf); !errors.Is(err, mp.ErrPipeClosed) || string(buf) != "abc" {
+		t.Fatalf("RecvInto after Shutdown = %q, %v; want ErrPipeClosed and the buffer unchanged", buf, err)
+	}
+}

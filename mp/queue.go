@@ -252,7 +252,12 @@ func (q *Queue[T]) encode(v *T, e *encItem) error {
 		buf = new(bytes.Buffer)
 	}
 	buf.Reset()
-	if err := encMode.MarshalToBuffer(v, buf); err != nil {
+	// A copy of the value for the encoder, which keeps what it is given
+	// on the heap: else every Put's argument would be moved there, even
+	// those of the fast codecs.
+	vv := new(T)
+	*vv = *v
+	if err := encMode.MarshalToBuffer(vv, buf); err != nil {
 		q.bufs.Put(buf)
 		return fmt.Errorf("mp: cannot encode a queue item of type %s: %w", reflect.TypeFor[T](), err)
 	}
@@ -382,77 +387,82 @@ func (q *Queue[T]) commitPut(ring []byte, e *encItem) error {
 // until ctx ends (then ctx's error; no item is taken). On a queue that was shut
 // down it returns the items left, then ErrQueueShutDown.
 func (q *Queue[T]) Get(ctx context.Context) (T, error) {
-	return q.get(ctx, true)
+	var v T
+	err := q.get(ctx, true, &v)
+	return v, err
+}
+
+// GetInto is Get that stores the item in *dst instead of returning it:
+// for a Queue[[]byte] the item is copied into the array *dst already has
+// when it is large enough (*dst is then dst's array resliced to the
+// item's length), so that a consumer reusing one buffer allocates
+// nothing per item. Get gives each item memory of its own; use GetInto
+// in a loop that is done with an item before it takes the next. For
+// other item types it is *dst, err = q.Get(ctx). On an error *dst is
+// unchanged.
+func (q *Queue[T]) GetInto(ctx context.Context, dst *T) error {
+	if dst == nil {
+		return errors.New("mp: GetInto(nil): pass a pointer to the variable that receives the item")
+	}
+	return q.get(ctx, true, dst)
 }
 
 // GetNowait returns the first item at once, or ErrEmpty (ErrQueueShutDown
 // for a closed, drained queue).
 func (q *Queue[T]) GetNowait() (T, error) {
-	return q.get(context.Background(), false)
+	var v T
+	err := q.get(context.Background(), false, &v)
+	return v, err
 }
 
-// taken is an item taken out: its value, or its encoding for the generic
-// decoder.
-type taken[T any] struct {
-	v   T
-	buf *bytes.Buffer
-}
-
-func (q *Queue[T]) get(ctx context.Context, block bool) (T, error) {
-	var zero T
+// get takes the first item into *dst (which keeps its value on an error).
+func (q *Queue[T]) get(ctx context.Context, block bool, dst *T) error {
 	if err := q.enter(); err != nil {
-		return zero, err
+		return err
 	}
 	defer q.leave()
 	if err := q.lockGet(ctx); err != nil {
-		return zero, err
+		return err
 	}
-	var it taken[T]
-	var err error
 	if q.ready() {
-		err = q.take(&it)
-	} else {
-		q.unlockGet()
-		if !block {
-			return zero, ErrEmpty
+		return q.take(dst)
+	}
+	q.unlockGet()
+	if !block {
+		return ErrEmpty
+	}
+	// The wait works on a copy of *dst (so that dst itself does not
+	// escape to the heap through the closure), stored back on success.
+	cur := *dst
+	v, err := awaitable(ctx, func(ctx context.Context) (T, error) {
+		v := cur
+		if err := q.lockGet(ctx); err != nil {
+			return v, err
 		}
-		it, err = awaitable(ctx, func(ctx context.Context) (taken[T], error) {
-			var it taken[T]
-			if err := q.lockGet(ctx); err != nil {
-				return it, err
+		for !q.ready() {
+			if err := q.wait(ctx, false, 0); err != nil {
+				return v, err
 			}
-			for !q.ready() {
-				if err := q.wait(ctx, false, 0); err != nil {
-					return it, err
-				}
-			}
-			return it, q.take(&it)
-		})
+		}
+		return v, q.take(&v)
+	})
+	if err == nil {
+		*dst = v
 	}
-	if err != nil {
-		return zero, err
-	}
-	if it.buf == nil {
-		return it.v, nil
-	}
-	defer q.bufs.Put(it.buf)
-	var v T
-	if err := decodeValue(q.codec == codecRaw, it.buf.Bytes(), false, &v); err != nil {
-		return zero, fmt.Errorf("mp: cannot decode a queue item as %s: %w", reflect.TypeFor[T](), err)
-	}
-	return v, nil
+	return err
 }
 
-// take copies the first item out and removes it; the consumers' lock is
-// held on entry and released.
-func (q *Queue[T]) take(it *taken[T]) error {
-	defer q.unlockGet()
+// take copies the first item out into *dst and removes it; the
+// consumers' lock is held on entry and released. An item of the generic
+// codec is decoded after the lock is released.
+func (q *Queue[T]) take(dst *T) error {
 	head := q.load64(qHead)
 	tail := q.tailSeen.Load()
 	if tail <= head {
 		tail = q.load64(qTail)
 		q.tailSeen.Store(tail)
 		if tail == head {
+			q.unlockGet()
 			return ErrQueueShutDown // ready() saw the queue closed
 		}
 	}
@@ -461,10 +471,12 @@ func (q *Queue[T]) take(it *taken[T]) error {
 	readRing(ring, head, hdr[:])
 	n := uint64(binary.LittleEndian.Uint32(hdr[:]))
 	if recHdr+n > uint64(len(ring)) || head+recHdr+n > tail {
+		q.unlockGet()
 		return fmt.Errorf("mp: the queue's shared buffer is corrupt (a record of %d bytes at %d): was its memory written by something else?", n, head)
 	}
-	if !decodeFast(q.codec, q.size, ring, head+recHdr, n, unsafe.Pointer(&it.v)) {
-		buf, _ := q.bufs.Get().(*bytes.Buffer)
+	var buf *bytes.Buffer
+	if !decodeFast(q.codec, q.size, ring, head+recHdr, n, unsafe.Pointer(dst)) {
+		buf, _ = q.bufs.Get().(*bytes.Buffer)
 		if buf == nil {
 			buf = new(bytes.Buffer)
 		}
@@ -473,7 +485,6 @@ func (q *Queue[T]) take(it *taken[T]) error {
 		data := buf.AvailableBuffer()[:n]
 		readRing(ring, head+recHdr, data)
 		buf.Write(data)
-		it.buf = buf
 	}
 	// Counted before it is removed: a consumer that dies between the two
 	// leaves the record at the head with the count one ahead, which the
@@ -490,6 +501,16 @@ func (q *Queue[T]) take(it *taken[T]) error {
 			q.signal(qNotFull, qWaitPut)
 		}
 	}
+	q.unlockGet()
+	if buf == nil {
+		return nil
+	}
+	defer q.bufs.Put(buf)
+	var v T
+	if err := decodeValue(q.codec == codecRaw, buf.Bytes(), false, &v); err != nil {
+		return fmt.Errorf("mp: cannot decode a queue item as %s: %w", reflect.TypeFor[T](), err)
+	}
+	*dst = v
 	return nil
 }
 

@@ -150,13 +150,26 @@ func (v *Value[T]) Lock() *Lock { return &v.lock }
 // Update runs fn on the number under the value's lock and stores its
 // result: Python's `with v.get_lock(): v.value = fn(v.value)`. A
 // *HolderDiedError is returned after the update (the lock was taken over).
+// It is the cheapest form of a locked update: one call on the handle,
+// and nothing but the number between taking the lock and releasing it.
 func (v *Value[T]) Update(ctx context.Context, fn func(T) T) error {
-	err := v.lock.Lock(ctx)
-	if _, died := err.(*HolderDiedError); err != nil && !died {
+	if err := v.enter(); err != nil {
 		return err
 	}
-	v.Store(fn(v.Load()))
-	if uerr := v.lock.Unlock(); uerr != nil {
+	defer v.leave()
+	w := v.seg.u32(v.lock.off)
+	var err error
+	if !mutexTry(w) {
+		_, err = awaitable(ctx, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, mutexLock(ctx, w)
+		})
+		if _, died := err.(*HolderDiedError); err != nil && !died {
+			return err
+		}
+	}
+	p := v.ptr()
+	v.ops.store(p, fn(v.ops.load(p)))
+	if uerr := mutexUnlock(w); uerr != nil {
 		return uerr
 	}
 	return err

@@ -214,10 +214,19 @@ func (s *segment) u64(off int) *uint64 { return (*uint64)(unsafe.Pointer(&s.mem[
 func (s *segment) data() []byte        { return s.mem[segData:] }
 
 // handle is what every shared object embeds: its segment, and Close.
+//
+// state counts the calls running on the handle (in units of 2) and has
+// bit 0 set once the handle is closed: a call costs one atomic
+// compare-and-swap on entry and one add on exit, on the handle's own memory (not the segment's,
+// which every handle of the process shares), and the handle's reference
+// to the segment is dropped exactly once, by Close when no call runs, or
+// else by the last call to leave after Close.
 type handle struct {
-	seg    *segment
-	closed atomic.Bool
+	seg   *segment
+	state atomic.Int64
 }
+
+const handleClosed = 1
 
 // enter starts a call on the handle; leave ends it. Between them the
 // mapping stays even if another goroutine closes the handle.
@@ -225,20 +234,45 @@ func (h *handle) enter() error {
 	if h.seg == nil {
 		return errors.New("mp: use of a zero shared object: create it with its New function (or receive it as an argument)")
 	}
-	if h.closed.Load() || !h.seg.acquire() {
-		return ErrHandleClosed
+	for {
+		v := h.state.Load()
+		if v&handleClosed != 0 {
+			// No call starts after Close: the state reaches "closed,
+			// no call" once, and the reference is dropped once.
+			return ErrHandleClosed
+		}
+		if h.state.CompareAndSwap(v, v+2) {
+			return nil
+		}
 	}
-	return nil
 }
 
-func (h *handle) leave() { h.seg.release() }
+func (h *handle) leave() {
+	if h.state.Add(-2) == handleClosed {
+		h.seg.release() // closed, and this was the last call
+	}
+}
+
+// closed reports whether Close was called on the handle.
+func (h *handle) closed() bool { return h.state.Load()&handleClosed != 0 }
 
 // close releases this handle's reference: the mapping goes once calls
-// running in this process return and no other handle of this process
-// names it.
+// running on it return and no other handle of this process names it.
 func (h *handle) close() {
-	if h.seg != nil && !h.closed.Swap(true) {
-		h.seg.release()
+	if h.seg == nil {
+		return
+	}
+	for {
+		v := h.state.Load()
+		if v&handleClosed != 0 {
+			return
+		}
+		if h.state.CompareAndSwap(v, v|handleClosed) {
+			if v == 0 {
+				h.seg.release() // no call running
+			}
+			return
+		}
 	}
 }
 
@@ -250,7 +284,7 @@ func (h *handle) marshal(extra ...uint64) ([]byte, error) {
 	if h.seg == nil {
 		return nil, errors.New("mp: cannot send a zero shared object")
 	}
-	if h.closed.Load() {
+	if h.closed() {
 		return nil, ErrHandleClosed
 	}
 	capture(h.seg)
