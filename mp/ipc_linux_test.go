@@ -1010,3 +1010,102 @@ func TestGetIntoReusesTheBuffer(t *testing.T) {
 		t.Fatalf("RecvInto after Shutdown = %q, %v; want ErrPipeClosed and the buffer unchanged", buf, err)
 	}
 }
+
+type takeHangArg struct {
+	Q           *mp.JoinableQueue[int]
+	Took, Never *mp.Event
+	TaskDone    bool
+}
+
+// IPCTakeAndHang takes one item (marking it done if asked), says so, and
+// waits for an event that never comes: a consumer the test kills.
+var IPCTakeAndHang = mp.Register("test.ipc.takehang", func(ctx context.Context, a takeHangArg) (struct{}, error) {
+	if _, err := a.Q.Get(ctx); err != nil {
+		return struct{}{}, err
+	}
+	if a.TaskDone {
+		if err := a.Q.TaskDone(); err != nil {
+			return struct{}{}, err
+		}
+	}
+	if err := a.Took.Set(); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, a.Never.Wait(ctx)
+})
+
+// A consumer SIGKILLed while the parent waits in Join, holding an item
+// it took and never marked done: Join returns a *ConsumerDiedError naming
+// it instead of waiting forever (Python hangs). Likewise a Put waiting
+// for room in a full queue whose only consumer was killed, and a Join
+// whose consumers all died with items left in the queue.
+func TestJoinSeesConsumerDie(t *testing.T) {
+	checkResources(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, c := range []struct {
+		name     string
+		taskDone bool // the victim marks its item done: the error is the items left
+		fullPut  bool // the parent waits in Put on the full queue, not in Join
+	}{{"lost item", false, false}, {"items left", true, false}, {"full queue", true, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			q := must[*mp.JoinableQueue[int]](t)(mp.NewJoinableQueue[int](2))
+			defer q.Close()
+			took := must[*mp.Event](t)(mp.NewEvent())
+			defer took.Close()
+			never := must[*mp.Event](t)(mp.NewEvent())
+			defer never.Close()
+			for i := range 2 {
+				if err := q.Put(ctx, i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			victim := start(t, IPCTakeAndHang, takeHangArg{Q: q, Took: took, Never: never, TaskDone: c.taskDone})
+			if err := took.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// One item taken, one left: the queue has room for one.
+			if err := q.Put(ctx, 2); err != nil {
+				t.Fatal(err)
+			}
+			errc := make(chan error, 1)
+			go func() {
+				if c.fullPut {
+					errc <- q.Put(ctx, 3) // the queue is full: waits
+				} else {
+					errc <- q.Join(ctx)
+				}
+			}()
+			if err := victim.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			err := <-errc
+			var died *mp.ConsumerDiedError
+			if !errors.As(err, &died) || died.PID != victim.Pid() {
+				t.Fatalf("err = %v; want a *mp.ConsumerDiedError for process %d", err, victim.Pid())
+			}
+			switch {
+			case !c.taskDone && died.Lost != 1:
+				t.Errorf("Lost = %d, want the 1 item taken and not done (%v)", died.Lost, err)
+			case c.taskDone && died.Waiting != 2:
+				t.Errorf("Waiting = %d, want the 2 items left (%v)", died.Waiting, err)
+			}
+			join(t, victim, -9)
+			// A new consumer makes the queue usable again.
+			if !c.taskDone {
+				return
+			}
+			for range 2 {
+				if _, err := q.Get(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := q.TaskDone(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := q.Join(ctx); err != nil {
+				t.Fatalf("Join after the items were done: %v", err)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -61,7 +62,22 @@ const (
 	qHead     = 264 // uint64 bytes taken, ever (the removal)
 	qTaken    = 272 // uint64 items taken, ever
 	qDone     = 320 // uint64 TaskDone calls (JoinableQueue)
-	qRing     = 384
+	qSlots    = 384 // qNSlots consumer slots of qSlotSize bytes
+	qRing     = qSlots + qNSlots*qSlotSize
+)
+
+// A consumer slot records a process that took items from the queue: its
+// pid (uint32), the items it took (uint64 at 8, written under the
+// consumers' lock) and the TaskDone calls it made (uint64 at 16), so that
+// Join and a Put waiting for room can tell when the consumers died.
+const (
+	qNSlots     = 64
+	qSlotSize   = 32
+	slotPid     = 0
+	slotTaken   = 8
+	slotDone    = 16
+	noSlot      = -1 // every slot was in use: this process is not tracked
+	unknownSlot = 0
 )
 
 // Queue is Python's multiprocessing.Queue: a FIFO of values of type T
@@ -90,6 +106,9 @@ type Queue[T any] struct {
 	// reads the consumers' line again only when the room it saw is not
 	// enough, a consumer the producers' only when it saw no item.
 	headSeen, takenSeen, tailSeen atomic.Uint64
+	// This process's consumer slot, found or claimed at its first Get
+	// through this handle: 1 + its index, unknownSlot or noSlot.
+	slot atomic.Int32
 }
 
 // NewQueue creates a queue holding at most maxsize items (0: no limit but
@@ -213,12 +232,21 @@ func (q *Queue[T]) wait(ctx context.Context, put bool, need uint64) error {
 		// the other.
 		atomic.AddUint32(waiters, 1)
 		seq := atomic.LoadUint32(seqW)
+		slept := false
 		if !ready() {
 			stop := wakeOnDone(ctx, seqW)
+			t0 := time.Now()
 			futexWait(seqW, seq, livenessEvery)
+			slept = time.Since(t0) >= livenessEvery/2
 			stop()
 		}
 		atomic.AddUint32(waiters, ^uint32(0))
+		if put && slept && !ready() {
+			// Nobody made room for a while: are there consumers?
+			if err := q.consumersGone(false); err != nil {
+				return err
+			}
+		}
 	}
 	if err := lock(context.Background()); err != nil {
 		return err
@@ -490,6 +518,11 @@ func (q *Queue[T]) take(dst *T) error {
 	// leaves the record at the head with the count one ahead, which the
 	// next consumer sees by its sequence number.
 	count := q.load64(qTaken) + 1
+	if i := q.consumerSlot(); i >= 0 {
+		// Only the holder of the consumers' lock writes it.
+		p := q.seg.u64(qSlots + i*qSlotSize + slotTaken)
+		atomic.StoreUint64(p, atomic.LoadUint64(p)+1)
+	}
 	q.store64(qTaken, count)
 	q.store64(qHead, head+recHdr+n) // the removal
 	// Sleeping putters wake once half the room is free, not at each item:
@@ -511,6 +544,117 @@ func (q *Queue[T]) take(dst *T) error {
 		return fmt.Errorf("mp: cannot decode a queue item as %s: %w", reflect.TypeFor[T](), err)
 	}
 	*dst = v
+	return nil
+}
+
+// consumerSlot returns this process's consumer slot, claiming one at the
+// first call: the slot it had, a free one, or one of a process that died
+// with every item it took marked done; -1 if all are taken.
+func (q *Queue[T]) consumerSlot() int {
+	if s := q.slot.Load(); s != unknownSlot {
+		return int(s) - 1
+	}
+	i := q.findSlot(true)
+	if i < 0 {
+		q.slot.Store(noSlot)
+	} else {
+		q.slot.Store(int32(i + 1))
+	}
+	return i
+}
+
+// doneSlot returns the slot TaskDone counts in: this process's, if it
+// took items; -1 if it has none (it does not claim one).
+func (q *Queue[T]) doneSlot() int {
+	if s := q.slot.Load(); s != unknownSlot {
+		return int(s) - 1
+	}
+	return q.findSlot(false)
+}
+
+// findSlot returns the index of this process's slot, claiming one if
+// claim; -1 if there is none.
+func (q *Queue[T]) findSlot(claim bool) int {
+	pidw := func(i int) *uint32 { return q.seg.u32(qSlots + i*qSlotSize + slotPid) }
+	for i := range qNSlots {
+		if atomic.LoadUint32(pidw(i)) == uint32(myPid) {
+			return i
+		}
+	}
+	if !claim {
+		return -1
+	}
+	for i := range qNSlots {
+		if atomic.CompareAndSwapUint32(pidw(i), 0, uint32(myPid)) {
+			return i
+		}
+	}
+	for i := range qNSlots {
+		pid := atomic.LoadUint32(pidw(i))
+		base := qSlots + i*qSlotSize
+		if pid != 0 && !pidAlive(int(pid)) && q.load64(base+slotTaken) == q.load64(base+slotDone) &&
+			atomic.CompareAndSwapUint32(pidw(i), pid, uint32(myPid)) {
+			q.store64(base+slotTaken, 0)
+			q.store64(base+slotDone, 0)
+			return i
+		}
+	}
+	return -1
+}
+
+// ConsumerDiedError is returned by JoinableQueue.Join, and by a Put
+// waiting for room in a full queue, when the processes that take from
+// the queue died: Join because a consumer died holding items it took and
+// never marked done (TaskDone), or, for both, because every process that
+// ever took from the queue is dead while items wait in it. Python's
+// multiprocessing waits forever in both cases.
+type ConsumerDiedError struct {
+	// PID is the consumer process that died (the last one found, if
+	// several did).
+	PID int
+	// Lost is how many items it took and never marked done (0 when
+	// the error is that no consumer is left).
+	Lost int
+	// Waiting is how many items wait in the queue with no consumer
+	// alive (0 when Lost is not).
+	Waiting int
+}
+
+// Error says which process died and what is left.
+func (e *ConsumerDiedError) Error() string {
+	if e.Lost > 0 {
+		return fmt.Sprintf("mp: consumer process %d died with %d item(s) it took and never marked done (TaskDone): Join cannot complete; redo or give up that work", e.PID, e.Lost)
+	}
+	return fmt.Sprintf("mp: every process that took from the queue has died (the last found: %d) and %d item(s) wait in it: start a consumer, or give up", e.PID, e.Waiting)
+}
+
+// consumersGone returns a *ConsumerDiedError if the queue's consumers
+// died (see ConsumerDiedError); lost also reports a consumer that died
+// with items not done, which only Join waits for.
+func (q *Queue[T]) consumersGone(lost bool) error {
+	alive, deadPid := false, 0
+	for i := range qNSlots {
+		base := qSlots + i*qSlotSize
+		pid := int(atomic.LoadUint32(q.seg.u32(base + slotPid)))
+		if pid == 0 {
+			continue
+		}
+		if pidAlive(pid) {
+			alive = true
+			continue
+		}
+		deadPid = pid
+		if n := q.load64(base+slotTaken) - q.load64(base+slotDone); lost && int64(n) > 0 {
+			return &ConsumerDiedError{PID: pid, Lost: int(n)}
+		}
+	}
+	if alive || deadPid == 0 {
+		return nil
+	}
+	taken := q.load64(qTaken)
+	if waiting := q.load64(qPut) - taken; waiting > 0 {
+		return &ConsumerDiedError{PID: deadPid, Waiting: int(waiting)}
+	}
 	return nil
 }
 
@@ -562,8 +706,10 @@ func (q *Queue[T]) UnmarshalBinary(b []byte) error {
 
 // JoinableQueue is Python's multiprocessing.JoinableQueue: a Queue whose
 // consumers call TaskDone for each item they finished, and Join waits
-// until every item put has been done. (A consumer that dies between Get
-// and TaskDone leaves Join waiting, as in Python: give Join a deadline.)
+// until every item put has been done. A consumer process that dies
+// between Get and TaskDone makes Join return a *ConsumerDiedError where
+// Python waits forever (TaskDone counts for the process that calls it:
+// call it in the process that took the item).
 type JoinableQueue[T any] struct {
 	Queue[T]
 }
@@ -592,6 +738,9 @@ func (q *JoinableQueue[T]) TaskDone() error {
 			return errors.New("mp: TaskDone called more times than there were items put")
 		}
 		if atomic.CompareAndSwapUint64(w, done, done+1) {
+			if i := q.doneSlot(); i >= 0 {
+				atomic.AddUint64(q.seg.u64(qSlots+i*qSlotSize+slotDone), 1)
+			}
 			if done+1 == put {
 				atomic.AddUint32(q.seg.u32(qJoinSeq), 1)
 				futexWake(q.seg.u32(qJoinSeq), math.MaxInt32)
@@ -602,13 +751,39 @@ func (q *JoinableQueue[T]) TaskDone() error {
 }
 
 // Join waits until every item put has been marked done with TaskDone, or
-// ctx ends. In a task of an aio loop only the task waits.
+// ctx ends. It returns a *ConsumerDiedError, instead of waiting forever
+// as Python does, once a process that took items died without marking
+// them all done, or every process that took from the queue died while
+// items wait in it (found within about 0.1 s). In a task of an aio loop
+// only the task waits.
 func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 	if err := q.enter(); err != nil {
 		return err
 	}
 	defer q.leave()
-	return awaitWord(ctx, q.seg.u32(qJoinSeq), nil, func() bool {
-		return q.load64(qPut) == atomic.LoadUint64(q.seg.u64(qDone))
+	w := q.seg.u32(qJoinSeq)
+	done := func() bool { return q.load64(qPut) == atomic.LoadUint64(q.seg.u64(qDone)) }
+	if done() {
+		return nil
+	}
+	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
+		stop := wakeOnDone(ctx, w)
+		defer stop()
+		for {
+			// Read before looking at done: a change after the look
+			// makes the futex wait return at once.
+			v := atomic.LoadUint32(w)
+			if done() {
+				return struct{}{}, nil
+			}
+			if err := ctx.Err(); err != nil {
+				return struct{}{}, err
+			}
+			if err := q.consumersGone(true); err != nil {
+				return struct{}{}, err
+			}
+			futexWait(w, v, livenessEvery)
+		}
 	})
+	return err
 }
