@@ -295,7 +295,9 @@ func (q *Queue[T]) encode(v *T, e *encItem) error {
 
 // Put adds v at the end of the queue, waiting while it is full until ctx
 // ends (then ctx's error, and the queue is unchanged). It returns
-// ErrQueueShutDown after Shutdown.
+// ErrQueueShutDown after Shutdown, and a *ConsumerDiedError when, while
+// it waits for room, every process that took from the queue has died
+// (Python's put would wait forever).
 func (q *Queue[T]) Put(ctx context.Context, v T) error {
 	return q.put(ctx, &v, true)
 }
