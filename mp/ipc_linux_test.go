@@ -1109,3 +1109,110 @@ func TestJoinSeesConsumerDie(t *testing.T) {
 		})
 	}
 }
+
+type rholdArg struct {
+	L           *mp.RLock
+	Held, Never *mp.Event
+}
+
+// IPCRHold takes the RLock twice (its handle is its own owner), says so,
+// and waits until killed.
+var IPCRHold = mp.Register("test.ipc.rhold", func(ctx context.Context, a rholdArg) (struct{}, error) {
+	for range 2 {
+		if err := a.L.Lock(ctx); err != nil {
+			return struct{}{}, err
+		}
+	}
+	if err := a.Held.Set(); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, a.Never.Wait(ctx)
+})
+
+// RLock: its owner (the handle) takes it again and must release as many
+// times; another owner in the same process (NewOwner) or another process
+// waits; Unlock by a handle that does not hold it fails; a holder killed
+// at depth 2 is reported to the next Lock, which holds it at depth 1.
+func TestRLock(t *testing.T) {
+	checkResources(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := must[*mp.RLock](t)(mp.NewRLock())
+	defer r.Close()
+	other := must[*mp.RLock](t)(r.NewOwner())
+	defer other.Close()
+	for range 3 {
+		if err := r.Lock(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !r.TryLock() {
+		t.Fatal("TryLock by the owner failed")
+	}
+	if other.TryLock() {
+		t.Fatal("TryLock by another owner succeeded while the lock is held")
+	}
+	if err := other.Unlock(); err == nil {
+		t.Fatal("Unlock by another owner succeeded")
+	}
+	for i := range 4 {
+		if other.TryLock() {
+			t.Fatalf("another owner took the lock after %d of 4 Unlocks", i)
+		}
+		if err := r.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Unlock(); err == nil {
+		t.Fatal("Unlock of a free RLock succeeded")
+	}
+	// Another owner's Lock waits while r holds it, and gets it after.
+	if err := r.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() { got <- other.Lock(ctx) }()
+	if err := r.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if r.TryLock() {
+		t.Fatal("TryLock succeeded while another owner holds the lock")
+	}
+	if err := other.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Across processes, with the holder killed at depth 2.
+	held := must[*mp.Event](t)(mp.NewEvent())
+	defer held.Close()
+	never := must[*mp.Event](t)(mp.NewEvent())
+	defer never.Close()
+	p := start(t, IPCRHold, rholdArg{L: r, Held: held, Never: never})
+	if err := held.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r.TryLock() {
+		t.Fatal("TryLock succeeded while the child holds the RLock")
+	}
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	err := r.Lock(ctx)
+	var died *mp.HolderDiedError
+	if !errors.As(err, &died) || died.PID != p.Pid() {
+		t.Fatalf("Lock after the holder was killed: %v, want a *HolderDiedError for pid %d", err, p.Pid())
+	}
+	if err := r.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if !other.TryLock() {
+		t.Fatal("the RLock is still held after the one Unlock that follows a holder's death")
+	}
+	if err := other.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	join(t, p, -9)
+}
