@@ -43,10 +43,11 @@ type benchCountArg struct {
 func inc(x int64) int64 { return x + 1 }
 
 type benchSumArg struct {
-	A      *mp.Array[float64]
-	Lo, Hi int
-	Cmd    *mp.Queue[int]
-	Out    *mp.Queue[sumOut]
+	A        *mp.Array[float64]
+	Lo, Hi   int
+	Unrolled bool // sum4 instead of one chain of additions
+	Cmd      *mp.Queue[int]
+	Out      *mp.Queue[sumOut]
 }
 
 type sumOut struct {
@@ -149,9 +150,14 @@ var (
 				}
 				return struct{}{}, err
 			}
-			s := 0.0
-			for _, x := range a.A.Slice()[a.Lo:a.Hi] {
-				s += x
+			xs := a.A.Slice()[a.Lo:a.Hi]
+			var s float64
+			if a.Unrolled {
+				s = sum4(xs)
+			} else {
+				for _, x := range xs { // one chain of additions, as e_ipc.py's loop
+					s += x
+				}
 			}
 			if err := a.Out.Put(ctx, sumOut{Sum: s}); err != nil {
 				return struct{}{}, err
@@ -159,6 +165,24 @@ var (
 		}
 	})
 )
+
+// sum4 adds xs up with four independent accumulators, so that the loop
+// is bound by memory, not by the latency of one chain of additions (as
+// a numeric library's sum would be).
+func sum4(xs []float64) float64 {
+	var s0, s1, s2, s3 float64
+	for len(xs) >= 4 {
+		s0 += xs[0]
+		s1 += xs[1]
+		s2 += xs[2]
+		s3 += xs[3]
+		xs = xs[4:]
+	}
+	for _, x := range xs {
+		s0 += x
+	}
+	return (s0 + s1) + (s2 + s3)
+}
 
 // privateBytes returns this process's private resident memory (smaps).
 func privateBytes() int64 {
@@ -215,7 +239,7 @@ func BenchmarkQueue(b *testing.B) {
 			if c.size <= 8 {
 				qi, err = mp.NewQueue[int](0)
 			} else {
-				q, err = mp.NewQueue[[]byte](0, benchQOpts()...)
+				q, err = mp.NewQueue[[]byte](0)
 			}
 			if err != nil {
 				b.Fatal(err)
@@ -378,13 +402,13 @@ func BenchmarkSharedArray(b *testing.B) {
 		ps   []*mp.Process
 		took []time.Duration
 	}
-	startTeam := func(parts int) *team {
+	startTeam := func(parts int, unrolled bool) *team {
 		tm := &team{}
 		tm.out, _ = mp.NewQueue[sumOut](0)
 		for i := 0; i < parts; i++ {
 			cmd, _ := mp.NewQueue[int](0)
 			tm.cmds = append(tm.cmds, cmd)
-			tm.ps = append(tm.ps, benchStart(b, BenchSum, benchSumArg{A: a, Lo: i * n / parts, Hi: (i + 1) * n / parts, Cmd: cmd, Out: tm.out}))
+			tm.ps = append(tm.ps, benchStart(b, BenchSum, benchSumArg{A: a, Lo: i * n / parts, Hi: (i + 1) * n / parts, Unrolled: unrolled, Cmd: cmd, Out: tm.out}))
 		}
 		return tm
 	}
@@ -427,24 +451,27 @@ func BenchmarkSharedArray(b *testing.B) {
 		return took[len(took)/2], worstRSS
 	}
 	b.ResetTimer()
-	solo, pair := startTeam(1), startTeam(2)
+	// The loop of e_ipc.py (one chain of additions: bound by the
+	// additions' latency) and a sum with four accumulators (bound by
+	// memory bandwidth, which the two processes share).
+	solo, pair := startTeam(1, false), startTeam(2, false)
+	solo4, pair4 := startTeam(1, true), startTeam(2, true)
 	for i := 0; i <= b.N; i++ {
 		round(solo)
 		round(pair)
+		round(solo4)
+		round(pair4)
 	}
 	one, _ := stopTeam(solo)
 	two, rss := stopTeam(pair)
+	one4, _ := stopTeam(solo4)
+	two4, rss4 := stopTeam(pair4)
 	b.StopTimer()
-	b.Logf("N=%d median round: one process %v, two %v", b.N, one, two)
+	b.Logf("N=%d median round: one process %v, two %v; with four accumulators: one %v, two %v", b.N, one, two, one4, two4)
 	b.ReportMetric(float64(one)/float64(two), "speedup")
-	b.ReportMetric(rss, "child-rss-%")
+	b.ReportMetric(max(rss, rss4), "child-rss-%")
+	b.ReportMetric(float64(one4)/float64(two4), "speedup-4acc")
+	b.ReportMetric(float64(two)/1e6, "ms-2proc")
+	b.ReportMetric(float64(two4)/1e6, "ms-2proc-4acc")
 	b.ReportMetric(0, "ns/op")
-}
-
-func benchQOpts() []mp.QueueOption {
-	if s := os.Getenv("QB"); s != "" {
-		n, _ := strconv.Atoi(s)
-		return []mp.QueueOption{mp.QueueBytes(n)}
-	}
-	return nil
 }
