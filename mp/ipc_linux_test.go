@@ -1216,3 +1216,39 @@ func TestRLock(t *testing.T) {
 	}
 	join(t, p, -9)
 }
+
+// Closing a Value while another goroutine is using it: the calls that
+// run into the Close return as on a closed handle (the lock's calls with
+// ErrHandleClosed), and the program does not crash.
+func TestCloseWhileInUse(t *testing.T) {
+	checkResources(t)
+	ctx := context.Background()
+	for range 20 {
+		v := must[*mp.Value[int64]](t)(mp.NewValue[int64](0))
+		l := v.Lock()
+		running := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			close(running)
+			for {
+				if err := l.Lock(ctx); err != nil {
+					done <- err
+					return
+				}
+				v.Store(v.Load() + 1)
+				v.Add(1)
+				if err := l.Unlock(); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		<-running
+		if err := v.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; !errors.Is(err, mp.ErrHandleClosed) {
+			t.Fatalf("a call after Close: %v, want ErrHandleClosed", err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"runtime/debug"
 	"sync/atomic"
 	"unsafe"
 )
@@ -107,40 +108,38 @@ func NewValue[T Number](v T) (*Value[T], error) {
 func (v *Value[T]) ptr() unsafe.Pointer { return unsafe.Pointer(v.seg.u64(valueOff)) }
 
 // Load returns the number.
-func (v *Value[T]) Load() T {
-	if v.enter() != nil {
-		var z T
-		return z
+func (v *Value[T]) Load() (x T) {
+	if !v.quick() {
+		return x
 	}
-	defer v.leave()
+	defer v.recoverClosed(debug.SetPanicOnFault(true), nil)
 	return v.ops.load(v.ptr())
 }
 
 // Store sets the number.
 func (v *Value[T]) Store(x T) {
-	if v.enter() != nil {
+	if !v.quick() {
 		return
 	}
-	defer v.leave()
+	defer v.recoverClosed(debug.SetPanicOnFault(true), nil)
 	v.ops.store(v.ptr(), x)
 }
 
 // Add adds d atomically and returns the new number.
-func (v *Value[T]) Add(d T) T {
-	if v.enter() != nil {
-		var z T
-		return z
+func (v *Value[T]) Add(d T) (x T) {
+	if !v.quick() {
+		return x
 	}
-	defer v.leave()
+	defer v.recoverClosed(debug.SetPanicOnFault(true), nil)
 	return v.ops.add(v.ptr(), d)
 }
 
 // CompareAndSwap sets the number to new if it is old (bit for bit).
-func (v *Value[T]) CompareAndSwap(old, new T) bool {
-	if v.enter() != nil {
+func (v *Value[T]) CompareAndSwap(old, new T) (swapped bool) {
+	if !v.quick() {
 		return false
 	}
-	defer v.leave()
+	defer v.recoverClosed(debug.SetPanicOnFault(true), nil)
 	return v.ops.cas(v.ptr(), old, new)
 }
 
@@ -254,40 +253,38 @@ func (a *Array[T]) at(i int) unsafe.Pointer {
 }
 
 // Load returns element i.
-func (a *Array[T]) Load(i int) T {
-	if a.enter() != nil {
-		var z T
-		return z
+func (a *Array[T]) Load(i int) (x T) {
+	if !a.quick() {
+		return x
 	}
-	defer a.leave()
+	defer a.recoverClosed(debug.SetPanicOnFault(true), nil)
 	return a.ops.load(a.at(i))
 }
 
 // Store sets element i.
 func (a *Array[T]) Store(i int, x T) {
-	if a.enter() != nil {
+	if !a.quick() {
 		return
 	}
-	defer a.leave()
+	defer a.recoverClosed(debug.SetPanicOnFault(true), nil)
 	a.ops.store(a.at(i), x)
 }
 
 // Add adds d to element i atomically and returns the new value.
-func (a *Array[T]) Add(i int, d T) T {
-	if a.enter() != nil {
-		var z T
-		return z
+func (a *Array[T]) Add(i int, d T) (x T) {
+	if !a.quick() {
+		return x
 	}
-	defer a.leave()
+	defer a.recoverClosed(debug.SetPanicOnFault(true), nil)
 	return a.ops.add(a.at(i), d)
 }
 
 // CompareAndSwap sets element i to new if it is old (bit for bit).
-func (a *Array[T]) CompareAndSwap(i int, old, new T) bool {
-	if a.enter() != nil {
+func (a *Array[T]) CompareAndSwap(i int, old, new T) (swapped bool) {
+	if !a.quick() {
 		return false
 	}
-	defer a.leave()
+	defer a.recoverClosed(debug.SetPanicOnFault(true), nil)
 	return a.ops.cas(a.at(i), old, new)
 }
 
@@ -295,10 +292,9 @@ func (a *Array[T]) CompareAndSwap(i int, old, new T) bool {
 // are seen by every process. It is valid until Close in this process
 // (using it after is a crash); it is nil for a closed handle.
 func (a *Array[T]) Slice() []T {
-	if a.enter() != nil {
+	if a.seg == nil || a.closed() {
 		return nil
 	}
-	defer a.leave()
 	if a.n == 0 {
 		return []T{}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -204,7 +206,14 @@ func (s *segment) release() {
 		delete(segCache, s.id)
 	}
 	segMu.Unlock()
-	shmUnmap(s.mem)
+	// A quick call (handle.quick) may still run on a handle closed
+	// meanwhile: the address range stays reserved until the segment is
+	// unreachable, and so is every handle that named it.
+	if shmRetire(s.mem) {
+		runtime.AddCleanup(s, shmUnmap, s.mem)
+	} else {
+		shmUnmap(s.mem)
+	}
 	shmClose(s.fd)
 }
 
@@ -251,6 +260,49 @@ func (h *handle) leave() {
 	if h.state.Add(-2) == handleClosed {
 		h.seg.release() // closed, and this was the last call
 	}
+}
+
+// quick starts a short call that takes no reference, for the operations
+// of a word or two (Value's and Array's, a Lock's fast paths), so that
+// they cost no atomic instruction of their own: false if the handle is
+// closed. Such a call defers recoverClosed. If another goroutine closes
+// the handle while it runs, the mapping may be gone when the call
+// touches it: the call then faults on the reserved range that replaced
+// the mapping (shmRetire) and returns ErrHandleClosed, as a call that
+// started after the Close would. A quick call must not stop between two
+// writes that must both happen (a lock taken and released): those take
+// a reference (enter).
+func (h *handle) quick() bool {
+	if raceBuild {
+		return h.enter() == nil
+	}
+	return h.seg != nil && h.state.Load()&handleClosed == 0
+}
+
+// recoverClosed ends a quick call, deferred as
+// `defer h.recoverClosed(debug.SetPanicOnFault(true), &err)` (err may
+// be nil): it turns a fault on the handle's retired mapping into
+// ErrHandleClosed and lets any other panic go on.
+func (h *handle) recoverClosed(old bool, err *error) {
+	debug.SetPanicOnFault(old)
+	if raceBuild {
+		h.leave() // quick took a reference
+		return
+	}
+	r := recover()
+	if r == nil {
+		return
+	}
+	if f, ok := r.(interface{ Addr() uintptr }); ok {
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(h.seg.mem)))
+		if a := f.Addr(); a >= lo && a < lo+uintptr(len(h.seg.mem)) {
+			if err != nil {
+				*err = ErrHandleClosed
+			}
+			return
+		}
+	}
+	panic(r)
 }
 
 // closed reports whether Close was called on the handle.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -215,38 +216,48 @@ func (l *Lock) Lock(ctx context.Context) error {
 	if l.handle == nil {
 		return errZeroLock
 	}
+	if ok, err := l.tryQuick(); ok || err != nil {
+		return err
+	}
+	// The wait holds a reference: the mapping stays while it sleeps.
 	if err := l.enter(); err != nil {
 		return err
 	}
 	defer l.leave()
 	w := l.seg.u32(l.off)
-	if mutexTry(w) {
-		return nil
-	}
 	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, mutexLock(ctx, w)
 	})
 	return err
 }
 
+// tryQuick takes the lock if it is free, as a quick call.
+func (l *Lock) tryQuick() (ok bool, err error) {
+	if !l.quick() {
+		return false, ErrHandleClosed
+	}
+	defer l.recoverClosed(debug.SetPanicOnFault(true), &err)
+	return mutexTry(l.seg.u32(l.off)), nil
+}
+
 // TryLock acquires the lock if it is free (Python's acquire(False)).
 func (l *Lock) TryLock() bool {
-	if l.handle == nil || l.enter() != nil {
+	if l.handle == nil {
 		return false
 	}
-	defer l.leave()
-	return mutexTry(l.seg.u32(l.off))
+	ok, _ := l.tryQuick()
+	return ok
 }
 
 // Unlock releases the lock; an error if it was not locked.
-func (l *Lock) Unlock() error {
+func (l *Lock) Unlock() (err error) {
 	if l.handle == nil {
 		return errZeroLock
 	}
-	if err := l.enter(); err != nil {
-		return err
+	if !l.quick() {
+		return ErrHandleClosed
 	}
-	defer l.leave()
+	defer l.recoverClosed(debug.SetPanicOnFault(true), &err)
 	return mutexUnlock(l.seg.u32(l.off))
 }
 
