@@ -406,8 +406,10 @@ func (q *Queue[T]) commitPut(ring []byte, e *encItem) error {
 	binary.LittleEndian.PutUint32(e.pre[4:], uint32(n))
 	writeRing(ring, tail, e.pre[:e.npre])
 	writeRing(ring, tail+uint64(e.npre), e.body)
-	q.store64(qPut, n+1)                                      // before the tail: a TaskDone never outruns it
-	q.store64(qTail, tail+uint64(e.npre)+uint64(len(e.body))) // the publication
+	// Stores in order, and the unlock's exchange makes them visible
+	// before signal looks for sleepers.
+	storeRelease(q.seg.u64(qPut), n+1)                                      // before the tail: a TaskDone never outruns it
+	storeRelease(q.seg.u64(qTail), tail+uint64(e.npre)+uint64(len(e.body))) // the publication
 	q.unlockPut()
 	q.signal(qNotEmpty, qWaitGet)
 	return nil
@@ -520,13 +522,14 @@ func (q *Queue[T]) take(dst *T) error {
 	// leaves the record at the head with the count one ahead, which the
 	// next consumer sees by its sequence number.
 	count := q.load64(qTaken) + 1
+	// Only the holder of the consumers' lock writes these, in order.
 	if i := q.consumerSlot(); i >= 0 {
-		// Only the holder of the consumers' lock writes it.
 		p := q.seg.u64(qSlots + i*qSlotSize + slotTaken)
-		atomic.StoreUint64(p, atomic.LoadUint64(p)+1)
+		storeRelease(p, atomic.LoadUint64(p)+1)
 	}
-	q.store64(qTaken, count)
-	q.store64(qHead, head+recHdr+n) // the removal
+	storeRelease(q.seg.u64(qTaken), count)
+	storeRelease(q.seg.u64(qHead), head+recHdr+n) // the removal
+	q.unlockGet() // an exchange: the removal is visible before the look for sleepers
 	// Sleeping putters wake once half the room is free, not at each item:
 	// a wake costs a system call on both sides.
 	if atomic.LoadUint32(q.seg.u32(qWaitPut)) != 0 {
@@ -536,7 +539,6 @@ func (q *Queue[T]) take(dst *T) error {
 			q.signal(qNotFull, qWaitPut)
 		}
 	}
-	q.unlockGet()
 	if buf == nil {
 		return nil
 	}
