@@ -529,7 +529,7 @@ func (q *Queue[T]) take(dst *T) error {
 	}
 	storeRelease(q.seg.u64(qTaken), count)
 	storeRelease(q.seg.u64(qHead), head+recHdr+n) // the removal
-	q.unlockGet() // an exchange: the removal is visible before the look for sleepers
+	q.unlockGet()                                 // an exchange: the removal is visible before the look for sleepers
 	// Sleeping putters wake once half the room is free, not at each item:
 	// a wake costs a system call on both sides.
 	if atomic.LoadUint32(q.seg.u32(qWaitPut)) != 0 {
