@@ -24,12 +24,14 @@ type benchQueueArg struct {
 	Go      *mp.Event
 	N, Size int
 	Got     *mp.Value[int64]
+	NewEach bool // Get (a new []byte per item), not GetInto one buffer
 }
 
 type benchPipeArg struct {
 	C       *mp.Conn[[]byte]
 	Ci      *mp.Conn[int]
 	N, Size int
+	NewEach bool // Recv (a new []byte per item), not RecvInto one buffer
 }
 
 type benchCountArg struct {
@@ -80,9 +82,12 @@ var (
 		buf := make([]byte, 0, a.Size)
 		for {
 			var err error
-			if a.Qi != nil {
+			switch {
+			case a.Qi != nil:
 				_, err = a.Qi.Get(ctx)
-			} else {
+			case a.NewEach:
+				_, err = a.Q.Get(ctx)
+			default:
 				err = a.Q.GetInto(ctx, &buf)
 			}
 			if errors.Is(err, mp.ErrQueueShutDown) {
@@ -111,7 +116,13 @@ var (
 		}
 		buf := make([]byte, 0, 1024)
 		for i := 0; i < a.N; i++ {
-			if err := a.C.RecvInto(ctx, &buf); err != nil {
+			var err error
+			if a.NewEach {
+				_, err = a.C.Recv(ctx)
+			} else {
+				err = a.C.RecvInto(ctx, &buf)
+			}
+			if err != nil {
 				return struct{}{}, err
 			}
 		}
@@ -228,10 +239,13 @@ func benchJoin(b *testing.B, ps ...*mp.Process) {
 }
 
 func BenchmarkQueue(b *testing.B) {
+	// 1KiB-1x1 takes each item into one buffer (GetInto); 1KiB-1x1-get
+	// into a new []byte each (Get), as Python's get returns a new bytes.
 	for _, c := range []struct {
 		name               string
 		size, prods, conss int
-	}{{"int-1x1", 8, 1, 1}, {"1KiB-1x1", 1024, 1, 1}, {"int-3x3", 8, 3, 3}} {
+		newEach            bool
+	}{{"int-1x1", 8, 1, 1, false}, {"1KiB-1x1", 1024, 1, 1, false}, {"int-3x3", 8, 3, 3, false}, {"1KiB-1x1-get", 1024, 1, 1, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			var q *mp.Queue[[]byte]
 			var qi *mp.Queue[int]
@@ -250,7 +264,7 @@ func BenchmarkQueue(b *testing.B) {
 			defer got.Close()
 			var prods, conss []*mp.Process
 			for i := 0; i < c.conss; i++ {
-				conss = append(conss, benchStart(b, BenchConsume, benchQueueArg{Q: q, Qi: qi, Got: got, Size: c.size}))
+				conss = append(conss, benchStart(b, BenchConsume, benchQueueArg{Q: q, Qi: qi, Got: got, Size: c.size, NewEach: c.newEach}))
 			}
 			per := b.N / c.prods
 			for i := 0; i < c.prods; i++ {
@@ -281,10 +295,13 @@ func BenchmarkQueue(b *testing.B) {
 }
 
 func BenchmarkPipe(b *testing.B) {
+	// 1KiB receives into one buffer (RecvInto), 1KiB-recv into a new
+	// []byte each (Recv).
 	for _, c := range []struct {
-		name string
-		size int
-	}{{"int", 8}, {"1KiB", 1024}} {
+		name    string
+		size    int
+		newEach bool
+	}{{"int", 8, false}, {"1KiB", 1024, false}, {"1KiB-recv", 1024, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			ctx := context.Background()
 			var dt time.Duration
@@ -317,7 +334,7 @@ func BenchmarkPipe(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				p := benchStart(b, BenchPipeReader, benchPipeArg{C: theirs, N: b.N})
+				p := benchStart(b, BenchPipeReader, benchPipeArg{C: theirs, N: b.N, NewEach: c.newEach})
 				theirs.Close()
 				if _, err := mine.Recv(ctx); err != nil {
 					b.Fatal(err)
