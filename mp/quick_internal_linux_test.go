@@ -3,61 +3,99 @@ package mp
 import (
 	"context"
 	"errors"
-	"runtime/debug"
+	"sync/atomic"
 	"testing"
+	"unsafe"
 )
 
 // A quick call (no reference taken) that runs while another goroutine
-// closes the handle finds the mapping retired: it returns as a call on a
-// closed handle does (zero, false, ErrHandleClosed) instead of crashing
-// the program. The retirement is done here by hand, with the handle
-// still open, so that every call below meets it.
-func TestQuickCallOnRetiredMapping(t *testing.T) {
-	if raceBuild {
-		t.Skip("under the race detector quick calls take a reference (shm_race.go): a retired mapping is a crash")
-	}
-	v, err := NewValue[int64](7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v.Load() != 7 {
-		t.Fatal("Load before the retirement")
-	}
-	if !shmRetire(v.seg.mem) {
-		t.Fatal("shmRetire failed")
-	}
-	if x := v.Load(); x != 0 {
-		t.Errorf("Load on a retired mapping = %d, want 0", x)
-	}
-	v.Store(1)
-	if x := v.Add(1); x != 0 {
-		t.Errorf("Add on a retired mapping = %d, want 0", x)
-	}
-	if v.CompareAndSwap(0, 1) {
-		t.Error("CompareAndSwap on a retired mapping succeeded")
-	}
-	if v.Lock().TryLock() {
-		t.Error("TryLock on a retired mapping succeeded")
-	}
-	if err := v.Lock().Lock(context.Background()); !errors.Is(err, ErrHandleClosed) {
-		t.Errorf("Lock on a retired mapping: %v, want ErrHandleClosed", err)
-	}
-	if err := v.Lock().Unlock(); !errors.Is(err, ErrHandleClosed) {
-		t.Errorf("Unlock on a retired mapping: %v, want ErrHandleClosed", err)
-	}
-	// A fault elsewhere is not taken for a closed handle.
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Error("a nil dereference inside a quick call was swallowed")
+// closes the handle: the Close retires the mapping to blank memory, the
+// operation lands there, and the call returns as on a closed handle
+// (zero, false, ErrHandleClosed) instead of crashing or touching the
+// shared memory. quickHook closes the handle right after each call's
+// check, which is the moment another goroutine's Close would have to
+// hit.
+func TestQuickCallRacingClose(t *testing.T) {
+	defer func() { quickHook = nil }()
+	calls := []struct {
+		name string
+		call func(v *Value[int64]) error
+	}{
+		{"Load", func(v *Value[int64]) error {
+			if x := v.Load(); x != 0 {
+				return errors.New("not zero")
 			}
-		}()
-		var err error
-		defer v.recoverClosed(setPanicOnFaultForTest(true), &err)
-		var p *int64
-		_ = *p
-	}()
-	v.Close()
+			return nil
+		}},
+		{"Store", func(v *Value[int64]) error { v.Store(9); return nil }},
+		{"Add", func(v *Value[int64]) error {
+			if x := v.Add(1); x != 0 {
+				return errors.New("not zero")
+			}
+			return nil
+		}},
+		{"CompareAndSwap", func(v *Value[int64]) error {
+			if v.CompareAndSwap(7, 8) {
+				return errors.New("swapped")
+			}
+			return nil
+		}},
+		{"TryLock", func(v *Value[int64]) error {
+			if v.Lock().TryLock() {
+				return errors.New("locked")
+			}
+			return nil
+		}},
+		{"Lock", func(v *Value[int64]) error {
+			if err := v.Lock().Lock(context.Background()); !errors.Is(err, ErrHandleClosed) {
+				return err
+			}
+			return nil
+		}},
+		{"Unlock", func(v *Value[int64]) error {
+			if err := v.Lock().Unlock(); !errors.Is(err, ErrHandleClosed) {
+				return err
+			}
+			return nil
+		}},
+	}
+	for _, c := range calls {
+		v, err := NewValue[int64](7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.name == "Unlock" && !v.Lock().TryLock() {
+			t.Fatal("TryLock of a new Value's lock failed")
+		}
+		// A view of the shared pages of its own, as another process has,
+		// to see what reached them.
+		fd, size, err := shmDup(v.seg.fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		view, err := shmMap(fd, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		number := (*int64)(unsafe.Pointer(&view[segData+valueOff]))
+		lockWord := (*uint32)(unsafe.Pointer(&view[segData]))
+		held := atomic.LoadUint32(lockWord)
+		quickHook = func(h *handle) {
+			if h == &v.handle {
+				quickHook = nil
+				v.Close() // the last handle: the mapping is retired
+			}
+		}
+		if err := c.call(v); err != nil {
+			t.Errorf("%s racing Close: %v", c.name, err)
+		}
+		if x := atomic.LoadInt64(number); x != 7 {
+			t.Errorf("%s racing Close changed the shared value to %d", c.name, x)
+		}
+		if w := atomic.LoadUint32(lockWord); w != held {
+			t.Errorf("%s racing Close changed the shared lock word from %#x to %#x", c.name, held, w)
+		}
+		shmUnmap(view)
+		shmClose(fd)
+	}
 }
-
-func setPanicOnFaultForTest(b bool) bool { return debug.SetPanicOnFault(b) }

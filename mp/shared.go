@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"runtime/debug"
 	"sync/atomic"
 	"unsafe"
 )
@@ -108,39 +107,39 @@ func NewValue[T Number](v T) (*Value[T], error) {
 func (v *Value[T]) ptr() unsafe.Pointer { return unsafe.Pointer(v.seg.u64(valueOff)) }
 
 // Load returns the number.
-func (v *Value[T]) Load() (x T) {
+func (v *Value[T]) Load() T {
+	var z T
 	if !v.quick() {
+		return z
+	}
+	if x := v.ops.load(v.ptr()); v.quickDone() {
 		return x
 	}
-	defer v.recoverClosed(debug.SetPanicOnFault(true), nil)
-	return v.ops.load(v.ptr())
+	return z
 }
 
 // Store sets the number.
 func (v *Value[T]) Store(x T) {
-	if !v.quick() {
-		return
+	if v.quick() {
+		v.ops.store(v.ptr(), x)
 	}
-	defer v.recoverClosed(debug.SetPanicOnFault(true), nil)
-	v.ops.store(v.ptr(), x)
 }
 
 // Add adds d atomically and returns the new number.
-func (v *Value[T]) Add(d T) (x T) {
+func (v *Value[T]) Add(d T) T {
+	var z T
 	if !v.quick() {
+		return z
+	}
+	if x := v.ops.add(v.ptr(), d); v.quickDone() {
 		return x
 	}
-	defer v.recoverClosed(debug.SetPanicOnFault(true), nil)
-	return v.ops.add(v.ptr(), d)
+	return z
 }
 
 // CompareAndSwap sets the number to new if it is old (bit for bit).
-func (v *Value[T]) CompareAndSwap(old, new T) (swapped bool) {
-	if !v.quick() {
-		return false
-	}
-	defer v.recoverClosed(debug.SetPanicOnFault(true), nil)
-	return v.ops.cas(v.ptr(), old, new)
+func (v *Value[T]) CompareAndSwap(old, new T) bool {
+	return v.quick() && v.ops.cas(v.ptr(), old, new) && v.quickDone()
 }
 
 // Lock returns the value's own lock (Python's get_lock()).
@@ -253,39 +252,39 @@ func (a *Array[T]) at(i int) unsafe.Pointer {
 }
 
 // Load returns element i.
-func (a *Array[T]) Load(i int) (x T) {
+func (a *Array[T]) Load(i int) T {
+	var z T
 	if !a.quick() {
+		return z
+	}
+	if x := a.ops.load(a.at(i)); a.quickDone() {
 		return x
 	}
-	defer a.recoverClosed(debug.SetPanicOnFault(true), nil)
-	return a.ops.load(a.at(i))
+	return z
 }
 
 // Store sets element i.
 func (a *Array[T]) Store(i int, x T) {
-	if !a.quick() {
-		return
+	if a.quick() {
+		a.ops.store(a.at(i), x)
 	}
-	defer a.recoverClosed(debug.SetPanicOnFault(true), nil)
-	a.ops.store(a.at(i), x)
 }
 
 // Add adds d to element i atomically and returns the new value.
-func (a *Array[T]) Add(i int, d T) (x T) {
+func (a *Array[T]) Add(i int, d T) T {
+	var z T
 	if !a.quick() {
+		return z
+	}
+	if x := a.ops.add(a.at(i), d); a.quickDone() {
 		return x
 	}
-	defer a.recoverClosed(debug.SetPanicOnFault(true), nil)
-	return a.ops.add(a.at(i), d)
+	return z
 }
 
 // CompareAndSwap sets element i to new if it is old (bit for bit).
-func (a *Array[T]) CompareAndSwap(i int, old, new T) (swapped bool) {
-	if !a.quick() {
-		return false
-	}
-	defer a.recoverClosed(debug.SetPanicOnFault(true), nil)
-	return a.ops.cas(a.at(i), old, new)
+func (a *Array[T]) CompareAndSwap(i int, old, new T) bool {
+	return a.quick() && a.ops.cas(a.at(i), old, new) && a.quickDone()
 }
 
 // Slice returns the elements as a slice over the shared mapping: writes

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -207,8 +206,8 @@ func (s *segment) release() {
 	}
 	segMu.Unlock()
 	// A quick call (handle.quick) may still run on a handle closed
-	// meanwhile: the address range stays reserved until the segment is
-	// unreachable, and so is every handle that named it.
+	// meanwhile: the address range stays mapped, to blank memory, until
+	// the segment is unreachable, and so is every handle that named it.
 	if shmRetire(s.mem) {
 		runtime.AddCleanup(s, shmUnmap, s.mem)
 	} else {
@@ -265,45 +264,27 @@ func (h *handle) leave() {
 // quick starts a short call that takes no reference, for the operations
 // of a word or two (Value's and Array's, a Lock's fast paths), so that
 // they cost no atomic instruction of their own: false if the handle is
-// closed. Such a call defers recoverClosed. If another goroutine closes
-// the handle while it runs, the mapping may be gone when the call
-// touches it: the call then faults on the reserved range that replaced
-// the mapping (shmRetire) and returns ErrHandleClosed, as a call that
-// started after the Close would. A quick call must not stop between two
-// writes that must both happen (a lock taken and released): those take
-// a reference (enter).
+// closed. Such a call asks quickDone after its operation whether a Close
+// ran meanwhile: if so, the operation may have gone to the blank memory
+// that replaces a closed mapping (shmRetire), and the call returns as on
+// a closed handle. A quick call must not stop between two writes that
+// must both happen (a lock taken and released): those take a reference
+// (enter).
 func (h *handle) quick() bool {
-	if raceBuild {
-		return h.enter() == nil
+	if quickHook != nil {
+		quickHook(h)
 	}
 	return h.seg != nil && h.state.Load()&handleClosed == 0
 }
 
-// recoverClosed ends a quick call, deferred as
-// `defer h.recoverClosed(debug.SetPanicOnFault(true), &err)` (err may
-// be nil): it turns a fault on the handle's retired mapping into
-// ErrHandleClosed and lets any other panic go on.
-func (h *handle) recoverClosed(old bool, err *error) {
-	debug.SetPanicOnFault(old)
-	if raceBuild {
-		h.leave() // quick took a reference
-		return
-	}
-	r := recover()
-	if r == nil {
-		return
-	}
-	if f, ok := r.(interface{ Addr() uintptr }); ok {
-		lo := uintptr(unsafe.Pointer(unsafe.SliceData(h.seg.mem)))
-		if a := f.Addr(); a >= lo && a < lo+uintptr(len(h.seg.mem)) {
-			if err != nil {
-				*err = ErrHandleClosed
-			}
-			return
-		}
-	}
-	panic(r)
-}
+// quickDone reports whether a quick call's operation reached the shared
+// memory: false if the handle was closed meanwhile. (A Close sets the
+// flag before it retires the mapping, so an operation that found the
+// blank memory sees the flag after.)
+func (h *handle) quickDone() bool { return h.state.Load()&handleClosed == 0 }
+
+// quickHook, if set (by a test), runs at the start of each quick call.
+var quickHook func(*handle)
 
 // closed reports whether Close was called on the handle.
 func (h *handle) closed() bool { return h.state.Load()&handleClosed != 0 }

@@ -58,14 +58,14 @@ func shmMap(fd, size int) ([]byte, error) {
 
 func shmUnmap(b []byte) { _ = unix.MunmapPtr(unsafe.Pointer(unsafe.SliceData(b)), uintptr(len(b))) }
 
-// shmRetire replaces the mapping b, in one step, with address space that
-// is reserved but inaccessible (no memory behind it): a call still
-// running on a handle closed meanwhile faults there (and returns
-// ErrHandleClosed) instead of reaching whatever the kernel would map at
-// that address next. The shared memory is released at once; the
-// reservation with shmUnmap, once nothing can reach it.
+// shmRetire replaces the mapping b, in one step, with private blank
+// memory (zero pages, allocated only if written): a quick call still
+// running on a handle closed meanwhile reads and writes that instead of
+// faulting, or reaching whatever the kernel would map at that address
+// next, and then sees the handle closed. The shared memory is released
+// at once; the blank range with shmUnmap, once nothing can reach it.
 func shmRetire(b []byte) bool {
-	_, err := unix.MmapPtr(-1, 0, unsafe.Pointer(unsafe.SliceData(b)), uintptr(len(b)), unix.PROT_NONE,
+	_, err := unix.MmapPtr(-1, 0, unsafe.Pointer(unsafe.SliceData(b)), uintptr(len(b)), unix.PROT_READ|unix.PROT_WRITE,
 		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE)
 	return err == nil
 }

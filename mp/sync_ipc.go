@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -231,13 +230,19 @@ func (l *Lock) Lock(ctx context.Context) error {
 	return err
 }
 
-// tryQuick takes the lock if it is free, as a quick call.
+// tryQuick takes the lock if it is free, as a quick call. A Close that
+// ran meanwhile makes it ErrHandleClosed, whether or not the lock was
+// taken (as when this process closes its handle while holding the lock,
+// the lock then stays held).
 func (l *Lock) tryQuick() (ok bool, err error) {
 	if !l.quick() {
 		return false, ErrHandleClosed
 	}
-	defer l.recoverClosed(debug.SetPanicOnFault(true), &err)
-	return mutexTry(l.seg.u32(l.off)), nil
+	ok = mutexTry(l.seg.u32(l.off))
+	if !l.quickDone() {
+		return false, ErrHandleClosed
+	}
+	return ok, nil
 }
 
 // TryLock acquires the lock if it is free (Python's acquire(False)).
@@ -257,8 +262,11 @@ func (l *Lock) Unlock() (err error) {
 	if !l.quick() {
 		return ErrHandleClosed
 	}
-	defer l.recoverClosed(debug.SetPanicOnFault(true), &err)
-	return mutexUnlock(l.seg.u32(l.off))
+	err = mutexUnlock(l.seg.u32(l.off))
+	if !l.quickDone() {
+		return ErrHandleClosed // perhaps released, perhaps not
+	}
+	return err
 }
 
 // Close releases this process's mapping of the lock (other processes keep
