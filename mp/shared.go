@@ -289,7 +289,8 @@ func (a *Array[T]) CompareAndSwap(i int, old, new T) bool {
 
 // Slice returns the elements as a slice over the shared mapping: writes
 // are seen by every process. It is valid until Close in this process
-// (using it after is a crash); it is nil for a closed handle.
+// (after it, the slice no longer shows the shared memory and must not be
+// used); it is nil for a closed handle.
 func (a *Array[T]) Slice() []T {
 	if a.seg == nil || a.closed() {
 		return nil
