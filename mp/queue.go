@@ -523,12 +523,16 @@ func (q *Queue[T]) take(dst *T) error {
 	// next consumer sees by its sequence number.
 	count := q.load64(qTaken) + 1
 	// Only the holder of the consumers' lock writes these, in order.
+	storeRelease(q.seg.u64(qTaken), count)
+	storeRelease(q.seg.u64(qHead), head+recHdr+n) // the removal
+	// The consumer's own count, after the removal: dying just before
+	// it, a consumer is not blamed for an item it left in the queue
+	// (dying just after the removal and before it, it holds one that
+	// Join does not know about: Join then waits, as in Python).
 	if i := q.consumerSlot(); i >= 0 {
 		p := q.seg.u64(qSlots + i*qSlotSize + slotTaken)
 		storeRelease(p, atomic.LoadUint64(p)+1)
 	}
-	storeRelease(q.seg.u64(qTaken), count)
-	storeRelease(q.seg.u64(qHead), head+recHdr+n) // the removal
 	q.unlockGet()                                 // an exchange: the removal is visible before the look for sleepers
 	// Sleeping putters wake once half the room is free, not at each item:
 	// a wake costs a system call on both sides.
