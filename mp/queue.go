@@ -533,7 +533,7 @@ func (q *Queue[T]) take(dst *T) error {
 		p := q.seg.u64(qSlots + i*qSlotSize + slotTaken)
 		storeRelease(p, atomic.LoadUint64(p)+1)
 	}
-	q.unlockGet()                                 // an exchange: the removal is visible before the look for sleepers
+	q.unlockGet() // an exchange: the removal is visible before the look for sleepers
 	// Sleeping putters wake once half the room is free, not at each item:
 	// a wake costs a system call on both sides.
 	if atomic.LoadUint32(q.seg.u32(qWaitPut)) != 0 {
