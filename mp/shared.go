@@ -148,8 +148,10 @@ func (v *Value[T]) Lock() *Lock { return &v.lock }
 // Update runs fn on the number under the value's lock and stores its
 // result: Python's `with v.get_lock(): v.value = fn(v.value)`. A
 // *HolderDiedError is returned after the update (the lock was taken over).
-// It is the cheapest form of a locked update: one call on the handle,
-// and nothing but the number between taking the lock and releasing it.
+// It is one call on the handle, which keeps the mapping for its whole
+// length: a Close in another goroutine meanwhile cannot leave the lock
+// held (Lock, Load, Store and Unlock are quick calls that take no
+// reference, and cost a little less).
 func (v *Value[T]) Update(ctx context.Context, fn func(T) T) error {
 	if err := v.enter(); err != nil {
 		return err
