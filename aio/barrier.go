@@ -23,7 +23,7 @@ var barrierStateNames = [...]string{"filling", "draining", "resetting", "broken"
 // Reset fails the current waiters with ErrBrokenBarrier and makes it
 // usable again. Make it with NewBarrier. Its methods belong to the loop.
 type Barrier struct {
-	loop    *Loop
+	loop    loopRef
 	parties int
 	state   barrierState
 	count   int // tasks inside Wait, past the entry
@@ -55,8 +55,8 @@ func (b *Barrier) Wait(ctx context.Context) (int, error) {
 		return -1, ErrBarrierParties
 	}
 	// Who calls first: the barrier's state belongs to its loop.
-	if b.loop != nil && !onLoop(b.loop) {
-		return -1, offLoop(b.loop, "Barrier.Wait")
+	if err := b.loop.claim(ctx, "Barrier.Wait"); err != nil {
+		return -1, err
 	}
 	var t *taskCore
 	for b.state == barrierDraining || b.state == barrierResetting {
@@ -67,10 +67,8 @@ func (b *Barrier) Wait(ctx context.Context) (int, error) {
 	if b.state == barrierBroken {
 		return -1, ErrBrokenBarrier
 	}
-	if b.loop == nil {
-		b.loop = loopOf(ctx)
-	} else if t == nil && !onLoop(b.loop) {
-		return -1, offLoop(b.loop, "Barrier.Wait")
+	if l := b.loop.get(); t == nil && l != nil && !onLoop(l) {
+		return -1, offLoop(l, "Barrier.Wait")
 	}
 	index := b.count
 	b.count++
@@ -128,8 +126,7 @@ func (b *Barrier) exit() {
 // Loop-only: it panics if called from a goroutine that does not run the
 // barrier's loop.
 func (b *Barrier) Reset() {
-	bindCaller(&b.loop)
-	mustOnLoop(b.loop, "Barrier.Reset")
+	mustOnLoop(b.loop.bindCaller(), "Barrier.Reset")
 	if b.count > 0 {
 		b.state = barrierResetting
 	} else {
@@ -141,8 +138,7 @@ func (b *Barrier) Reset() {
 // Abort breaks the barrier: tasks waiting in it and every later Wait fail
 // with ErrBrokenBarrier until Reset. Loop-only (see Reset).
 func (b *Barrier) Abort() {
-	bindCaller(&b.loop)
-	mustOnLoop(b.loop, "Barrier.Abort")
+	mustOnLoop(b.loop.bindCaller(), "Barrier.Abort")
 	b.state = barrierBroken
 	b.q.wakeAll()
 }

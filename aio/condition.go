@@ -98,7 +98,7 @@ func (c *Condition) WaitFor(ctx context.Context, pred func() bool) error {
 // each resumes once it has acquired the lock again. The caller must hold
 // the lock (ErrLockNotHeld otherwise).
 func (c *Condition) Notify(n int) error {
-	if l := c.lock().loop; !onLoop(l) {
+	if l := c.lock().loop.get(); !onLoop(l) {
 		return offLoop(l, "Condition.Notify")
 	}
 	if !c.lock().locked {
@@ -111,7 +111,7 @@ func (c *Condition) Notify(n int) error {
 // NotifyAll wakes every task waiting on the condition. The caller must
 // hold the lock (ErrLockNotHeld otherwise).
 func (c *Condition) NotifyAll() error {
-	if l := c.lock().loop; !onLoop(l) {
+	if l := c.lock().loop.get(); !onLoop(l) {
 		return offLoop(l, "Condition.NotifyAll")
 	}
 	if !c.lock().locked {

@@ -276,6 +276,7 @@ func (t *datagramTransport) Close() error {
 
 // Abort implements DatagramTransport.
 func (t *datagramTransport) Abort() {
+	mustOnLoop(t.loop, "DatagramTransport.Abort")
 	t.closing = true
 	t.queue, t.queued = nil, 0
 	t.lose(nil)

@@ -8,7 +8,7 @@ import (
 // every waiting task at once, Clear resets it. The zero value is an unset
 // Event. Its methods belong to the loop.
 type Event struct {
-	loop *Loop
+	loop loopRef
 	set  bool
 	q    waitq
 }
@@ -19,8 +19,8 @@ type Event struct {
 // only in a task of the event's loop (see Lock.Acquire).
 func (e *Event) Wait(ctx context.Context) error {
 	// Who calls first: the event's state belongs to its loop.
-	if e.loop != nil && !onLoop(e.loop) {
-		return offLoop(e.loop, "Event.Wait")
+	if err := e.loop.claim(ctx, "Event.Wait"); err != nil {
+		return err
 	}
 	if e.set {
 		return nil
@@ -34,8 +34,7 @@ func (e *Event) Wait(ctx context.Context) error {
 // that does not run the event's loop (from there, use
 // loop.CallSoonThreadsafe(ev.Set)).
 func (e *Event) Set() {
-	bindCaller(&e.loop)
-	mustOnLoop(e.loop, "Event.Set")
+	mustOnLoop(e.loop.bindCaller(), "Event.Set")
 	if !e.set {
 		e.set = true
 		e.q.wakeAll()
@@ -45,8 +44,7 @@ func (e *Event) Set() {
 // Clear unsets the event: later calls to Wait suspend until the next Set.
 // Loop-only.
 func (e *Event) Clear() {
-	bindCaller(&e.loop)
-	mustOnLoop(e.loop, "Event.Clear")
+	mustOnLoop(e.loop.bindCaller(), "Event.Clear")
 	e.set = false
 }
 

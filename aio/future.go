@@ -332,8 +332,11 @@ func (f *Future[T]) SetError(err error) error {
 }
 
 // Cancel cancels a pending future; it returns false if it was already
-// done.
+// done. Loop-only: called from a goroutine that does not run the future's
+// loop, it panics with an error matching ErrOtherLoop or ErrNotInTask and
+// changes nothing (use loop.CallSoonThreadsafe).
 func (f *Future[T]) Cancel() bool {
+	mustOnLoop(f.loop, "Future.Cancel")
 	if f.state != statePending {
 		return false
 	}

@@ -67,7 +67,7 @@ var (
 //	}
 //	defer mu.Release()
 type Lock struct {
-	loop   *Loop
+	loop   loopRef
 	locked bool
 	q      waitq
 }
@@ -83,15 +83,12 @@ type Lock struct {
 // from a task of another loop an error matching ErrOtherLoop.
 func (m *Lock) Acquire(ctx context.Context) error {
 	// Who calls first: the lock's state belongs to its loop.
-	if m.loop != nil && !onLoop(m.loop) {
-		return offLoop(m.loop, "Lock.Acquire")
+	if err := m.loop.claim(ctx, "Lock.Acquire"); err != nil {
+		return err
 	}
 	if !m.locked {
 		// No live waiter can exist while the lock is free: Release hands
 		// it to the first one.
-		if m.loop == nil {
-			m.loop = loopOf(ctx)
-		}
 		m.locked = true
 		return nil
 	}
@@ -121,8 +118,8 @@ func (m *Lock) acquireUncancellable(t *taskCore) error {
 // RuntimeError). Loop-only: from a goroutine that does not run the lock's
 // loop it returns an error and changes nothing.
 func (m *Lock) Release() error {
-	if !onLoop(m.loop) {
-		return offLoop(m.loop, "Lock.Release")
+	if l := m.loop.get(); !onLoop(l) {
+		return offLoop(l, "Lock.Release")
 	}
 	if !m.locked {
 		return ErrLockNotHeld

@@ -63,6 +63,9 @@ type Loop struct {
 	io  *loopIO // the I/O layer's state, made on first use (fd.go)
 
 	shutdownHooks []func()
+	// runSigint: Run receives SIGINT for this loop and hands it to the
+	// loop's SIGINT handler, if any, or cancels the main task.
+	runSigint bool
 
 	idle []*coro // idle coroutines, see coro.go
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 )
 
 // onLoop reports whether the calling goroutine may touch state of loop l:
@@ -63,16 +64,62 @@ func otherLoopCheck(l *Loop, what string) error {
 	return offLoop(l, what)
 }
 
+// loopRef is the loop a primitive is bound to: none until its first use,
+// then the loop of that use; again another only once that loop is
+// closed. Binding is a compare-and-swap, so that two loops using a fresh
+// primitive at the same moment agree on one winner, and the loser is
+// refused before it touches the primitive's state.
+type loopRef struct{ p atomic.Pointer[Loop] }
+
+// get returns the bound loop, or nil.
+func (r *loopRef) get() *Loop { return r.p.Load() }
+
+// bind binds r to the loop of ctx if it has none yet (or only a closed
+// one) and returns the loop it is bound to now: ctx's, or the one another
+// caller bound it to first.
+func (r *loopRef) bind(ctx context.Context) *Loop {
+	for {
+		l := r.p.Load()
+		if l != nil && !l.closed.Load() {
+			return l
+		}
+		nl := loopOf(ctx)
+		if nl == nil {
+			return l
+		}
+		if r.p.CompareAndSwap(l, nl) {
+			return nl
+		}
+	}
+}
+
+// claim binds r as bind does and returns nil when the caller may use the
+// primitive's state: from the bound loop's goroutine, or from anyone while
+// that loop is not running (or while nothing is bound); otherwise
+// offLoop's error. Methods with a context call it first, before reading
+// any state.
+func (r *loopRef) claim(ctx context.Context, what string) error {
+	if l := r.bind(ctx); l != nil && !onLoop(l) {
+		return offLoop(l, what)
+	}
+	return nil
+}
+
 // bindCaller binds a primitive that has no loop yet to the loop whose
 // task or callback is calling: the first use of a method without a
 // context binds it, as Wait or Acquire would. (Binding again after the
-// loop closed is left to the methods that take a context.)
-func bindCaller(bound **Loop) {
-	if *bound == nil {
-		if cl := callerLoop(nil); cl != nil {
-			*bound = cl
-		}
+// loop closed is left to the methods that take a context.) It returns the
+// bound loop.
+func (r *loopRef) bindCaller() *Loop {
+	if l := r.p.Load(); l != nil {
+		return l
 	}
+	if cl := callerLoop(nil); cl != nil && !r.p.CompareAndSwap(nil, cl) {
+		return r.p.Load()
+	} else if cl != nil {
+		return cl
+	}
+	return nil
 }
 
 func mustOnLoop(l *Loop, what string) {
@@ -81,24 +128,11 @@ func mustOnLoop(l *Loop, what string) {
 	}
 }
 
-// bindLoop binds a primitive to the loop of ctx if it has none yet (or
-// only a closed one) and returns it.
-func bindLoop(bound **Loop, ctx context.Context) *Loop {
-	l := *bound
-	if l == nil || l.closed.Load() {
-		if nl := loopOf(ctx); nl != nil {
-			*bound = nl
-			return nl
-		}
-	}
-	return l
-}
-
 // waitCaller returns the running task that is about to wait on a
 // primitive bound (or now bound) to a loop: misuse is an error that says
 // what to do.
-func waitCaller(bound **Loop, ctx context.Context, what string) (*taskCore, error) {
-	l := bindLoop(bound, ctx)
+func waitCaller(bound *loopRef, ctx context.Context, what string) (*taskCore, error) {
+	l := bound.bind(ctx)
 	if l == nil {
 		return nil, ErrNoLoop
 	}

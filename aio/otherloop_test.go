@@ -8,6 +8,7 @@ package aio_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -236,6 +237,22 @@ func TestOtherLoopNeverRaces(t *testing.T) {
 		{"Task.Await", func(ctx context.Context) error { _, err := o.task.Await(ctx); return err }},
 		{"Gather", func(ctx context.Context) error { _, err := aio.Gather(ctx, o.task); return err }},
 		{"WaitFor", func(ctx context.Context) error { _, err := aio.WaitFor(ctx, aio.Forever, o.task); return err }},
+		{"Server.Shutdown", func(ctx context.Context) error { return o.srv.Shutdown(ctx) }},
+		// Methods with no error to return panic with it, changing nothing.
+		{"Task.Cancel", panics(func() { o.task.Cancel() })},
+		{"Future.Cancel", panics(func() { o.fut.Cancel() })},
+		{"Event.Set", panics(o.ev.Set)},
+		{"Transport.Abort", panics(o.tr.Abort)},
+		{"Transport.PauseReading", panics(o.tr.PauseReading)},
+		{"Transport.ResumeReading", panics(o.tr.ResumeReading)},
+		{"Transport.SetWriteBufferLimits", panics(func() { o.tr.SetWriteBufferLimits(1, 0) })},
+		{"Transport.SetProtocol", panics(func() { o.tr.SetProtocol(aio.BaseProtocol{}) })},
+		{"DatagramTransport.Abort", panics(o.dg.Abort)},
+		{"Server.Close", panics(o.srv.Close)},
+		{"Server.CloseClients", panics(o.srv.CloseClients)},
+		{"Server.AbortClients", panics(o.srv.AbortClients)},
+		{"StreamReader.Feed", panics(func() { o.r.Feed([]byte("x")) })},
+		{"StreamReader.FeedEOF", panics(o.r.FeedEOF)},
 	}
 	// Loop B: every call fails with ErrOtherLoop.
 	bErr := aio.Run(context.Background(), func(ctx context.Context) error {
@@ -257,5 +274,24 @@ func TestOtherLoopNeverRaces(t *testing.T) {
 	}
 	if err := <-aErr; err != nil {
 		t.Errorf("loop A: %v", err)
+	}
+}
+
+// panics turns a loop-only method that has no error to return, and so
+// panics when called off its loop, into an entry of the table: the error
+// it panicked with, or one saying it did not panic.
+func panics(f func()) func(context.Context) error {
+	return func(context.Context) (err error) {
+		defer func() {
+			switch p := recover().(type) {
+			case nil:
+			case error:
+				err = p
+			default:
+				err = fmt.Errorf("panicked with %v, not an error", p)
+			}
+		}()
+		f()
+		return errors.New("it did not panic")
 	}
 }

@@ -45,7 +45,7 @@ var errUnmadeQueue = errors.New("aio: a Queue must be made with NewQueue, NewLif
 // PriorityQueue are Queues that hand out their items in another order.
 // Its methods belong to the loop (see the package's notes on primitives).
 type Queue[T any] struct {
-	loop    *Loop
+	loop    loopRef
 	made    bool
 	maxsize int
 	size    int
@@ -146,16 +146,13 @@ func (q *Queue[T]) Full() bool { return q.maxsize > 0 && q.size >= q.maxsize }
 // from a task of another loop an error matching ErrOtherLoop.
 func (q *Queue[T]) Put(ctx context.Context, v T) error {
 	// Who calls first: the queue's state belongs to its loop.
-	if q.loop != nil && !onLoop(q.loop) {
-		return offLoop(q.loop, "Queue.Put")
+	if err := q.loop.claim(ctx, "Queue.Put"); err != nil {
+		return err
 	}
 	if q.shutdown {
 		return ErrQueueShutDown
 	}
 	if q.maxsize == 0 || q.size < q.maxsize {
-		if q.loop == nil {
-			q.loop = loopOf(ctx)
-		}
 		q.put(v)
 		return nil
 	}
@@ -197,9 +194,8 @@ func (q *Queue[T]) putSlow(ctx context.Context, v T) error {
 // from a goroutine that does not run the queue's loop it returns an
 // error.
 func (q *Queue[T]) PutNowait(v T) error {
-	bindCaller(&q.loop)
-	if q.loop != nil && !onLoop(q.loop) {
-		return offLoop(q.loop, "Queue.PutNowait")
+	if l := q.loop.bindCaller(); l != nil && !onLoop(l) {
+		return offLoop(l, "Queue.PutNowait")
 	}
 	if q.shutdown {
 		return ErrQueueShutDown
@@ -219,14 +215,11 @@ func (q *Queue[T]) PutNowait(v T) error {
 // queue's loop (see Put).
 func (q *Queue[T]) Get(ctx context.Context) (T, error) {
 	// Who calls first: the queue's state belongs to its loop.
-	if q.loop != nil && !onLoop(q.loop) {
+	if err := q.loop.claim(ctx, "Queue.Get"); err != nil {
 		var zero T
-		return zero, offLoop(q.loop, "Queue.Get")
+		return zero, err
 	}
 	if q.size > 0 {
-		if q.loop == nil {
-			q.loop = loopOf(ctx)
-		}
 		return q.take(), nil
 	}
 	return q.getSlow(ctx)
@@ -271,8 +264,8 @@ func (q *Queue[T]) getSlow(ctx context.Context) (T, error) {
 // run the queue's loop it returns an error.
 func (q *Queue[T]) GetNowait() (T, error) {
 	var zero T
-	if q.loop != nil && !onLoop(q.loop) {
-		return zero, offLoop(q.loop, "Queue.GetNowait")
+	if l := q.loop.get(); l != nil && !onLoop(l) {
+		return zero, offLoop(l, "Queue.GetNowait")
 	}
 	if q.size == 0 {
 		if q.shutdown {
@@ -289,8 +282,8 @@ func (q *Queue[T]) GetNowait() (T, error) {
 // Loop-only: from a goroutine that does not run the queue's loop it
 // returns an error and changes nothing.
 func (q *Queue[T]) TaskDone() error {
-	if !onLoop(q.loop) {
-		return offLoop(q.loop, "Queue.TaskDone")
+	if l := q.loop.get(); !onLoop(l) {
+		return offLoop(l, "Queue.TaskDone")
 	}
 	if q.unfinished <= 0 {
 		return ErrTaskDoneTooMany
@@ -308,8 +301,8 @@ func (q *Queue[T]) TaskDone() error {
 // first. It waits only in a task of the queue's loop (see Put).
 func (q *Queue[T]) Join(ctx context.Context) error {
 	// Who calls first: the queue's state belongs to its loop.
-	if q.loop != nil && !onLoop(q.loop) {
-		return offLoop(q.loop, "Queue.Join")
+	if err := q.loop.claim(ctx, "Queue.Join"); err != nil {
+		return err
 	}
 	if q.unfinished == 0 {
 		return nil
@@ -326,8 +319,7 @@ func (q *Queue[T]) Join(ctx context.Context) error {
 // which may release it. Calling it again does no harm. Loop-only: it
 // panics if called from a goroutine that does not run the queue's loop.
 func (q *Queue[T]) Shutdown(immediate bool) {
-	bindCaller(&q.loop)
-	mustOnLoop(q.loop, "Queue.Shutdown")
+	mustOnLoop(q.loop.bindCaller(), "Queue.Shutdown")
 	q.shutdown = true
 	if immediate && q.size > 0 {
 		n := q.size

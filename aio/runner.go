@@ -16,7 +16,8 @@ type interruptedError struct{}
 func (interruptedError) Error() string        { return "aio: interrupted by SIGINT" }
 func (interruptedError) Is(target error) bool { return target == context.Canceled }
 
-// ErrInterrupted is returned by Run when SIGINT cancelled the main task.
+// ErrInterrupted is returned by Run when SIGINT cancelled the main task
+// and the main task ended cancelled or failed.
 var ErrInterrupted error = interruptedError{}
 
 // Run is the analog of asyncio.run(main()): it creates a loop, runs main
@@ -25,10 +26,17 @@ var ErrInterrupted error = interruptedError{}
 // the loop owns, closes the loop, and returns main's error. No goroutine
 // of the loop is left behind.
 //
-// SIGINT while Run runs cancels the main task; Run then returns an error
-// matching both ErrInterrupted and context.Canceled. A second SIGINT gets
-// Go's default behaviour (the program exits). Cancelling ctx cancels the
-// main task too.
+// SIGINT while Run runs cancels the main task (asyncio's
+// KeyboardInterrupt); if main then ends with its context's error, Run
+// returns an error matching both ErrInterrupted and context.Canceled; if
+// it returns another error, an error matching ErrInterrupted that wraps
+// it; if it recovers and returns nil, Run returns nil, as asyncio.run
+// returns normally when main swallowed the cancellation. A second SIGINT
+// gets Go's default behaviour (the program exits). While the loop has a
+// handler of SIGINT (Loop.AddSignalHandler, NotifyContext), the handler
+// takes the interrupt instead and the main task is not cancelled: that is
+// how a program shuts down gracefully on Ctrl-C and returns nil (see
+// NotifyContext). Cancelling ctx cancels the main task too.
 func Run(ctx context.Context, main func(ctx context.Context) error, opts ...Option) (err error) {
 	if insideRunningLoop() {
 		return ErrRunInLoop
@@ -51,17 +59,30 @@ func Run(ctx context.Context, main func(ctx context.Context) error, opts ...Opti
 	sig := make(chan os.Signal, 1)
 	quit := make(chan struct{})
 	signal.Notify(sig, os.Interrupt)
+	l.runSigint = true
+	onInterrupt := func() {
+		if fn := l.signalHandler(os.Interrupt); fn != nil {
+			fn() // asyncio: add_signal_handler(SIGINT) replaces the runner's handler
+			return
+		}
+		if interrupted || !l.runSigint {
+			return
+		}
+		interrupted = true
+		l.runSigint = false
+		signal.Stop(sig) // the next one gets Go's default: exiting
+		mainTask.Cancel()
+	}
 	watcher := make(chan struct{})
 	go func() {
 		defer close(watcher)
-		select {
-		case <-sig:
-			signal.Stop(sig)
-			l.CallSoonThreadsafe(func() {
-				interrupted = true
-				mainTask.Cancel()
-			})
-		case <-quit:
+		for {
+			select {
+			case <-sig:
+				l.CallSoonThreadsafe(onInterrupt)
+			case <-quit:
+				return
+			}
 		}
 	}()
 	stopSignals := func() {
@@ -72,14 +93,15 @@ func Run(ctx context.Context, main func(ctx context.Context) error, opts ...Opti
 
 	runErr := l.RunUntilComplete(mainTask)
 	stopSignals()
+	l.runSigint = false
 	shutErr := l.cancelAll()
 	parent.cancel(context.Canceled)
 	l.runShutdownHooks()
 	if runErr == nil {
 		runErr = shutErr
 	}
-	if interrupted {
-		if runErr == nil || isCancel(runErr) {
+	if interrupted && runErr != nil {
+		if isCancel(runErr) {
 			return ErrInterrupted
 		}
 		return fmt.Errorf("%w (main returned: %w)", ErrInterrupted, runErr)

@@ -13,7 +13,7 @@ import (
 // queues behind them rather than overtaking them, and each resuming
 // waiter hands free permits to those queued behind it.
 type sem struct {
-	loop    *Loop
+	loop    loopRef
 	value   int
 	pending int
 	q       waitq
@@ -21,13 +21,10 @@ type sem struct {
 
 func (s *sem) acquire(ctx context.Context, what string) error {
 	// Who calls first: the semaphore's state belongs to its loop.
-	if s.loop != nil && !onLoop(s.loop) {
-		return offLoop(s.loop, what)
+	if err := s.loop.claim(ctx, what); err != nil {
+		return err
 	}
 	if s.value > 0 && s.pending == 0 {
-		if s.loop == nil {
-			s.loop = loopOf(ctx)
-		}
 		s.value--
 		return nil
 	}
@@ -104,8 +101,7 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 // (use BoundedSemaphore to catch that). Loop-only: it panics if called
 // from a goroutine that does not run the semaphore's loop.
 func (s *Semaphore) Release() {
-	bindCaller(&s.s.loop)
-	mustOnLoop(s.s.loop, "Semaphore.Release")
+	mustOnLoop(s.s.loop.bindCaller(), "Semaphore.Release")
 	s.s.release()
 }
 
@@ -149,8 +145,8 @@ func (s *BoundedSemaphore) Acquire(ctx context.Context) error {
 // from a goroutine that does not run the semaphore's loop it returns an
 // error and changes nothing.
 func (s *BoundedSemaphore) Release() error {
-	if !onLoop(s.s.loop) {
-		return offLoop(s.s.loop, "BoundedSemaphore.Release")
+	if l := s.s.loop.get(); !onLoop(l) {
+		return offLoop(l, "BoundedSemaphore.Release")
 	}
 	if s.s.value >= s.bound {
 		return ErrSemaphoreOverReleased

@@ -271,8 +271,11 @@ func (s *Server) wakeWaiters() {
 
 // Close stops listening. Connections already accepted go on (close them
 // with CloseClients or AbortClients); WaitClosed waits for them to end.
-// Loop-only.
+// Loop-only: from a goroutine that does not run the server's loop it
+// panics with an error matching ErrOtherLoop or ErrNotInTask and changes
+// nothing.
 func (s *Server) Close() {
+	mustOnLoop(s.loop, "Server.Close")
 	if s.closed {
 		return
 	}
@@ -310,8 +313,9 @@ func (ln *listener) close() {
 func (ln *listener) shutdownNow() { ln.srv.Close() }
 
 // CloseClients closes every connection the server accepted, after their
-// buffered writes (asyncio's close_clients). Loop-only.
+// buffered writes (asyncio's close_clients). Loop-only, as Close.
 func (s *Server) CloseClients() {
+	mustOnLoop(s.loop, "Server.CloseClients")
 	for t := s.conns; t != nil; {
 		nx := t.next
 		t.Close()
@@ -320,8 +324,9 @@ func (s *Server) CloseClients() {
 }
 
 // AbortClients closes every connection the server accepted at once
-// (asyncio's abort_clients). Loop-only.
+// (asyncio's abort_clients). Loop-only, as Close.
 func (s *Server) AbortClients() {
+	mustOnLoop(s.loop, "Server.AbortClients")
 	for t := s.conns; t != nil; {
 		nx := t.next
 		t.Abort()
@@ -369,9 +374,42 @@ func (s *Server) WaitClosed(ctx context.Context) error {
 
 func (s *Server) addWaiter(t *taskCore) { s.waiters = append(s.waiters, t) }
 
+// Shutdown shuts the server down gracefully, in net/http's
+// Server.Shutdown shape: it stops listening (Close), closes every
+// connection it accepted after its buffered writes (CloseClients, so a
+// goodbye written just before goes out), and waits until they have all
+// ended, which for StartServer means each handler's reads end with io.EOF.
+// It returns nil then. If ctx ends first, it aborts the connections still
+// open (AbortClients: a client that does not read its data cannot hold
+// the program) and returns ctx's error. asyncio's
+// server.close(); server.close_clients(); await server.wait_closed(), with
+// a bound. It suspends the calling task; give it a context with a
+// deadline (WithTimeout) that SIGINT does not cancel: with NotifyContext
+// the main task's own context is such a context.
+func (s *Server) Shutdown(ctx context.Context) error {
+	t, err := s.loop.enterTask("Server.Shutdown")
+	if err != nil {
+		return err
+	}
+	s.Close()
+	s.CloseClients()
+	if s.nconns == 0 {
+		return nil
+	}
+	err = parkUntil(ctx, t, nil, false, funcCond{
+		done: func() bool { return s.nconns == 0 },
+		reg:  s.addWaiter,
+	})
+	if err != nil {
+		s.AbortClients()
+	}
+	return err
+}
+
 // ServeForever serves until ctx is done, then closes the server and
 // returns ctx's error (asyncio's serve_forever, cancelled). It suspends
-// the calling task.
+// the calling task. Connections already accepted go on: end them with
+// Shutdown (or CloseClients and WaitClosed).
 func (s *Server) ServeForever(ctx context.Context) error {
 	t, err := s.loop.enterTask("Server.ServeForever")
 	if err != nil {

@@ -107,8 +107,16 @@ func NewStreamReader(ctx context.Context, limit int) *StreamReader {
 	return &StreamReader{loop: l, limit: limit}
 }
 
-// Feed appends data to the buffer (asyncio's feed_data). Loop-only.
+// Feed appends data to the buffer (asyncio's feed_data). Loop-only: from
+// a goroutine that does not run the reader's loop it panics with an error
+// matching ErrOtherLoop or ErrNotInTask and changes nothing.
 func (r *StreamReader) Feed(data []byte) {
+	mustOnLoop(r.loop, "StreamReader.Feed")
+	r.feed(data)
+}
+
+// feed is Feed for the loop's own protocols.
+func (r *StreamReader) feed(data []byte) {
 	if len(data) == 0 {
 		return
 	}
@@ -127,8 +135,14 @@ func (r *StreamReader) Feed(data []byte) {
 	}
 }
 
-// FeedEOF marks the end of the stream (asyncio's feed_eof). Loop-only.
+// FeedEOF marks the end of the stream (asyncio's feed_eof). Loop-only,
+// as Feed.
 func (r *StreamReader) FeedEOF() {
+	mustOnLoop(r.loop, "StreamReader.FeedEOF")
+	r.feedEOF()
+}
+
+func (r *StreamReader) feedEOF() {
 	r.eof = true
 	r.wakeWaiter()
 }

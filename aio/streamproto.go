@@ -42,7 +42,7 @@ func (sp *streamProto) ConnectionMade(t Transport) {
 
 // DataReceived feeds the reader. (streamProto is a BufferedProtocol, so
 // a transport calls GetBuffer and BufferUpdated instead.)
-func (sp *streamProto) DataReceived(data []byte) { sp.r.Feed(data) }
+func (sp *streamProto) DataReceived(data []byte) { sp.r.feed(data) }
 
 // GetBuffer returns the buffer of a Conn read waiting on the empty reader,
 // so that the data goes from the kernel to the caller without a copy;
@@ -69,7 +69,7 @@ func (sp *streamProto) readPastBuffer() bool {
 func (sp *streamProto) bufferOverflowed(extra []byte) {
 	r := &sp.r
 	r.directN = len(r.direct)
-	r.Feed(extra) // wakes the waiting Read
+	r.feed(extra) // wakes the waiting Read
 }
 
 // BufferUpdated takes the n bytes the transport read into the buffer of
@@ -81,13 +81,13 @@ func (sp *streamProto) BufferUpdated(n int) {
 		r.wakeWaiter()
 		return
 	}
-	r.Feed(r.loop.io.buf[:n])
+	r.feed(r.loop.io.buf[:n])
 }
 
 // EOFReceived ends the reader's stream and keeps the connection
 // half-open for the writer, as asyncio's StreamReaderProtocol.
 func (sp *streamProto) EOFReceived() bool {
-	sp.r.FeedEOF()
+	sp.r.feedEOF()
 	return true // half-open: the writer closes
 }
 
@@ -96,7 +96,7 @@ func (sp *streamProto) ConnectionLost(err error) {
 	if err != nil {
 		sp.r.setError(err)
 	} else {
-		sp.r.FeedEOF()
+		sp.r.feedEOF()
 	}
 	w := &sp.w
 	w.lost, w.lerr = true, err
@@ -156,7 +156,11 @@ func Dial(ctx context.Context, network, address string, opts ...NetOption) (*Con
 // connection accepted (asyncio.start_server). The handler's context is
 // derived from ctx, so cancelling ctx cancels the handlers. When the
 // handler returns, the writer is closed (after its buffered data); a
-// panic in the handler is logged and closes the connection.
+// panic in the handler is logged and closes the connection. For a
+// graceful shutdown on Ctrl-C (the handlers finish their work, hear the
+// connection close, and Run returns nil), start the server with main's
+// context, serve with a context of NotifyContext, and end with
+// Server.Shutdown (see NotifyContext).
 func StartServer(ctx context.Context, network, address string, handler func(ctx context.Context, r *StreamReader, w *StreamWriter), opts ...NetOption) (*Server, error) {
 	l := loopOf(ctx)
 	if l == nil {

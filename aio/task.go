@@ -200,8 +200,11 @@ func (t *Task[T]) complete(v T, err error) {
 // and even finish normally (asyncio's "swallowing" a cancellation); a
 // task cancelled before it started never runs. Cancel returns false if
 // the task is already done. Loop-only: from another goroutine use
-// loop.CallSoonThreadsafe(func() { t.Cancel() }).
+// loop.CallSoonThreadsafe(func() { t.Cancel() }); called from a goroutine
+// that does not run the task's loop, Cancel panics with an error matching
+// ErrOtherLoop or ErrNotInTask and changes nothing.
 func (t *Task[T]) Cancel() bool {
+	mustOnLoop(t.loop, "Task.Cancel")
 	if t.tc.state == taskDone {
 		return false
 	}

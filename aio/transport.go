@@ -357,6 +357,7 @@ func (t *streamTransport) Close() error {
 
 // Abort implements Transport.
 func (t *streamTransport) Abort() {
+	mustOnLoop(t.loop, "Transport.Abort")
 	if t.lost {
 		return
 	}
@@ -428,6 +429,7 @@ func (t *streamTransport) IsClosing() bool { return t.closing || t.lost }
 
 // PauseReading implements Transport.
 func (t *streamTransport) PauseReading() {
+	mustOnLoop(t.loop, "Transport.PauseReading")
 	if !t.reading {
 		return
 	}
@@ -437,6 +439,7 @@ func (t *streamTransport) PauseReading() {
 
 // ResumeReading implements Transport.
 func (t *streamTransport) ResumeReading() {
+	mustOnLoop(t.loop, "Transport.ResumeReading")
 	if t.reading || !t.readable {
 		return
 	}
@@ -451,6 +454,7 @@ func (t *streamTransport) IsReading() bool {
 
 // SetWriteBufferLimits implements Transport.
 func (t *streamTransport) SetWriteBufferLimits(high, low int) {
+	mustOnLoop(t.loop, "Transport.SetWriteBufferLimits")
 	if high <= 0 {
 		high = defaultHighWater
 	}
@@ -493,6 +497,7 @@ func (t *streamTransport) Protocol() Protocol { return t.proto }
 
 // SetProtocol implements Transport.
 func (t *streamTransport) SetProtocol(p Protocol) {
+	mustOnLoop(t.loop, "Transport.SetProtocol")
 	t.proto = p
 	t.flow, _ = p.(WriteFlowControl)
 	t.bufp, _ = p.(BufferedProtocol)

@@ -122,7 +122,7 @@ func (q *waitq) wait(ctx context.Context, t *taskCore, front bool) (woken bool, 
 // waitq (Lock, Event, Queue.Join): it finds the calling task
 // (waitCaller, naming what), returns ctx's error if ctx is already done,
 // and otherwise waits at the back of q. woken and err are wait's.
-func (q *waitq) waitIn(bound **Loop, ctx context.Context, what string) (woken bool, err error) {
+func (q *waitq) waitIn(bound *loopRef, ctx context.Context, what string) (woken bool, err error) {
 	t, err := waitCaller(bound, ctx, what)
 	if err != nil {
 		return false, err

@@ -1,10 +1,15 @@
 package mp_test
 
 import (
+	"errors"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // children counts this process's child processes, zombies included, from
@@ -51,9 +56,35 @@ func procStat(pid int) (ppid int, state byte, ok bool) {
 	return ppid, f[0][0], true
 }
 
-// gone reports whether a process has exited (absent, or a zombie left to
-// a parent that is not us).
-func gone(pid int) bool {
-	_, state, ok := procStat(pid)
-	return !ok || state == 'Z' || state == 'X'
+// waitGone waits until a process (a child or not) has exited, through a
+// pidfd that becomes readable when it does: no polling. After 30 s it kills
+// the process and fails the test.
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return // already reaped
+	}
+	if err != nil {
+		t.Fatalf("pidfd_open(%d): %v", pid, err)
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ms := int(time.Until(deadline) / time.Millisecond)
+		if ms <= 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("process %d was still alive after 30s", pid)
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("poll on the pidfd of %d: %v", pid, err)
+		}
+		if n > 0 {
+			return
+		}
+	}
 }

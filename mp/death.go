@@ -109,6 +109,9 @@ func (w *worker) finish() {
 		w.idleTimer.Stop()
 	}
 	jobs := w.inflight.Drain()
+	for _, j := range jobs {
+		stopRunLocked(j.ent())
+	}
 	w.inflightBytes, w.inflightNs = 0, 0
 	var requeue []poolJob
 	var broke []poolJob

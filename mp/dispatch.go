@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/braid-go/braid/futures"
 )
@@ -212,6 +213,7 @@ func (p *Pool) contextDone(pj poolJob, ctx context.Context) {
 		err = cause
 	case stateInflight:
 		e.state = stateDone
+		stopRunLocked(e)
 		w := e.w
 		if front, _ := w.inflight.Peek(); front == pj {
 			// Running, or about to run (the worker may still be starting):
@@ -235,6 +237,68 @@ func (p *Pool) contextDone(pj poolJob, ctx context.Context) {
 	}
 	p.checkFinishedLocked()
 	p.mu.Unlock()
+	pj.Fail(err)
+}
+
+// armRunLocked starts the run timeout (Func.WithRunTimeout) of the job the
+// worker runs now: the head of its in-flight list, once the worker has
+// started (its start-up and initializer do not count). It is called
+// wherever the head can change: a job sent to an idle worker, a result
+// read, the worker's hello. Each run is armed once (by its id): a job sent
+// again after a worker death gets a new id and a new run timeout.
+func (w *worker) armRunLocked() {
+	if !w.hello {
+		return
+	}
+	j, ok := w.inflight.Peek()
+	if !ok {
+		return
+	}
+	e := j.ent()
+	if e.runTimeout <= 0 || e.state != stateInflight || e.runArmed == e.id {
+		return
+	}
+	if e.runTimer != nil {
+		e.runTimer.Stop()
+	}
+	id := e.id
+	e.runArmed = id
+	e.runTimer = time.AfterFunc(e.runTimeout, func() { w.p.runTimedOut(j, w, id) })
+}
+
+// stopRunLocked stops the run timer of a job whose run ended.
+func stopRunLocked(e *entry) {
+	if e.runTimer != nil {
+		e.runTimer.Stop()
+		e.runTimer = nil
+	}
+}
+
+// runTimedOut handles the end of a run timeout: if the run it was armed
+// for is still running, its worker is killed, as for a context's deadline,
+// and the job fails with a *KilledError naming the run timeout.
+func (p *Pool) runTimedOut(pj poolJob, w *worker, id uint64) {
+	e := pj.ent()
+	p.mu.Lock()
+	if e.state != stateInflight || e.w != w || e.id != id {
+		p.mu.Unlock()
+		return
+	}
+	if front, _ := w.inflight.Peek(); front != pj {
+		p.mu.Unlock()
+		return
+	}
+	e.state = stateDone
+	e.runTimer = nil
+	if !w.killedRunning {
+		w.killedRunning = true
+		p.stats.Killed++
+		w.killLocked()
+	}
+	err := &KilledError{Function: e.name, PID: w.pid, Cause: &runTimeoutError{e.runTimeout}}
+	p.checkFinishedLocked()
+	p.mu.Unlock()
+	stopWatch(pj)
 	pj.Fail(err)
 }
 

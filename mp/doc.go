@@ -2,6 +2,7 @@
 // multiprocessing and concurrent.futures.ProcessPoolExecutor for Go.
 //
 // Processes give what goroutines cannot: a task that overruns its deadline
+// (or its run timeout, Func.WithRunTimeout, counted from when it starts)
 // is stopped by killing its worker, a crash or a leak stays in one process,
 // a library that is not thread-safe runs alone, and the pool survives all
 // of it.

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/braid-go/braid/futures"
 )
@@ -33,17 +34,37 @@ var (
 
 	// ErrWorkerDied matches (with errors.Is) every *WorkerError.
 	ErrWorkerDied = errors.New("mp: worker process died")
+
+	// ErrRunTimeout matches (with errors.Is) the error of a call that ran
+	// longer than its run timeout (Func.WithRunTimeout): a *KilledError
+	// when the pool killed its worker, a *RemoteError when the function
+	// returned its context's error first. Such errors match
+	// context.DeadlineExceeded too.
+	ErrRunTimeout = errors.New("mp: run timeout exceeded")
 )
+
+// runTimeoutError is the cause of a call stopped by its run timeout: it
+// names the timeout and matches ErrRunTimeout and context.DeadlineExceeded.
+type runTimeoutError struct{ d time.Duration }
+
+func (e *runTimeoutError) Error() string {
+	return fmt.Sprintf("run timeout of %v exceeded", e.d)
+}
+
+func (e *runTimeoutError) Is(target error) bool {
+	return target == ErrRunTimeout || target == context.DeadlineExceeded
+}
 
 // Error kinds carried from a worker.
 const (
-	errPlain     = 1
-	errPanic     = 2
-	errCanceled  = 3
-	errDeadline  = 4
-	errDecode    = 5 // the worker could not decode the argument
-	errEncode    = 6 // the worker could not encode the result
-	errUnknownFn = 7
+	errPlain      = 1
+	errPanic      = 2
+	errCanceled   = 3
+	errDeadline   = 4
+	errDecode     = 5 // the worker could not decode the argument
+	errEncode     = 6 // the worker could not encode the result
+	errUnknownFn  = 7
+	errRunTimeout = 8 // a context.DeadlineExceeded caused by the call's run timeout
 )
 
 // wireError is an error as it crosses the process boundary.
@@ -85,13 +106,17 @@ type RemoteError struct {
 }
 
 // Error returns the worker's message; for a panic, the function, the
-// worker and its stack too.
+// worker and its stack too; for a function that returned its context's
+// error after its run timeout (Func.WithRunTimeout) expired, a sentence
+// saying so before the message.
 func (e *RemoteError) Error() string {
 	switch e.kind {
 	case errPanic:
 		return fmt.Sprintf("mp: %s panicked in worker pid %d: %s\n\nworker stack:\n%s", e.Function, e.PID, e.Message, e.Stack)
 	case errDecode, errEncode, errUnknownFn:
 		return fmt.Sprintf("mp: %s in worker pid %d: %s", e.Function, e.PID, e.Message)
+	case errRunTimeout:
+		return fmt.Sprintf("mp: %s: run timeout exceeded in worker pid %d: %s", e.Function, e.PID, e.Message)
 	}
 	return e.Message
 }
@@ -101,14 +126,17 @@ func (e *RemoteError) Error() string {
 func (e *RemoteError) Panicked() bool { return e.kind == errPanic }
 
 // Is matches context.Canceled and context.DeadlineExceeded when the
-// worker's error matched them, ErrUnregistered when the worker did not
-// know the function, and ErrEncode when it could not encode the result.
+// worker's error matched them (and ErrRunTimeout too when the deadline was
+// the call's run timeout), ErrUnregistered when the worker did not know
+// the function, and ErrEncode when it could not encode the result.
 func (e *RemoteError) Is(target error) bool {
 	switch e.kind {
 	case errCanceled:
 		return target == context.Canceled
 	case errDeadline:
 		return target == context.DeadlineExceeded
+	case errRunTimeout:
+		return target == context.DeadlineExceeded || target == ErrRunTimeout
 	case errUnknownFn:
 		return target == ErrUnregistered
 	case errEncode:
@@ -207,15 +235,18 @@ func (e *MemoryError) Error() string {
 func mib(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64) }
 
 // KilledError is the error of a task whose context ended (deadline or
-// cancellation) while it ran: its worker was killed to stop it, and a
-// replacement takes its place. errors.Is matches the context's error
-// (context.DeadlineExceeded or context.Canceled).
+// cancellation), or whose run timeout expired (Func.WithRunTimeout), while
+// it ran: its worker was killed to stop it, and a replacement takes its
+// place. errors.Is matches the context's error (context.DeadlineExceeded
+// or context.Canceled), or, for a run timeout, ErrRunTimeout and
+// context.DeadlineExceeded.
 type KilledError struct {
 	// Function is the registered name of the task's function.
 	Function string
 	// PID is the process id of the worker that was killed.
 	PID int
-	// Cause is context.Cause of the task's context.
+	// Cause is context.Cause of the task's context, or for a run timeout
+	// an error that names the timeout and matches ErrRunTimeout.
 	Cause error
 }
 
@@ -247,10 +278,23 @@ func toWire(err error) (w *wireError) {
 	}
 	w = &wireError{Kind: errPlain, Type: typ, Msg: err.Error()}
 	switch {
+	case errors.Is(err, ErrRunTimeout):
+		w.Kind = errRunTimeout
 	case errors.Is(err, context.DeadlineExceeded):
 		w.Kind = errDeadline
 	case errors.Is(err, context.Canceled):
 		w.Kind = errCanceled
+	}
+	return w
+}
+
+// toWireIn is toWire for an error of a call that ran with ctx: a
+// context.DeadlineExceeded that the call's run timeout caused (ctx's cause)
+// is marked as such, so that the parent can say so.
+func toWireIn(ctx context.Context, err error) *wireError {
+	w := toWire(err)
+	if w.Kind == errDeadline && errors.Is(context.Cause(ctx), ErrRunTimeout) {
+		w.Kind = errRunTimeout
 	}
 	return w
 }

@@ -14,7 +14,8 @@ import (
 //
 //	parent -> worker
 //	  init    CBOR of initMsg (first frame)
-//	  task    uvarint id, varint deadline (Unix ns, 0 none), uvarint len, name, payload
+//	  task    uvarint id, varint deadline (Unix ns, 0 none), uvarint run timeout (ns, 0 none),
+//	          uvarint len, name, payload
 //	  batch   as task; payload is a CBOR array of arguments (Map chunks)
 //	  cancel  uvarint id (drop it if queued; exit if it is running)
 //	  ack     (empty) the last result with statusAckBit was read
@@ -199,6 +200,7 @@ func varint(b []byte) (int64, []byte, error) {
 type taskHeader struct {
 	id       uint64
 	deadline int64
+	runNs    uint64 // run timeout, 0 none
 	name     []byte
 	payload  []byte
 }
@@ -208,6 +210,9 @@ func parseTask(body []byte) (t taskHeader, err error) {
 		return t, err
 	}
 	if t.deadline, body, err = varint(body); err != nil {
+		return t, err
+	}
+	if t.runNs, body, err = uvarint(body); err != nil {
 		return t, err
 	}
 	var n uint64

@@ -93,15 +93,17 @@ func TestParseTaskAndResult(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	b := binary.AppendUvarint(nil, 42)
 	b = binary.AppendVarint(b, -5)
+	b = binary.AppendUvarint(b, 7)
 	b = binary.AppendUvarint(b, 3)
 	b = append(b, "abcPAYLOAD"...)
 	th, err := parseTask(b)
-	if err != nil || th.id != 42 || th.deadline != -5 || string(th.name) != "abc" || string(th.payload) != "PAYLOAD" {
+	if err != nil || th.id != 42 || th.deadline != -5 || th.runNs != 7 || string(th.name) != "abc" || string(th.payload) != "PAYLOAD" {
 		t.Fatalf("%+v %v", th, err)
 	}
 	// A name longer than the frame.
 	bad := binary.AppendUvarint(nil, 1)
 	bad = binary.AppendVarint(bad, 0)
+	bad = binary.AppendUvarint(bad, 0)
 	bad = binary.AppendUvarint(bad, 1000)
 	if _, err := parseTask(bad); !errors.Is(err, ErrProtocol) {
 		t.Fatal(err)

@@ -192,18 +192,6 @@ func TestInvalidUTF8ArrivesByteForByte(t *testing.T) {
 	}
 }
 
-// waitGone waits, with a generous bound (not as synchronisation), until a
-// process has exited.
-func waitGone(t *testing.T, pid int) {
-	t.Helper()
-	for start := time.Now(); !gone(pid); time.Sleep(5 * time.Millisecond) {
-		if time.Since(start) > 30*time.Second {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("process %d outlived the task that started it by 30s", pid)
-		}
-	}
-}
-
 func TestTaskChildrenDieWithTheTask(t *testing.T) {
 	for _, how := range []string{"cancel", "deadline", "worker killed"} {
 		t.Run(how, func(t *testing.T) {

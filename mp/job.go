@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/braid-go/braid/futures"
 )
@@ -34,6 +35,10 @@ type entry struct {
 	id       uint64
 	w        *worker
 	stop     func() bool // stops the context.AfterFunc watching the job's context
+
+	runTimeout time.Duration // Func.WithRunTimeout; 0: none
+	runArmed   uint64        // the id of the run the run timer watches
+	runTimer   *time.Timer   // kills the worker when the run timeout expires
 }
 
 // poolJob is a job the pool can run: mp's own jobs, and other RemoteJobs
@@ -114,7 +119,7 @@ func (f Func[A, R]) Submit(ctx context.Context, ex futures.Executor, arg A) (*fu
 	}
 	j := &callJob[A, R]{f: f.f, ctx: ctx, arg: arg}
 	j.e.name, j.e.items, j.e.avg = f.f.name, 1, &f.f.avgNs
-	j.e.retries = f.f.retries
+	j.e.retries, j.e.runTimeout = f.f.retries, f.runTimeout
 	if !inProcess(ex) {
 		p, err := encodeInto(f.f.rawA, &j.arg, &j.enc, j.buf[:])
 		if err != nil {
@@ -170,8 +175,36 @@ func (j *callJob[A, R]) Run() {
 			return
 		}
 	}
-	r, err := j.f.call(j.ctx, j.arg)
+	ctx, check, stop := withRunTimeout(j.ctx, j.f.name, j.e.runTimeout, j.Fail)
+	r, err := j.f.call(ctx, j.arg)
+	err = check(err)
+	stop()
 	j.Complete(r, err)
+}
+
+// withRunTimeout bounds a run in this process by its run timeout d (none
+// if d is 0): the function's context ends d from now with a cause matching
+// ErrRunTimeout, and fail is called with that cause (in another goroutine)
+// when it expires, since the function cannot be killed (the error names
+// the function fn). check turns the function's context error after the
+// run timeout into that error; stop ends the watch.
+func withRunTimeout(ctx context.Context, fn string, d time.Duration, fail func(error)) (rctx context.Context, check func(error) error, stop func()) {
+	if d <= 0 {
+		return ctx, func(err error) error { return err }, func() {}
+	}
+	rctx, cancel := context.WithTimeoutCause(ctx, d, &runTimeoutError{d})
+	unwatch := context.AfterFunc(rctx, func() {
+		if cause := context.Cause(rctx); errors.Is(cause, ErrRunTimeout) {
+			fail(fmt.Errorf("mp: %s: %w (the function runs on in this process: it cannot be killed)", fn, cause))
+		}
+	})
+	check = func(err error) error {
+		if cause := context.Cause(rctx); err != nil && errors.Is(err, context.DeadlineExceeded) && errors.Is(cause, ErrRunTimeout) {
+			return fmt.Errorf("mp: %s: %w", fn, cause)
+		}
+		return err
+	}
+	return rctx, check, func() { unwatch(); cancel() }
 }
 
 // Fail completes the future with err.

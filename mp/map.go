@@ -102,6 +102,7 @@ func (f Func[A, R]) Map(ctx context.Context, ex futures.Executor, in iter.Seq[A]
 				c.in = make([]A, 0, cfg.ChunkSize)
 			}
 			c.e.name, c.e.batch, c.e.retries, c.e.avg = f.f.name, true, f.f.retries, &f.f.avgNs
+			c.e.runTimeout = f.runTimeout
 			return c
 		}
 		w := window.Ordered[*chunkJob[A, R]]{
@@ -186,13 +187,15 @@ func (c *chunkJob[A, R]) Start() bool {
 func (c *chunkJob[A, R]) Run() {
 	out := make([]R, len(c.in))
 	var errs []error
+	ctx, check, stop := withRunTimeout(c.m.ctx, c.f.name, c.e.runTimeout, c.Fail)
+	defer stop()
 	for i, a := range c.in {
-		if err := c.m.ctx.Err(); err != nil {
-			c.complete(nil, nil, context.Cause(c.m.ctx))
+		if err := ctx.Err(); err != nil {
+			c.complete(nil, nil, context.Cause(ctx))
 			return
 		}
-		r, err := c.f.call(c.m.ctx, a)
-		if err != nil {
+		r, err := c.f.call(ctx, a)
+		if err = check(err); err != nil {
 			if errs == nil {
 				errs = make([]error, len(c.in))
 			}

@@ -14,18 +14,21 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // How a process learns it is a Process child: the parent starts this
 // binary again with envProcess naming the registered function, envProcName
 // its name, processArg as its only argument, and the encoded argument on
-// fd 3.
+// fd 3. The child writes the function's outcome on fd 4 (a status byte,
+// then the encoded result or the CBOR of a wireError) before it exits.
 const (
-	envProcess  = "BRAID_MP_PROCESS"
-	envProcName = "BRAID_MP_PROCESS_NAME"
-	envProcFDs  = "BRAID_MP_PROCESS_FDS" // id:fd,... of inherited shared objects
-	processArg  = "-braid.mp.process"
-	fdProcArg   = 3
+	envProcess   = "BRAID_MP_PROCESS"
+	envProcName  = "BRAID_MP_PROCESS_NAME"
+	envProcFDs   = "BRAID_MP_PROCESS_FDS" // id:fd,... of inherited shared objects
+	processArg   = "-braid.mp.process"
+	fdProcArg    = 3
+	fdProcResult = 4
 )
 
 // Process is Python's multiprocessing.Process: one call of a registered
@@ -40,14 +43,19 @@ const (
 // The child exits with 0 when the function returns a nil error, and with 1
 // when it returns an error or panics, after writing the error (and a
 // panic's stack) to its standard error; a signal gives the negative signal
-// number, as in Python. The result is discarded: send results back through
-// a Queue, a Pipe or shared memory. The child shares the parent's standard
-// output and error; its standard input is empty.
+// number, as in Python. Python discards the function's return value;
+// braid sends it back: after the exit, Err returns the function's error
+// (as a *RemoteError, the message crossing as for pool calls) and
+// Func.Result the typed result. Results can also go through a Queue, a
+// Pipe or shared memory, as in Python. The child shares the parent's
+// standard output; its standard error is the parent's unless
+// ProcessStderr says otherwise; its standard input is empty.
 type Process struct {
 	name   string
 	fn     string
 	arg    []byte
 	daemon bool
+	stderr io.Writer  // nil: os.Stderr
 	segs   []*segment // shared objects in arg, referenced until Start
 
 	mu      sync.Mutex
@@ -56,6 +64,7 @@ type Process struct {
 	done    chan struct{}
 	state   *os.ProcessState
 	waitErr error
+	result  []byte // what the child wrote on fd 4: empty if it wrote nothing
 }
 
 // ProcessOption configures NewProcess.
@@ -71,6 +80,21 @@ func ProcessName(name string) ProcessOption { return func(p *Process) { p.name =
 // outlives its parent: join it before main returns (Python joins them at
 // exit; Go has no such hook).
 func Daemon(daemon bool) ProcessOption { return func(p *Process) { p.daemon = daemon } }
+
+// ProcessStderr sets where the child's standard error goes (default
+// os.Stderr; nil or io.Discard drops it), as WithStderr does for a pool's
+// workers: what the function writes there, and the error or panic the
+// child reports as it exits 1. Join (and Done) wait until everything the
+// child wrote has been copied to w, and no longer than a second after the
+// exit if programs it started still hold its standard error.
+func ProcessStderr(w io.Writer) ProcessOption {
+	return func(p *Process) {
+		if w == nil {
+			w = io.Discard
+		}
+		p.stderr = w
+	}
+}
 
 var processCount atomic.Int64
 
@@ -133,16 +157,27 @@ func (p *Process) Start() error {
 	if err != nil {
 		return fmt.Errorf("mp: Process.Start: %w", err)
 	}
+	resR, resW, err := os.Pipe()
+	if err != nil {
+		r.Close()
+		w.Close()
+		return fmt.Errorf("mp: Process.Start: %w", err)
+	}
 	cmd := exec.Command(selfExe(exe), processArg)
 	cmd.Env = append(os.Environ(), envProcess+"="+p.fn, envProcName+"="+p.name)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{r}
+	if p.stderr != nil {
+		cmd.Stderr = p.stderr
+		cmd.WaitDelay = time.Second // grandchildren holding the pipe do not hold Join
+	}
+	cmd.ExtraFiles = []*os.File{r, resW}
 	var fdMap []string
 	for _, s := range p.segs {
 		dfd, _, err := shmDup(s.fd)
 		if err != nil {
 			closeFiles(cmd.ExtraFiles)
 			w.Close()
+			resR.Close()
 			return err
 		}
 		fdMap = append(fdMap, strconv.FormatUint(s.id, 16)+":"+strconv.Itoa(fdProcArg+len(cmd.ExtraFiles)))
@@ -162,9 +197,22 @@ func (p *Process) Start() error {
 			return
 		}
 		started <- nil
-		st, err := cmd.Process.Wait()
+		// The child alone holds the result pipe's write end (close-on-exec
+		// for what it starts), so its exit ends this read.
+		res := make(chan []byte, 1)
+		go func() {
+			b, _ := io.ReadAll(io.LimitReader(resR, DefaultMaxFrameBytes+frameSlack))
+			resR.Close()
+			res <- b
+		}()
+		err := cmd.Wait()
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			err = nil
+		}
+		result := <-res
 		p.mu.Lock()
-		p.state, p.waitErr = st, err
+		p.state, p.waitErr, p.result = cmd.ProcessState, err, result
 		p.mu.Unlock()
 		close(p.done)
 	}()
@@ -177,6 +225,7 @@ func (p *Process) Start() error {
 	}
 	if err != nil {
 		w.Close()
+		resR.Close()
 		return fmt.Errorf("mp: starting process %s: %w", p.name, err)
 	}
 	p.started, p.proc = true, cmd.Process
@@ -235,6 +284,82 @@ func (p *Process) ExitCode() (int, bool) {
 		return -int(ws.Signal()), true
 	}
 	return p.state.ExitCode(), true
+}
+
+// Err returns the function's error once the process has exited: nil if
+// the function returned nil; if it returned an error or panicked, a
+// *RemoteError with its message and Go type (a panic's also with the
+// child's stack, and errors.As finds a *futures.PanicError), which matches
+// context.Canceled and context.DeadlineExceeded when the function's error
+// did, as for pool calls; if the process ended without reporting (a
+// signal, Terminate or Kill, os.Exit in the function, a crash), a
+// *WorkerError matching ErrWorkerDied with its exit code or signal. Before
+// the exit, or for a process never started, it returns an error saying so.
+// Python's Process has no such thing: its exitcode 1 is all one learns.
+func (p *Process) Err() error {
+	_, err := p.outcome()
+	return err
+}
+
+// outcome returns the encoded result and the function's error, as Err.
+func (p *Process) outcome() ([]byte, error) {
+	p.mu.Lock()
+	started := p.started
+	p.mu.Unlock()
+	if !started {
+		return nil, fmt.Errorf("mp: process %s was not started: it has no outcome", p.name)
+	}
+	select {
+	case <-p.done:
+	default:
+		return nil, fmt.Errorf("mp: process %s has not exited yet: Join it before reading its outcome", p.name)
+	}
+	p.mu.Lock()
+	res, pid := p.result, p.proc.Pid
+	p.mu.Unlock()
+	if len(res) > 0 {
+		switch res[0] {
+		case statusOK:
+			return res[1:], nil
+		case statusError:
+			var werr wireError
+			if err := decMode.Unmarshal(res[1:], &werr); err == nil {
+				return nil, werr.toError(p.fn, pid)
+			}
+		}
+	}
+	code, _ := p.ExitCode()
+	we := &WorkerError{Function: p.fn, PID: pid, ExitCode: code, Attempts: 1}
+	if code < 0 {
+		we.ExitCode, we.Signal = -1, syscall.Signal(-code).String()
+	}
+	if len(res) > 0 {
+		we.Cause = fmt.Errorf("%w: process %s sent an outcome that cannot be read", ErrProtocol, p.name)
+	}
+	return nil, we
+}
+
+// Result returns the result of f's call that process p ran, once p has
+// exited (Python's Process discards it). Its error is p.Err(): when it is
+// not nil the result is the zero value. f must be the function p was made
+// with (NewProcess(f, ...)); another is an error saying so.
+func (f Func[A, R]) Result(p *Process) (R, error) {
+	var zero R
+	if f.f == nil {
+		return zero, errZeroFunc
+	}
+	if p.fn != f.f.name {
+		return zero, fmt.Errorf("mp: Func.Result: process %s runs %s, not %s: read its result with the Func it was made with", p.name, p.fn, f.f.name)
+	}
+	payload, err := p.outcome()
+	if err != nil {
+		return zero, err
+	}
+	var r R
+	if err := decodeValue(f.f.rawR, payload, false, &r); err != nil {
+		return zero, fmt.Errorf("%w: process %s: cannot decode the result of %s: %v", ErrProtocol, p.name, f.f.name, err)
+	}
+	return r, nil
 }
 
 // Pid returns the process id, 0 before Start.
@@ -323,6 +448,8 @@ func processMain() {
 		}
 	}
 	os.Unsetenv(envProcFDs)
+	syscall.CloseOnExec(fdProcResult) // programs the function starts must not hold it
+	resOut := os.NewFile(fdProcResult, "mp-process-result")
 	f := os.NewFile(fdProcArg, "mp-process-arg")
 	if f == nil {
 		fmt.Fprintf(os.Stderr, "mp: %s is set but fd %d is missing: Process children are started by mp.Process only\n", envProcess, fdProcArg)
@@ -340,17 +467,33 @@ func processMain() {
 		os.Exit(1)
 	}
 	var werr *wireError
+	var out bytes.Buffer
+	var tail []byte
+	out.WriteByte(statusOK)
 	finished := make(chan bool)
 	go func() {
 		ok := false
 		defer func() { finished <- ok }()
-		var out bytes.Buffer
-		_, werr = h.invoke(context.Background(), arg, true, &out)
+		tail, werr = h.invoke(context.Background(), arg, true, &out)
 		ok = true
 	}()
 	if !<-finished {
 		fmt.Fprintf(os.Stderr, "mp: process %s (pid %d): the function %s called runtime.Goexit (directly, or through a library that does): it ended without a result\n", currentName, os.Getpid(), fn)
 		os.Exit(1)
+	}
+	if werr == nil && out.Len()-1+len(tail) > DefaultMaxFrameBytes {
+		werr = &wireError{Kind: errEncode, Msg: fmt.Sprintf("the result of %s encodes to %d bytes, over the limit of %d", fn, out.Len()-1+len(tail), DefaultMaxFrameBytes)}
+	}
+	if resOut != nil {
+		if werr != nil {
+			out.Reset()
+			out.WriteByte(statusError)
+			_ = encMode.MarshalToBuffer(werr, &out)
+			tail = nil
+		}
+		_, _ = resOut.Write(out.Bytes())
+		_, _ = resOut.Write(tail)
+		resOut.Close()
 	}
 	if werr != nil {
 		what := "returned an error"

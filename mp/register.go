@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/braid-go/braid/futures"
 )
@@ -77,8 +78,56 @@ type fnInfo[A, R any] struct {
 // in-process (the argument is then not encoded). The zero Func is not
 // registered: submitting it is an error.
 type Func[A, R any] struct {
-	f *fnInfo[A, R]
+	f          *fnInfo[A, R]
+	runTimeout time.Duration // WithRunTimeout; 0: none
 }
+
+// WithRunTimeout returns a handle of the same function whose calls each
+// have a run timeout of d (pebble's schedule(fn, timeout=d), the per-task
+// timeout ProcessPoolExecutor lacks); d == 0 removes it. A run timeout
+// counts the time a call runs, not the time it waits for a worker, so a
+// batch can be submitted all at once with each call bounded on its own:
+//
+//	thumb := MakeThumbnail.WithRunTimeout(5 * time.Second)
+//	for _, j := range jobs {
+//		f, err := thumb.Submit(ctx, pool, j) // every image queued now
+//		...
+//	}
+//
+// On an mp.Pool the run timeout starts when the call is handed to a
+// started worker that is free to run it (a worker's start-up and its
+// initializer do not count); when it expires the pool kills the worker,
+// as for a context's deadline, and the call fails with a *KilledError
+// matching ErrRunTimeout and context.DeadlineExceeded, whose message
+// names the timeout; a replacement worker takes its place. The function
+// also receives a context that ends d after it started in the worker, so
+// cooperative code can stop first: returning that context's error fails
+// the call with a *RemoteError matching the same two errors. A Map chunk
+// is one run: the timeout bounds the chunk as a whole (give
+// futures.WithChunkSize(1), the default, for a timeout per item). On an
+// in-process executor (futures.ThreadPool) the function's context ends d
+// after it starts and the call fails then with an error matching
+// ErrRunTimeout; the function, which cannot be killed, runs on until it
+// returns.
+//
+// The context's own deadline still holds as well, counting from the
+// submission: whichever ends first stops the call. A handle is a small
+// value; WithRunTimeout changes nothing in f and may be called per batch
+// (with a timeout from a flag, say) or once, at package level:
+//
+//	var Thumb = mp.Register("thumb", makeThumb).WithRunTimeout(time.Minute)
+//
+// WithRunTimeout panics if d is negative.
+func (f Func[A, R]) WithRunTimeout(d time.Duration) Func[A, R] {
+	if d < 0 {
+		panic(fmt.Sprintf("mp: Func.WithRunTimeout needs a duration >= 0 (0: no run timeout), got %v", d))
+	}
+	f.runTimeout = d
+	return f
+}
+
+// RunTimeout returns the handle's run timeout (WithRunTimeout), 0 if none.
+func (f Func[A, R]) RunTimeout() time.Duration { return f.runTimeout }
 
 // FuncOption configures a function at registration.
 type FuncOption func(*funcConfig)
@@ -91,7 +140,8 @@ type funcConfig struct {
 // running a call dies (killed, crashed, out of memory), the call is run
 // again on another worker, up to retries more times, before it fails with
 // the *WorkerError. Calls stopped by their context's deadline or
-// cancellation are not retried, nor are errors the function returns.
+// cancellation, or by their run timeout (Func.WithRunTimeout), are not
+// retried, nor are errors the function returns.
 func Idempotent(retries int) FuncOption {
 	if retries < 0 {
 		panic(fmt.Sprintf("mp: Idempotent needs retries >= 0, got %d", retries))
@@ -222,7 +272,7 @@ func (f *fnInfo[A, R]) invoke(ctx context.Context, arg []byte, owned bool, out *
 	f.slotA = zeroA
 	r, err := f.call(ctx, a)
 	if err != nil {
-		return nil, toWire(err)
+		return nil, toWireIn(ctx, err)
 	}
 	start := out.Len()
 	f.slotR = r
@@ -255,7 +305,7 @@ func (f *fnInfo[A, R]) invokeBatch(ctx context.Context, args []byte, out *bytes.
 			if res.Errs == nil {
 				res.Errs = map[uint32]*wireError{}
 			}
-			res.Errs[uint32(i)] = toWire(err)
+			res.Errs[uint32(i)] = toWireIn(ctx, err)
 			continue
 		}
 		res.Vals[i] = r

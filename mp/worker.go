@@ -81,6 +81,7 @@ func Main() {
 type wtask struct {
 	id       uint64
 	deadline int64
+	runNs    uint64 // run timeout, 0 none
 	batch    bool
 	h        handler
 	name     string // only when h is nil: the unknown name
@@ -301,7 +302,7 @@ func (w *wproc) readLoop() {
 			} else {
 				t = &wtask{}
 			}
-			t.id, t.deadline, t.batch, t.owned, t.name = th.id, th.deadline, kind == kindBatch, owned, ""
+			t.id, t.deadline, t.runNs, t.batch, t.owned, t.name = th.id, th.deadline, th.runNs, kind == kindBatch, owned, ""
 			if t.h = lookupBytes(th.name); t.h == nil {
 				t.name = string(th.name)
 			}
@@ -422,6 +423,19 @@ func (w *wproc) run(t *wtask) {
 	var cancel context.CancelFunc
 	if t.deadline != 0 {
 		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, t.deadline))
+	}
+	if t.runNs != 0 {
+		// The run timeout counts from now, the task's start: the parent
+		// kills this worker when it expires; the function's context says
+		// so first, with a cause that the result carries back.
+		d := time.Duration(t.runNs)
+		var cancelRun context.CancelFunc
+		ctx, cancelRun = context.WithTimeoutCause(ctx, d, &runTimeoutError{d})
+		if outer := cancel; outer != nil {
+			cancel = func() { cancelRun(); outer() }
+		} else {
+			cancel = cancelRun
+		}
 	}
 	w.cur, w.curCancel = t, cancel
 	w.buf.Reset()

@@ -97,6 +97,7 @@ func (w *worker) writeLoop() {
 				deadline = d.UnixNano()
 			}
 			buf = binary.AppendVarint(buf, deadline)
+			buf = binary.AppendUvarint(buf, uint64(e.runTimeout))
 			buf = binary.AppendUvarint(buf, uint64(len(e.name)))
 			buf = append(buf, e.name...)
 			if len(e.payload) >= bigFrame {
@@ -180,6 +181,7 @@ func (w *worker) takeLocked(batch []poolJob) []poolJob {
 			p.stats.Recycled++
 		}
 	}
+	w.armRunLocked()
 	if p.queued > 0 {
 		p.wakeLocked()
 		p.ensureWorkersLocked()
@@ -267,6 +269,7 @@ func (w *worker) frameLocked(kind byte, body []byte, owned bool, batch []deliver
 			return batch, fmt.Errorf("%w: result for task %d, expected another", ErrProtocol, r.id)
 		}
 		e := j.ent()
+		stopRunLocked(e)
 		w.inflightBytes -= len(e.payload)
 		w.inflightNs -= e.expNs
 		p.stats.Completed++
@@ -293,6 +296,7 @@ func (w *worker) frameLocked(kind byte, body []byte, owned bool, batch []deliver
 			}
 			batch = append(batch, delivery{j: j, status: r.status, payload: r.payload, owned: owned})
 		}
+		w.armRunLocked() // the next task starts now
 		return batch, nil
 	case kindHello:
 		pid, rest, err := uvarint(body)
@@ -313,6 +317,7 @@ func (w *worker) frameLocked(kind byte, body []byte, owned bool, batch []deliver
 		}
 		w.hello = true
 		p.startFails = 0
+		w.armRunLocked()
 		return batch, nil
 	case kindRetire:
 		rss, _, err := uvarint(body)

@@ -18,15 +18,17 @@
 //	        del clients[writer]
 //	        broadcast(f"* {name} left\n")
 //	server = await asyncio.start_server(handle, "127.0.0.1", 8888)
-//	try:
-//	    await server.serve_forever()
-//	except asyncio.CancelledError:       # Ctrl-C
-//	    broadcast("* server shutting down\n")
-//	    server.close_clients()
-//	    await server.wait_closed()
+//	stop = asyncio.Event()
+//	asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
+//	serving = asyncio.create_task(server.serve_forever())
+//	await stop.wait()                    # Ctrl-C
+//	serving.cancel()
+//	broadcast("* server shutting down\n")
+//	server.close_clients()
+//	await asyncio.wait_for(server.wait_closed(), 5)
 //
-// braid: aio.Run (SIGINT cancels the main task), aio.StartServer,
-// Server.ServeForever, Server.CloseClients, Server.WaitClosed,
+// braid: aio.Run, aio.StartServer, aio.NotifyContext (Ctrl-C ends serving,
+// not the main task), Server.ServeForever, Server.Shutdown,
 // StreamReader.ReadLine, StreamWriter.Write; aio.Barrier and aio.Spawn for
 // the bots.
 //
@@ -42,7 +44,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -116,9 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	err := aio.Run(ctx, func(ctx context.Context) error {
 		rm := &room{clients: map[*aio.StreamWriter]string{}}
-		// The clients' tasks do not inherit the main task's cancellation:
-		// on SIGINT the server says goodbye and closes them itself.
-		srv, err := aio.StartServer(context.WithoutCancel(ctx), "tcp", *addr, rm.handle)
+		srv, err := aio.StartServer(ctx, "tcp", *addr, rm.handle)
 		if err != nil {
 			return err
 		}
@@ -127,22 +126,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			defer srv.Close()
 			return runBots(ctx, srv.Addr().String(), *bots, *lines, stdout)
 		}
-
-		err = srv.ServeForever(ctx) // until SIGINT cancels the main task
+		// Ctrl-C ends sctx instead of cancelling this task, so the
+		// clients' tasks go on until Shutdown closes their connections.
+		sctx, stop := aio.NotifyContext(ctx, os.Interrupt)
+		defer stop()
+		if err := srv.ServeForever(sctx); ctx.Err() != nil {
+			return err // ctx itself was cancelled: not a Ctrl-C
+		}
 		fmt.Fprintf(stdout, "shutting down: %d clients connected\n", len(rm.clients))
 		rm.broadcast("* server shutting down\n", nil)
-		srv.CloseClients() // after each one's buffered lines
-		wctx, scope := aio.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer scope.Stop()
-		if werr := srv.WaitClosed(wctx); werr != nil {
-			return werr
+		dctx, tm := aio.WithTimeout(ctx, 5*time.Second)
+		defer tm.Stop()
+		if err := srv.Shutdown(dctx); err != nil { // after each one's buffered lines
+			return err
 		}
-		return err
-	})
-	if *bots == 0 && errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stdout, "closed")
-		return 0 // a graceful shutdown
-	}
+		return nil
+	})
 	if err != nil {
 		fmt.Fprintln(stderr, "chat:", err)
 		return 1

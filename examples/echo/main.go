@@ -14,8 +14,9 @@
 //	    await server.serve_forever()   # Ctrl-C cancels it
 //
 // braid: aio.Run, aio.StartServer, StreamReader.ReadLine, StreamWriter.Write
-// and Drain, Server.ServeForever, Server.WaitClosed; aio.OpenConnection and
-// aio.Spawn for the clients.
+// and Drain, aio.NotifyContext (Ctrl-C ends serving, not the program),
+// Server.ServeForever, Server.Shutdown; aio.OpenConnection and aio.Spawn
+// for the clients.
 //
 // By default the program serves on a free port of 127.0.0.1 and runs
 // -clients clients on the same loop, each sending -messages lines and
@@ -30,7 +31,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -80,34 +80,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	err := aio.Run(ctx, func(ctx context.Context) error {
-		// The connections' tasks do not inherit the main task's
-		// cancellation: on SIGINT the server closes them itself, as
-		// asyncio's server.close_clients() does.
-		srv, err := aio.StartServer(context.WithoutCancel(ctx), "tcp", addr, handle)
+		srv, err := aio.StartServer(ctx, "tcp", addr, handle)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "listening on %s\n", srv.Addr())
-		if *serve != "" {
-			err := srv.ServeForever(ctx) // until SIGINT cancels this task
-			fmt.Fprintf(stdout, "shutting down %d connections\n", srv.Connections())
-			srv.CloseClients()
-			// ctx is cancelled now: wait for the connections with a
-			// context of our own.
-			wctx, scope := aio.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer scope.Stop()
-			if werr := srv.WaitClosed(wctx); werr != nil {
-				return werr
-			}
+		if *serve == "" {
+			defer srv.Close()
+			return load(ctx, srv.Addr().String(), *clients, *messages, stdout)
+		}
+		// Ctrl-C ends sctx instead of cancelling this task, so the
+		// connections' tasks go on until Shutdown closes them.
+		sctx, stop := aio.NotifyContext(ctx, os.Interrupt)
+		defer stop()
+		if err := srv.ServeForever(sctx); ctx.Err() != nil {
+			return err // ctx itself was cancelled: not a Ctrl-C
+		}
+		fmt.Fprintf(stdout, "shutting down %d connections\n", srv.Connections())
+		dctx, tm := aio.WithTimeout(ctx, 5*time.Second)
+		defer tm.Stop()
+		if err := srv.Shutdown(dctx); err != nil {
 			return err
 		}
-		defer srv.Close()
-		return load(ctx, srv.Addr().String(), *clients, *messages, stdout)
-	})
-	if *serve != "" && errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stdout, "closed")
-		return 0 // a graceful shutdown
-	}
+		return nil
+	})
 	if err != nil {
 		fmt.Fprintln(stderr, "echo:", err)
 		return 1

@@ -46,7 +46,8 @@
 //
 // braid: mp.Register (the worker function, by name, so that the child
 // processes, this program started again, have it), mp.Main, mp.NewProcess,
-// Process.Start/Join, mp.NewValue (an int64 here: Value('q', 0)),
+// Process.Start/Join, Func.Result (each process's counting time, which
+// Python's Process would drop), mp.NewValue (an int64 here: Value('q', 0)),
 // Value.Load/Store (value-unsafe: the read and the write are each atomic,
 // the pair is not), Value.Lock (value-lock: get_lock()), Value.Add
 // (value-add: one atomic add, which Python's Value does not have), and an
@@ -147,17 +148,16 @@ func atomicCount(goroutines, increments int) int64 {
 type IncrementArg struct {
 	Counter    *mp.Value[int64]
 	Increments int
-	Mode       string           // value-unsafe, value-lock or value-add
-	Ready      *mp.Barrier      // all processes start counting at once
-	Elapsed    *mp.Array[int64] // each process's counting time, in ns
-	Slot       int
+	Mode       string      // value-unsafe, value-lock or value-add
+	Ready      *mp.Barrier // all processes start counting at once
 }
 
 // Increment runs in a child process: it adds 1 to the shared counter
-// Increments times, in the way Mode names.
-var Increment = mp.Register("examples.race.increment", func(ctx context.Context, a IncrementArg) (struct{}, error) {
+// Increments times, in the way Mode names, and returns how long it counted
+// (the parent reads it with Increment.Result).
+var Increment = mp.Register("examples.race.increment", func(ctx context.Context, a IncrementArg) (time.Duration, error) {
 	if _, err := a.Ready.Wait(ctx); err != nil {
-		return struct{}{}, err
+		return 0, err
 	}
 	start := time.Now()
 	v := a.Counter
@@ -170,11 +170,11 @@ var Increment = mp.Register("examples.race.increment", func(ctx context.Context,
 		lock := v.Lock()
 		for range a.Increments {
 			if err := lock.Lock(ctx); err != nil { // with counter.get_lock():
-				return struct{}{}, err
+				return 0, err
 			}
 			v.Store(v.Load() + 1)
 			if err := lock.Unlock(); err != nil {
-				return struct{}{}, err
+				return 0, err
 			}
 		}
 	case "value-add":
@@ -182,10 +182,9 @@ var Increment = mp.Register("examples.race.increment", func(ctx context.Context,
 			v.Add(1)
 		}
 	default:
-		return struct{}{}, fmt.Errorf("unknown mode %q", a.Mode)
+		return 0, fmt.Errorf("unknown mode %q", a.Mode)
 	}
-	a.Elapsed.Store(a.Slot, int64(time.Since(start)))
-	return struct{}{}, nil
+	return time.Since(start), nil
 })
 
 // processCount runs the counter in processes; the time it returns is the
@@ -202,11 +201,6 @@ func processCount(ctx context.Context, mode string, processes, increments int) (
 		return 0, 0, err
 	}
 	defer ready.Close()
-	elapsed, err := mp.NewArray[int64](processes)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer elapsed.Close()
 
 	var started []*mp.Process
 	defer func() {
@@ -218,9 +212,9 @@ func processCount(ctx context.Context, mode string, processes, increments int) (
 			}
 		}
 	}()
-	for i := range processes {
+	for range processes {
 		var p *mp.Process
-		arg := IncrementArg{Counter: counter, Increments: increments, Mode: mode, Ready: ready, Elapsed: elapsed, Slot: i}
+		arg := IncrementArg{Counter: counter, Increments: increments, Mode: mode, Ready: ready}
 		if p, err = mp.NewProcess(Increment, arg); err != nil {
 			return 0, 0, err
 		}
@@ -229,18 +223,17 @@ func processCount(ctx context.Context, mode string, processes, increments int) (
 		}
 		started = append(started, p)
 	}
+	var longest time.Duration
 	for _, p := range started {
 		if err = p.Join(ctx); err != nil {
 			return 0, 0, err
 		}
-		if code, _ := p.ExitCode(); code != 0 {
-			err = fmt.Errorf("%v exited with code %d", p, code)
+		counting, rerr := Increment.Result(p) // the function's result and error, sent back by the child
+		if rerr != nil {
+			err = fmt.Errorf("%v: %w", p, rerr)
 			return 0, 0, err
 		}
-	}
-	var longest time.Duration
-	for i := range processes {
-		longest = max(longest, time.Duration(elapsed.Load(i)))
+		longest = max(longest, counting)
 	}
 	return counter.Load(), longest, nil
 }

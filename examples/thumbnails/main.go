@@ -11,16 +11,20 @@
 //	        try: f.result()
 //	        except Exception as e: print("failed:", futures[f], e)
 //
-// with what Python's pool lacks: a deadline per image, enforced by killing
-// the worker that overruns it (a new one takes its place), and a corrupt
-// image that fails alone while the others go on. It decodes with the
-// standard library (image/jpeg, image/png, image/gif), scales with a box
-// filter and writes JPEGs. It times the batch sequentially, on the
-// goroutine pool (the same registered function in-process; the deadline is
-// then cooperative: the resize checks its context) and on the process pool.
+// with what Python's pool lacks: a time limit per image (pebble's
+// pool.schedule(make_thumbnail, args=(p,), timeout=5)), counted from when a
+// worker starts the image, not from when the batch was submitted, and
+// enforced by killing the worker that overruns it (a new one takes its
+// place); and a corrupt image that fails alone while the others go on. It
+// decodes with the standard library (image/jpeg, image/png, image/gif),
+// scales with a box filter and writes JPEGs. It times the batch
+// sequentially, on the goroutine pool (the same registered function
+// in-process; the time limit is then cooperative: the resize checks its
+// context) and on the process pool.
 //
-// braid: mp.Register, mp.Main, mp.NewPool, Func.Call with a context
-// deadline, futures.NewThreadPool, *mp.KilledError.
+// braid: mp.Register, mp.Main, mp.NewPool, Func.WithRunTimeout and
+// Func.Submit for the whole batch at once, futures.NewThreadPool,
+// *mp.KilledError, mp.ErrRunTimeout.
 //
 // Without -in it generates a demo set in a temporary directory (-demo
 // images, one of them corrupt) and removes it afterwards.
@@ -46,7 +50,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/braid-go/braid/futures"
@@ -150,7 +153,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	in := fs.String("in", "", "directory of images (.jpg, .jpeg, .png, .gif); empty: generate a demo set")
 	out := fs.String("out", "", "directory for the thumbnails (created; empty: a temporary one, removed)")
 	size := fs.Int("size", 200, "thumbnails fit in size x size")
-	deadline := fs.Duration("timeout", 5*time.Second, "deadline of one image")
+	limit := fs.Duration("timeout", 5*time.Second, "time limit of one image, from when a worker starts it")
 	workers := fs.Int("workers", runtime.NumCPU(), "goroutines of the goroutine pool, processes of the process pool")
 	demo := fs.Int("demo", 24, "images in the demo set")
 	demoSize := fs.String("demo-size", "1600x1200", "size of the demo images")
@@ -171,7 +174,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		enabled[m] = true
 	}
-	if *size < 1 || *deadline <= 0 || *workers < 1 || *demo < 1 || fs.NArg() > 0 {
+	if *size < 1 || *limit <= 0 || *workers < 1 || *demo < 1 || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "thumbnails: -size, -workers and -demo must be >= 1, -timeout > 0, and there are no arguments")
 		return 2
 	}
@@ -205,8 +208,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "thumbnails:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%d images, thumbnails of %dpx, deadline %v per image, %d workers, %d CPUs\n",
-		len(jobs), *size, *deadline, *workers, runtime.NumCPU())
+	fmt.Fprintf(stdout, "%d images, thumbnails of %dpx, time limit %v per image, %d workers, %d CPUs\n",
+		len(jobs), *size, *limit, *workers, runtime.NumCPU())
 
 	threads := futures.NewThreadPool(futures.WithMaxWorkers(*workers))
 	defer threads.Shutdown(ctx)
@@ -226,7 +229,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		start := time.Now()
-		errs := batch(ctx, m.ex, jobs, *workers, *deadline)
+		errs := batch(ctx, m.ex, jobs, *limit)
 		elapsed := time.Since(start)
 		if base == 0 {
 			base = elapsed
@@ -248,43 +251,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// batch makes every thumbnail, each within its deadline, and returns each
-// image's error. With an executor, workers goroutines each keep one image
-// in flight, so that an image's deadline runs from when a worker can take
-// it, not from when the batch started.
-func batch(ctx context.Context, ex futures.Executor, jobs []Job, workers int, deadline time.Duration) []error {
+// batch makes every thumbnail, each within its time limit, and returns
+// each image's error. With an executor, every image is submitted at once:
+// the run timeout counts from when a worker starts the image, so the
+// images waiting in the queue do not use up their time.
+func batch(ctx context.Context, ex futures.Executor, jobs []Job, limit time.Duration) []error {
 	errs := make([]error, len(jobs))
-	one := func(i int) {
-		ctx, cancel := context.WithTimeout(ctx, deadline)
-		defer cancel()
-		if ex == nil {
-			_, errs[i] = makeThumbnail(ctx, jobs[i])
-		} else {
-			_, errs[i] = MakeThumbnail.Call(ctx, ex, jobs[i])
-		}
-	}
 	if ex == nil {
-		for i := range jobs {
-			one(i)
+		for i, j := range jobs {
+			ctx, cancel := context.WithTimeout(ctx, limit)
+			_, errs[i] = makeThumbnail(ctx, j)
+			cancel()
 		}
 		return errs
 	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				one(i)
-			}
-		}()
+	thumb := MakeThumbnail.WithRunTimeout(limit)
+	fs := make([]*futures.Future[Thumb], len(jobs))
+	for i, j := range jobs {
+		fs[i], errs[i] = thumb.Submit(ctx, ex, j)
 	}
-	for i := range jobs {
-		next <- i
+	for i, f := range fs {
+		if f != nil {
+			_, errs[i] = f.Result(ctx)
+		}
 	}
-	close(next)
-	wg.Wait()
 	return errs
 }
 
@@ -293,9 +283,9 @@ func describe(err error) string {
 	var killed *mp.KilledError
 	switch {
 	case errors.As(err, &killed):
-		return "over its deadline, its worker was killed: " + err.Error()
+		return "over its time limit, its worker was killed: " + err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
-		return "over its deadline: " + err.Error()
+		return "over its time limit: " + err.Error()
 	}
 	return err.Error()
 }

@@ -70,7 +70,7 @@ func TestThumbnails(t *testing.T) {
 		t.Fatalf("exit code %d, stderr:\n%s", code, stderr.String())
 	}
 	fail := `  broken\.jpg: decoding: unexpected EOF\n`
-	re := regexp.MustCompile(`^4 images, thumbnails of 40px, deadline 5s per image, 2 workers, \d+ CPUs
+	re := regexp.MustCompile(`^4 images, thumbnails of 40px, time limit 5s per image, 2 workers, \d+ CPUs
 sequential +3 ok, 1 failed +\S+  1\.0x
 ` + fail + `goroutine pool +3 ok, 1 failed +\S+  [0-9.]+x
 ` + fail + `process pool +3 ok, 1 failed +\S+  [0-9.]+x
@@ -95,9 +95,9 @@ sequential +3 ok, 1 failed +\S+  1\.0x
 }
 
 // An image whose read never ends (a FIFO that nobody writes, like a file on
-// a hung network mount) overruns its deadline: the process pool kills its
-// worker, and the other images, on the other worker and on the
-// replacement, are made.
+// a hung network mount) overruns its run timeout: the process pool kills
+// its worker, and the other images, on the other worker and on the
+// replacement, are made, although all were submitted at once.
 func TestThumbnailsDeadline(t *testing.T) {
 	in, out := images(t), t.TempDir()
 	if err := syscall.Mkfifo(filepath.Join(in, "stuck.png"), 0o644); err != nil {
@@ -108,10 +108,10 @@ func TestThumbnailsDeadline(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code %d, stderr:\n%s", code, stderr.String())
 	}
-	re := regexp.MustCompile(`^5 images, thumbnails of 40px, deadline 3s per image, 2 workers, \d+ CPUs
+	re := regexp.MustCompile(`^5 images, thumbnails of 40px, time limit 3s per image, 2 workers, \d+ CPUs
 process pool +3 ok, 2 failed +\S+  1\.0x
   broken\.jpg: decoding: unexpected EOF
-  stuck\.png: over its deadline, its worker was killed: .*killed.*
+  stuck\.png: over its time limit, its worker was killed: .*run timeout of 3s exceeded.*killed.*
 $`)
 	if !re.MatchString(stdout.String()) {
 		t.Errorf("output:\n%s", stdout.String())
