@@ -42,9 +42,9 @@
 // and NewArray are numbers in a shared mapping with atomic operations and
 // a lock of their own; NewLock, NewRLock, NewSemaphore, NewEvent,
 // NewCondition and NewBarrier synchronise processes, and a lock whose
-// holder died says so (HolderDiedError) to the next acquirer. Each is handed to a child as an argument of a registered
-// function, or to a pool task; in a loop task their waits suspend only the
-// task.
+// holder died says so (HolderDiedError) to the next acquirer. Each is
+// handed to a child as an argument of a registered function, or to a pool
+// task; in a loop task their waits suspend only the task.
 //
 // Arguments and results are encoded in CBOR with decoding limits; a []byte
 // travels raw. Workers talk to the pool over two pipes with length-prefixed
