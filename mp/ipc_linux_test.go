@@ -1252,3 +1252,59 @@ func TestCloseWhileInUse(t *testing.T) {
 		}
 	}
 }
+
+// IPCTakeAndLeave takes one item, marks it done, closes its handle of
+// the queue and exits: a consumer that is done, not one that died.
+var IPCTakeAndLeave = mp.Register("test.ipc.takeleave", func(ctx context.Context, q *mp.JoinableQueue[int]) (struct{}, error) {
+	if _, err := q.Get(ctx); err != nil {
+		return struct{}{}, err
+	}
+	if err := q.TaskDone(); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, q.Close()
+})
+
+// A consumer that marked its items done and closed the queue before
+// exiting is not reported as dead: Join keeps waiting for the items left
+// (here: returns the ended context's error), where a consumer killed
+// instead makes it return a *ConsumerDiedError at once.
+func TestJoinAfterConsumerLeft(t *testing.T) {
+	checkResources(t)
+	ctx := context.Background()
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, kill := range []bool{false, true} {
+		q := must[*mp.JoinableQueue[int]](t)(mp.NewJoinableQueue[int](0))
+		for i := range 2 {
+			if err := q.Put(ctx, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if kill {
+			took := must[*mp.Event](t)(mp.NewEvent())
+			never := must[*mp.Event](t)(mp.NewEvent())
+			p := start(t, IPCTakeAndHang, takeHangArg{Q: q, Took: took, Never: never, TaskDone: true})
+			if err := took.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			join(t, p, -9)
+			took.Close()
+			never.Close()
+		} else {
+			join(t, start(t, IPCTakeAndLeave, q), 0)
+		}
+		err := q.Join(ended)
+		var died *mp.ConsumerDiedError
+		switch {
+		case kill && (!errors.As(err, &died) || died.Waiting != 1):
+			t.Errorf("Join after the consumer was killed: %v; want a *ConsumerDiedError with 1 item waiting", err)
+		case !kill && !errors.Is(err, context.Canceled):
+			t.Errorf("Join after the consumer left: %v; want the context's error (the consumer left, it did not die)", err)
+		}
+		q.Close()
+	}
+}

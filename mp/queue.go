@@ -610,12 +610,37 @@ func (q *Queue[T]) findSlot(claim bool) int {
 	return -1
 }
 
+// queueDetach frees this process's consumer slot in the queue of segment
+// s, when the process closes its last handle of the queue having marked
+// done every item it took: a consumer that Closes the queue once done is
+// not counted afterwards (its exit is not a death). One that took items
+// it did not mark done keeps its slot, for Join to report.
+func queueDetach(s *segment) {
+	for i := range qNSlots {
+		base := segData + qSlots + i*qSlotSize
+		pidw := (*uint32)(unsafe.Pointer(&s.mem[base+slotPid]))
+		if atomic.LoadUint32(pidw) != uint32(myPid) {
+			continue
+		}
+		taken := (*uint64)(unsafe.Pointer(&s.mem[base+slotTaken]))
+		done := (*uint64)(unsafe.Pointer(&s.mem[base+slotDone]))
+		if atomic.LoadUint64(taken) == atomic.LoadUint64(done) {
+			atomic.StoreUint64(taken, 0)
+			atomic.StoreUint64(done, 0)
+			atomic.StoreUint32(pidw, 0)
+		}
+		return
+	}
+}
+
 // ConsumerDiedError is returned by JoinableQueue.Join, and by a Put
 // waiting for room in a full queue, when the processes that take from
 // the queue died: Join because a consumer died holding items it took and
 // never marked done (TaskDone), or, for both, because every process that
-// ever took from the queue is dead while items wait in it. Python's
-// multiprocessing waits forever in both cases.
+// ever took from the queue is dead while items wait in it. A process
+// that closed its last handle of the queue after marking done every item
+// it took has left and is not counted. Python's multiprocessing waits
+// forever in both cases.
 type ConsumerDiedError struct {
 	// PID is the consumer process that died (the last one found, if
 	// several did).
@@ -762,8 +787,10 @@ func (q *JoinableQueue[T]) TaskDone() error {
 // ctx ends. It returns a *ConsumerDiedError, instead of waiting forever
 // as Python does, once a process that took items died without marking
 // them all done, or every process that took from the queue died while
-// items wait in it (found within about 0.1 s). In a task of an aio loop
-// only the task waits.
+// items wait in it (found within about 0.1 s; a consumer that closed its
+// handle of the queue after marking done all it took has left, and is not
+// counted). That answer comes before ctx's error. In a task of an aio
+// loop only the task waits.
 func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 	if err := q.enter(); err != nil {
 		return err
@@ -784,10 +811,12 @@ func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 			if done() {
 				return struct{}{}, nil
 			}
-			if err := ctx.Err(); err != nil {
+			// The consumers first: their death is the definite
+			// answer, and a Join with an ended ctx still gets it.
+			if err := q.consumersGone(true); err != nil {
 				return struct{}{}, err
 			}
-			if err := q.consumersGone(true); err != nil {
+			if err := ctx.Err(); err != nil {
 				return struct{}{}, err
 			}
 			futexWait(w, v, livenessEvery)

@@ -205,6 +205,9 @@ func (s *segment) release() {
 		delete(segCache, s.id)
 	}
 	segMu.Unlock()
+	if s.kind == kindQueue {
+		queueDetach(s)
+	}
 	// A quick call (handle.quick) may still run on a handle closed
 	// meanwhile: the address range stays mapped, to blank memory, until
 	// the segment is unreachable, and so is every handle that named it.
