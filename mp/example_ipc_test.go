@@ -157,3 +157,34 @@ func ExampleArray() {
 	fmt.Println(sums.Load(0) + sums.Load(1))
 	// Output: 500000
 }
+
+// An RLock taken again by its owner (the handle it was taken through),
+// as Python's multiprocessing.RLock by its thread; another owner waits.
+func ExampleRLock() {
+	ctx := context.Background()
+	r, err := mp.NewRLock()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Close()
+	other, err := r.NewOwner() // another goroutine's identity
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer other.Close()
+
+	r.Lock(ctx) // with r:
+	r.Lock(ctx) //     with r: (the same owner: one level more)
+	fmt.Println("other owner can take it:", other.TryLock())
+	r.Unlock()
+	fmt.Println("after one release:", other.TryLock())
+	r.Unlock()
+	fmt.Println("after both:", other.TryLock())
+	other.Unlock()
+	// Output:
+	// other owner can take it: false
+	// after one release: false
+	// after both: true
+}

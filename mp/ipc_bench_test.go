@@ -24,12 +24,14 @@ type benchQueueArg struct {
 	Go      *mp.Event
 	N, Size int
 	Got     *mp.Value[int64]
+	NewEach bool // Get (a new []byte per item), not GetInto one buffer
 }
 
 type benchPipeArg struct {
 	C       *mp.Conn[[]byte]
 	Ci      *mp.Conn[int]
 	N, Size int
+	NewEach bool // Recv (a new []byte per item), not RecvInto one buffer
 }
 
 type benchCountArg struct {
@@ -37,13 +39,17 @@ type benchCountArg struct {
 	Go     *mp.Event
 	N      int
 	UseAdd bool
+	Update bool
 }
 
+func inc(x int64) int64 { return x + 1 }
+
 type benchSumArg struct {
-	A      *mp.Array[float64]
-	Lo, Hi int
-	Cmd    *mp.Queue[int]
-	Out    *mp.Queue[sumOut]
+	A        *mp.Array[float64]
+	Lo, Hi   int
+	Unrolled bool // sum4 instead of one chain of additions
+	Cmd      *mp.Queue[int]
+	Out      *mp.Queue[sumOut]
 }
 
 type sumOut struct {
@@ -73,12 +79,16 @@ var (
 	BenchConsume = mp.Register("bench.ipc.consume", func(ctx context.Context, a benchQueueArg) (struct{}, error) {
 		n := int64(0)
 		defer func() { a.Got.Add(n) }()
+		buf := make([]byte, 0, a.Size)
 		for {
 			var err error
-			if a.Qi != nil {
+			switch {
+			case a.Qi != nil:
 				_, err = a.Qi.Get(ctx)
-			} else {
+			case a.NewEach:
 				_, err = a.Q.Get(ctx)
+			default:
+				err = a.Q.GetInto(ctx, &buf)
 			}
 			if errors.Is(err, mp.ErrQueueShutDown) {
 				return struct{}{}, nil
@@ -104,8 +114,15 @@ var (
 		if err := a.C.Send(ctx, nil); err != nil {
 			return struct{}{}, err
 		}
+		buf := make([]byte, 0, 1024)
 		for i := 0; i < a.N; i++ {
-			if _, err := a.C.Recv(ctx); err != nil {
+			var err error
+			if a.NewEach {
+				_, err = a.C.Recv(ctx)
+			} else {
+				err = a.C.RecvInto(ctx, &buf)
+			}
+			if err != nil {
 				return struct{}{}, err
 			}
 		}
@@ -121,6 +138,12 @@ var (
 				a.V.Add(1)
 				continue
 			}
+			if a.Update {
+				if err := a.V.Update(ctx, inc); err != nil {
+					return struct{}{}, err
+				}
+				continue
+			}
 			if err := l.Lock(ctx); err != nil {
 				return struct{}{}, err
 			}
@@ -132,15 +155,24 @@ var (
 	BenchSum = mp.Register("bench.ipc.sum", func(ctx context.Context, a benchSumArg) (struct{}, error) {
 		before := privateBytes()
 		for {
-			if _, err := a.Cmd.Get(ctx); err != nil {
+			passes, err := a.Cmd.Get(ctx)
+			if err != nil {
 				if errors.Is(err, mp.ErrQueueShutDown) {
 					return struct{}{}, a.Out.Put(ctx, sumOut{PrivateGrew: privateBytes() - before})
 				}
 				return struct{}{}, err
 			}
-			s := 0.0
-			for _, x := range a.A.Slice()[a.Lo:a.Hi] {
-				s += x
+			xs := a.A.Slice()[a.Lo:a.Hi]
+			var s float64
+			for range passes {
+				s = 0
+				if a.Unrolled {
+					s = sum4(xs)
+				} else {
+					for _, x := range xs { // one chain of additions, as e_ipc.py's loop
+						s += x
+					}
+				}
 			}
 			if err := a.Out.Put(ctx, sumOut{Sum: s}); err != nil {
 				return struct{}{}, err
@@ -148,6 +180,24 @@ var (
 		}
 	})
 )
+
+// sum4 adds xs up with four independent accumulators, so that the loop
+// is bound by memory, not by the latency of one chain of additions (as
+// a numeric library's sum would be).
+func sum4(xs []float64) float64 {
+	var s0, s1, s2, s3 float64
+	for len(xs) >= 4 {
+		s0 += xs[0]
+		s1 += xs[1]
+		s2 += xs[2]
+		s3 += xs[3]
+		xs = xs[4:]
+	}
+	for _, x := range xs {
+		s0 += x
+	}
+	return (s0 + s1) + (s2 + s3)
+}
 
 // privateBytes returns this process's private resident memory (smaps).
 func privateBytes() int64 {
@@ -193,10 +243,13 @@ func benchJoin(b *testing.B, ps ...*mp.Process) {
 }
 
 func BenchmarkQueue(b *testing.B) {
+	// 1KiB-1x1 takes each item into one buffer (GetInto); 1KiB-1x1-get
+	// into a new []byte each (Get), as Python's get returns a new bytes.
 	for _, c := range []struct {
 		name               string
 		size, prods, conss int
-	}{{"int-1x1", 8, 1, 1}, {"1KiB-1x1", 1024, 1, 1}, {"int-3x3", 8, 3, 3}} {
+		newEach            bool
+	}{{"int-1x1", 8, 1, 1, false}, {"1KiB-1x1", 1024, 1, 1, false}, {"int-3x3", 8, 3, 3, false}, {"1KiB-1x1-get", 1024, 1, 1, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			var q *mp.Queue[[]byte]
 			var qi *mp.Queue[int]
@@ -215,7 +268,7 @@ func BenchmarkQueue(b *testing.B) {
 			defer got.Close()
 			var prods, conss []*mp.Process
 			for i := 0; i < c.conss; i++ {
-				conss = append(conss, benchStart(b, BenchConsume, benchQueueArg{Q: q, Qi: qi, Got: got}))
+				conss = append(conss, benchStart(b, BenchConsume, benchQueueArg{Q: q, Qi: qi, Got: got, Size: c.size, NewEach: c.newEach}))
 			}
 			per := b.N / c.prods
 			for i := 0; i < c.prods; i++ {
@@ -246,10 +299,13 @@ func BenchmarkQueue(b *testing.B) {
 }
 
 func BenchmarkPipe(b *testing.B) {
+	// 1KiB receives into one buffer (RecvInto), 1KiB-recv into a new
+	// []byte each (Recv).
 	for _, c := range []struct {
-		name string
-		size int
-	}{{"int", 8}, {"1KiB", 1024}} {
+		name    string
+		size    int
+		newEach bool
+	}{{"int", 8, false}, {"1KiB", 1024, false}, {"1KiB-recv", 1024, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			ctx := context.Background()
 			var dt time.Duration
@@ -282,7 +338,7 @@ func BenchmarkPipe(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				p := benchStart(b, BenchPipeReader, benchPipeArg{C: theirs, N: b.N})
+				p := benchStart(b, BenchPipeReader, benchPipeArg{C: theirs, N: b.N, NewEach: c.newEach})
 				theirs.Close()
 				if _, err := mine.Recv(ctx); err != nil {
 					b.Fatal(err)
@@ -309,11 +365,8 @@ func BenchmarkPipe(b *testing.B) {
 }
 
 func BenchmarkSharedCounter(b *testing.B) {
-	for _, useAdd := range []bool{false, true} {
-		name := "lock"
-		if useAdd {
-			name = "add"
-		}
+	for _, name := range []string{"lock", "update", "add"} {
+		useAdd, update := name == "add", name == "update"
 		b.Run(name, func(b *testing.B) {
 			const procs = 4
 			v, err := mp.NewValue[int64](0)
@@ -326,7 +379,7 @@ func BenchmarkSharedCounter(b *testing.B) {
 			per := (b.N + procs - 1) / procs
 			var ps []*mp.Process
 			for i := 0; i < procs; i++ {
-				ps = append(ps, benchStart(b, BenchCount, benchCountArg{V: v, Go: goEv, N: per, UseAdd: useAdd}))
+				ps = append(ps, benchStart(b, BenchCount, benchCountArg{V: v, Go: goEv, N: per, UseAdd: useAdd, Update: update}))
 			}
 			b.ResetTimer()
 			t0 := time.Now()
@@ -342,10 +395,19 @@ func BenchmarkSharedCounter(b *testing.B) {
 	}
 }
 
+// sumPasses is how many times each round sums the array: a round then
+// lasts about 100 ms (as e_ipc.py's one sum in Python), longer than the
+// scheduler's time slice, so that on a shared machine the two processes
+// get their share of the cores rather than the luck of one slice.
+const sumPasses = 16
+
 // BenchmarkSharedArray sums a 10-million-element shared Array[float64]
-// in one child process, then in two children each summing half; it
-// reports the speedup and each child's private memory growth as a
-// percentage of the array (the array is mapped, not copied).
+// in one child process, then in two children each summing half, each
+// round sumPasses times; it reports the speedup, each child's private
+// memory growth as a percentage of the array (the array is mapped, not
+// copied), and the same speedup with a sum of four accumulators (bound
+// by the memory bandwidth that the two processes share), with the
+// two-process rounds' median times (ms-2proc, ms-2proc-4acc).
 func BenchmarkSharedArray(b *testing.B) {
 	const n = 10_000_000
 	ctx := context.Background()
@@ -370,20 +432,20 @@ func BenchmarkSharedArray(b *testing.B) {
 		ps   []*mp.Process
 		took []time.Duration
 	}
-	startTeam := func(parts int) *team {
+	startTeam := func(parts int, unrolled bool) *team {
 		tm := &team{}
 		tm.out, _ = mp.NewQueue[sumOut](0)
 		for i := 0; i < parts; i++ {
 			cmd, _ := mp.NewQueue[int](0)
 			tm.cmds = append(tm.cmds, cmd)
-			tm.ps = append(tm.ps, benchStart(b, BenchSum, benchSumArg{A: a, Lo: i * n / parts, Hi: (i + 1) * n / parts, Cmd: cmd, Out: tm.out}))
+			tm.ps = append(tm.ps, benchStart(b, BenchSum, benchSumArg{A: a, Lo: i * n / parts, Hi: (i + 1) * n / parts, Unrolled: unrolled, Cmd: cmd, Out: tm.out}))
 		}
 		return tm
 	}
 	round := func(tm *team) {
 		t0 := time.Now()
 		for _, c := range tm.cmds {
-			c.Put(ctx, 1)
+			c.Put(ctx, sumPasses)
 		}
 		s := 0.0
 		for range tm.cmds {
@@ -419,16 +481,27 @@ func BenchmarkSharedArray(b *testing.B) {
 		return took[len(took)/2], worstRSS
 	}
 	b.ResetTimer()
-	solo, pair := startTeam(1), startTeam(2)
+	// The loop of e_ipc.py (one chain of additions: bound by the
+	// additions' latency) and a sum with four accumulators (bound by
+	// memory bandwidth, which the two processes share).
+	solo, pair := startTeam(1, false), startTeam(2, false)
+	solo4, pair4 := startTeam(1, true), startTeam(2, true)
 	for i := 0; i <= b.N; i++ {
 		round(solo)
 		round(pair)
+		round(solo4)
+		round(pair4)
 	}
 	one, _ := stopTeam(solo)
 	two, rss := stopTeam(pair)
+	one4, _ := stopTeam(solo4)
+	two4, rss4 := stopTeam(pair4)
 	b.StopTimer()
-	b.Logf("N=%d median round: one process %v, two %v", b.N, one, two)
+	b.Logf("N=%d median round: one process %v, two %v; with four accumulators: one %v, two %v", b.N, one, two, one4, two4)
 	b.ReportMetric(float64(one)/float64(two), "speedup")
-	b.ReportMetric(rss, "child-rss-%")
+	b.ReportMetric(max(rss, rss4), "child-rss-%")
+	b.ReportMetric(float64(one4)/float64(two4), "speedup-4acc")
+	b.ReportMetric(float64(two)/1e6, "ms-2proc")
+	b.ReportMetric(float64(two4)/1e6, "ms-2proc-4acc")
 	b.ReportMetric(0, "ns/op")
 }

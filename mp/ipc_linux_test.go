@@ -938,3 +938,373 @@ func TestDaemonDiesWithParent(t *testing.T) {
 		return
 	}
 }
+
+// GetInto and RecvInto copy a []byte item into the array the destination
+// has when it is large enough (no allocation per item), take a new one
+// when it is not, and leave the destination unchanged on an error.
+func TestGetIntoReusesTheBuffer(t *testing.T) {
+	checkResources(t)
+	ctx := context.Background()
+	q := must[*mp.Queue[[]byte]](t)(mp.NewQueue[[]byte](0))
+	defer q.Close()
+	for _, item := range [][]byte{[]byte("hello"), []byte("hi"), nil, {}, []byte("a longer item than the buffer")} {
+		if err := q.Put(ctx, item); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 0, 16)
+	array := &buf[:1][0]
+	for _, want := range []string{"hello", "hi"} {
+		if err := q.GetInto(ctx, &buf); err != nil || string(buf) != want {
+			t.Fatalf("GetInto = %q, %v; want %q", buf, err, want)
+		}
+		if &buf[:1][0] != array {
+			t.Fatalf("GetInto of %q took a new array; want the buffer's", want)
+		}
+	}
+	if err := q.GetInto(ctx, &buf); err != nil || buf != nil {
+		t.Fatalf("GetInto of a nil item = %q (nil %v), %v; want nil", buf, buf == nil, err)
+	}
+	buf = make([]byte, 0, 16)
+	if err := q.GetInto(ctx, &buf); err != nil || buf == nil || len(buf) != 0 {
+		t.Fatalf("GetInto of an empty item = %q (nil %v), %v; want empty, not nil", buf, buf == nil, err)
+	}
+	if err := q.GetInto(ctx, &buf); err != nil || string(buf) != "a longer item than the buffer" || cap(buf) == 16 {
+		t.Fatalf("GetInto of a long item = %q (cap %d), %v", buf, cap(buf), err)
+	}
+	keep := buf
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := q.GetInto(cctx, &buf); !errors.Is(err, context.Canceled) || &buf[0] != &keep[0] || len(buf) != len(keep) {
+		t.Fatalf("GetInto on an empty queue with a cancelled context: %v, buffer %q; want the context's error and the buffer unchanged", err, buf)
+	}
+	if err := q.GetInto(ctx, nil); err == nil {
+		t.Fatal("GetInto(nil) succeeded")
+	}
+	if !raceEnabled {
+		item := []byte("0123456789")
+		if n := testing.AllocsPerRun(100, func() {
+			_ = q.Put(ctx, item)
+			_ = q.GetInto(ctx, &buf)
+		}); n != 0 {
+			t.Errorf("Put and GetInto of a []byte allocate %v times; want 0", n)
+		}
+	}
+
+	a, b, err := mp.NewPipe[[]byte](false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	if err := b.Send(ctx, []byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	buf = buf[:0]
+	array = &buf[:1][0]
+	if err := a.RecvInto(ctx, &buf); err != nil || string(buf) != "abc" || &buf[0] != array {
+		t.Fatalf("RecvInto = %q, %v; want \"abc\" in the buffer's array", buf, err)
+	}
+	b.Shutdown()
+	if err := a.RecvInto(ctx, &buf); !errors.Is(err, mp.ErrPipeClosed) || string(buf) != "abc" {
+		t.Fatalf("RecvInto after Shutdown = %q, %v; want ErrPipeClosed and the buffer unchanged", buf, err)
+	}
+}
+
+type takeHangArg struct {
+	Q           *mp.JoinableQueue[int]
+	Took, Never *mp.Event
+	TaskDone    bool
+}
+
+// IPCTakeAndHang takes one item (marking it done if asked), says so, and
+// waits for an event that never comes: a consumer the test kills.
+var IPCTakeAndHang = mp.Register("test.ipc.takehang", func(ctx context.Context, a takeHangArg) (struct{}, error) {
+	if _, err := a.Q.Get(ctx); err != nil {
+		return struct{}{}, err
+	}
+	if a.TaskDone {
+		if err := a.Q.TaskDone(); err != nil {
+			return struct{}{}, err
+		}
+	}
+	if err := a.Took.Set(); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, a.Never.Wait(ctx)
+})
+
+// A consumer SIGKILLed while the parent waits in Join, holding an item
+// it took and never marked done: Join returns a *ConsumerDiedError naming
+// it instead of waiting forever (Python hangs). Likewise a Put waiting
+// for room in a full queue whose only consumer was killed, and a Join
+// whose consumers all died with items left in the queue.
+func TestJoinSeesConsumerDie(t *testing.T) {
+	checkResources(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, c := range []struct {
+		name     string
+		taskDone bool // the victim marks its item done: the error is the items left
+		fullPut  bool // the parent waits in Put on the full queue, not in Join
+	}{{"lost item", false, false}, {"items left", true, false}, {"full queue", true, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			q := must[*mp.JoinableQueue[int]](t)(mp.NewJoinableQueue[int](2))
+			defer q.Close()
+			took := must[*mp.Event](t)(mp.NewEvent())
+			defer took.Close()
+			never := must[*mp.Event](t)(mp.NewEvent())
+			defer never.Close()
+			for i := range 2 {
+				if err := q.Put(ctx, i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			victim := start(t, IPCTakeAndHang, takeHangArg{Q: q, Took: took, Never: never, TaskDone: c.taskDone})
+			if err := took.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// One item taken, one left: the queue has room for one.
+			if err := q.Put(ctx, 2); err != nil {
+				t.Fatal(err)
+			}
+			errc := make(chan error, 1)
+			go func() {
+				if c.fullPut {
+					errc <- q.Put(ctx, 3) // the queue is full: waits
+				} else {
+					errc <- q.Join(ctx)
+				}
+			}()
+			if err := victim.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			err := <-errc
+			var died *mp.ConsumerDiedError
+			if !errors.As(err, &died) || died.PID != victim.Pid() {
+				t.Fatalf("err = %v; want a *mp.ConsumerDiedError for process %d", err, victim.Pid())
+			}
+			switch {
+			case !c.taskDone && died.Lost != 1:
+				t.Errorf("Lost = %d, want the 1 item taken and not done (%v)", died.Lost, err)
+			case c.taskDone && died.Waiting != 2:
+				t.Errorf("Waiting = %d, want the 2 items left (%v)", died.Waiting, err)
+			}
+			join(t, victim, -9)
+			// A new consumer makes the queue usable again.
+			if !c.taskDone {
+				return
+			}
+			for range 2 {
+				if _, err := q.Get(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := q.TaskDone(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := q.Join(ctx); err != nil {
+				t.Fatalf("Join after the items were done: %v", err)
+			}
+		})
+	}
+}
+
+type rholdArg struct {
+	L           *mp.RLock
+	Held, Never *mp.Event
+}
+
+// IPCRHold takes the RLock twice (its handle is its own owner), says so,
+// and waits until killed.
+var IPCRHold = mp.Register("test.ipc.rhold", func(ctx context.Context, a rholdArg) (struct{}, error) {
+	for range 2 {
+		if err := a.L.Lock(ctx); err != nil {
+			return struct{}{}, err
+		}
+	}
+	if err := a.Held.Set(); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, a.Never.Wait(ctx)
+})
+
+// RLock: its owner (the handle) takes it again and must release as many
+// times; another owner in the same process (NewOwner) or another process
+// waits; Unlock by a handle that does not hold it fails; a holder killed
+// at depth 2 is reported to the next Lock, which holds it at depth 1.
+func TestRLock(t *testing.T) {
+	checkResources(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := must[*mp.RLock](t)(mp.NewRLock())
+	defer r.Close()
+	other := must[*mp.RLock](t)(r.NewOwner())
+	defer other.Close()
+	for range 3 {
+		if err := r.Lock(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !r.TryLock() {
+		t.Fatal("TryLock by the owner failed")
+	}
+	if other.TryLock() {
+		t.Fatal("TryLock by another owner succeeded while the lock is held")
+	}
+	if err := other.Unlock(); err == nil {
+		t.Fatal("Unlock by another owner succeeded")
+	}
+	for i := range 4 {
+		if other.TryLock() {
+			t.Fatalf("another owner took the lock after %d of 4 Unlocks", i)
+		}
+		if err := r.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Unlock(); err == nil {
+		t.Fatal("Unlock of a free RLock succeeded")
+	}
+	// Another owner's Lock waits while r holds it, and gets it after.
+	if err := r.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() { got <- other.Lock(ctx) }()
+	if err := r.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if r.TryLock() {
+		t.Fatal("TryLock succeeded while another owner holds the lock")
+	}
+	if err := other.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Across processes, with the holder killed at depth 2.
+	held := must[*mp.Event](t)(mp.NewEvent())
+	defer held.Close()
+	never := must[*mp.Event](t)(mp.NewEvent())
+	defer never.Close()
+	p := start(t, IPCRHold, rholdArg{L: r, Held: held, Never: never})
+	if err := held.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r.TryLock() {
+		t.Fatal("TryLock succeeded while the child holds the RLock")
+	}
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	err := r.Lock(ctx)
+	var died *mp.HolderDiedError
+	if !errors.As(err, &died) || died.PID != p.Pid() {
+		t.Fatalf("Lock after the holder was killed: %v, want a *HolderDiedError for pid %d", err, p.Pid())
+	}
+	if err := r.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if !other.TryLock() {
+		t.Fatal("the RLock is still held after the one Unlock that follows a holder's death")
+	}
+	if err := other.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	join(t, p, -9)
+}
+
+// Closing a Value while another goroutine is using it: the calls that
+// run into the Close return as on a closed handle (the lock's calls with
+// ErrHandleClosed), and the program does not crash.
+func TestCloseWhileInUse(t *testing.T) {
+	checkResources(t)
+	ctx := context.Background()
+	for range 20 {
+		v := must[*mp.Value[int64]](t)(mp.NewValue[int64](0))
+		l := v.Lock()
+		running := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			close(running)
+			for {
+				if err := l.Lock(ctx); err != nil {
+					done <- err
+					return
+				}
+				v.Store(v.Load() + 1)
+				v.Add(1)
+				if err := l.Unlock(); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		<-running
+		if err := v.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; !errors.Is(err, mp.ErrHandleClosed) {
+			t.Fatalf("a call after Close: %v, want ErrHandleClosed", err)
+		}
+	}
+}
+
+// IPCTakeAndLeave takes one item, marks it done, closes its handle of
+// the queue and exits: a consumer that is done, not one that died.
+var IPCTakeAndLeave = mp.Register("test.ipc.takeleave", func(ctx context.Context, q *mp.JoinableQueue[int]) (struct{}, error) {
+	if _, err := q.Get(ctx); err != nil {
+		return struct{}{}, err
+	}
+	if err := q.TaskDone(); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, q.Close()
+})
+
+// A consumer that marked its items done and closed the queue before
+// exiting is not reported as dead: Join keeps waiting for the items left
+// (here: returns the ended context's error), where a consumer killed
+// instead makes it return a *ConsumerDiedError at once.
+func TestJoinAfterConsumerLeft(t *testing.T) {
+	checkResources(t)
+	ctx := context.Background()
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, kill := range []bool{false, true} {
+		q := must[*mp.JoinableQueue[int]](t)(mp.NewJoinableQueue[int](0))
+		for i := range 2 {
+			if err := q.Put(ctx, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if kill {
+			took := must[*mp.Event](t)(mp.NewEvent())
+			never := must[*mp.Event](t)(mp.NewEvent())
+			p := start(t, IPCTakeAndHang, takeHangArg{Q: q, Took: took, Never: never, TaskDone: true})
+			if err := took.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			join(t, p, -9)
+			took.Close()
+			never.Close()
+		} else {
+			join(t, start(t, IPCTakeAndLeave, q), 0)
+		}
+		err := q.Join(ended)
+		var died *mp.ConsumerDiedError
+		switch {
+		case kill && (!errors.As(err, &died) || died.Waiting != 1):
+			t.Errorf("Join after the consumer was killed: %v; want a *ConsumerDiedError with 1 item waiting", err)
+		case !kill && !errors.Is(err, context.Canceled):
+			t.Errorf("Join after the consumer left: %v; want the context's error (the consumer left, it did not die)", err)
+		}
+		q.Close()
+	}
+}

@@ -93,6 +93,21 @@ func (c *Conn[T]) Recv(ctx context.Context) (T, error) {
 	return v, err
 }
 
+// RecvInto is Recv that stores the value in *dst, as Queue.GetInto: a
+// []byte is copied into the array *dst has when it is large enough, so a
+// receiver reusing one buffer allocates nothing per value. On an error
+// *dst is unchanged.
+func (c *Conn[T]) RecvInto(ctx context.Context, dst *T) error {
+	if c.recv == nil {
+		return errors.New("mp: RecvInto on the sending end of a one-way pipe")
+	}
+	err := c.recv.GetInto(ctx, dst)
+	if errors.Is(err, ErrQueueShutDown) {
+		return ErrPipeClosed
+	}
+	return err
+}
+
 // Poll reports whether a value is waiting to be received.
 func (c *Conn[T]) Poll() bool { return c.recv != nil && c.recv.Len() > 0 }
 

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -61,7 +62,22 @@ const (
 	qHead     = 264 // uint64 bytes taken, ever (the removal)
 	qTaken    = 272 // uint64 items taken, ever
 	qDone     = 320 // uint64 TaskDone calls (JoinableQueue)
-	qRing     = 384
+	qSlots    = 384 // qNSlots consumer slots of qSlotSize bytes
+	qRing     = qSlots + qNSlots*qSlotSize
+)
+
+// A consumer slot records a process that took items from the queue: its
+// pid (uint32), the items it took (uint64 at 8, written under the
+// consumers' lock) and the TaskDone calls it made (uint64 at 16), so that
+// Join and a Put waiting for room can tell when the consumers died.
+const (
+	qNSlots     = 64
+	qSlotSize   = 32
+	slotPid     = 0
+	slotTaken   = 8
+	slotDone    = 16
+	noSlot      = -1 // every slot was in use: this process is not tracked
+	unknownSlot = 0
 )
 
 // Queue is Python's multiprocessing.Queue: a FIFO of values of type T
@@ -90,6 +106,9 @@ type Queue[T any] struct {
 	// reads the consumers' line again only when the room it saw is not
 	// enough, a consumer the producers' only when it saw no item.
 	headSeen, takenSeen, tailSeen atomic.Uint64
+	// This process's consumer slot, found or claimed at its first Get
+	// through this handle: 1 + its index, unknownSlot or noSlot.
+	slot atomic.Int32
 }
 
 // NewQueue creates a queue holding at most maxsize items (0: no limit but
@@ -213,12 +232,21 @@ func (q *Queue[T]) wait(ctx context.Context, put bool, need uint64) error {
 		// the other.
 		atomic.AddUint32(waiters, 1)
 		seq := atomic.LoadUint32(seqW)
+		slept := false
 		if !ready() {
 			stop := wakeOnDone(ctx, seqW)
+			t0 := time.Now()
 			futexWait(seqW, seq, livenessEvery)
+			slept = time.Since(t0) >= livenessEvery/2
 			stop()
 		}
 		atomic.AddUint32(waiters, ^uint32(0))
+		if put && slept && !ready() {
+			// Nobody made room for a while: are there consumers?
+			if err := q.consumersGone(false); err != nil {
+				return err
+			}
+		}
 	}
 	if err := lock(context.Background()); err != nil {
 		return err
@@ -252,7 +280,12 @@ func (q *Queue[T]) encode(v *T, e *encItem) error {
 		buf = new(bytes.Buffer)
 	}
 	buf.Reset()
-	if err := encMode.MarshalToBuffer(v, buf); err != nil {
+	// A copy of the value for the encoder, which keeps what it is given
+	// on the heap: else every Put's argument would be moved there, even
+	// those of the fast codecs.
+	vv := new(T)
+	*vv = *v
+	if err := encMode.MarshalToBuffer(vv, buf); err != nil {
 		q.bufs.Put(buf)
 		return fmt.Errorf("mp: cannot encode a queue item of type %s: %w", reflect.TypeFor[T](), err)
 	}
@@ -262,7 +295,9 @@ func (q *Queue[T]) encode(v *T, e *encItem) error {
 
 // Put adds v at the end of the queue, waiting while it is full until ctx
 // ends (then ctx's error, and the queue is unchanged). It returns
-// ErrQueueShutDown after Shutdown.
+// ErrQueueShutDown after Shutdown, and a *ConsumerDiedError when, while
+// it waits for room, every process that took from the queue has died
+// (Python's put would wait forever).
 func (q *Queue[T]) Put(ctx context.Context, v T) error {
 	return q.put(ctx, &v, true)
 }
@@ -371,8 +406,10 @@ func (q *Queue[T]) commitPut(ring []byte, e *encItem) error {
 	binary.LittleEndian.PutUint32(e.pre[4:], uint32(n))
 	writeRing(ring, tail, e.pre[:e.npre])
 	writeRing(ring, tail+uint64(e.npre), e.body)
-	q.store64(qPut, n+1)                                      // before the tail: a TaskDone never outruns it
-	q.store64(qTail, tail+uint64(e.npre)+uint64(len(e.body))) // the publication
+	// Stores in order, and the unlock's exchange makes them visible
+	// before signal looks for sleepers.
+	storeRelease(q.seg.u64(qPut), n+1)                                      // before the tail: a TaskDone never outruns it
+	storeRelease(q.seg.u64(qTail), tail+uint64(e.npre)+uint64(len(e.body))) // the publication
 	q.unlockPut()
 	q.signal(qNotEmpty, qWaitGet)
 	return nil
@@ -382,77 +419,82 @@ func (q *Queue[T]) commitPut(ring []byte, e *encItem) error {
 // until ctx ends (then ctx's error; no item is taken). On a queue that was shut
 // down it returns the items left, then ErrQueueShutDown.
 func (q *Queue[T]) Get(ctx context.Context) (T, error) {
-	return q.get(ctx, true)
+	var v T
+	err := q.get(ctx, true, &v)
+	return v, err
+}
+
+// GetInto is Get that stores the item in *dst instead of returning it:
+// for a Queue[[]byte] the item is copied into the array *dst already has
+// when it is large enough (*dst is then dst's array resliced to the
+// item's length), so that a consumer reusing one buffer allocates
+// nothing per item. Get gives each item memory of its own; use GetInto
+// in a loop that is done with an item before it takes the next. For
+// other item types it is *dst, err = q.Get(ctx). On an error *dst is
+// unchanged.
+func (q *Queue[T]) GetInto(ctx context.Context, dst *T) error {
+	if dst == nil {
+		return errors.New("mp: GetInto(nil): pass a pointer to the variable that receives the item")
+	}
+	return q.get(ctx, true, dst)
 }
 
 // GetNowait returns the first item at once, or ErrEmpty (ErrQueueShutDown
 // for a closed, drained queue).
 func (q *Queue[T]) GetNowait() (T, error) {
-	return q.get(context.Background(), false)
+	var v T
+	err := q.get(context.Background(), false, &v)
+	return v, err
 }
 
-// taken is an item taken out: its value, or its encoding for the generic
-// decoder.
-type taken[T any] struct {
-	v   T
-	buf *bytes.Buffer
-}
-
-func (q *Queue[T]) get(ctx context.Context, block bool) (T, error) {
-	var zero T
+// get takes the first item into *dst (which keeps its value on an error).
+func (q *Queue[T]) get(ctx context.Context, block bool, dst *T) error {
 	if err := q.enter(); err != nil {
-		return zero, err
+		return err
 	}
 	defer q.leave()
 	if err := q.lockGet(ctx); err != nil {
-		return zero, err
+		return err
 	}
-	var it taken[T]
-	var err error
 	if q.ready() {
-		err = q.take(&it)
-	} else {
-		q.unlockGet()
-		if !block {
-			return zero, ErrEmpty
+		return q.take(dst)
+	}
+	q.unlockGet()
+	if !block {
+		return ErrEmpty
+	}
+	// The wait works on a copy of *dst (so that dst itself does not
+	// escape to the heap through the closure), stored back on success.
+	cur := *dst
+	v, err := awaitable(ctx, func(ctx context.Context) (T, error) {
+		v := cur
+		if err := q.lockGet(ctx); err != nil {
+			return v, err
 		}
-		it, err = awaitable(ctx, func(ctx context.Context) (taken[T], error) {
-			var it taken[T]
-			if err := q.lockGet(ctx); err != nil {
-				return it, err
+		for !q.ready() {
+			if err := q.wait(ctx, false, 0); err != nil {
+				return v, err
 			}
-			for !q.ready() {
-				if err := q.wait(ctx, false, 0); err != nil {
-					return it, err
-				}
-			}
-			return it, q.take(&it)
-		})
+		}
+		return v, q.take(&v)
+	})
+	if err == nil {
+		*dst = v
 	}
-	if err != nil {
-		return zero, err
-	}
-	if it.buf == nil {
-		return it.v, nil
-	}
-	defer q.bufs.Put(it.buf)
-	var v T
-	if err := decodeValue(q.codec == codecRaw, it.buf.Bytes(), false, &v); err != nil {
-		return zero, fmt.Errorf("mp: cannot decode a queue item as %s: %w", reflect.TypeFor[T](), err)
-	}
-	return v, nil
+	return err
 }
 
-// take copies the first item out and removes it; the consumers' lock is
-// held on entry and released.
-func (q *Queue[T]) take(it *taken[T]) error {
-	defer q.unlockGet()
+// take copies the first item out into *dst and removes it; the
+// consumers' lock is held on entry and released. An item of the generic
+// codec is decoded after the lock is released.
+func (q *Queue[T]) take(dst *T) error {
 	head := q.load64(qHead)
 	tail := q.tailSeen.Load()
 	if tail <= head {
 		tail = q.load64(qTail)
 		q.tailSeen.Store(tail)
 		if tail == head {
+			q.unlockGet()
 			return ErrQueueShutDown // ready() saw the queue closed
 		}
 	}
@@ -461,10 +503,12 @@ func (q *Queue[T]) take(it *taken[T]) error {
 	readRing(ring, head, hdr[:])
 	n := uint64(binary.LittleEndian.Uint32(hdr[:]))
 	if recHdr+n > uint64(len(ring)) || head+recHdr+n > tail {
+		q.unlockGet()
 		return fmt.Errorf("mp: the queue's shared buffer is corrupt (a record of %d bytes at %d): was its memory written by something else?", n, head)
 	}
-	if !decodeFast(q.codec, q.size, ring, head+recHdr, n, unsafe.Pointer(&it.v)) {
-		buf, _ := q.bufs.Get().(*bytes.Buffer)
+	var buf *bytes.Buffer
+	if !decodeFast(q.codec, q.size, ring, head+recHdr, n, unsafe.Pointer(dst)) {
+		buf, _ = q.bufs.Get().(*bytes.Buffer)
 		if buf == nil {
 			buf = new(bytes.Buffer)
 		}
@@ -473,14 +517,23 @@ func (q *Queue[T]) take(it *taken[T]) error {
 		data := buf.AvailableBuffer()[:n]
 		readRing(ring, head+recHdr, data)
 		buf.Write(data)
-		it.buf = buf
 	}
 	// Counted before it is removed: a consumer that dies between the two
 	// leaves the record at the head with the count one ahead, which the
 	// next consumer sees by its sequence number.
 	count := q.load64(qTaken) + 1
-	q.store64(qTaken, count)
-	q.store64(qHead, head+recHdr+n) // the removal
+	// Only the holder of the consumers' lock writes these, in order.
+	storeRelease(q.seg.u64(qTaken), count)
+	storeRelease(q.seg.u64(qHead), head+recHdr+n) // the removal
+	// The consumer's own count, after the removal: dying just before
+	// it, a consumer is not blamed for an item it left in the queue
+	// (dying just after the removal and before it, it holds one that
+	// Join does not know about: Join then waits, as in Python).
+	if i := q.consumerSlot(); i >= 0 {
+		p := q.seg.u64(qSlots + i*qSlotSize + slotTaken)
+		storeRelease(p, atomic.LoadUint64(p)+1)
+	}
+	q.unlockGet() // an exchange: the removal is visible before the look for sleepers
 	// Sleeping putters wake once half the room is free, not at each item:
 	// a wake costs a system call on both sides.
 	if atomic.LoadUint32(q.seg.u32(qWaitPut)) != 0 {
@@ -489,6 +542,151 @@ func (q *Queue[T]) take(it *taken[T]) error {
 		if (maxsize == 0 || q.load64(qPut)-count <= maxsize/2) && free >= uint64(len(ring))/2 {
 			q.signal(qNotFull, qWaitPut)
 		}
+	}
+	if buf == nil {
+		return nil
+	}
+	defer q.bufs.Put(buf)
+	var v T
+	if err := decodeValue(q.codec == codecRaw, buf.Bytes(), false, &v); err != nil {
+		return fmt.Errorf("mp: cannot decode a queue item as %s: %w", reflect.TypeFor[T](), err)
+	}
+	*dst = v
+	return nil
+}
+
+// consumerSlot returns this process's consumer slot, claiming one at the
+// first call: the slot it had, a free one, or one of a process that died
+// with every item it took marked done; -1 if all are taken.
+func (q *Queue[T]) consumerSlot() int {
+	if s := q.slot.Load(); s != unknownSlot {
+		return int(s) - 1
+	}
+	i := q.findSlot(true)
+	if i < 0 {
+		q.slot.Store(noSlot)
+	} else {
+		q.slot.Store(int32(i + 1))
+	}
+	return i
+}
+
+// doneSlot returns the slot TaskDone counts in: this process's, if it
+// took items; -1 if it has none (it does not claim one).
+func (q *Queue[T]) doneSlot() int {
+	if s := q.slot.Load(); s != unknownSlot {
+		return int(s) - 1
+	}
+	return q.findSlot(false)
+}
+
+// findSlot returns the index of this process's slot, claiming one if
+// claim; -1 if there is none.
+func (q *Queue[T]) findSlot(claim bool) int {
+	pidw := func(i int) *uint32 { return q.seg.u32(qSlots + i*qSlotSize + slotPid) }
+	for i := range qNSlots {
+		if atomic.LoadUint32(pidw(i)) == uint32(myPid) {
+			return i
+		}
+	}
+	if !claim {
+		return -1
+	}
+	for i := range qNSlots {
+		if atomic.CompareAndSwapUint32(pidw(i), 0, uint32(myPid)) {
+			return i
+		}
+	}
+	for i := range qNSlots {
+		pid := atomic.LoadUint32(pidw(i))
+		base := qSlots + i*qSlotSize
+		if pid != 0 && !pidAlive(int(pid)) && q.load64(base+slotTaken) == q.load64(base+slotDone) &&
+			atomic.CompareAndSwapUint32(pidw(i), pid, uint32(myPid)) {
+			q.store64(base+slotTaken, 0)
+			q.store64(base+slotDone, 0)
+			return i
+		}
+	}
+	return -1
+}
+
+// queueDetach frees this process's consumer slot in the queue of segment
+// s, when the process closes its last handle of the queue having marked
+// done every item it took: a consumer that Closes the queue once done is
+// not counted afterwards (its exit is not a death). One that took items
+// it did not mark done keeps its slot, for Join to report.
+func queueDetach(s *segment) {
+	for i := range qNSlots {
+		base := segData + qSlots + i*qSlotSize
+		pidw := (*uint32)(unsafe.Pointer(&s.mem[base+slotPid]))
+		if atomic.LoadUint32(pidw) != uint32(myPid) {
+			continue
+		}
+		taken := (*uint64)(unsafe.Pointer(&s.mem[base+slotTaken]))
+		done := (*uint64)(unsafe.Pointer(&s.mem[base+slotDone]))
+		if atomic.LoadUint64(taken) == atomic.LoadUint64(done) {
+			atomic.StoreUint64(taken, 0)
+			atomic.StoreUint64(done, 0)
+			atomic.StoreUint32(pidw, 0)
+		}
+		return
+	}
+}
+
+// ConsumerDiedError is returned by JoinableQueue.Join, and by a Put
+// waiting for room in a full queue, when the processes that take from
+// the queue died: Join because a consumer died holding items it took and
+// never marked done (TaskDone), or, for both, because every process that
+// ever took from the queue is dead while items wait in it. A process
+// that closed its last handle of the queue after marking done every item
+// it took has left and is not counted. Python's multiprocessing waits
+// forever in both cases.
+type ConsumerDiedError struct {
+	// PID is the consumer process that died (the last one found, if
+	// several did).
+	PID int
+	// Lost is how many items it took and never marked done (0 when
+	// the error is that no consumer is left).
+	Lost int
+	// Waiting is how many items wait in the queue with no consumer
+	// alive (0 when Lost is not).
+	Waiting int
+}
+
+// Error says which process died and what is left.
+func (e *ConsumerDiedError) Error() string {
+	if e.Lost > 0 {
+		return fmt.Sprintf("mp: consumer process %d died with %d item(s) it took and never marked done (TaskDone): Join cannot complete; redo or give up that work", e.PID, e.Lost)
+	}
+	return fmt.Sprintf("mp: every process that took from the queue has died (the last found: %d) and %d item(s) wait in it: start a consumer, or give up", e.PID, e.Waiting)
+}
+
+// consumersGone returns a *ConsumerDiedError if the queue's consumers
+// died (see ConsumerDiedError); lost also reports a consumer that died
+// with items not done, which only Join waits for.
+func (q *Queue[T]) consumersGone(lost bool) error {
+	alive, deadPid := false, 0
+	for i := range qNSlots {
+		base := qSlots + i*qSlotSize
+		pid := int(atomic.LoadUint32(q.seg.u32(base + slotPid)))
+		if pid == 0 {
+			continue
+		}
+		if pidAlive(pid) {
+			alive = true
+			continue
+		}
+		deadPid = pid
+		if n := q.load64(base+slotTaken) - q.load64(base+slotDone); lost && int64(n) > 0 {
+			return &ConsumerDiedError{PID: pid, Lost: int(n)}
+		}
+	}
+	if alive || deadPid == 0 {
+		return nil
+	}
+	taken := q.load64(qTaken)
+	if waiting := q.load64(qPut) - taken; waiting > 0 {
+		return &ConsumerDiedError{PID: deadPid, Waiting: int(waiting)}
 	}
 	return nil
 }
@@ -541,8 +739,10 @@ func (q *Queue[T]) UnmarshalBinary(b []byte) error {
 
 // JoinableQueue is Python's multiprocessing.JoinableQueue: a Queue whose
 // consumers call TaskDone for each item they finished, and Join waits
-// until every item put has been done. (A consumer that dies between Get
-// and TaskDone leaves Join waiting, as in Python: give Join a deadline.)
+// until every item put has been done. A consumer process that dies
+// between Get and TaskDone makes Join return a *ConsumerDiedError where
+// Python waits forever (TaskDone counts for the process that calls it:
+// call it in the process that took the item).
 type JoinableQueue[T any] struct {
 	Queue[T]
 }
@@ -571,6 +771,9 @@ func (q *JoinableQueue[T]) TaskDone() error {
 			return errors.New("mp: TaskDone called more times than there were items put")
 		}
 		if atomic.CompareAndSwapUint64(w, done, done+1) {
+			if i := q.doneSlot(); i >= 0 {
+				atomic.AddUint64(q.seg.u64(qSlots+i*qSlotSize+slotDone), 1)
+			}
 			if done+1 == put {
 				atomic.AddUint32(q.seg.u32(qJoinSeq), 1)
 				futexWake(q.seg.u32(qJoinSeq), math.MaxInt32)
@@ -581,13 +784,43 @@ func (q *JoinableQueue[T]) TaskDone() error {
 }
 
 // Join waits until every item put has been marked done with TaskDone, or
-// ctx ends. In a task of an aio loop only the task waits.
+// ctx ends. It returns a *ConsumerDiedError, instead of waiting forever
+// as Python does, once a process that took items died without marking
+// them all done, or every process that took from the queue died while
+// items wait in it (found within about 0.1 s; a consumer that closed its
+// handle of the queue after marking done all it took has left, and is not
+// counted). That answer comes before ctx's error. In a task of an aio
+// loop only the task waits.
 func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 	if err := q.enter(); err != nil {
 		return err
 	}
 	defer q.leave()
-	return awaitWord(ctx, q.seg.u32(qJoinSeq), nil, func() bool {
-		return q.load64(qPut) == atomic.LoadUint64(q.seg.u64(qDone))
+	w := q.seg.u32(qJoinSeq)
+	done := func() bool { return q.load64(qPut) == atomic.LoadUint64(q.seg.u64(qDone)) }
+	if done() {
+		return nil
+	}
+	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
+		stop := wakeOnDone(ctx, w)
+		defer stop()
+		for {
+			// Read before looking at done: a change after the look
+			// makes the futex wait return at once.
+			v := atomic.LoadUint32(w)
+			if done() {
+				return struct{}{}, nil
+			}
+			// The consumers first: their death is the definite
+			// answer, and a Join with an ended ctx still gets it.
+			if err := q.consumersGone(true); err != nil {
+				return struct{}{}, err
+			}
+			if err := ctx.Err(); err != nil {
+				return struct{}{}, err
+			}
+			futexWait(w, v, livenessEvery)
+		}
 	})
+	return err
 }

@@ -232,7 +232,16 @@ func decodeFast(c itemCodec, size uintptr, ring []byte, pos, n uint64, p unsafe.
 		case n == 1 && h[0] == rawNil:
 			*(*[]byte)(p) = nil
 		case h[0] == rawData:
-			*(*[]byte)(p) = cloneRing(ring, pos+1, n-1)
+			// Into the array the destination has, if it is enough
+			// (GetInto); else into a new one.
+			d := *(*[]byte)(p)
+			if d != nil && uint64(cap(d)) >= n-1 {
+				d = d[:n-1]
+				readRing(ring, pos+1, d)
+			} else {
+				d = cloneRing(ring, pos+1, n-1)
+			}
+			*(*[]byte)(p) = d
 		default:
 			return false
 		}

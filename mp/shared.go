@@ -108,40 +108,38 @@ func (v *Value[T]) ptr() unsafe.Pointer { return unsafe.Pointer(v.seg.u64(valueO
 
 // Load returns the number.
 func (v *Value[T]) Load() T {
-	if v.enter() != nil {
-		var z T
+	var z T
+	if !v.quick() {
 		return z
 	}
-	defer v.leave()
-	return v.ops.load(v.ptr())
+	if x := v.ops.load(v.ptr()); v.quickDone() {
+		return x
+	}
+	return z
 }
 
 // Store sets the number.
 func (v *Value[T]) Store(x T) {
-	if v.enter() != nil {
-		return
+	if v.quick() {
+		v.ops.store(v.ptr(), x)
 	}
-	defer v.leave()
-	v.ops.store(v.ptr(), x)
 }
 
 // Add adds d atomically and returns the new number.
 func (v *Value[T]) Add(d T) T {
-	if v.enter() != nil {
-		var z T
+	var z T
+	if !v.quick() {
 		return z
 	}
-	defer v.leave()
-	return v.ops.add(v.ptr(), d)
+	if x := v.ops.add(v.ptr(), d); v.quickDone() {
+		return x
+	}
+	return z
 }
 
 // CompareAndSwap sets the number to new if it is old (bit for bit).
 func (v *Value[T]) CompareAndSwap(old, new T) bool {
-	if v.enter() != nil {
-		return false
-	}
-	defer v.leave()
-	return v.ops.cas(v.ptr(), old, new)
+	return v.quick() && v.ops.cas(v.ptr(), old, new) && v.quickDone()
 }
 
 // Lock returns the value's own lock (Python's get_lock()).
@@ -150,13 +148,28 @@ func (v *Value[T]) Lock() *Lock { return &v.lock }
 // Update runs fn on the number under the value's lock and stores its
 // result: Python's `with v.get_lock(): v.value = fn(v.value)`. A
 // *HolderDiedError is returned after the update (the lock was taken over).
+// It is one call on the handle, which keeps the mapping for its whole
+// length: a Close in another goroutine meanwhile cannot leave the lock
+// held (Lock, Load, Store and Unlock are quick calls that take no
+// reference, and cost a little less).
 func (v *Value[T]) Update(ctx context.Context, fn func(T) T) error {
-	err := v.lock.Lock(ctx)
-	if _, died := err.(*HolderDiedError); err != nil && !died {
+	if err := v.enter(); err != nil {
 		return err
 	}
-	v.Store(fn(v.Load()))
-	if uerr := v.lock.Unlock(); uerr != nil {
+	defer v.leave()
+	w := v.seg.u32(v.lock.off)
+	var err error
+	if !mutexTry(w) {
+		_, err = awaitable(ctx, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, mutexLock(ctx, w)
+		})
+		if _, died := err.(*HolderDiedError); err != nil && !died {
+			return err
+		}
+	}
+	p := v.ptr()
+	v.ops.store(p, fn(v.ops.load(p)))
+	if uerr := mutexUnlock(w); uerr != nil {
 		return uerr
 	}
 	return err
@@ -242,50 +255,48 @@ func (a *Array[T]) at(i int) unsafe.Pointer {
 
 // Load returns element i.
 func (a *Array[T]) Load(i int) T {
-	if a.enter() != nil {
-		var z T
+	var z T
+	if !a.quick() {
 		return z
 	}
-	defer a.leave()
-	return a.ops.load(a.at(i))
+	if x := a.ops.load(a.at(i)); a.quickDone() {
+		return x
+	}
+	return z
 }
 
 // Store sets element i.
 func (a *Array[T]) Store(i int, x T) {
-	if a.enter() != nil {
-		return
+	if a.quick() {
+		a.ops.store(a.at(i), x)
 	}
-	defer a.leave()
-	a.ops.store(a.at(i), x)
 }
 
 // Add adds d to element i atomically and returns the new value.
 func (a *Array[T]) Add(i int, d T) T {
-	if a.enter() != nil {
-		var z T
+	var z T
+	if !a.quick() {
 		return z
 	}
-	defer a.leave()
-	return a.ops.add(a.at(i), d)
+	if x := a.ops.add(a.at(i), d); a.quickDone() {
+		return x
+	}
+	return z
 }
 
 // CompareAndSwap sets element i to new if it is old (bit for bit).
 func (a *Array[T]) CompareAndSwap(i int, old, new T) bool {
-	if a.enter() != nil {
-		return false
-	}
-	defer a.leave()
-	return a.ops.cas(a.at(i), old, new)
+	return a.quick() && a.ops.cas(a.at(i), old, new) && a.quickDone()
 }
 
 // Slice returns the elements as a slice over the shared mapping: writes
 // are seen by every process. It is valid until Close in this process
-// (using it after is a crash); it is nil for a closed handle.
+// (after it, the slice no longer shows the shared memory and must not be
+// used); it is nil for a closed handle.
 func (a *Array[T]) Slice() []T {
-	if a.enter() != nil {
+	if a.seg == nil || a.closed() {
 		return nil
 	}
-	defer a.leave()
 	if a.n == 0 {
 		return []T{}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -204,7 +205,17 @@ func (s *segment) release() {
 		delete(segCache, s.id)
 	}
 	segMu.Unlock()
-	shmUnmap(s.mem)
+	if s.kind == kindQueue {
+		queueDetach(s)
+	}
+	// A quick call (handle.quick) may still run on a handle closed
+	// meanwhile: the address range stays mapped, to blank memory, until
+	// the segment is unreachable, and so is every handle that named it.
+	if shmRetire(s.mem) {
+		runtime.AddCleanup(s, shmUnmap, s.mem)
+	} else {
+		shmUnmap(s.mem)
+	}
 	shmClose(s.fd)
 }
 
@@ -214,10 +225,19 @@ func (s *segment) u64(off int) *uint64 { return (*uint64)(unsafe.Pointer(&s.mem[
 func (s *segment) data() []byte        { return s.mem[segData:] }
 
 // handle is what every shared object embeds: its segment, and Close.
+//
+// state counts the calls running on the handle (in units of 2) and has
+// bit 0 set once the handle is closed: a call costs one atomic
+// compare-and-swap on entry and one add on exit, on the handle's own memory (not the segment's,
+// which every handle of the process shares), and the handle's reference
+// to the segment is dropped exactly once, by Close when no call runs, or
+// else by the last call to leave after Close.
 type handle struct {
-	seg    *segment
-	closed atomic.Bool
+	seg   *segment
+	state atomic.Int64
 }
+
+const handleClosed = 1
 
 // enter starts a call on the handle; leave ends it. Between them the
 // mapping stays even if another goroutine closes the handle.
@@ -225,20 +245,70 @@ func (h *handle) enter() error {
 	if h.seg == nil {
 		return errors.New("mp: use of a zero shared object: create it with its New function (or receive it as an argument)")
 	}
-	if h.closed.Load() || !h.seg.acquire() {
-		return ErrHandleClosed
+	for {
+		v := h.state.Load()
+		if v&handleClosed != 0 {
+			// No call starts after Close: the state reaches "closed,
+			// no call" once, and the reference is dropped once.
+			return ErrHandleClosed
+		}
+		if h.state.CompareAndSwap(v, v+2) {
+			return nil
+		}
 	}
-	return nil
 }
 
-func (h *handle) leave() { h.seg.release() }
+func (h *handle) leave() {
+	if h.state.Add(-2) == handleClosed {
+		h.seg.release() // closed, and this was the last call
+	}
+}
+
+// quick starts a short call that takes no reference, for the operations
+// of a word or two (Value's and Array's, a Lock's fast paths), so that
+// they cost no atomic instruction of their own: false if the handle is
+// closed. Such a call asks quickDone after its operation whether a Close
+// ran meanwhile: if so, the operation may have gone to the blank memory
+// that replaces a closed mapping (shmRetire), and the call returns as on
+// a closed handle. A quick call must not stop between two writes that
+// must both happen (a lock taken and released): those take a reference
+// (enter).
+func (h *handle) quick() bool {
+	if quickHook != nil {
+		quickHook(h)
+	}
+	return h.seg != nil && h.state.Load()&handleClosed == 0
+}
+
+// quickDone reports whether a quick call's operation reached the shared
+// memory: false if the handle was closed meanwhile. (A Close sets the
+// flag before it retires the mapping, so an operation that found the
+// blank memory sees the flag after.)
+func (h *handle) quickDone() bool { return h.state.Load()&handleClosed == 0 }
+
+// quickHook, if set (by a test), runs at the start of each quick call.
+var quickHook func(*handle)
+
+// closed reports whether Close was called on the handle.
+func (h *handle) closed() bool { return h.state.Load()&handleClosed != 0 }
 
 // close releases this handle's reference: the mapping goes once calls
-// running in this process return and no other handle of this process
-// names it.
+// running on it return and no other handle of this process names it.
 func (h *handle) close() {
-	if h.seg != nil && !h.closed.Swap(true) {
-		h.seg.release()
+	if h.seg == nil {
+		return
+	}
+	for {
+		v := h.state.Load()
+		if v&handleClosed != 0 {
+			return
+		}
+		if h.state.CompareAndSwap(v, v|handleClosed) {
+			if v == 0 {
+				h.seg.release() // no call running
+			}
+			return
+		}
 	}
 }
 
@@ -250,7 +320,7 @@ func (h *handle) marshal(extra ...uint64) ([]byte, error) {
 	if h.seg == nil {
 		return nil, errors.New("mp: cannot send a zero shared object")
 	}
-	if h.closed.Load() {
+	if h.closed() {
 		return nil, ErrHandleClosed
 	}
 	capture(h.seg)

@@ -49,14 +49,26 @@ func shmOpen(pid, fd int) (int, int, error) {
 }
 
 func shmMap(fd, size int) ([]byte, error) {
-	b, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	p, err := unix.MmapPtr(fd, 0, nil, uintptr(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("mp: mapping %d bytes of shared memory: %w", size, err)
 	}
-	return b, nil
+	return unsafe.Slice((*byte)(p), size), nil
 }
 
-func shmUnmap(b []byte) { _ = unix.Munmap(b) }
+func shmUnmap(b []byte) { _ = unix.MunmapPtr(unsafe.Pointer(unsafe.SliceData(b)), uintptr(len(b))) }
+
+// shmRetire replaces the mapping b, in one step, with private blank
+// memory (zero pages, allocated only if written): a quick call still
+// running on a handle closed meanwhile reads and writes that instead of
+// faulting, or reaching whatever the kernel would map at that address
+// next, and then sees the handle closed. The shared memory is released
+// at once; the blank range with shmUnmap, once nothing can reach it.
+func shmRetire(b []byte) bool {
+	_, err := unix.MmapPtr(-1, 0, unsafe.Pointer(unsafe.SliceData(b)), uintptr(len(b)), unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE)
+	return err == nil
+}
 
 func shmClose(fd int) { _ = unix.Close(fd) }
 

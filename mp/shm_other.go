@@ -19,6 +19,7 @@ func shmCreate(int) (int, error)               { return -1, errShm }
 func shmOpen(int, int) (int, int, error)       { return -1, 0, errShm }
 func shmMap(int, int) ([]byte, error)          { return nil, errShm }
 func shmUnmap([]byte)                          {}
+func shmRetire([]byte) bool                    { return false }
 func shmClose(int)                             {}
 func futexWait(*uint32, uint32, time.Duration) {}
 func futexWake(*uint32, int)                   {}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -214,39 +215,58 @@ func (l *Lock) Lock(ctx context.Context) error {
 	if l.handle == nil {
 		return errZeroLock
 	}
+	if ok, err := l.tryQuick(); ok || err != nil {
+		return err
+	}
+	// The wait holds a reference: the mapping stays while it sleeps.
 	if err := l.enter(); err != nil {
 		return err
 	}
 	defer l.leave()
 	w := l.seg.u32(l.off)
-	if mutexTry(w) {
-		return nil
-	}
 	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, mutexLock(ctx, w)
 	})
 	return err
 }
 
+// tryQuick takes the lock if it is free, as a quick call. A Close that
+// ran meanwhile makes it ErrHandleClosed, whether or not the lock was
+// taken (as when this process closes its handle while holding the lock,
+// the lock then stays held).
+func (l *Lock) tryQuick() (ok bool, err error) {
+	if !l.quick() {
+		return false, ErrHandleClosed
+	}
+	ok = mutexTry(l.seg.u32(l.off))
+	if !l.quickDone() {
+		return false, ErrHandleClosed
+	}
+	return ok, nil
+}
+
 // TryLock acquires the lock if it is free (Python's acquire(False)).
 func (l *Lock) TryLock() bool {
-	if l.handle == nil || l.enter() != nil {
+	if l.handle == nil {
 		return false
 	}
-	defer l.leave()
-	return mutexTry(l.seg.u32(l.off))
+	ok, _ := l.tryQuick()
+	return ok
 }
 
 // Unlock releases the lock; an error if it was not locked.
-func (l *Lock) Unlock() error {
+func (l *Lock) Unlock() (err error) {
 	if l.handle == nil {
 		return errZeroLock
 	}
-	if err := l.enter(); err != nil {
-		return err
+	if !l.quick() {
+		return ErrHandleClosed
 	}
-	defer l.leave()
-	return mutexUnlock(l.seg.u32(l.off))
+	err = mutexUnlock(l.seg.u32(l.off))
+	if !l.quickDone() {
+		return ErrHandleClosed // perhaps released, perhaps not
+	}
+	return err
 }
 
 // Close releases this process's mapping of the lock (other processes keep
@@ -443,4 +463,163 @@ func (e *Event) MarshalBinary() ([]byte, error) { return e.marshal() }
 func (e *Event) UnmarshalBinary(b []byte) error {
 	_, err := e.unmarshal(kindEvent, b, 0)
 	return err
+}
+
+// RLock is Python's multiprocessing.RLock: a lock shared by processes
+// that its owner may take again, and must release as many times.
+//
+// Python's owner is a thread of a process; Go has no thread identity
+// that a goroutine keeps, so the owner here is the handle: the *RLock
+// through which the lock was taken. Lock through the same handle while
+// it holds the lock only counts one level more; Lock through any other
+// handle (another process's, or another one of this process made with
+// NewOwner) waits. Goroutines of one process that must exclude each
+// other each use a handle of their own (NewOwner); goroutines sharing a
+// handle are one owner, as the code of one thread is in Python. A
+// process that dies holding it is reported to the next Lock with a
+// *HolderDiedError, as for Lock.
+type RLock struct {
+	handle
+	token uint32 // this handle's owner identity within its process
+}
+
+// Layout of an RLock's segment: the mutex word (0 or holder pid, as
+// Lock's), the owning handle's token, and the recursion depth; the last
+// two are written only by the holder.
+const (
+	rlockMutex = 0
+	rlockOwner = 4
+	rlockDepth = 8
+)
+
+// newRLockToken returns a random owner identity: random, not counted,
+// so that a token left in the lock by a process that died holding it is
+// unlikely to be one of this process's.
+func newRLockToken() uint32 {
+	for {
+		if t := rand.Uint32(); t != 0 {
+			return t
+		}
+	}
+}
+
+// NewRLock creates an RLock.
+func NewRLock() (*RLock, error) {
+	s, err := newSegment(kindRLock, 64)
+	if err != nil {
+		return nil, err
+	}
+	return &RLock{handle: handle{seg: s}, token: newRLockToken()}, nil
+}
+
+// NewOwner returns another handle of the same lock in this process, with
+// an owner identity of its own: for a goroutine that must wait while the
+// lock is held through r. Close it when done.
+func (r *RLock) NewOwner() (*RLock, error) {
+	b, err := r.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	r2 := &RLock{}
+	if err := r2.UnmarshalBinary(b); err != nil {
+		return nil, err
+	}
+	return r2, nil
+}
+
+// owned reports whether this handle holds the lock.
+func (r *RLock) owned() bool {
+	return atomic.LoadUint32(r.seg.u32(rlockMutex))&lockPidMask == uint32(myPid) &&
+		atomic.LoadUint32(r.seg.u32(rlockOwner)) == r.token
+}
+
+// took records this handle as the owner of the lock it just took.
+func (r *RLock) took() {
+	atomic.StoreUint32(r.seg.u32(rlockOwner), r.token)
+	atomic.StoreUint32(r.seg.u32(rlockDepth), 1)
+}
+
+// Lock takes the lock, or one level more of it if this handle holds it,
+// waiting until it is free or ctx ends. It returns nil, ctx's error (not
+// taken), or a *HolderDiedError: the holder died (whatever its depth),
+// and the caller holds the lock now, at depth 1. In a task of an aio loop
+// only the task waits.
+func (r *RLock) Lock(ctx context.Context) error {
+	if err := r.enter(); err != nil {
+		return err
+	}
+	defer r.leave()
+	if r.owned() {
+		d := r.seg.u32(rlockDepth)
+		if atomic.LoadUint32(d) == math.MaxUint32 {
+			return errors.New("mp: RLock taken 2^32-1 times by one owner without Unlock")
+		}
+		atomic.AddUint32(d, 1)
+		return nil
+	}
+	w := r.seg.u32(rlockMutex)
+	if mutexTry(w) {
+		r.took()
+		return nil
+	}
+	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, mutexLock(ctx, w)
+	})
+	if _, died := err.(*HolderDiedError); err == nil || died {
+		r.took()
+	}
+	return err
+}
+
+// TryLock takes the lock (or one level more, for its owner) if it can
+// without waiting.
+func (r *RLock) TryLock() bool {
+	if r.enter() != nil {
+		return false
+	}
+	defer r.leave()
+	if r.owned() {
+		atomic.AddUint32(r.seg.u32(rlockDepth), 1)
+		return true
+	}
+	if mutexTry(r.seg.u32(rlockMutex)) {
+		r.took()
+		return true
+	}
+	return false
+}
+
+// Unlock releases one level; the last frees the lock. An error if this
+// handle does not hold it (Python's RuntimeError when another thread or
+// process releases an RLock).
+func (r *RLock) Unlock() error {
+	if err := r.enter(); err != nil {
+		return err
+	}
+	defer r.leave()
+	if !r.owned() {
+		return errors.New("mp: Unlock of an RLock that this handle does not hold (an RLock is released by its owner: the handle that took it)")
+	}
+	if atomic.AddUint32(r.seg.u32(rlockDepth), ^uint32(0)) != 0 {
+		return nil
+	}
+	atomic.StoreUint32(r.seg.u32(rlockOwner), 0)
+	return mutexUnlock(r.seg.u32(rlockMutex))
+}
+
+// Close releases this handle's mapping of the lock (the lock itself is
+// not released).
+func (r *RLock) Close() error { r.close(); return nil }
+
+// MarshalBinary encodes the handle for another process.
+func (r *RLock) MarshalBinary() ([]byte, error) { return r.marshal() }
+
+// UnmarshalBinary maps the lock a handle names; the new handle is an
+// owner of its own.
+func (r *RLock) UnmarshalBinary(b []byte) error {
+	if _, err := r.unmarshal(kindRLock, b, 0); err != nil {
+		return err
+	}
+	r.token = newRLockToken()
+	return nil
 }

@@ -28,6 +28,7 @@
 // child processes, this program started again, have them), mp.Main,
 // mp.NewProcess, Process.Start/Join/ExitCode, mp.NewJoinableQueue,
 // Queue.Put/Get/Shutdown, JoinableQueue.TaskDone/Join, mp.ErrQueueShutDown,
+// mp.ConsumerDiedError (what Put and Join return when the consumers died),
 // and mp.NewArray/mp.NewValue for the results (each consumer counts the
 // items it took in a shared Array instead of sending them back). With
 // -end join (the default) the main process waits on JoinableQueue.Join and
@@ -48,7 +49,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/braid-go/braid/mp"
@@ -284,51 +284,42 @@ func pipeline(ctx context.Context, c config) (r result, err error) {
 			return r, err
 		}
 	}
-	// A consumer that dies would leave the producers blocked on a full
-	// queue, or JoinableQueue.Join waiting for a TaskDone that never comes
-	// (as in Python): until the queue is done, a consumer's exit cancels
-	// the waits.
-	watch, stopWatching := context.WithCancelCause(ctx)
-	var watchers sync.WaitGroup
-	for _, p := range consumers {
-		watchers.Add(1)
-		go func() {
-			defer watchers.Done()
-			select {
-			case <-p.Done():
-				stopWatching(fmt.Errorf("%v exited before the queue was done", p))
-			case <-watch.Done():
+	// A consumer that dies does not leave the producers blocked on the
+	// full queue, nor Join waiting for a TaskDone that never comes (as
+	// in Python): Put and Join return an *mp.ConsumerDiedError, which
+	// names the process.
+	named := func(err error) error {
+		var died *mp.ConsumerDiedError
+		if errors.As(err, &died) {
+			for _, p := range consumers {
+				if p.Pid() == died.PID {
+					return fmt.Errorf("%v exited before the queue was done: %w", p, err)
+				}
 			}
-		}()
+		}
+		return err
 	}
-	waitDone := func() error {
-		producers := make([]*mp.Process, c.producers)
-		for i := range producers {
-			arg := ProduceArg{Q: q, Producer: i, Items: c.items}
-			p, err := startProcess(mp.NewProcess(Produce, arg, mp.ProcessName(fmt.Sprintf("producer-%d", i))))
-			if err != nil {
-				return err
-			}
-			producers[i] = p
+	producers := make([]*mp.Process, c.producers)
+	for i := range producers {
+		arg := ProduceArg{Q: q, Producer: i, Items: c.items}
+		if producers[i], err = startProcess(mp.NewProcess(Produce, arg, mp.ProcessName(fmt.Sprintf("producer-%d", i)))); err != nil {
+			return r, err
 		}
-		for _, p := range producers {
-			if err := join(watch, p); err != nil {
-				return err
-			}
-		}
-		if c.end == "join" {
-			return q.Join(watch) // every item put was TaskDone
-		}
-		return nil
 	}
-	err = waitDone()
-	stopWatching(nil)
-	watchers.Wait()
-	if err != nil {
-		if cause := context.Cause(watch); cause != nil && cause != err && !errors.Is(cause, context.Canceled) {
-			err = fmt.Errorf("%w (%v)", cause, err)
+	for _, p := range producers {
+		if err = join(ctx, p); err != nil {
+			// A producer fails when its Put finds the consumers dead:
+			// the queue says which one.
+			if qerr := q.Join(ctx); qerr != nil {
+				err = fmt.Errorf("%w (%w)", named(qerr), err)
+			}
+			return r, err
 		}
-		return r, err
+	}
+	if c.end == "join" {
+		if err = q.Join(ctx); err != nil { // every item put was TaskDone
+			return r, named(err)
+		}
 	}
 	switch c.end {
 	case "join":

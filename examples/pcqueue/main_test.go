@@ -99,7 +99,8 @@ func TestPCQueueConsumerDies(t *testing.T) {
 	for _, maxsize := range []int{0, 2} { // Join waits; a producer waits on the full queue
 		c := config{producers: 2, consumers: 1, items: 20, rounds: 1, maxsize: maxsize, end: "join", consume: crashAfter}
 		_, err := pipeline(context.Background(), c)
-		if err == nil || !strings.Contains(err.Error(), `name="consumer-0"`) || !strings.Contains(err.Error(), "exited before the queue was done") {
+		var died *mp.ConsumerDiedError
+		if err == nil || !errors.As(err, &died) || !strings.Contains(err.Error(), `name="consumer-0"`) || !strings.Contains(err.Error(), "exited before the queue was done") {
 			t.Errorf("maxsize %d: err = %v; want the consumer's exit named", maxsize, err)
 		}
 	}
