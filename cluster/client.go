@@ -173,14 +173,16 @@ func (c *Client) start(ctx context.Context, urls []string) error {
 		Description:       "results of one braid cluster client",
 		FilterSubject:     c.names.resultPrefix + c.id + ".>",
 		AckPolicy:         jetstream.AckExplicitPolicy,
-		AckWait:           30 * time.Second,
+		// Short: a result the server sent just before it stopped is sent
+		// again this soon after it is back (a duplicate is dropped).
+		AckWait:           5 * time.Second,
 		InactiveThreshold: c.cfg.resultTTL,
 		MaxAckPending:     100_000,
 	})
 	if err != nil {
 		return fmt.Errorf("cluster: result consumer: %w", err)
 	}
-	c.results, err = cons.Consume(c.onResult, jetstream.PullMaxMessages(1024),
+	c.results, err = cons.Consume(c.onResult, jetstream.PullMaxMessages(1024), jetstream.PullExpiry(5*time.Second),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 				c.cfg.logger.Debug("cluster: result consumer", "err", err)

@@ -80,10 +80,26 @@ var (
 		}
 		return "ok", nil
 	})
+	// Gate announces itself, then returns "released" once the test opens
+	// the Release FIFO.
+	Gate = mp.Register("ctest.gate", func(ctx context.Context, g gate) (string, error) {
+		announce(g.Ready)
+		f, err := os.Open(g.Release)
+		if err != nil {
+			return "", err
+		}
+		f.Close()
+		return "released", nil
+	})
 	// Slow takes about ms milliseconds of work.
 	Slow = mp.Register("ctest.slow", func(ctx context.Context, ms int) (int, error) {
 		time.Sleep(time.Duration(ms) * time.Millisecond) // the work being simulated
 		return ms, nil
+	})
+	// KillWorker SIGKILLs the cluster worker running it.
+	KillWorker = mp.Register("ctest.killworker", func(ctx context.Context, _ int) (int, error) {
+		syscall.Kill(os.Getppid(), syscall.SIGKILL)
+		select {}
 	})
 	Fib = mp.Register("ctest.fib", func(ctx context.Context, n int) (int, error) {
 		return fib(n), nil
@@ -97,6 +113,20 @@ var (
 		return mp.Register("ctest.missing", func(ctx context.Context, x int) (int, error) { return x, nil })
 	}()
 )
+
+type gate struct {
+	Ready, Release string
+}
+
+// release opens a gate's Release FIFO.
+func release(t testing.TB, fifo string) {
+	t.Helper()
+	f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
 
 type hold struct {
 	FIFO, Marker string
@@ -230,7 +260,7 @@ func (w *workers) stop() {
 		c.Process.Signal(syscall.SIGTERM)
 		select {
 		case err := <-w.errs[i]:
-			if err != nil {
+			if err != nil && !killedBySignal(err) {
 				w.t.Errorf("worker %d: %v", c.Process.Pid, err)
 			}
 		case <-time.After(60 * time.Second):

@@ -68,7 +68,9 @@ func (w *worker) register(stop <-chan struct{}, done chan<- struct{}) {
 			b, _ := json.Marshal(WorkerInfo{Name: w.name, Host: host, PID: os.Getpid(), Concurrency: w.cfg.concurrency,
 				Running: w.nRun.Load(), Done: w.nDone.Load(), Failed: w.nFail.Load(), HandedBack: w.nHanded.Load(),
 				Started: w.started, Seen: time.Now()})
-			kv.Put(ctx, w.name, b)
+			if _, err := kv.Put(ctx, w.name, b); err != nil {
+				kv = nil // the bucket is gone (a server restarted): make it again
+			}
 		}
 		cancel()
 		select {

@@ -137,7 +137,7 @@ func Serve(ctx context.Context, opts ...Option) error {
 	regStop := make(chan struct{})
 	go w.register(regStop, regDone)
 
-	it, err := cons.Messages(jetstream.PullMaxMessages(max(1, cfg.prefetch)))
+	it, err := cons.Messages(jetstream.PullMaxMessages(max(1, cfg.prefetch)), jetstream.PullExpiry(2*time.Second))
 	if err != nil {
 		w.pool.Close()
 		close(regStop)
