@@ -169,10 +169,10 @@ func (c *Client) start(ctx context.Context, urls []string) error {
 		c.subs = append(c.subs, s)
 	}
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.names.resultStream, jetstream.ConsumerConfig{
-		Durable:           "client-" + c.id,
-		Description:       "results of one braid cluster client",
-		FilterSubject:     c.names.resultPrefix + c.id + ".>",
-		AckPolicy:         jetstream.AckExplicitPolicy,
+		Durable:       "client-" + c.id,
+		Description:   "results of one braid cluster client",
+		FilterSubject: c.names.resultPrefix + c.id + ".>",
+		AckPolicy:     jetstream.AckExplicitPolicy,
 		// Short: a result the server sent just before it stopped is sent
 		// again this soon after it is back (a duplicate is dropped).
 		AckWait:           5 * time.Second,
