@@ -31,8 +31,7 @@ type Client struct {
 	js    jetstream.JetStream
 	tasks jetstream.Stream
 
-	results jetstream.ConsumeContext
-	subs    []*nats.Subscription
+	subs []*nats.Subscription
 
 	objOnce sync.Once
 	obj     jetstream.ObjectStore
@@ -156,40 +155,21 @@ func (c *Client) start(ctx context.Context, urls []string) error {
 	if err != nil {
 		return err
 	}
-	// Subscriptions first, then the result consumer: nothing is published
-	// before New returns.
 	for subj, h := range map[string]nats.MsgHandler{
-		c.names.statePrefix + c.id: c.onState,
-		c.names.advisory():         c.onAdvisory,
+		c.names.resultPrefix + c.id: c.onResult,
+		c.names.statePrefix + c.id:  c.onState,
+		c.names.advisory():          c.onAdvisory,
 	} {
 		s, err := nc.Subscribe(subj, h)
 		if err != nil {
 			return fmt.Errorf("cluster: subscribe %s: %w", subj, err)
 		}
+		// Results must not be dropped for a slow handler: no limit.
+		s.SetPendingLimits(-1, -1)
 		c.subs = append(c.subs, s)
 	}
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.names.resultStream, jetstream.ConsumerConfig{
-		Durable:       "client-" + c.id,
-		Description:   "results of one braid cluster client",
-		FilterSubject: c.names.resultPrefix + c.id + ".>",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		// Short: a result the server sent just before it stopped is sent
-		// again this soon after it is back (a duplicate is dropped).
-		AckWait:           5 * time.Second,
-		InactiveThreshold: c.cfg.resultTTL,
-		MaxAckPending:     100_000,
-	})
-	if err != nil {
-		return fmt.Errorf("cluster: result consumer: %w", err)
-	}
-	c.results, err = cons.Consume(c.onResult, jetstream.PullMaxMessages(1024), jetstream.PullExpiry(5*time.Second),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-				c.cfg.logger.Debug("cluster: result consumer", "err", err)
-			}
-		}))
-	if err != nil {
-		return fmt.Errorf("cluster: consume results: %w", err)
+	if err := nc.Flush(); err != nil {
+		return fmt.Errorf("cluster: %w", err)
 	}
 	return nil
 }
@@ -347,20 +327,21 @@ func (c *Client) maybeTeardownLocked() {
 	}
 }
 
-// onResult completes a task with its result message.
-func (c *Client) onResult(msg jetstream.Msg) {
-	h := msg.Headers()
+// onResult completes a task with its result message, and answers the
+// worker, which then acknowledges the task.
+func (c *Client) onResult(msg *nats.Msg) {
+	h := msg.Header
 	id := h.Get(hdrTask)
 	c.mu.Lock()
 	t := c.pending[id]
 	c.mu.Unlock()
 	if t == nil {
-		msg.Ack() // a duplicate, or a task already cancelled
+		msg.Respond(nil) // a duplicate, or a task already cancelled
 		return
 	}
 	worker := h.Get(hdrWorker)
 	attempts, _ := strconv.Atoi(h.Get(hdrAttempt))
-	data := msg.Data()
+	data := msg.Data
 	var err error
 	if name := h.Get(hdrObject); name != "" {
 		data, err = c.fetchObject(name)
@@ -371,7 +352,7 @@ func (c *Client) onResult(msg jetstream.Msg) {
 	c.mu.Lock()
 	if c.pending[id] != t {
 		c.mu.Unlock()
-		msg.Ack()
+		msg.Respond(nil)
 		return
 	}
 	t.state.Worker = worker
@@ -390,7 +371,7 @@ func (c *Client) onResult(msg jetstream.Msg) {
 	if started || t.job.Start() {
 		t.job.CompleteRemote(data, err)
 	}
-	msg.Ack()
+	msg.Respond(nil)
 }
 
 func (c *Client) fetchObject(name string) ([]byte, error) {
@@ -607,17 +588,8 @@ func (c *Client) Close() error {
 func (c *Client) Done() <-chan struct{} { return c.finished }
 
 func (c *Client) teardown() {
-	if c.results != nil {
-		c.results.Stop()
-		<-c.results.Closed()
-	}
 	for _, s := range c.subs {
 		s.Unsubscribe()
-	}
-	if c.js != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		c.js.DeleteConsumer(ctx, c.names.resultStream, "client-"+c.id)
-		cancel()
 	}
 	if c.nc != nil {
 		c.nc.Close()

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -65,11 +66,25 @@ func TestMalformedMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
+	got := make(chan *nats.Msg, 1)
+	sub, err := nc.Subscribe("braid.result.tester", func(m *nats.Msg) {
+		m.Respond(nil)
+		select {
+		case got <- m:
+		default:
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
 	for _, m := range []*nats.Msg{
 		{Subject: "braid.task", Data: []byte("no headers at all")},
 		{Subject: "braid.task", Header: nats.Header{"Nats-Msg-Id": {"x.y"}, "Braid-Fn": {"ctest.square"}, "Braid-Client": {"c"}}},
 		{Subject: "braid.task", Header: nats.Header{"Nats-Msg-Id": {"id1"}, "Braid-Fn": {"ctest.square"}, "Braid-Client": {"c"}, "Braid-Deadline": {"soon"}}},
-		{Subject: "braid.task", Header: nats.Header{"Nats-Msg-Id": {"id2"}, "Braid-Fn": {"ctest.square"}, "Braid-Client": {"c"}}, Data: []byte{0xff, 0xfe}},
+		// Well formed, with an argument that is not CBOR: its "client",
+		// the subscription below, gets a decode error.
+		{Subject: "braid.task", Header: nats.Header{"Nats-Msg-Id": {"id2"}, "Braid-Fn": {"ctest.square"}, "Braid-Client": {"tester"}}, Data: []byte{0xff, 0xfe}},
 	} {
 		if err := nc.PublishMsg(m); err != nil {
 			t.Fatal(err)
@@ -83,12 +98,13 @@ func TestMalformedMessage(t *testing.T) {
 			t.Fatalf("after malformed messages: %d, %v", r, err)
 		}
 	}
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Stored != 0 {
-		t.Fatalf("%d messages left in the task stream", st.Stored)
+	select {
+	case m := <-got:
+		if m.Header.Get("Braid-Status") != "error" || !strings.Contains(string(m.Data), `"kind":"remote"`) {
+			t.Fatalf("result of a bad argument: %v %s", m.Header, m.Data)
+		}
+	case <-ctx.Done():
+		t.Fatal("no result for the task with a bad argument")
 	}
 	if _, err := cluster.Status(ctx); err != cluster.ErrNoURL {
 		t.Fatalf("Status without URL: %v", err)

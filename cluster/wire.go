@@ -25,12 +25,12 @@ import (
 //	Braid-Client    the submitting client's ID
 //	Braid-Deadline  the caller's deadline, Unix ns (absent: none)
 //
-// A result is a message on <ns>.result.<client>.<task> in the stream
-// <ns>_results, read by the client's own durable consumer; headers
-// Braid-Task, Braid-Worker, Braid-Attempt, Braid-Status ("ok" or "error"),
-// Braid-Object (the result is in the object store under that name), and
-// Nats-Msg-Id "r.<task>" so that a task run twice stores one result.
-// Body: the encoded result, or an error as JSON (wireErr).
+// A result is a core NATS request on <ns>.result.<client>, answered by
+// the client once it has taken the result; the worker acknowledges the
+// task only then (see docs/CLUSTER.md for why results are not stored in
+// a stream). Headers Braid-Task, Braid-Worker, Braid-Attempt, Braid-Status
+// ("ok" or "error"), Braid-Object (the result is in the object store under
+// that name). Body: the encoded result, or an error as JSON (wireErr).
 //
 // While a task runs, its worker publishes a state event (core NATS, not
 // stored) on <ns>.state.<client>: Braid-Task, Braid-Worker, Braid-Attempt.
@@ -58,9 +58,8 @@ const (
 type names struct {
 	ns            string
 	taskStream    string
-	resultStream  string
 	taskSubject   string
-	resultPrefix  string // + <client>.<task>
+	resultPrefix  string // + <client>
 	statePrefix   string // + <client>
 	cancelSubject string
 	workersBucket string
@@ -71,7 +70,6 @@ func newNames(ns string) names {
 	return names{
 		ns:            ns,
 		taskStream:    ns + "_tasks",
-		resultStream:  ns + "_results",
 		taskSubject:   ns + ".task",
 		resultPrefix:  ns + ".result.",
 		statePrefix:   ns + ".state.",
@@ -85,8 +83,8 @@ func (n names) advisory() string {
 	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + n.taskStream + "." + consumerName
 }
 
-// ensureStreams creates the task stream, its worker consumer and the result
-// stream if they do not exist, and checks them if they do (clients and
+// ensureStreams creates the task stream and its worker consumer if they do
+// not exist, and checks them if they do (clients and
 // workers both call it; the first one sets the limits).
 func ensureStreams(ctx context.Context, js jetstream.JetStream, n names, cfg *config) (jetstream.Stream, jetstream.Consumer, error) {
 	tasks, err := js.CreateStream(ctx, jetstream.StreamConfig{
@@ -124,18 +122,6 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, n names, cfg *co
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("cluster: worker consumer of %s: %w", n.taskStream, err)
-	}
-	_, err = js.CreateStream(ctx, jetstream.StreamConfig{
-		Name:        n.resultStream,
-		Description: "braid cluster results, one subject per client",
-		Subjects:    []string{n.resultPrefix + ">"},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		MaxAge:      cfg.resultTTL,
-		Duplicates:  2 * time.Minute,
-	})
-	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		return nil, nil, fmt.Errorf("cluster: result stream %s: %w", n.resultStream, err)
 	}
 	return tasks, cons, nil
 }

@@ -385,25 +385,37 @@ func (w *worker) backoff(attempt int) time.Duration {
 	return w.cfg.backoff[min(attempt-1, len(w.cfg.backoff)-1)]
 }
 
-// fail publishes err as the task's result (the caller acks or terms).
+// fail offers err as the task's result once, not waiting for a client
+// that does not answer (the caller acks or terms the task).
 func (w *worker) fail(msg jetstream.Msg, cid, id string, attempt int, err error) {
-	w.send(cid, id, attempt, statusError, encodeErr(err, attempt))
+	w.send(cid, id, attempt, statusError, encodeErr(err, attempt), 0)
 }
 
 // publish sends the result and then acknowledges the task; if the result
 // cannot be stored, the task is handed back.
 func (w *worker) publish(msg jetstream.Msg, cid, id string, attempt int, status string, body []byte) {
-	if err := w.send(cid, id, attempt, status, body); err != nil {
-		w.cfg.logger.Warn("cluster: cannot store a task's result; handing the task back", "worker", w.name, "task", id, "err", err)
+	if err := w.send(cid, id, attempt, status, body, resultPatience); err != nil {
+		if errors.Is(err, nats.ErrNoResponders) {
+			// Its client is gone: nobody will ever take the result.
+			w.cfg.logger.Warn("cluster: a task's client is gone; dropping the task", "worker", w.name, "task", id, "client", cid, "err", err)
+			msg.TermWithReason("client gone")
+			return
+		}
+		w.cfg.logger.Warn("cluster: the client did not take a task's result; handing the task back", "worker", w.name, "task", id, "err", err)
 		msg.Nak()
 		return
 	}
 	msg.Ack()
 }
 
-func (w *worker) send(cid, id string, attempt int, status string, body []byte) error {
-	m := nats.NewMsg(w.names.resultPrefix + cid + "." + id)
-	m.Header.Set(hdrMsgID, "r."+id)
+// resultPatience is how long a worker keeps offering a result to a client
+// that does not answer (reconnecting after a server restart, or gone).
+const resultPatience = 60 * time.Second
+
+// send offers a result to its client until the client answers, for up to
+// patience (a client with no subscription, for up to a sixth of it).
+func (w *worker) send(cid, id string, attempt int, status string, body []byte, patience time.Duration) error {
+	m := nats.NewMsg(w.names.resultPrefix + cid)
 	m.Header.Set(hdrTask, id)
 	m.Header.Set(hdrWorker, w.name)
 	m.Header.Set(hdrAttempt, strconv.Itoa(attempt))
@@ -423,15 +435,21 @@ func (w *worker) send(cid, id string, attempt int, status string, body []byte) e
 		body = nil
 	}
 	m.Data = body
-	var err error
-	for try := 0; try < 50; try++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err = w.js.PublishMsg(ctx, m)
-		cancel()
+	start := time.Now()
+	delay := 20 * time.Millisecond
+	for {
+		_, err := w.nc.RequestMsg(m, 5*time.Second)
 		if err == nil {
 			return nil
 		}
-		time.Sleep(100 * time.Millisecond) // a retry delay, not synchronisation
+		limit := patience
+		if errors.Is(err, nats.ErrNoResponders) {
+			limit /= 6
+		}
+		if time.Since(start) >= limit {
+			return fmt.Errorf("client %s did not take the result within %v: %w", cid, time.Since(start).Round(time.Millisecond), err)
+		}
+		time.Sleep(delay) // a retry delay, not synchronisation
+		delay = min(2*delay, time.Second)
 	}
-	return err
 }
