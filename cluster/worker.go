@@ -54,6 +54,15 @@ func TaskID(ctx context.Context) string {
 	return id
 }
 
+// stateDelay is how long a task runs before its worker tells the client.
+const stateDelay = 2 * time.Millisecond
+
+// held is a task the worker runs or has queued in its pool.
+type held struct {
+	msg    jetstream.Msg
+	cancel context.CancelCauseFunc
+}
+
 // errDrain stops the tasks of a worker whose drain timed out: they go
 // back to the queue.
 var errDrain = errors.New("cluster: the worker is stopping")
@@ -70,7 +79,7 @@ type worker struct {
 	runCancel context.CancelCauseFunc
 
 	mu        sync.Mutex
-	running   map[string]context.CancelCauseFunc
+	running   map[string]*held
 	cancelled map[string]time.Time
 
 	wg             sync.WaitGroup
@@ -100,7 +109,7 @@ func Serve(ctx context.Context, opts ...Option) error {
 		return ErrNoURL
 	}
 	w := &worker{cfg: cfg, names: newNames(cfg.namespace), name: cfg.workerName,
-		running: map[string]context.CancelCauseFunc{}, cancelled: map[string]time.Time{}, started: time.Now()}
+		running: map[string]*held{}, cancelled: map[string]time.Time{}, started: time.Now()}
 	if w.name == "" {
 		host, _ := os.Hostname()
 		w.name = sanitize(host) + "-" + strconv.Itoa(os.Getpid())
@@ -136,6 +145,9 @@ func Serve(ctx context.Context, opts ...Option) error {
 	regDone := make(chan struct{})
 	regStop := make(chan struct{})
 	go w.register(regStop, regDone)
+	hbDone := make(chan struct{})
+	go w.progress(regStop, hbDone)
+	defer func() { <-hbDone }()
 
 	it, err := cons.Messages(jetstream.PullMaxMessages(max(1, cfg.prefetch)), jetstream.PullExpiry(2*time.Second))
 	if err != nil {
@@ -219,8 +231,8 @@ func (w *worker) onCancel(m *nats.Msg) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if cancel := w.running[id]; cancel != nil {
-		cancel(context.Canceled)
+	if h := w.running[id]; h != nil {
+		h.cancel(context.Canceled)
 		return
 	}
 	now := time.Now()
@@ -299,7 +311,7 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 	w.mu.Lock()
 	_, dead := w.cancelled[id]
 	if !dead {
-		w.running[id] = cancel
+		w.running[id] = &held{msg: msg, cancel: cancel}
 	}
 	w.mu.Unlock()
 	if dead {
@@ -311,31 +323,20 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 		delete(w.running, id)
 		w.mu.Unlock()
 	}()
-	st := nats.NewMsg(w.names.statePrefix + cid)
-	st.Header.Set(hdrTask, id)
-	st.Header.Set(hdrWorker, w.name)
-	st.Header.Set(hdrAttempt, strconv.Itoa(attempt))
-	w.nc.PublishMsg(st)
+	// The running state goes to the client only for a task still running
+	// after stateDelay: a short task's result says the same, one message
+	// fewer.
+	stateTimer := time.AfterFunc(stateDelay, func() {
+		st := nats.NewMsg(w.names.statePrefix + cid)
+		st.Header.Set(hdrTask, id)
+		st.Header.Set(hdrWorker, w.name)
+		st.Header.Set(hdrAttempt, strconv.Itoa(attempt))
+		w.nc.PublishMsg(st)
+	})
 
 	w.nRun.Add(1)
-	hbStop := make(chan struct{})
-	hbDone := make(chan struct{})
-	go func() {
-		defer close(hbDone)
-		t := time.NewTicker(w.heartbeat())
-		defer t.Stop()
-		for {
-			select {
-			case <-hbStop:
-				return
-			case <-t.C:
-				msg.InProgress()
-			}
-		}
-	}()
 	out, err := w.run(ctx, id, fn, msg.Data())
-	close(hbStop)
-	<-hbDone
+	stateTimer.Stop()
 	w.nRun.Add(-1)
 	rel()
 
@@ -368,6 +369,31 @@ func (w *worker) run(ctx context.Context, id, fn string, payload []byte) (runOut
 		return runOut{}, err
 	}
 	return fut.Result(context.Background())
+}
+
+// progress tells the server, every third of the ack wait, that the tasks
+// the worker holds are in progress, until stop closes.
+func (w *worker) progress(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(w.heartbeat())
+	defer t.Stop()
+	var msgs []jetstream.Msg
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		msgs = msgs[:0]
+		w.mu.Lock()
+		for _, h := range w.running {
+			msgs = append(msgs, h.msg)
+		}
+		w.mu.Unlock()
+		for _, m := range msgs {
+			m.InProgress()
+		}
+	}
 }
 
 func (w *worker) heartbeat() time.Duration {
