@@ -110,3 +110,18 @@ func TestMalformedMessage(t *testing.T) {
 		t.Fatalf("Status without URL: %v", err)
 	}
 }
+
+func TestStatusListsWorkers(t *testing.T) {
+	c, w := newClient(t, 1)
+	ctx := context.Background()
+	if _, err := Square.Call(ctx, c, 2); err != nil {
+		t.Fatal(err)
+	}
+	st, err := cluster.Status(ctx, cluster.WithURLs(c.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Workers) != 1 || st.Workers[0].PID != w.pids()[0] || st.Workers[0].Concurrency != 2 {
+		t.Fatalf("status: %+v", st)
+	}
+}

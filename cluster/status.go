@@ -51,28 +51,34 @@ func workersBucket(ctx context.Context, js jetstream.JetStream, n names) (jetstr
 	return kv, nil
 }
 
-// register keeps the worker's entry fresh until stop closes, then deletes
-// it.
-func (w *worker) register(stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
+// register writes the worker's entry once (before the worker takes a
+// task, so that a worker that ran a task is listed).
+func (w *worker) register(kv jetstream.KeyValue) jetstream.KeyValue {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if kv == nil {
+		kv, _ = workersBucket(ctx, w.js, w.names)
+		if kv == nil {
+			return nil
+		}
+	}
 	host, _ := os.Hostname()
-	var kv jetstream.KeyValue
+	b, _ := json.Marshal(WorkerInfo{Name: w.name, Host: host, PID: os.Getpid(), Concurrency: w.cfg.concurrency,
+		Running: w.nRun.Load(), Done: w.nDone.Load(), Failed: w.nFail.Load(), HandedBack: w.nHanded.Load(),
+		Started: w.started, Seen: time.Now()})
+	if _, err := kv.Put(ctx, w.name, b); err != nil {
+		return nil // the bucket is gone (a server restarted): make it again next time
+	}
+	return kv
+}
+
+// keepRegistered rewrites the worker's entry every registryEvery until
+// stop closes, then deletes it.
+func (w *worker) keepRegistered(kv jetstream.KeyValue, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	t := time.NewTicker(registryEvery)
 	defer t.Stop()
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if kv == nil {
-			kv, _ = workersBucket(ctx, w.js, w.names)
-		}
-		if kv != nil {
-			b, _ := json.Marshal(WorkerInfo{Name: w.name, Host: host, PID: os.Getpid(), Concurrency: w.cfg.concurrency,
-				Running: w.nRun.Load(), Done: w.nDone.Load(), Failed: w.nFail.Load(), HandedBack: w.nHanded.Load(),
-				Started: w.started, Seen: time.Now()})
-			if _, err := kv.Put(ctx, w.name, b); err != nil {
-				kv = nil // the bucket is gone (a server restarted): make it again
-			}
-		}
-		cancel()
 		select {
 		case <-stop:
 			if kv != nil {
@@ -82,6 +88,7 @@ func (w *worker) register(stop <-chan struct{}, done chan<- struct{}) {
 			}
 			return
 		case <-t.C:
+			kv = w.register(kv)
 		}
 	}
 }

@@ -144,7 +144,7 @@ func Serve(ctx context.Context, opts ...Option) error {
 	defer sub.Unsubscribe()
 	regDone := make(chan struct{})
 	regStop := make(chan struct{})
-	go w.register(regStop, regDone)
+	go w.keepRegistered(w.register(nil), regStop, regDone)
 	hbDone := make(chan struct{})
 	go w.progress(regStop, hbDone)
 	defer func() { <-hbDone }()
