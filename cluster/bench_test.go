@@ -3,7 +3,6 @@ package cluster_test
 import (
 	"context"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -64,6 +63,26 @@ func BenchmarkClusterThroughput(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tasks/s")
+}
+
+// BenchmarkClusterMapThroughput: b.N trivial items through Map in chunks
+// of 100 (one task per chunk), the way to send many small items.
+func BenchmarkClusterMapThroughput(b *testing.B) {
+	c, _ := benchCluster(b, []string{"--prefetch", "8"})
+	ctx := context.Background()
+	b.ResetTimer()
+	start := time.Now()
+	i := 0
+	for r, err := range Inc.Map(ctx, c, func(yield func(int) bool) {
+		for j := 0; j < b.N && yield(j); j++ {
+		}
+	}, futures.WithChunkSize(100)) {
+		if err != nil || r != i+1 {
+			b.Fatalf("item %d: %d, %v", i, r, err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "items/s")
 }
 
 // BenchmarkClusterRoundTrip: one trivial task at a time, submit to result.
@@ -192,5 +211,3 @@ func BenchmarkClusterKilled(b *testing.B) {
 	}
 	b.ReportMetric(after.Seconds()/float64(b.N), "secs-after-kill")
 }
-
-var _ = sort.Ints
