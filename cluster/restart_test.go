@@ -85,11 +85,14 @@ func TestServerRestartMidBatch(t *testing.T) {
 }
 
 // A task whose every delivery kills its worker fails with the max
-// deliveries error once they run out.
+// deliveries error once they run out. The server raises the advisory when
+// it would deliver the task again, to a worker that asks for tasks: of 3
+// workers, 2 die and the third asks.
 func TestMaxDeliveries(t *testing.T) {
 	c, w := newClient(t, 0, cluster.WithAckWait(time.Second), cluster.WithMaxDeliver(2))
-	w.add(c.URL(), nil)
-	w.add(c.URL(), nil)
+	for i := 0; i < 3; i++ {
+		w.add(c.URL(), nil)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	_, err := KillWorker.Call(ctx, c, 0)
