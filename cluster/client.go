@@ -147,7 +147,10 @@ func (c *Client) start(ctx context.Context, urls []string) error {
 		return err
 	}
 	c.nc = nc
-	c.js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	// A publish lost with a connection (a server restart) gets no
+	// acknowledgement: after 10 s it is published again, under the same
+	// message ID.
+	c.js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}

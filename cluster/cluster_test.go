@@ -3,6 +3,8 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -139,38 +141,69 @@ func TestWorkerKilledMidTask(t *testing.T) {
 
 func TestCancelKillsRemoteTask(t *testing.T) {
 	c, _ := newClient(t, 1)
-	for _, how := range []string{"cancel", "deadline"} {
-		t.Run(how, func(t *testing.T) {
+	t.Run("cancel", func(t *testing.T) {
+		fifo := newFIFO(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		f, err := Block.Submit(ctx, c, fifo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, proc := readAnnounce(t, fifo)
+		cancel()
+		if _, err := f.Result(context.Background()); !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want an error matching context.Canceled", err)
+		}
+		waitGone(t, proc, 60*time.Second)
+	})
+	t.Run("deadline", func(t *testing.T) {
+		// The deadline must be reached while the task runs, not before it
+		// starts on a loaded machine: when the task did not start in time,
+		// try again with a longer one.
+		for d := time.Second; ; d *= 2 {
 			fifo := newFIFO(t)
-			var ctx context.Context
-			var cancel context.CancelFunc
-			if how == "cancel" {
-				ctx, cancel = context.WithCancel(context.Background())
-			} else {
-				// The deadline is far enough for the task to start on a
-				// loaded machine, and reached while it blocks.
-				ctx, cancel = context.WithTimeout(context.Background(), 3*time.Second)
-			}
-			defer cancel()
+			ctx, cancel := context.WithTimeout(context.Background(), d)
 			f, err := Block.Submit(ctx, c, fifo)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, proc := readAnnounce(t, fifo)
-			if how == "cancel" {
-				cancel()
+			r, err := os.OpenFile(fifo, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
 			}
+			started := make(chan int, 1)
+			go func() {
+				var w, p int
+				if _, err := fmt.Fscan(r, &w, &p); err == nil {
+					started <- p
+				}
+			}()
 			_, err = f.Result(context.Background())
-			want := context.Canceled
-			if how == "deadline" {
-				want = context.DeadlineExceeded
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("got %v, want an error matching context.DeadlineExceeded", err)
 			}
-			if !errors.Is(err, want) {
-				t.Fatalf("got %v, want an error matching %v", err, want)
+			var te *cluster.TaskError
+			if !errors.As(err, &te) {
+				// Failed before it ran: its worker will not run it.
+				r.Close() // ends the reading goroutine
+				if d > time.Minute {
+					t.Fatal("the task never started before its deadline")
+				}
+				continue
 			}
-			waitGone(t, proc, 60*time.Second)
-		})
-	}
+			// It was running: its process is killed.
+			select {
+			case proc := <-started:
+				r.Close()
+				waitGone(t, proc, 60*time.Second)
+			case <-time.After(60 * time.Second):
+				r.Close()
+				t.Fatal("the running task never announced itself")
+			}
+			return
+		}
+	})
 	// The worker goes on with other tasks.
 	if r, err := Square.Call(context.Background(), c, 7); err != nil || r != 49 {
 		t.Fatalf("after the kills: %d, %v", r, err)
