@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nats-io/nkeys"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -262,5 +264,50 @@ func TestUnregisteredFunction(t *testing.T) {
 	t.Log(err)
 	if r, err := Square.Call(ctx, c, 3); err != nil || r != 9 {
 		t.Fatalf("after: %d, %v", r, err)
+	}
+}
+
+func TestNKeyAndTokenCredentials(t *testing.T) {
+	dir := t.TempDir()
+	seedFile := func(name string) string {
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed, _ := kp.Seed()
+		path := dir + "/" + name + ".nk"
+		if err := os.WriteFile(path, seed, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good, bad := seedFile("good"), seedFile("bad")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		name      string
+		server    cluster.Option
+		good, bad cluster.Option
+	}{
+		{"nkey", cluster.WithNKeySeedFile(good), cluster.WithNKeySeedFile(good), cluster.WithNKeySeedFile(bad)},
+		{"token", cluster.WithToken("t0ken"), cluster.WithToken("t0ken"), cluster.WithToken("nope")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := cluster.StartServer(tc.server)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Shutdown()
+			if _, err := cluster.New(ctx, cluster.WithURLs(srv.URL()), tc.bad); err == nil || !strings.Contains(err.Error(), "refused the credentials") {
+				t.Fatalf("wrong %s: %v", tc.name, err)
+			}
+			c, err := cluster.New(ctx, cluster.WithURLs(srv.URL()), tc.good)
+			if err != nil {
+				t.Fatalf("right %s: %v", tc.name, err)
+			}
+			if err := c.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -66,12 +66,12 @@ func TestMalformedMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	got := make(chan *nats.Msg, 1)
+	got := make(chan *nats.Msg, 2)
 	sub, err := nc.Subscribe("braid.result.tester", func(m *nats.Msg) {
 		m.Respond(nil)
 		select {
 		case got <- m:
-		default:
+		default: // an offer repeated
 		}
 	})
 	if err != nil {
@@ -82,6 +82,8 @@ func TestMalformedMessage(t *testing.T) {
 		{Subject: "braid.task", Data: []byte("no headers at all")},
 		{Subject: "braid.task", Header: nats.Header{"Nats-Msg-Id": {"x.y"}, "Braid-Fn": {"ctest.square"}, "Braid-Client": {"c"}}},
 		{Subject: "braid.task", Header: nats.Header{"Nats-Msg-Id": {"id1"}, "Braid-Fn": {"ctest.square"}, "Braid-Client": {"c"}, "Braid-Deadline": {"soon"}}},
+		// Over the worker's payload limit (1 MiB), under the server's.
+		{Subject: "braid.task", Header: nats.Header{"Nats-Msg-Id": {"id3"}, "Braid-Fn": {"ctest.square"}, "Braid-Client": {"tester"}}, Data: make([]byte, 1<<20+1)},
 		// Well formed, with an argument that is not CBOR: its "client",
 		// the subscription below, gets a decode error.
 		{Subject: "braid.task", Header: nats.Header{"Nats-Msg-Id": {"id2"}, "Braid-Fn": {"ctest.square"}, "Braid-Client": {"tester"}}, Data: []byte{0xff, 0xfe}},
@@ -98,13 +100,22 @@ func TestMalformedMessage(t *testing.T) {
 			t.Fatalf("after malformed messages: %d, %v", r, err)
 		}
 	}
-	select {
-	case m := <-got:
-		if m.Header.Get("Braid-Status") != "error" || !strings.Contains(string(m.Data), `"kind":"remote"`) {
-			t.Fatalf("result of a bad argument: %v %s", m.Header, m.Data)
+	for range 2 {
+		select {
+		case m := <-got:
+			switch m.Header.Get("Braid-Task") {
+			case "id2":
+				if m.Header.Get("Braid-Status") != "error" || !strings.Contains(string(m.Data), `"kind":"remote"`) {
+					t.Fatalf("result of a bad argument: %v %s", m.Header, m.Data)
+				}
+			case "id3":
+				if !strings.Contains(string(m.Data), "too-large") {
+					t.Fatalf("result of an oversized task: %v %s", m.Header, m.Data)
+				}
+			}
+		case <-ctx.Done():
+			t.Fatal("no result for the task with a bad argument or the oversized one")
 		}
-	case <-ctx.Done():
-		t.Fatal("no result for the task with a bad argument")
 	}
 	if _, err := cluster.Status(ctx); err != cluster.ErrNoURL {
 		t.Fatalf("Status without URL: %v", err)
