@@ -300,8 +300,9 @@ func WithConcurrency(n int) Option {
 
 // WithPrefetch is how many tasks a worker takes beyond those it runs, to
 // keep its processes busy between tasks (Serve; default: the concurrency).
-// Use 0 for long CPU-bound tasks, so that an idle worker is not left
-// waiting while another holds tasks it has not started.
+// A task taken ahead starts as soon as the previous one ends; use 0 when
+// tasks are long and uneven, so that an idle worker is not left waiting
+// while another holds a task it has not started.
 func WithPrefetch(n int) Option {
 	return func(c *config) {
 		if n < 0 {
