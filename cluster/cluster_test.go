@@ -311,3 +311,32 @@ func TestNKeyAndTokenCredentials(t *testing.T) {
 		})
 	}
 }
+
+// A task whose pool process crashes is handed back with the back-off
+// delay and runs again; on its last delivery the crash is its error.
+func TestCrashedProcessRetried(t *testing.T) {
+	c, _ := newClient(t, 1, cluster.WithBackoff(200*time.Millisecond, 400*time.Millisecond), cluster.WithMaxDeliver(3))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	marker := t.TempDir() + "/marker"
+	r, err := CrashOnce.Call(ctx, c, marker)
+	if err != nil || r != "ok" {
+		t.Fatalf("%q, %v", r, err)
+	}
+	var st cluster.TaskState
+	for _, s := range c.Tasks() {
+		if s.Function == "ctest.crashonce" {
+			st = s
+		}
+	}
+	if st.Attempts != 2 || st.Status != cluster.Done {
+		t.Fatalf("state %+v, want done after 2 attempts", st)
+	}
+	// Always crashing: the last delivery reports the *mp.WorkerError.
+	_, err = Exit.Call(ctx, c, 5)
+	var we *mp.WorkerError
+	if !errors.As(err, &we) || we.ExitCode != 5 || we.Attempts != 3 || we.Function != "ctest.exit" {
+		t.Fatalf("got %v (%T), want a *mp.WorkerError with exit code 5 after 3 attempts", err, err)
+	}
+	t.Log(err)
+}

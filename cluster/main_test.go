@@ -90,6 +90,20 @@ var (
 		time.Sleep(time.Duration(ms) * time.Millisecond) // the work being simulated
 		return ms, nil
 	})
+	// CrashOnce ends its pool process the first time it runs for a marker
+	// (it creates the marker), and returns "ok" the next.
+	CrashOnce = mp.Register("ctest.crashonce", func(ctx context.Context, marker string) (string, error) {
+		if _, err := os.Stat(marker); err != nil {
+			os.WriteFile(marker, nil, 0o600)
+			os.Exit(3)
+		}
+		return "ok", nil
+	})
+	// Exit ends its pool process with a code.
+	Exit = mp.Register("ctest.exit", func(ctx context.Context, code int) (int, error) {
+		os.Exit(code)
+		return 0, nil
+	})
 	// KillWorker SIGKILLs the cluster worker running it.
 	KillWorker = mp.Register("ctest.killworker", func(ctx context.Context, _ int) (int, error) {
 		syscall.Kill(os.Getppid(), syscall.SIGKILL)

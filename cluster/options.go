@@ -205,8 +205,9 @@ func WithPort(port int) Option {
 // WithMaxDeliver is how many times a task is delivered to workers before it
 // fails with an error matching ErrMaxDeliveries (default 5). A task is
 // delivered again when its worker dies, stops sending progress, or its
-// process pool worker crashed. Applies where the streams are created (New,
-// Serve); the first to create them sets them.
+// process pool worker crashed. Like WithAckWait and WithBackoff, it is a
+// setting of the workers' consumer, made by the first New or Serve that
+// creates it (usually the client); workers follow the consumer's values.
 func WithMaxDeliver(n int) Option {
 	return func(c *config) {
 		if n < 1 {
@@ -221,6 +222,7 @@ func WithMaxDeliver(n int) Option {
 // holding a task before it delivers the task to another (default 30 s).
 // Workers send progress every third of it while a task runs, so it bounds
 // how soon a dead worker's task runs elsewhere, not how long a task may run.
+// A setting of the consumer, as WithMaxDeliver.
 func WithAckWait(d time.Duration) Option {
 	return func(c *config) {
 		if d < 100*time.Millisecond {
@@ -234,7 +236,8 @@ func WithAckWait(d time.Duration) Option {
 // WithBackoff sets the delays before the 1st, 2nd, ... redelivery of a task
 // whose worker went silent, instead of WithAckWait's single delay (the last
 // one repeats). Workers also hand a task back with these delays after its
-// pool worker crashed.
+// pool worker crashed. A setting of the consumer, as WithMaxDeliver; NATS
+// needs WithMaxDeliver above the number of delays.
 func WithBackoff(delays ...time.Duration) Option {
 	return func(c *config) {
 		for _, d := range delays {

@@ -129,6 +129,18 @@ func Serve(ctx context.Context, opts ...Option) error {
 	if err != nil {
 		return err
 	}
+	// The consumer's limits are the cluster's, whoever created it: the
+	// progress interval follows its ack wait, the hand-backs its back-off,
+	// and the last delivery is its max deliver.
+	if ci := cons.CachedInfo(); ci != nil {
+		if ci.Config.AckWait > 0 {
+			cfg.ackWait = ci.Config.AckWait
+		}
+		if ci.Config.MaxDeliver > 0 {
+			cfg.maxDeliver = ci.Config.MaxDeliver
+		}
+		cfg.backoff = ci.Config.BackOff
+	}
 	popts := append([]mp.Option{mp.WithMaxWorkers(cfg.concurrency), mp.WithName("cluster worker " + w.name)}, cfg.poolOpts...)
 	w.pool, err = mp.NewPool(popts...)
 	if err != nil {
@@ -368,7 +380,20 @@ func (w *worker) run(ctx context.Context, id, fn string, payload []byte) (runOut
 	if err != nil {
 		return runOut{}, err
 	}
-	return fut.Result(context.Background())
+	out, err := fut.Result(context.Background())
+	// The pool ran braid.cluster.run: name the task's function instead.
+	var we *mp.WorkerError
+	var ke *mp.KilledError
+	var me *mp.MemoryError
+	switch {
+	case errors.As(err, &we):
+		we.Function = fn
+	case errors.As(err, &ke):
+		ke.Function = fn
+	case errors.As(err, &me):
+		me.Function = fn
+	}
+	return out, err
 }
 
 // progress tells the server, every third of the ack wait, that the tasks
