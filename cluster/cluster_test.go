@@ -139,6 +139,9 @@ func TestWorkerKilledMidTask(t *testing.T) {
 	if st.Attempts < 2 {
 		t.Fatalf("held task: %d attempts, want >= 2 (%+v)", st.Attempts, st)
 	}
+	if strings.HasSuffix(st.Worker, fmt.Sprintf("-%d", wpid)) {
+		t.Fatalf("held task completed on the killed worker %d: %+v", wpid, st)
+	}
 }
 
 func TestCancelKillsRemoteTask(t *testing.T) {
