@@ -24,10 +24,8 @@ const WorkerFlag = "--braid-worker"
 // Main serves tasks as a cluster worker (Serve) until SIGTERM or SIGINT,
 // drains, and exits the process; otherwise it returns at once. Credentials
 // come from the environment, never the command line (which other users of
-// the machine can read): BRAID_CLUSTER_USER and BRAID_CLUSTER_PASSWORD,
-// BRAID_CLUSTER_TOKEN, BRAID_CLUSTER_NKEY_SEED (a seed file) or
-// BRAID_CLUSTER_CREDS (a credentials file). opts are passed to Serve, for
-// example WithTLS or WithPoolOptions.
+// the machine can read), see EnvOptions. opts are passed to Serve, for
+// example WithPoolOptions.
 func Main(opts ...Option) {
 	mp.Main()
 	if len(os.Args) < 2 || !strings.HasPrefix(os.Args[1], WorkerFlag) {
@@ -58,16 +56,12 @@ func workerMain(args []string, opts []Option) int {
 	if *name != "" {
 		o = append(o, WithWorkerName(*name))
 	}
-	switch {
-	case os.Getenv("BRAID_CLUSTER_USER") != "":
-		o = append(o, WithUserPassword(os.Getenv("BRAID_CLUSTER_USER"), os.Getenv("BRAID_CLUSTER_PASSWORD")))
-	case os.Getenv("BRAID_CLUSTER_TOKEN") != "":
-		o = append(o, WithToken(os.Getenv("BRAID_CLUSTER_TOKEN")))
-	case os.Getenv("BRAID_CLUSTER_NKEY_SEED") != "":
-		o = append(o, WithNKeySeedFile(os.Getenv("BRAID_CLUSTER_NKEY_SEED")))
-	case os.Getenv("BRAID_CLUSTER_CREDS") != "":
-		o = append(o, WithCredentialsFile(os.Getenv("BRAID_CLUSTER_CREDS")))
+	env, err := EnvOptions()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "braid worker: %v\n", err)
+		return 2
 	}
+	o = append(o, env...)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := Serve(ctx, append(o, opts...)...); err != nil {

@@ -8,8 +8,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"math/big"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -74,7 +76,31 @@ func TestTLSCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatalf("with the certificate: %v", err)
 	}
+	// A worker given the same files through the environment serves.
+	dir := t.TempDir()
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	for name, b := range map[string][]byte{"ca.pem": certPEM, "cert.pem": certPEM, "key.pem": keyPEM} {
+		if err := os.WriteFile(dir+"/"+name, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"BRAID_CLUSTER_TLS_CA=" + dir + "/ca.pem", "BRAID_CLUSTER_TLS_CERT=" + dir + "/cert.pem", "BRAID_CLUSTER_TLS_KEY=" + dir + "/key.pem"}
+	w := startWorkers(t, srv.URL(), 1, env)
+	if r, err := Square.Call(ctx, c, 6); err != nil || r != 36 {
+		t.Fatalf("over TLS: %d, %v", r, err)
+	}
+	w.stop()
 	if err := c.Shutdown(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// EnvOptions refuses half a key pair.
+	t.Setenv("BRAID_CLUSTER_TLS_CERT", dir+"/cert.pem")
+	if _, err := cluster.EnvOptions(); err == nil {
+		t.Fatal("EnvOptions accepted a certificate without its key")
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,9 +43,11 @@ func newClusterStatusCmd(stdout io.Writer) *cobra.Command {
 the depth of its task queue: tasks queued, in flight (taken by a worker and
 not yet acknowledged), redelivered.
 
-Credentials come from the environment, as for workers: BRAID_CLUSTER_USER and
-BRAID_CLUSTER_PASSWORD, BRAID_CLUSTER_TOKEN, BRAID_CLUSTER_NKEY_SEED (a seed
-file) or BRAID_CLUSTER_CREDS (a credentials file).
+Credentials and TLS come from the environment, as for workers:
+BRAID_CLUSTER_USER and BRAID_CLUSTER_PASSWORD, BRAID_CLUSTER_TOKEN,
+BRAID_CLUSTER_NKEY_SEED (a seed file) or BRAID_CLUSTER_CREDS (a credentials
+file); BRAID_CLUSTER_TLS_CA (the CA file of the server's certificate),
+BRAID_CLUSTER_TLS_CERT and BRAID_CLUSTER_TLS_KEY (a client certificate).
 
 Exit codes: 0 success, 1 the server could not be reached or read, 2 bad
 command line.`,
@@ -56,16 +57,11 @@ command line.`,
 				return usageError{errors.New("--server is required, e.g. --server nats://127.0.0.1:4222")}
 			}
 			opts := []cluster.Option{cluster.WithURLs(strings.Split(server, ",")...), cluster.WithNamespace(namespace)}
-			switch {
-			case os.Getenv("BRAID_CLUSTER_USER") != "":
-				opts = append(opts, cluster.WithUserPassword(os.Getenv("BRAID_CLUSTER_USER"), os.Getenv("BRAID_CLUSTER_PASSWORD")))
-			case os.Getenv("BRAID_CLUSTER_TOKEN") != "":
-				opts = append(opts, cluster.WithToken(os.Getenv("BRAID_CLUSTER_TOKEN")))
-			case os.Getenv("BRAID_CLUSTER_NKEY_SEED") != "":
-				opts = append(opts, cluster.WithNKeySeedFile(os.Getenv("BRAID_CLUSTER_NKEY_SEED")))
-			case os.Getenv("BRAID_CLUSTER_CREDS") != "":
-				opts = append(opts, cluster.WithCredentialsFile(os.Getenv("BRAID_CLUSTER_CREDS")))
+			env, err := cluster.EnvOptions()
+			if err != nil {
+				return usageError{err}
 			}
+			opts = append(opts, env...)
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
 			st, err := cluster.Status(ctx, opts...)
