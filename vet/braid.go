@@ -19,6 +19,7 @@ const (
 	aioPath     = "github.com/braid-go/braid/aio"
 	futuresPath = "github.com/braid-go/braid/futures"
 	mpPath      = "github.com/braid-go/braid/mp"
+	clusterPath = "github.com/braid-go/braid/cluster"
 )
 
 // callee returns the function or method a call statically calls (the

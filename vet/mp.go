@@ -176,8 +176,9 @@ is where a worker serves tasks (and never returns). It must be the first
 statement of main, the Go counterpart of Python's
 if __name__ == "__main__": guard: code before it runs again in every worker
 (flags parsed, files opened, servers started), and a program that never
-calls it cannot start a pool (NewPool fails). The suggested fix inserts
-mp.Main() at the top of main.`
+calls it cannot start a pool (NewPool fails). cluster.Main, which calls
+mp.Main first, counts as the call. The suggested fix inserts mp.Main() at
+the top of main.`
 
 // MPMain reports a main function of a program that imports mp and does
 // not call mp.Main as its first statement.
@@ -258,6 +259,12 @@ func importedPackage(pkg *types.Package, path string) *types.Package {
 	return nil
 }
 
+// isMainFunc reports whether fn is mp.Main, or cluster.Main, which calls
+// mp.Main first.
+func isMainFunc(fn *types.Func) bool {
+	return isFunc(fn, mpPath, "Main") || isFunc(fn, clusterPath, "Main")
+}
+
 func checkMain(pass *analysis.Pass, f *ast.File, fd *ast.FuncDecl, via string) {
 	isMainCall := func(s ast.Stmt) *ast.CallExpr {
 		es, ok := s.(*ast.ExprStmt)
@@ -265,7 +272,7 @@ func checkMain(pass *analysis.Pass, f *ast.File, fd *ast.FuncDecl, via string) {
 			return nil
 		}
 		call, ok := ast.Unparen(es.X).(*ast.CallExpr)
-		if ok && isFunc(callee(pass.TypesInfo, call), mpPath, "Main") {
+		if ok && isMainFunc(callee(pass.TypesInfo, call)) {
 			return call
 		}
 		return nil
@@ -275,7 +282,7 @@ func checkMain(pass *analysis.Pass, f *ast.File, fd *ast.FuncDecl, via string) {
 	}
 	var late *ast.CallExpr
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		if call, ok := n.(*ast.CallExpr); ok && late == nil && isFunc(callee(pass.TypesInfo, call), mpPath, "Main") {
+		if call, ok := n.(*ast.CallExpr); ok && late == nil && isMainFunc(callee(pass.TypesInfo, call)) {
 			late = call
 		}
 		return late == nil

@@ -4,6 +4,7 @@
 //	braid bench [flags] [WORKLOAD...]   the articles' experiment, or named workloads
 //	braid profile [flags] -- COMMAND    measure a command: CPU-bound, I/O-bound or mixed
 //	braid vet [go vet flags] [PKGS]     report concurrency red flags in Go code
+//	braid cluster status --server URL   a cluster's workers and queue depth
 //	braid version                       the version of braid and of Go
 //	braid help [COMMAND]                help
 //	braid completion SHELL              a shell completion script
@@ -125,7 +126,7 @@ concurrent.futures) to Go. This command measures which model fits which work on 
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newBenchCmd(stdout, stderr), newProfileCmd(), newVetCmd(), newVersionCmd(stdout))
+	root.AddCommand(newBenchCmd(stdout, stderr), newProfileCmd(), newVetCmd(), newClusterCmd(stdout), newVersionCmd(stdout))
 	return root
 }
 

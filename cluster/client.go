@@ -1,0 +1,609 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/braid-go/braid/futures"
+	"github.com/braid-go/braid/mp"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// Client submits tasks to the workers of a cluster and completes their
+// futures with the results. It is a futures.Executor: mp's typed
+// Func.Submit, Call and Map run registered functions on it, as on an
+// mp.Pool, and futures.Wait and AsCompleted wait for them. All methods are
+// safe from any goroutine.
+type Client struct {
+	cfg   *config
+	names names
+	id    string
+	srv   *Server // the embedded server, owned by the client
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	tasks jetstream.Stream
+
+	subs []*nats.Subscription
+
+	objOnce sync.Once
+	obj     jetstream.ObjectStore
+	objErr  error
+
+	mu       sync.Mutex
+	pending  map[string]*task
+	bySeq    map[uint64]*task
+	history  map[string]TaskState
+	order    []string // history's keys, oldest first
+	shut     bool
+	tearing  bool
+	finished chan struct{}
+}
+
+// TaskStatus is where a task is.
+type TaskStatus int
+
+const (
+	// Queued: published to the task stream, no worker has reported it.
+	Queued TaskStatus = iota
+	// Running: a worker reported that it started the task.
+	Running
+	// Done: the task completed with a result.
+	Done
+	// Failed: the task completed with an error.
+	Failed
+	// Cancelled: the caller's context ended, or Close cancelled it.
+	Cancelled
+)
+
+// String returns the lower-case name of s.
+func (s TaskStatus) String() string {
+	switch s {
+	case Queued:
+		return "queued"
+	case Running:
+		return "running"
+	case Done:
+		return "done"
+	case Failed:
+		return "failed"
+	case Cancelled:
+		return "cancelled"
+	}
+	return "TaskStatus(" + strconv.Itoa(int(s)) + ")"
+}
+
+// TaskState is a snapshot of one task, from the client's view.
+type TaskState struct {
+	// ID is the task ID, which the function sees as TaskID(ctx).
+	ID string
+	// Function is the registered function ("name#map" for a Map chunk).
+	Function string
+	// Status is where the task is.
+	Status TaskStatus
+	// Worker is the last worker that reported running it.
+	Worker string
+	// Attempts is how many deliveries of the task workers reported.
+	Attempts int
+	// Err is the task's error when it Failed or was Cancelled.
+	Err error
+	// Submitted, Started (last start reported) and Finished times.
+	Submitted, Started, Finished time.Time
+}
+
+type task struct {
+	id      string
+	job     futures.RemoteJob
+	fn      string
+	seq     uint64
+	started bool
+	state   TaskState
+	stop    func() bool
+}
+
+// historySize bounds the finished tasks kept for Task and Tasks.
+const historySize = 10000
+
+// New returns a client of the cluster at the URLs of WithURLs, or, without
+// them, of an embedded NATS server it starts in this process (JetStream
+// on, on 127.0.0.1 at a free port, file store in WithStoreDir or a
+// temporary directory) and stops at Shutdown: workers (Serve, Main) then
+// connect to URL(). It creates the task and result streams if they are
+// missing. ctx bounds the set-up only.
+func New(ctx context.Context, opts ...Option) (*Client, error) {
+	cfg, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, names: newNames(cfg.namespace), id: nuid.Next(),
+		pending: map[string]*task{}, bySeq: map[uint64]*task{}, history: map[string]TaskState{},
+		finished: make(chan struct{})}
+	urls := cfg.urls
+	if len(urls) == 0 {
+		srv, err := startServer(cfg)
+		if err != nil {
+			return nil, err
+		}
+		c.srv = srv
+		urls = []string{srv.URL()}
+	}
+	if err := c.start(ctx, urls); err != nil {
+		c.teardown()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Client) start(ctx context.Context, urls []string) error {
+	nc, err := connect(c.cfg, urls, "braid-client-"+c.id)
+	if err != nil {
+		return err
+	}
+	c.nc = nc
+	// A publish lost with a connection (a server restart) gets no
+	// acknowledgement: after 10 s it is published again, under the same
+	// message ID.
+	c.js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(10*time.Second))
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	c.tasks, _, err = ensureStreams(ctx, c.js, c.names, c.cfg)
+	if err != nil {
+		return err
+	}
+	for subj, h := range map[string]nats.MsgHandler{
+		c.names.resultPrefix + c.id: c.onResult,
+		c.names.statePrefix + c.id:  c.onState,
+		c.names.advisory():          c.onAdvisory,
+	} {
+		s, err := nc.Subscribe(subj, h)
+		if err != nil {
+			return fmt.Errorf("cluster: subscribe %s: %w", subj, err)
+		}
+		// Results must not be dropped for a slow handler: no limit.
+		s.SetPendingLimits(-1, -1)
+		c.subs = append(c.subs, s)
+	}
+	if err := nc.Flush(); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	return nil
+}
+
+// ID returns the client's ID, part of its result and state subjects.
+func (c *Client) ID() string { return c.id }
+
+// URL returns the URL workers connect to: the embedded server's, or the
+// first of WithURLs.
+func (c *Client) URL() string {
+	if c.srv != nil {
+		return c.srv.URL()
+	}
+	return c.cfg.urls[0]
+}
+
+// Server returns the embedded server, nil when the client connected to
+// WithURLs.
+func (c *Client) Server() *Server { return c.srv }
+
+// Execute publishes a futures.RemoteJob (a job of mp's Func.Submit or
+// Func.Map) as a task. A job that is a Go closure gets an error matching
+// mp.ErrNotRemote; an argument over the payload limit one matching
+// ErrTooLarge; after Shutdown or Close, futures.ErrShutdown. A job whose
+// context already ended fails with the context's error.
+func (c *Client) Execute(job futures.Job) error {
+	if job == nil {
+		return errors.New("cluster: nil job")
+	}
+	rj, ok := job.(futures.RemoteJob)
+	if !ok {
+		return fmt.Errorf("%w (cluster.Client runs registered functions on other machines)", mp.ErrNotRemote)
+	}
+	fn, payload := rj.Function(), rj.Payload()
+	if !validFn(fn) {
+		return fmt.Errorf("cluster: bad function name %q", fn)
+	}
+	if payload == nil {
+		return fmt.Errorf("%w: job for %q has no payload", mp.ErrEncode, fn)
+	}
+	if len(payload) > c.cfg.maxPayload {
+		return fmt.Errorf("%w: the argument of %s is %d bytes encoded, over the cluster's payload limit of %d (cluster.WithPayloadLimit, and the servers' max_payload); pass a reference (a path, a key) instead of the data", ErrTooLarge, fn, len(payload), c.cfg.maxPayload)
+	}
+	ctx := job.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	t := &task{id: nuid.Next(), job: rj, fn: fn}
+	t.state = TaskState{ID: t.id, Function: fn, Status: Queued, Submitted: time.Now()}
+	c.mu.Lock()
+	if c.shut {
+		c.mu.Unlock()
+		return futures.ErrShutdown
+	}
+	if ctx.Err() != nil {
+		c.mu.Unlock()
+		job.Fail(context.Cause(ctx))
+		return nil
+	}
+	c.pending[t.id] = t
+	c.mu.Unlock()
+
+	m := nats.NewMsg(c.names.taskSubject)
+	m.Header.Set(hdrMsgID, t.id)
+	m.Header.Set(hdrFn, fn)
+	m.Header.Set(hdrClient, c.id)
+	if d, ok := ctx.Deadline(); ok {
+		m.Header.Set(hdrDeadline, strconv.FormatInt(d.UnixNano(), 10))
+	}
+	m.Data = payload
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { c.contextDone(t, ctx) })
+		c.mu.Lock()
+		t.stop = stop
+		c.mu.Unlock()
+	}
+	// The first publish is tried here, so that a full pipeline blocks
+	// the submitter (back pressure); retries go on in the background.
+	f, err := c.js.PublishMsgAsync(m)
+	if err != nil {
+		go c.republish(t, m, err)
+		return nil
+	}
+	go c.awaitAck(t, m, f)
+	return nil
+}
+
+// awaitAck records the task's stream sequence, or publishes it again (the
+// same message ID: the stream drops a duplicate) until the stream has it.
+func (c *Client) awaitAck(t *task, m *nats.Msg, f jetstream.PubAckFuture) {
+	select {
+	case ack := <-f.Ok():
+		c.mu.Lock()
+		if c.pending[t.id] == t {
+			t.seq = ack.Sequence
+			c.bySeq[ack.Sequence] = t
+		}
+		c.mu.Unlock()
+	case err := <-f.Err():
+		c.republish(t, m, err)
+	}
+}
+
+func (c *Client) republish(t *task, m *nats.Msg, err error) {
+	delay := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		c.mu.Lock()
+		live := c.pending[t.id] == t
+		c.mu.Unlock()
+		if !live {
+			return
+		}
+		if attempt%20 == 0 {
+			c.cfg.logger.Warn("cluster: publishing a task again", "task", t.id, "fn", t.fn, "attempt", attempt, "err", err)
+		}
+		time.Sleep(delay) // a retry delay, not synchronisation
+		delay = min(2*delay, time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var ack *jetstream.PubAck
+		ack, err = c.js.PublishMsg(ctx, m)
+		cancel()
+		if err == nil {
+			c.mu.Lock()
+			if c.pending[t.id] == t {
+				t.seq = ack.Sequence
+				c.bySeq[ack.Sequence] = t
+			}
+			c.mu.Unlock()
+			return
+		}
+	}
+}
+
+// finishLocked removes t from the pending tasks and records its final
+// state; the caller completes the job after unlocking.
+func (c *Client) finishLocked(t *task, st TaskStatus, err error) {
+	delete(c.pending, t.id)
+	if t.seq != 0 {
+		delete(c.bySeq, t.seq)
+	}
+	t.state.Status, t.state.Err, t.state.Finished = st, err, time.Now()
+	c.history[t.id] = t.state
+	c.order = append(c.order, t.id)
+	if len(c.order) > historySize {
+		delete(c.history, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.maybeTeardownLocked()
+}
+
+func (c *Client) maybeTeardownLocked() {
+	if c.shut && len(c.pending) == 0 && !c.tearing {
+		c.tearing = true
+		go c.teardown()
+	}
+}
+
+// onResult completes a task with its result message, and answers the
+// worker, which then acknowledges the task.
+func (c *Client) onResult(msg *nats.Msg) {
+	h := msg.Header
+	id := h.Get(hdrTask)
+	c.mu.Lock()
+	t := c.pending[id]
+	c.mu.Unlock()
+	if t == nil {
+		msg.Respond(nil) // a duplicate, or a task already cancelled
+		return
+	}
+	worker := h.Get(hdrWorker)
+	attempts, _ := strconv.Atoi(h.Get(hdrAttempt))
+	data := msg.Data
+	var err error
+	if name := h.Get(hdrObject); name != "" {
+		data, err = c.fetchObject(name)
+	}
+	if err == nil && h.Get(hdrStatus) != statusOK {
+		err = decodeErr(data, id, t.fn, worker, attempts)
+	}
+	c.mu.Lock()
+	if c.pending[id] != t {
+		c.mu.Unlock()
+		msg.Respond(nil)
+		return
+	}
+	t.state.Worker = worker
+	t.state.Attempts = max(t.state.Attempts, attempts)
+	st := Done
+	if err != nil {
+		st = Failed
+	}
+	c.finishLocked(t, st, err)
+	started := t.started
+	t.started = true
+	c.mu.Unlock()
+	if t.stop != nil {
+		t.stop()
+	}
+	if started || t.job.Start() {
+		t.job.CompleteRemote(data, err)
+	}
+	msg.Respond(nil)
+}
+
+func (c *Client) fetchObject(name string) ([]byte, error) {
+	obj, err := c.objects()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, err := obj.GetBytes(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: cannot fetch the result object %s: %w", name, err)
+	}
+	obj.Delete(ctx, name)
+	return b, nil
+}
+
+func (c *Client) objects() (jetstream.ObjectStore, error) {
+	c.objOnce.Do(func() { c.obj, c.objErr = openObjects(c.js, c.names, c.cfg) })
+	return c.obj, c.objErr
+}
+
+func openObjects(js jetstream.JetStream, n names, cfg *config) (jetstream.ObjectStore, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	obj, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      n.objectBucket,
+		Description: "braid cluster results over the payload limit",
+		TTL:         cfg.resultTTL,
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: object store %s: %w", n.objectBucket, err)
+	}
+	return obj, nil
+}
+
+// onState records that a worker started a task.
+func (c *Client) onState(m *nats.Msg) {
+	id := m.Header.Get(hdrTask)
+	attempt, _ := strconv.Atoi(m.Header.Get(hdrAttempt))
+	c.mu.Lock()
+	t := c.pending[id]
+	if t == nil {
+		c.mu.Unlock()
+		return
+	}
+	t.state.Status = Running
+	t.state.Worker = m.Header.Get(hdrWorker)
+	t.state.Attempts = max(t.state.Attempts, attempt)
+	t.state.Started = time.Now()
+	first := !t.started
+	t.started = true
+	c.mu.Unlock()
+	if first && !t.job.Start() {
+		// Cancelled through its future, or a Map that stopped early.
+		c.nc.Publish(c.names.cancelSubject, []byte(id))
+		c.mu.Lock()
+		if c.pending[id] == t {
+			c.finishLocked(t, Cancelled, futures.ErrCancelled)
+		}
+		c.mu.Unlock()
+		if t.stop != nil {
+			t.stop()
+		}
+	}
+}
+
+type maxDeliverAdvisory struct {
+	Stream     string `json:"stream"`
+	Consumer   string `json:"consumer"`
+	StreamSeq  uint64 `json:"stream_seq"`
+	Deliveries int    `json:"deliveries"`
+}
+
+// onAdvisory fails a task whose deliveries ran out.
+func (c *Client) onAdvisory(m *nats.Msg) {
+	var a maxDeliverAdvisory
+	if err := json.Unmarshal(m.Data, &a); err != nil {
+		return
+	}
+	c.mu.Lock()
+	t := c.bySeq[a.StreamSeq]
+	if t == nil {
+		c.mu.Unlock()
+		return // another client's task
+	}
+	err := &TaskError{TaskID: t.id, Function: t.fn, Worker: t.state.Worker, Attempts: a.Deliveries, err: ErrMaxDeliveries,
+		Reason: fmt.Sprintf("delivered %d times (the consumer's max deliver) without completing: each time its worker died, went silent past the ack wait, or its process crashed", a.Deliveries)}
+	t.state.Attempts = a.Deliveries
+	c.finishLocked(t, Failed, err)
+	c.mu.Unlock()
+	c.deleteTask(a.StreamSeq)
+	if t.stop != nil {
+		t.stop()
+	}
+	t.job.Fail(err)
+}
+
+func (c *Client) deleteTask(seq uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.tasks.DeleteMsg(ctx, seq)
+}
+
+// contextDone fails a task whose context ended and tells the workers, so
+// that the one running it kills its process.
+func (c *Client) contextDone(t *task, ctx context.Context) {
+	c.mu.Lock()
+	if c.pending[t.id] != t {
+		c.mu.Unlock()
+		return
+	}
+	cause := context.Cause(ctx)
+	var err error
+	if t.state.Status == Running {
+		err = &TaskError{TaskID: t.id, Function: t.fn, Worker: t.state.Worker, Attempts: t.state.Attempts, err: cause,
+			Reason: fmt.Sprintf("%v while running; its worker kills the process running it", cause)}
+	} else {
+		err = cause
+	}
+	seq := t.seq
+	c.finishLocked(t, Cancelled, err)
+	c.mu.Unlock()
+	c.nc.Publish(c.names.cancelSubject, []byte(t.id))
+	if seq != 0 {
+		go c.deleteTask(seq)
+	}
+	t.job.Fail(err)
+}
+
+// Task returns the state of a task submitted by this client (the last
+// 10,000 finished ones are kept).
+func (c *Client) Task(id string) (TaskState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.pending[id]; t != nil {
+		return t.state, true
+	}
+	st, ok := c.history[id]
+	return st, ok
+}
+
+// Tasks returns the states of the tasks pending, then of the last finished
+// ones.
+func (c *Client) Tasks() []TaskState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]TaskState, 0, len(c.pending)+len(c.order))
+	for _, t := range c.pending {
+		out = append(out, t.state)
+	}
+	for _, id := range c.order {
+		out = append(out, c.history[id])
+	}
+	return out
+}
+
+// Pending returns the number of tasks submitted and not finished.
+func (c *Client) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending)
+}
+
+// Shutdown stops accepting tasks and waits until every submitted task has
+// completed, then closes the connection and stops the embedded server; or
+// until ctx ends: then tasks go on and the error wraps ctx's error.
+func (c *Client) Shutdown(ctx context.Context) error {
+	c.mu.Lock()
+	c.shut = true
+	c.maybeTeardownLocked()
+	c.mu.Unlock()
+	select {
+	case <-c.finished:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cluster: shutdown: %d tasks still pending: %w", c.Pending(), ctx.Err())
+	}
+}
+
+// Close stops accepting tasks and cancels those no worker has started
+// (they are deleted from the stream); running tasks run to their end. It
+// does not wait: Shutdown does. The client lets go of its connection and
+// embedded server once the running tasks are done.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	c.shut = true
+	var queued []*task
+	for _, t := range c.pending {
+		if t.state.Status == Queued {
+			queued = append(queued, t)
+		}
+	}
+	for _, t := range queued {
+		c.finishLocked(t, Cancelled, futures.ErrCancelled)
+	}
+	c.maybeTeardownLocked()
+	c.mu.Unlock()
+	for _, t := range queued {
+		if t.stop != nil {
+			t.stop()
+		}
+		c.nc.Publish(c.names.cancelSubject, []byte(t.id))
+		if t.seq != 0 {
+			c.deleteTask(t.seq)
+		}
+		futures.CancelJob(t.job)
+	}
+	return nil
+}
+
+// Done returns a channel closed when the client has shut down.
+func (c *Client) Done() <-chan struct{} { return c.finished }
+
+func (c *Client) teardown() {
+	for _, s := range c.subs {
+		s.Unsubscribe()
+	}
+	if c.nc != nil {
+		c.nc.Close()
+	}
+	if c.srv != nil {
+		c.srv.Shutdown()
+	}
+	close(c.finished)
+}
+
+// String names the client and its server.
+func (c *Client) String() string {
+	return "cluster.Client(" + c.id + " at " + strings.Join(append([]string(nil), c.URL()), ",") + ")"
+}
