@@ -406,10 +406,19 @@ func (q *Queue[T]) commitPut(ring []byte, e *encItem) error {
 	binary.LittleEndian.PutUint32(e.pre[4:], uint32(n))
 	writeRing(ring, tail, e.pre[:e.npre])
 	writeRing(ring, tail+uint64(e.npre), e.body)
-	// Stores in order, and the unlock's exchange makes them visible
-	// before signal looks for sleepers.
-	storeRelease(q.seg.u64(qPut), n+1)                                      // before the tail: a TaskDone never outruns it
-	storeRelease(q.seg.u64(qTail), tail+uint64(e.npre)+uint64(len(e.body))) // the publication
+	// Atomic stores, though only the holder of the producers' lock
+	// writes these words: the goroutines of this process that read them
+	// hold the consumers' lock or none, so that only an atomic store
+	// orders the copy above before the tail for them under Go's memory
+	// model (a consumer whose atomic load sees the tail sees the item),
+	// and the other processes' loads are the same instructions. A plain
+	// store would be ordered by amd64's processor but not by the
+	// language. signal's look for sleepers comes after the tail's store
+	// and a sleeper counts itself before its last look at the tail,
+	// all atomic (sequentially consistent): one of the two sees the
+	// other.
+	q.store64(qPut, n+1)                                      // before the tail: a TaskDone never outruns it
+	q.store64(qTail, tail+uint64(e.npre)+uint64(len(e.body))) // the publication
 	q.unlockPut()
 	q.signal(qNotEmpty, qWaitGet)
 	return nil
@@ -522,16 +531,18 @@ func (q *Queue[T]) take(dst *T) error {
 	// leaves the record at the head with the count one ahead, which the
 	// next consumer sees by its sequence number.
 	count := q.load64(qTaken) + 1
-	// Only the holder of the consumers' lock writes these, in order.
-	storeRelease(q.seg.u64(qTaken), count)
-	storeRelease(q.seg.u64(qHead), head+recHdr+n) // the removal
+	// Atomic stores, as commitPut's: the copy out above happens before
+	// the removal for a producer whose atomic load sees the new head,
+	// and which then writes over the record's bytes.
+	q.store64(qTaken, count)
+	q.store64(qHead, head+recHdr+n) // the removal
 	// The consumer's own count, after the removal: dying just before
 	// it, a consumer is not blamed for an item it left in the queue
 	// (dying just after the removal and before it, it holds one that
 	// Join does not know about: Join then waits, as in Python).
 	if i := q.consumerSlot(); i >= 0 {
 		p := q.seg.u64(qSlots + i*qSlotSize + slotTaken)
-		storeRelease(p, atomic.LoadUint64(p)+1)
+		atomic.StoreUint64(p, atomic.LoadUint64(p)+1) // only the lock's holder writes it
 	}
 	q.unlockGet() // an exchange: the removal is visible before the look for sleepers
 	// Sleeping putters wake once half the room is free, not at each item:
