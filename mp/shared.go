@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 )
@@ -122,6 +123,10 @@ func (v *Value[T]) Load() T {
 func (v *Value[T]) Store(x T) {
 	if v.quick() {
 		v.ops.store(v.ptr(), x)
+		// v, and through it the segment, stays reachable until the
+		// store is done: the segment's cleanup unmaps the range the
+		// store writes to (see segment.release).
+		runtime.KeepAlive(v)
 	}
 }
 
@@ -269,6 +274,7 @@ func (a *Array[T]) Load(i int) T {
 func (a *Array[T]) Store(i int, x T) {
 	if a.quick() {
 		a.ops.store(a.at(i), x)
+		runtime.KeepAlive(a) // as in Value.Store
 	}
 }
 

@@ -210,12 +210,13 @@ func (s *segment) release() {
 	}
 	// A quick call (handle.quick) may still run on a handle closed
 	// meanwhile: the address range stays mapped, to blank memory, until
-	// the segment is unreachable, and so is every handle that named it.
-	if shmRetire(s.mem) {
-		runtime.AddCleanup(s, shmUnmap, s.mem)
-	} else {
-		shmUnmap(s.mem)
-	}
+	// the segment is unreachable, and so is every handle that named it
+	// (a quick call keeps its handle alive until its operation is done).
+	// Should the retiring fail (no memory for the new mapping), the
+	// shared mapping itself stays until then: never an unmapped range
+	// under a running call.
+	shmRetire(s.mem)
+	runtime.AddCleanup(s, shmUnmap, s.mem)
 	shmClose(s.fd)
 }
 
@@ -270,9 +271,11 @@ func (h *handle) leave() {
 // closed. Such a call asks quickDone after its operation whether a Close
 // ran meanwhile: if so, the operation may have gone to the blank memory
 // that replaces a closed mapping (shmRetire), and the call returns as on
-// a closed handle. A quick call must not stop between two writes that
-// must both happen (a lock taken and released): those take a reference
-// (enter).
+// a closed handle. The handle must stay reachable until the operation
+// is done (quickDone after it does so, or runtime.KeepAlive): the blank
+// range is unmapped once the segment, reachable from the handle, is not.
+// A quick call must not stop between two writes that must both happen
+// (a lock taken and released): those take a reference (enter).
 func (h *handle) quick() bool {
 	if quickHook != nil {
 		quickHook(h)
