@@ -1265,16 +1265,27 @@ var IPCTakeAndLeave = mp.Register("test.ipc.takeleave", func(ctx context.Context
 	return struct{}{}, q.Close()
 })
 
+// IPCTakeAndReturn takes one item, marks it done and returns without
+// closing the queue, as most of Python's consumers do.
+var IPCTakeAndReturn = mp.Register("test.ipc.takereturn", func(ctx context.Context, q *mp.JoinableQueue[int]) (struct{}, error) {
+	if _, err := q.Get(ctx); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, q.TaskDone()
+})
+
 // A consumer that marked its items done and closed the queue before
-// exiting is not reported as dead: Join keeps waiting for the items left
-// (here: returns the ended context's error), where a consumer killed
-// instead makes it return a *ConsumerDiedError at once.
+// exiting, or whose function returned without closing it, is not
+// reported as dead: Join keeps waiting for the items left (here: returns
+// the ended context's error), where a consumer killed instead makes it
+// return a *ConsumerDiedError at once.
 func TestJoinAfterConsumerLeft(t *testing.T) {
 	checkResources(t)
 	ctx := context.Background()
 	ended, cancel := context.WithCancel(ctx)
 	cancel()
-	for _, kill := range []bool{false, true} {
+	for _, how := range []string{"closed", "returned", "killed"} {
+		kill := how == "killed"
 		q := must[*mp.JoinableQueue[int]](t)(mp.NewJoinableQueue[int](0))
 		for i := range 2 {
 			if err := q.Put(ctx, i); err != nil {
@@ -1294,8 +1305,10 @@ func TestJoinAfterConsumerLeft(t *testing.T) {
 			join(t, p, -9)
 			took.Close()
 			never.Close()
-		} else {
+		} else if how == "closed" {
 			join(t, start(t, IPCTakeAndLeave, q), 0)
+		} else {
+			join(t, start(t, IPCTakeAndReturn, q), 0)
 		}
 		err := q.Join(ended)
 		var died *mp.ConsumerDiedError
@@ -1303,7 +1316,7 @@ func TestJoinAfterConsumerLeft(t *testing.T) {
 		case kill && (!errors.As(err, &died) || died.Waiting != 1):
 			t.Errorf("Join after the consumer was killed: %v; want a *ConsumerDiedError with 1 item waiting", err)
 		case !kill && !errors.Is(err, context.Canceled):
-			t.Errorf("Join after the consumer left: %v; want the context's error (the consumer left, it did not die)", err)
+			t.Errorf("Join after the consumer %s: %v; want the context's error (the consumer left, it did not die)", how, err)
 		}
 		q.Close()
 	}

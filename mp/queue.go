@@ -62,18 +62,21 @@ const (
 	qHead     = 264 // uint64 bytes taken, ever (the removal)
 	qTaken    = 272 // uint64 items taken, ever
 	qDone     = 320 // uint64 TaskDone calls (JoinableQueue)
+	qUntrack  = 328 // uint32 set once a consumer found no free slot
 	qSlots    = 384 // qNSlots consumer slots of qSlotSize bytes
 	qRing     = qSlots + qNSlots*qSlotSize
 )
 
 // A consumer slot records a process that took items from the queue: its
-// pid (uint32), the items it took (uint64 at 8, written under the
+// pid (uint32), whether it ended normally (uint32 at 4, set by
+// leaveQueues), the items it took (uint64 at 8, written under the
 // consumers' lock) and the TaskDone calls it made (uint64 at 16), so that
 // Join and a Put waiting for room can tell when the consumers died.
 const (
 	qNSlots     = 64
 	qSlotSize   = 32
 	slotPid     = 0
+	slotLeft    = 4
 	slotTaken   = 8
 	slotDone    = 16
 	noSlot      = -1 // every slot was in use: this process is not tracked
@@ -575,6 +578,9 @@ func (q *Queue[T]) consumerSlot() int {
 	}
 	i := q.findSlot(true)
 	if i < 0 {
+		// A consumer no slot tracks: from now on, that every tracked
+		// consumer is dead does not mean that none is left.
+		atomic.StoreUint32(q.seg.u32(qUntrack), 1)
 		q.slot.Store(noSlot)
 	} else {
 		q.slot.Store(int32(i + 1))
@@ -615,6 +621,7 @@ func (q *Queue[T]) findSlot(claim bool) int {
 			atomic.CompareAndSwapUint32(pidw(i), pid, uint32(myPid)) {
 			q.store64(base+slotTaken, 0)
 			q.store64(base+slotDone, 0)
+			atomic.StoreUint32(q.seg.u32(base+slotLeft), 0)
 			return i
 		}
 	}
@@ -638,20 +645,54 @@ func queueDetach(s *segment) {
 		if atomic.LoadUint64(taken) == atomic.LoadUint64(done) {
 			atomic.StoreUint64(taken, 0)
 			atomic.StoreUint64(done, 0)
+			atomic.StoreUint32((*uint32)(unsafe.Pointer(&s.mem[base+slotLeft])), 0)
 			atomic.StoreUint32(pidw, 0)
 		}
 		return
 	}
 }
 
+// leaveQueues marks this process's consumer slots, in every queue it
+// still has mapped, as those of a process that ended normally: a Process
+// child whose function returned, a Pool worker that exits. Such a
+// process is not counted as a consumer that died when no consumer is
+// left (it did not crash; another may come), though items it took and
+// never marked done are still reported to Join. The slot is not freed:
+// a goroutine of the process could still be taking an item.
+func leaveQueues() {
+	segMu.Lock()
+	defer segMu.Unlock()
+	for _, s := range segCache {
+		if s.kind != kindQueue {
+			continue
+		}
+		for i := range qNSlots {
+			base := segData + qSlots + i*qSlotSize
+			if atomic.LoadUint32((*uint32)(unsafe.Pointer(&s.mem[base+slotPid]))) == uint32(myPid) {
+				atomic.StoreUint32((*uint32)(unsafe.Pointer(&s.mem[base+slotLeft])), 1)
+				break
+			}
+		}
+	}
+}
+
 // ConsumerDiedError is returned by JoinableQueue.Join, and by a Put
 // waiting for room in a full queue, when the processes that take from
-// the queue died: Join because a consumer died holding items it took and
-// never marked done (TaskDone), or, for both, because every process that
-// ever took from the queue is dead while items wait in it. A process
+// the queue died: Join because a consumer ended holding items it took and
+// never marked done (TaskDone; whether it crashed or returned, no one
+// else can mark them), or, for both, because every process that ever
+// took from the queue crashed or was killed while items wait in it.
+// Python's multiprocessing waits forever in both cases.
+//
+// A consumer that ended normally is not counted in the second case: one
 // that closed its last handle of the queue after marking done every item
-// it took has left and is not counted. Python's multiprocessing waits
-// forever in both cases.
+// it took, a Process child whose function returned (or panicked), a Pool
+// worker that exited with its pool. One that ended with os.Exit counts
+// as crashed. At most 64 consumer processes are tracked at a time (the
+// slot of one that ended with nothing outstanding is reused); once a
+// consumer found no slot, the second case is not reported for that
+// queue (an untracked consumer may still run), and such a consumer's
+// death with items not done is not seen (Join waits, as Python's).
 type ConsumerDiedError struct {
 	// PID is the consumer process that died (the last one found, if
 	// several did).
@@ -660,7 +701,7 @@ type ConsumerDiedError struct {
 	// the error is that no consumer is left).
 	Lost int
 	// Waiting is how many items wait in the queue with no consumer
-	// alive (0 when Lost is not).
+	// alive and at least one crashed (0 when Lost is not).
 	Waiting int
 }
 
@@ -687,12 +728,14 @@ func (q *Queue[T]) consumersGone(lost bool) error {
 			alive = true
 			continue
 		}
-		deadPid = pid
 		if n := q.load64(base+slotTaken) - q.load64(base+slotDone); lost && int64(n) > 0 {
 			return &ConsumerDiedError{PID: pid, Lost: int(n)}
 		}
+		if atomic.LoadUint32(q.seg.u32(base+slotLeft)) == 0 {
+			deadPid = pid // crashed, not ended normally
+		}
 	}
-	if alive || deadPid == 0 {
+	if alive || deadPid == 0 || atomic.LoadUint32(q.seg.u32(qUntrack)) != 0 {
 		return nil
 	}
 	taken := q.load64(qTaken)
@@ -796,12 +839,12 @@ func (q *JoinableQueue[T]) TaskDone() error {
 
 // Join waits until every item put has been marked done with TaskDone, or
 // ctx ends. It returns a *ConsumerDiedError, instead of waiting forever
-// as Python does, once a process that took items died without marking
-// them all done, or every process that took from the queue died while
-// items wait in it (found within about 0.1 s; a consumer that closed its
-// handle of the queue after marking done all it took has left, and is not
-// counted). That answer comes before ctx's error. In a task of an aio
-// loop only the task waits.
+// as Python does, once a process that took items ended without marking
+// them all done, or every process that took from the queue crashed while
+// items wait in it (see ConsumerDiedError for what counts; Join looks
+// at each TaskDone that completes the count and at least every 0.1 s
+// while it waits). That answer comes before ctx's error. In a task of an
+// aio loop only the task waits.
 func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 	if err := q.enter(); err != nil {
 		return err
