@@ -101,3 +101,41 @@ func TestConsumerSlotsFull(t *testing.T) {
 		t.Errorf("every consumer dead: %v; want a *ConsumerDiedError with 1 item waiting", err)
 	}
 }
+
+// An RLock's recursion stops at the deepest level its depth word counts,
+// for Lock (an error) and TryLock (false) alike, instead of wrapping to
+// 0 and leaving the lock held with no level to release.
+func TestRLockDepthLimit(t *testing.T) {
+	ctx := context.Background()
+	r, err := NewRLock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	atomic.StoreUint32(r.seg.u32(rlockDepth), 1<<32-2)
+	if err := r.Lock(ctx); err != nil {
+		t.Fatalf("Lock at depth 2^32-2: %v", err)
+	}
+	if err := r.Lock(ctx); !errors.Is(err, errRLockDepth) {
+		t.Fatalf("Lock at depth 2^32-1: %v; want errRLockDepth", err)
+	}
+	if r.TryLock() {
+		t.Fatal("TryLock at depth 2^32-1 succeeded")
+	}
+	if d := atomic.LoadUint32(r.seg.u32(rlockDepth)); d != 1<<32-1 {
+		t.Fatalf("depth %d after the refused calls; want 2^32-1", d)
+	}
+	atomic.StoreUint32(r.seg.u32(rlockDepth), 1)
+	if err := r.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if !r.TryLock() {
+		t.Fatal("the lock is not free after its last Unlock")
+	}
+	if err := r.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+}

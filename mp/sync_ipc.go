@@ -533,6 +533,20 @@ func (r *RLock) owned() bool {
 		atomic.LoadUint32(r.seg.u32(rlockOwner)) == r.token
 }
 
+// errRLockDepth is returned by Lock and refused by TryLock past the
+// deepest recursion the depth word counts.
+var errRLockDepth = errors.New("mp: RLock taken 2^32-1 times by one owner without Unlock: its recursion depth cannot grow further")
+
+// deeper takes one level more of the lock this handle holds.
+func (r *RLock) deeper() error {
+	d := r.seg.u32(rlockDepth)
+	if atomic.LoadUint32(d) == math.MaxUint32 {
+		return errRLockDepth
+	}
+	atomic.AddUint32(d, 1)
+	return nil
+}
+
 // took records this handle as the owner of the lock it just took.
 func (r *RLock) took() {
 	atomic.StoreUint32(r.seg.u32(rlockOwner), r.token)
@@ -550,12 +564,7 @@ func (r *RLock) Lock(ctx context.Context) error {
 	}
 	defer r.leave()
 	if r.owned() {
-		d := r.seg.u32(rlockDepth)
-		if atomic.LoadUint32(d) == math.MaxUint32 {
-			return errors.New("mp: RLock taken 2^32-1 times by one owner without Unlock")
-		}
-		atomic.AddUint32(d, 1)
-		return nil
+		return r.deeper()
 	}
 	w := r.seg.u32(rlockMutex)
 	if mutexTry(w) {
@@ -579,8 +588,7 @@ func (r *RLock) TryLock() bool {
 	}
 	defer r.leave()
 	if r.owned() {
-		atomic.AddUint32(r.seg.u32(rlockDepth), 1)
-		return true
+		return r.deeper() == nil // not past the deepest: the count would wrap to 0
 	}
 	if mutexTry(r.seg.u32(rlockMutex)) {
 		r.took()
