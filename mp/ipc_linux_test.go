@@ -1009,6 +1009,30 @@ func TestGetIntoReusesTheBuffer(t *testing.T) {
 	if err := a.RecvInto(ctx, &buf); !errors.Is(err, mp.ErrPipeClosed) || string(buf) != "abc" {
 		t.Fatalf("RecvInto after Shutdown = %q, %v; want ErrPipeClosed and the buffer unchanged", buf, err)
 	}
+
+	// Any other item type: an error naming Get, and the item stays.
+	qi := must[*mp.Queue[string]](t)(mp.NewQueue[string](0))
+	defer qi.Close()
+	if err := qi.Put(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	s := "unchanged"
+	if err := qi.GetInto(ctx, &s); err == nil || !strings.Contains(err.Error(), "use Get") || s != "unchanged" {
+		t.Fatalf("GetInto on a Queue[string] = %v (%q); want an error that says to use Get", err, s)
+	}
+	if v, err := qi.GetNowait(); err != nil || v != "x" {
+		t.Fatalf("the item after the refused GetInto: %q, %v; want \"x\"", v, err)
+	}
+	c1, c2, err := mp.NewPipe[int](false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	defer c2.Close()
+	n := 0
+	if err := c1.RecvInto(ctx, &n); err == nil || !strings.Contains(err.Error(), "use Recv") {
+		t.Fatalf("RecvInto on a Conn[int] = %v; want an error that says to use Recv", err)
+	}
 }
 
 type takeHangArg struct {

@@ -436,17 +436,27 @@ func (q *Queue[T]) Get(ctx context.Context) (T, error) {
 	return v, err
 }
 
-// GetInto is Get that stores the item in *dst instead of returning it:
-// for a Queue[[]byte] the item is copied into the array *dst already has
-// when it is large enough (*dst is then dst's array resliced to the
-// item's length), so that a consumer reusing one buffer allocates
-// nothing per item. Get gives each item memory of its own; use GetInto
-// in a loop that is done with an item before it takes the next. For
-// other item types it is *dst, err = q.Get(ctx). On an error *dst is
-// unchanged.
+// GetInto is Get for a Queue[[]byte] that reuses the caller's buffer:
+// the item is copied into the array *dst already has when its capacity
+// is enough (*dst is then that array resliced to the item's length),
+// else into a new array of the item's length, which *dst then holds; so
+// a consumer that passes the same variable each time allocates only
+// when an item is longer than any before. A nil item sets *dst to nil,
+// an empty one to an empty slice (of *dst's array, if it has one). The
+// previous item's bytes are overwritten: use GetInto in a loop that is
+// done with an item before it takes the next, and Get when each item
+// must keep memory of its own. Waiting and errors are as Get's; on an
+// error *dst is unchanged.
+//
+// For a queue of any other item type GetInto returns an error: Get is
+// the one way to take such an item (GetInto would only be Get with the
+// result stored).
 func (q *Queue[T]) GetInto(ctx context.Context, dst *T) error {
+	if q.codec != codecRaw && q.seg != nil {
+		return fmt.Errorf("mp: GetInto is for a Queue[[]byte] (it reuses the buffer); for a Queue[%s] use Get", reflect.TypeFor[T]())
+	}
 	if dst == nil {
-		return errors.New("mp: GetInto(nil): pass a pointer to the variable that receives the item")
+		return errors.New("mp: GetInto(nil): pass a pointer to the []byte variable that receives the item")
 	}
 	return q.get(ctx, true, dst)
 }
