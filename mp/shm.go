@@ -277,10 +277,11 @@ func (h *handle) leave() {
 // A quick call must not stop between two writes that must both happen
 // (a lock taken and released): those take a reference (enter).
 func (h *handle) quick() bool {
-	if quickHook != nil {
-		quickHook(h)
+	ok := h.seg != nil && h.state.Load()&handleClosed == 0
+	if ok && quickHook != nil {
+		quickHook(h) // between the check and the operation
 	}
-	return h.seg != nil && h.state.Load()&handleClosed == 0
+	return ok
 }
 
 // quickDone reports whether a quick call's operation reached the shared
@@ -289,7 +290,9 @@ func (h *handle) quick() bool {
 // blank memory sees the flag after.)
 func (h *handle) quickDone() bool { return h.state.Load()&handleClosed == 0 }
 
-// quickHook, if set (by a test), runs at the start of each quick call.
+// quickHook, if set (by a test), runs in each quick call on an open
+// handle, after its check and before its operation: where a Close in
+// another goroutine is the hardest case.
 var quickHook func(*handle)
 
 // closed reports whether Close was called on the handle.
