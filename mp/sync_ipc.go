@@ -231,15 +231,20 @@ func (l *Lock) Lock(ctx context.Context) error {
 }
 
 // tryQuick takes the lock if it is free, as a quick call. A Close that
-// ran meanwhile makes it ErrHandleClosed, whether or not the lock was
-// taken (as when this process closes its handle while holding the lock,
-// the lock then stays held).
+// ran meanwhile makes it ErrHandleClosed, and the lock not taken: if the
+// word it took was the shared one (another handle of this process keeps
+// the mapping), it is released again; if it was the blank memory of a
+// retired mapping, so is that, harmlessly.
 func (l *Lock) tryQuick() (ok bool, err error) {
 	if !l.quick() {
 		return false, ErrHandleClosed
 	}
-	ok = mutexTry(l.seg.u32(l.off))
+	w := l.seg.u32(l.off)
+	ok = mutexTry(w)
 	if !l.quickDone() {
+		if ok {
+			_ = mutexUnlock(w)
+		}
 		return false, ErrHandleClosed
 	}
 	return ok, nil
