@@ -1345,3 +1345,43 @@ func TestJoinAfterConsumerLeft(t *testing.T) {
 		q.Close()
 	}
 }
+
+// Value.Update runs its function under the value's lock and stores the
+// result; a function that panics leaves the number unchanged and the
+// lock free (Python's with block releases it on an exception); a closed
+// handle gives ErrHandleClosed.
+func TestValueUpdate(t *testing.T) {
+	checkResources(t)
+	ctx := context.Background()
+	v := must[*mp.Value[int64]](t)(mp.NewValue[int64](40))
+	defer v.Close()
+	if err := v.Update(ctx, func(x int64) int64 { return x + 2 }); err != nil || v.Load() != 42 {
+		t.Fatalf("Update = %v, value %d; want nil, 42", err, v.Load())
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v; want the function's panic", r)
+			}
+		}()
+		_ = v.Update(ctx, func(x int64) int64 {
+			if v.Lock().TryLock() {
+				t.Error("the lock is free inside Update")
+			}
+			panic("boom")
+		})
+	}()
+	if v.Load() != 42 {
+		t.Errorf("value %d after a panicking Update; want 42", v.Load())
+	}
+	if !v.Lock().TryLock() {
+		t.Fatal("the lock is still held after a panicking Update")
+	}
+	if err := v.Lock().Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	if err := v.Update(ctx, func(x int64) int64 { return x }); !errors.Is(err, mp.ErrHandleClosed) {
+		t.Fatalf("Update after Close: %v; want ErrHandleClosed", err)
+	}
+}
