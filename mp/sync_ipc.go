@@ -479,8 +479,12 @@ func (e *Event) UnmarshalBinary(b []byte) error {
 // it holds the lock only counts one level more; Lock through any other
 // handle (another process's, or another one of this process made with
 // NewOwner) waits. Goroutines of one process that must exclude each
-// other each use a handle of their own (NewOwner); goroutines sharing a
-// handle are one owner, as the code of one thread is in Python. A
+// other each use a handle of their own (NewOwner). A handle is one owner,
+// as one Python thread is: use it from one goroutine at a time (the
+// goroutines of a task handing work to each other, one running at a
+// time, may share it); two goroutines locking and unlocking through one
+// handle at once do not exclude each other and can lose a level of its
+// count. A
 // process that dies holding it is reported to the next Lock with a
 // *HolderDiedError, as for Lock.
 type RLock struct {
