@@ -533,9 +533,11 @@ func processMain() {
 		fmt.Fprintf(os.Stderr, "mp: process %s (pid %d): the function %s called runtime.Goexit (directly, or through a library that does): it ended without a result\n", currentName, os.Getpid(), fn)
 		os.Exit(1)
 	}
-	leaveQueues() // the function ended: this consumer did not crash
 	if werr == nil && out.Len()-1+len(tail) > DefaultMaxFrameBytes {
 		werr = &wireError{Kind: errEncode, Msg: fmt.Sprintf("the result of %s encodes to %d bytes, over the limit of %d", fn, out.Len()-1+len(tail), DefaultMaxFrameBytes)}
+	}
+	if werr == nil {
+		leaveQueues() // the function succeeded (exit code 0): this consumer ended, it did not crash
 	}
 	if resOut != nil {
 		if werr != nil {

@@ -664,7 +664,7 @@ func queueDetach(s *segment) {
 
 // leaveQueues marks this process's consumer slots, in every queue it
 // still has mapped, as those of a process that ended normally: a Process
-// child whose function returned, a Pool worker that exits. Such a
+// child whose function returned nil, a Pool worker that exits. Such a
 // process is not counted as a consumer that died when no consumer is
 // left (it did not crash; another may come), though items it took and
 // never marked done are still reported to Join. The slot is not freed:
@@ -696,9 +696,10 @@ func leaveQueues() {
 //
 // A consumer that ended normally is not counted in the second case: one
 // that closed its last handle of the queue after marking done every item
-// it took, a Process child whose function returned (or panicked), a Pool
-// worker that exited with its pool. One that ended with os.Exit counts
-// as crashed. At most 64 consumer processes are tracked at a time (the
+// it took, a Process child whose function returned nil (exit code 0), a
+// Pool worker that exited with its pool. One whose function returned an
+// error or panicked, or that was killed or ended with os.Exit, counts as
+// crashed. At most 64 consumer processes are tracked at a time (the
 // slot of one that ended with nothing outstanding is reused); once a
 // consumer found no slot, the second case is not reported for that
 // queue (an untracked consumer may still run), and such a consumer's
