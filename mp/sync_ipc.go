@@ -185,9 +185,9 @@ func awaitWord(ctx context.Context, w, sleepers *uint32, done func() bool) error
 
 // Lock is Python's multiprocessing.Lock: a mutex shared by processes. A
 // process that dies holding it does not hang the others: the next Lock
-// takes it over and returns a *HolderDiedError (0.1 to 0.2 s after the
-// death: a waiter looks at the holder every 0.1 s, once the same holder
-// was seen for that long).
+// takes it over and returns a *HolderDiedError (within about 0.2 s of
+// the death: a waiter looks at a holder it has seen for 0.1 s, every
+// 0.1 s).
 //
 // Create it with NewLock and hand it to other processes as an argument of
 // a registered function (run by a Process or a Pool); every copy names the
