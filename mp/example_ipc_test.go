@@ -188,3 +188,34 @@ func ExampleRLock() {
 	// after one release: false
 	// after both: true
 }
+
+// A consumer that is done with each item before it takes the next reuses
+// one buffer: GetInto copies a []byte item into the buffer's array, which
+// grows only for an item longer than any before.
+func ExampleQueue_GetInto() {
+	ctx := context.Background()
+	q, err := mp.NewQueue[[]byte](0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer q.Close()
+	for _, s := range []string{"one", "three", "a longer item"} {
+		if err := q.Put(ctx, []byte(s)); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	buf := make([]byte, 0, 8)
+	for range 3 {
+		if err := q.GetInto(ctx, &buf); err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%s (capacity %d)\n", buf, cap(buf))
+	}
+	// Output:
+	// one (capacity 8)
+	// three (capacity 8)
+	// a longer item (capacity 13)
+}

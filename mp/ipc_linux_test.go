@@ -1009,6 +1009,30 @@ func TestGetIntoReusesTheBuffer(t *testing.T) {
 	if err := a.RecvInto(ctx, &buf); !errors.Is(err, mp.ErrPipeClosed) || string(buf) != "abc" {
 		t.Fatalf("RecvInto after Shutdown = %q, %v; want ErrPipeClosed and the buffer unchanged", buf, err)
 	}
+
+	// Any other item type: an error naming Get, and the item stays.
+	qi := must[*mp.Queue[string]](t)(mp.NewQueue[string](0))
+	defer qi.Close()
+	if err := qi.Put(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	s := "unchanged"
+	if err := qi.GetInto(ctx, &s); err == nil || !strings.Contains(err.Error(), "use Get") || s != "unchanged" {
+		t.Fatalf("GetInto on a Queue[string] = %v (%q); want an error that says to use Get", err, s)
+	}
+	if v, err := qi.GetNowait(); err != nil || v != "x" {
+		t.Fatalf("the item after the refused GetInto: %q, %v; want \"x\"", v, err)
+	}
+	c1, c2, err := mp.NewPipe[int](false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	defer c2.Close()
+	n := 0
+	if err := c1.RecvInto(ctx, &n); err == nil || !strings.Contains(err.Error(), "use Recv") {
+		t.Fatalf("RecvInto on a Conn[int] = %v; want an error that says to use Recv", err)
+	}
 }
 
 type takeHangArg struct {
@@ -1265,16 +1289,27 @@ var IPCTakeAndLeave = mp.Register("test.ipc.takeleave", func(ctx context.Context
 	return struct{}{}, q.Close()
 })
 
+// IPCTakeAndReturn takes one item, marks it done and returns without
+// closing the queue, as most of Python's consumers do.
+var IPCTakeAndReturn = mp.Register("test.ipc.takereturn", func(ctx context.Context, q *mp.JoinableQueue[int]) (struct{}, error) {
+	if _, err := q.Get(ctx); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, q.TaskDone()
+})
+
 // A consumer that marked its items done and closed the queue before
-// exiting is not reported as dead: Join keeps waiting for the items left
-// (here: returns the ended context's error), where a consumer killed
-// instead makes it return a *ConsumerDiedError at once.
+// exiting, or whose function returned without closing it, is not
+// reported as dead: Join keeps waiting for the items left (here: returns
+// the ended context's error), where a consumer killed instead makes it
+// return a *ConsumerDiedError at once.
 func TestJoinAfterConsumerLeft(t *testing.T) {
 	checkResources(t)
 	ctx := context.Background()
 	ended, cancel := context.WithCancel(ctx)
 	cancel()
-	for _, kill := range []bool{false, true} {
+	for _, how := range []string{"closed", "returned", "killed"} {
+		kill := how == "killed"
 		q := must[*mp.JoinableQueue[int]](t)(mp.NewJoinableQueue[int](0))
 		for i := range 2 {
 			if err := q.Put(ctx, i); err != nil {
@@ -1294,8 +1329,10 @@ func TestJoinAfterConsumerLeft(t *testing.T) {
 			join(t, p, -9)
 			took.Close()
 			never.Close()
-		} else {
+		} else if how == "closed" {
 			join(t, start(t, IPCTakeAndLeave, q), 0)
+		} else {
+			join(t, start(t, IPCTakeAndReturn, q), 0)
 		}
 		err := q.Join(ended)
 		var died *mp.ConsumerDiedError
@@ -1303,8 +1340,48 @@ func TestJoinAfterConsumerLeft(t *testing.T) {
 		case kill && (!errors.As(err, &died) || died.Waiting != 1):
 			t.Errorf("Join after the consumer was killed: %v; want a *ConsumerDiedError with 1 item waiting", err)
 		case !kill && !errors.Is(err, context.Canceled):
-			t.Errorf("Join after the consumer left: %v; want the context's error (the consumer left, it did not die)", err)
+			t.Errorf("Join after the consumer %s: %v; want the context's error (the consumer left, it did not die)", how, err)
 		}
 		q.Close()
+	}
+}
+
+// Value.Update runs its function under the value's lock and stores the
+// result; a function that panics leaves the number unchanged and the
+// lock free (Python's with block releases it on an exception); a closed
+// handle gives ErrHandleClosed.
+func TestValueUpdate(t *testing.T) {
+	checkResources(t)
+	ctx := context.Background()
+	v := must[*mp.Value[int64]](t)(mp.NewValue[int64](40))
+	defer v.Close()
+	if err := v.Update(ctx, func(x int64) int64 { return x + 2 }); err != nil || v.Load() != 42 {
+		t.Fatalf("Update = %v, value %d; want nil, 42", err, v.Load())
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v; want the function's panic", r)
+			}
+		}()
+		_ = v.Update(ctx, func(x int64) int64 {
+			if v.Lock().TryLock() {
+				t.Error("the lock is free inside Update")
+			}
+			panic("boom")
+		})
+	}()
+	if v.Load() != 42 {
+		t.Errorf("value %d after a panicking Update; want 42", v.Load())
+	}
+	if !v.Lock().TryLock() {
+		t.Fatal("the lock is still held after a panicking Update")
+	}
+	if err := v.Lock().Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	if err := v.Update(ctx, func(x int64) int64 { return x }); !errors.Is(err, mp.ErrHandleClosed) {
+		t.Fatalf("Update after Close: %v; want ErrHandleClosed", err)
 	}
 }

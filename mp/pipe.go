@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // ErrPipeClosed is returned by Recv once the pipe was shut down and
@@ -93,13 +94,19 @@ func (c *Conn[T]) Recv(ctx context.Context) (T, error) {
 	return v, err
 }
 
-// RecvInto is Recv that stores the value in *dst, as Queue.GetInto: a
-// []byte is copied into the array *dst has when it is large enough, so a
-// receiver reusing one buffer allocates nothing per value. On an error
-// *dst is unchanged.
+// RecvInto is Recv for a Conn[[]byte] that reuses the caller's buffer,
+// as Queue.GetInto: the value is copied into the array *dst has when its
+// capacity is enough, else into a new array that *dst then holds, so a
+// receiver passing the same variable each time allocates only when a
+// value is longer than any before, and the previous value's bytes are
+// overwritten. On an error *dst is unchanged. For a Conn of any other
+// type it returns an error: use Recv.
 func (c *Conn[T]) RecvInto(ctx context.Context, dst *T) error {
 	if c.recv == nil {
 		return errors.New("mp: RecvInto on the sending end of a one-way pipe")
+	}
+	if c.recv.codec != codecRaw && c.recv.seg != nil {
+		return fmt.Errorf("mp: RecvInto is for a Conn[[]byte] (it reuses the buffer); for a Conn[%s] use Recv", reflect.TypeFor[T]())
 	}
 	err := c.recv.GetInto(ctx, dst)
 	if errors.Is(err, ErrQueueShutDown) {

@@ -536,6 +536,9 @@ func processMain() {
 	if werr == nil && out.Len()-1+len(tail) > DefaultMaxFrameBytes {
 		werr = &wireError{Kind: errEncode, Msg: fmt.Sprintf("the result of %s encodes to %d bytes, over the limit of %d", fn, out.Len()-1+len(tail), DefaultMaxFrameBytes)}
 	}
+	if werr == nil {
+		leaveQueues() // the function succeeded (exit code 0): this consumer ended, it did not crash
+	}
 	if resOut != nil {
 		if werr != nil {
 			out.Reset()

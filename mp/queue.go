@@ -62,18 +62,21 @@ const (
 	qHead     = 264 // uint64 bytes taken, ever (the removal)
 	qTaken    = 272 // uint64 items taken, ever
 	qDone     = 320 // uint64 TaskDone calls (JoinableQueue)
+	qUntrack  = 328 // uint32 set once a consumer found no free slot
 	qSlots    = 384 // qNSlots consumer slots of qSlotSize bytes
 	qRing     = qSlots + qNSlots*qSlotSize
 )
 
 // A consumer slot records a process that took items from the queue: its
-// pid (uint32), the items it took (uint64 at 8, written under the
+// pid (uint32), whether it ended normally (uint32 at 4, set by
+// leaveQueues), the items it took (uint64 at 8, written under the
 // consumers' lock) and the TaskDone calls it made (uint64 at 16), so that
 // Join and a Put waiting for room can tell when the consumers died.
 const (
 	qNSlots     = 64
 	qSlotSize   = 32
 	slotPid     = 0
+	slotLeft    = 4
 	slotTaken   = 8
 	slotDone    = 16
 	noSlot      = -1 // every slot was in use: this process is not tracked
@@ -406,10 +409,19 @@ func (q *Queue[T]) commitPut(ring []byte, e *encItem) error {
 	binary.LittleEndian.PutUint32(e.pre[4:], uint32(n))
 	writeRing(ring, tail, e.pre[:e.npre])
 	writeRing(ring, tail+uint64(e.npre), e.body)
-	// Stores in order, and the unlock's exchange makes them visible
-	// before signal looks for sleepers.
-	storeRelease(q.seg.u64(qPut), n+1)                                      // before the tail: a TaskDone never outruns it
-	storeRelease(q.seg.u64(qTail), tail+uint64(e.npre)+uint64(len(e.body))) // the publication
+	// Atomic stores, though only the holder of the producers' lock
+	// writes these words: the goroutines of this process that read them
+	// hold the consumers' lock or none, so that only an atomic store
+	// orders the copy above before the tail for them under Go's memory
+	// model (a consumer whose atomic load sees the tail sees the item),
+	// and the other processes' loads are the same instructions. A plain
+	// store would be ordered by amd64's processor but not by the
+	// language. signal's look for sleepers comes after the tail's store
+	// and a sleeper counts itself before its last look at the tail,
+	// all atomic (sequentially consistent): one of the two sees the
+	// other.
+	q.store64(qPut, n+1)                                      // before the tail: a TaskDone never outruns it
+	q.store64(qTail, tail+uint64(e.npre)+uint64(len(e.body))) // the publication
 	q.unlockPut()
 	q.signal(qNotEmpty, qWaitGet)
 	return nil
@@ -424,17 +436,27 @@ func (q *Queue[T]) Get(ctx context.Context) (T, error) {
 	return v, err
 }
 
-// GetInto is Get that stores the item in *dst instead of returning it:
-// for a Queue[[]byte] the item is copied into the array *dst already has
-// when it is large enough (*dst is then dst's array resliced to the
-// item's length), so that a consumer reusing one buffer allocates
-// nothing per item. Get gives each item memory of its own; use GetInto
-// in a loop that is done with an item before it takes the next. For
-// other item types it is *dst, err = q.Get(ctx). On an error *dst is
-// unchanged.
+// GetInto is Get for a Queue[[]byte] that reuses the caller's buffer:
+// the item is copied into the array *dst already has when its capacity
+// is enough (*dst is then that array resliced to the item's length),
+// else into a new array of the item's length, which *dst then holds; so
+// a consumer that passes the same variable each time allocates only
+// when an item is longer than any before. A nil item sets *dst to nil,
+// an empty one to an empty slice (of *dst's array, if it has one). The
+// previous item's bytes are overwritten: use GetInto in a loop that is
+// done with an item before it takes the next, and Get when each item
+// must keep memory of its own. Waiting and errors are as Get's; on an
+// error *dst is unchanged.
+//
+// For a queue of any other item type GetInto returns an error: Get is
+// the one way to take such an item (GetInto would only be Get with the
+// result stored).
 func (q *Queue[T]) GetInto(ctx context.Context, dst *T) error {
+	if q.codec != codecRaw && q.seg != nil {
+		return fmt.Errorf("mp: GetInto is for a Queue[[]byte] (it reuses the buffer); for a Queue[%s] use Get", reflect.TypeFor[T]())
+	}
 	if dst == nil {
-		return errors.New("mp: GetInto(nil): pass a pointer to the variable that receives the item")
+		return errors.New("mp: GetInto(nil): pass a pointer to the []byte variable that receives the item")
 	}
 	return q.get(ctx, true, dst)
 }
@@ -522,16 +544,18 @@ func (q *Queue[T]) take(dst *T) error {
 	// leaves the record at the head with the count one ahead, which the
 	// next consumer sees by its sequence number.
 	count := q.load64(qTaken) + 1
-	// Only the holder of the consumers' lock writes these, in order.
-	storeRelease(q.seg.u64(qTaken), count)
-	storeRelease(q.seg.u64(qHead), head+recHdr+n) // the removal
+	// Atomic stores, as commitPut's: the copy out above happens before
+	// the removal for a producer whose atomic load sees the new head,
+	// and which then writes over the record's bytes.
+	q.store64(qTaken, count)
+	q.store64(qHead, head+recHdr+n) // the removal
 	// The consumer's own count, after the removal: dying just before
 	// it, a consumer is not blamed for an item it left in the queue
 	// (dying just after the removal and before it, it holds one that
 	// Join does not know about: Join then waits, as in Python).
 	if i := q.consumerSlot(); i >= 0 {
 		p := q.seg.u64(qSlots + i*qSlotSize + slotTaken)
-		storeRelease(p, atomic.LoadUint64(p)+1)
+		atomic.StoreUint64(p, atomic.LoadUint64(p)+1) // only the lock's holder writes it
 	}
 	q.unlockGet() // an exchange: the removal is visible before the look for sleepers
 	// Sleeping putters wake once half the room is free, not at each item:
@@ -564,6 +588,9 @@ func (q *Queue[T]) consumerSlot() int {
 	}
 	i := q.findSlot(true)
 	if i < 0 {
+		// A consumer no slot tracks: from now on, that every tracked
+		// consumer is dead does not mean that none is left.
+		atomic.StoreUint32(q.seg.u32(qUntrack), 1)
 		q.slot.Store(noSlot)
 	} else {
 		q.slot.Store(int32(i + 1))
@@ -604,6 +631,7 @@ func (q *Queue[T]) findSlot(claim bool) int {
 			atomic.CompareAndSwapUint32(pidw(i), pid, uint32(myPid)) {
 			q.store64(base+slotTaken, 0)
 			q.store64(base+slotDone, 0)
+			atomic.StoreUint32(q.seg.u32(base+slotLeft), 0)
 			return i
 		}
 	}
@@ -627,20 +655,55 @@ func queueDetach(s *segment) {
 		if atomic.LoadUint64(taken) == atomic.LoadUint64(done) {
 			atomic.StoreUint64(taken, 0)
 			atomic.StoreUint64(done, 0)
+			atomic.StoreUint32((*uint32)(unsafe.Pointer(&s.mem[base+slotLeft])), 0)
 			atomic.StoreUint32(pidw, 0)
 		}
 		return
 	}
 }
 
+// leaveQueues marks this process's consumer slots, in every queue it
+// still has mapped, as those of a process that ended normally: a Process
+// child whose function returned nil, a Pool worker that exits. Such a
+// process is not counted as a consumer that died when no consumer is
+// left (it did not crash; another may come), though items it took and
+// never marked done are still reported to Join. The slot is not freed:
+// a goroutine of the process could still be taking an item.
+func leaveQueues() {
+	segMu.Lock()
+	defer segMu.Unlock()
+	for _, s := range segCache {
+		if s.kind != kindQueue {
+			continue
+		}
+		for i := range qNSlots {
+			base := segData + qSlots + i*qSlotSize
+			if atomic.LoadUint32((*uint32)(unsafe.Pointer(&s.mem[base+slotPid]))) == uint32(myPid) {
+				atomic.StoreUint32((*uint32)(unsafe.Pointer(&s.mem[base+slotLeft])), 1)
+				break
+			}
+		}
+	}
+}
+
 // ConsumerDiedError is returned by JoinableQueue.Join, and by a Put
 // waiting for room in a full queue, when the processes that take from
-// the queue died: Join because a consumer died holding items it took and
-// never marked done (TaskDone), or, for both, because every process that
-// ever took from the queue is dead while items wait in it. A process
+// the queue died: Join because a consumer ended holding items it took and
+// never marked done (TaskDone; whether it crashed or returned, no one
+// else can mark them), or, for both, because every process that ever
+// took from the queue crashed or was killed while items wait in it.
+// Python's multiprocessing waits forever in both cases.
+//
+// A consumer that ended normally is not counted in the second case: one
 // that closed its last handle of the queue after marking done every item
-// it took has left and is not counted. Python's multiprocessing waits
-// forever in both cases.
+// it took, a Process child whose function returned nil (exit code 0), a
+// Pool worker that exited with its pool. One whose function returned an
+// error or panicked, or that was killed or ended with os.Exit, counts as
+// crashed. At most 64 consumer processes are tracked at a time (the
+// slot of one that ended with nothing outstanding is reused); once a
+// consumer found no slot, the second case is not reported for that
+// queue (an untracked consumer may still run), and such a consumer's
+// death with items not done is not seen (Join waits, as Python's).
 type ConsumerDiedError struct {
 	// PID is the consumer process that died (the last one found, if
 	// several did).
@@ -649,7 +712,7 @@ type ConsumerDiedError struct {
 	// the error is that no consumer is left).
 	Lost int
 	// Waiting is how many items wait in the queue with no consumer
-	// alive (0 when Lost is not).
+	// alive and at least one crashed (0 when Lost is not).
 	Waiting int
 }
 
@@ -676,12 +739,14 @@ func (q *Queue[T]) consumersGone(lost bool) error {
 			alive = true
 			continue
 		}
-		deadPid = pid
 		if n := q.load64(base+slotTaken) - q.load64(base+slotDone); lost && int64(n) > 0 {
 			return &ConsumerDiedError{PID: pid, Lost: int(n)}
 		}
+		if atomic.LoadUint32(q.seg.u32(base+slotLeft)) == 0 {
+			deadPid = pid // crashed, not ended normally
+		}
 	}
-	if alive || deadPid == 0 {
+	if alive || deadPid == 0 || atomic.LoadUint32(q.seg.u32(qUntrack)) != 0 {
 		return nil
 	}
 	taken := q.load64(qTaken)
@@ -785,12 +850,12 @@ func (q *JoinableQueue[T]) TaskDone() error {
 
 // Join waits until every item put has been marked done with TaskDone, or
 // ctx ends. It returns a *ConsumerDiedError, instead of waiting forever
-// as Python does, once a process that took items died without marking
-// them all done, or every process that took from the queue died while
-// items wait in it (found within about 0.1 s; a consumer that closed its
-// handle of the queue after marking done all it took has left, and is not
-// counted). That answer comes before ctx's error. In a task of an aio
-// loop only the task waits.
+// as Python does, once a process that took items ended without marking
+// them all done, or every process that took from the queue crashed while
+// items wait in it (see ConsumerDiedError for what counts; Join looks
+// at each TaskDone that completes the count and at least every 0.1 s
+// while it waits). That answer comes before ctx's error. In a task of an
+// aio loop only the task waits.
 func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 	if err := q.enter(); err != nil {
 		return err

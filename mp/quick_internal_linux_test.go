@@ -99,3 +99,49 @@ func TestQuickCallRacingClose(t *testing.T) {
 		shmClose(fd)
 	}
 }
+
+// A Lock's quick call that finds its handle closed meanwhile, while
+// another handle of this process keeps the mapping (so the operation
+// reached the shared word): the call returns ErrHandleClosed, and the
+// lock is left as it was, not held by a call that reported failure.
+func TestQuickLockRacingCloseOfOneHandle(t *testing.T) {
+	defer func() { quickHook = nil }()
+	for _, name := range []string{"TryLock", "Lock"} {
+		v, err := NewValue[int64](0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := v.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var other Value[int64] // a second handle: the mapping stays
+		if err := other.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		quickHook = func(h *handle) {
+			if h == &v.handle {
+				quickHook = nil
+				v.Close()
+			}
+		}
+		var got error
+		if name == "TryLock" {
+			if v.Lock().TryLock() {
+				got = errors.New("TryLock succeeded")
+			}
+		} else if err := v.Lock().Lock(context.Background()); !errors.Is(err, ErrHandleClosed) {
+			got = err
+		}
+		if got != nil {
+			t.Errorf("%s racing Close: %v", name, got)
+		}
+		if w := atomic.LoadUint32(other.seg.u32(0)); w != 0 {
+			t.Errorf("%s racing Close left the shared lock word %#x; want it free", name, w)
+		}
+		if !other.Lock().TryLock() {
+			t.Errorf("after %s racing Close, the other handle cannot take the lock", name)
+		}
+		other.Close()
+	}
+}

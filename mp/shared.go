@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 )
@@ -122,6 +123,10 @@ func (v *Value[T]) Load() T {
 func (v *Value[T]) Store(x T) {
 	if v.quick() {
 		v.ops.store(v.ptr(), x)
+		// v, and through it the segment, stays reachable until the
+		// store is done: the segment's cleanup unmaps the range the
+		// store writes to (see segment.release).
+		runtime.KeepAlive(v)
 	}
 }
 
@@ -146,7 +151,8 @@ func (v *Value[T]) CompareAndSwap(old, new T) bool {
 func (v *Value[T]) Lock() *Lock { return &v.lock }
 
 // Update runs fn on the number under the value's lock and stores its
-// result: Python's `with v.get_lock(): v.value = fn(v.value)`. A
+// result: Python's `with v.get_lock(): v.value = fn(v.value)`. If fn
+// panics, the number is unchanged and the lock released. A
 // *HolderDiedError is returned after the update (the lock was taken over).
 // It is one call on the handle, which keeps the mapping for its whole
 // length: a Close in another goroutine meanwhile cannot leave the lock
@@ -167,8 +173,19 @@ func (v *Value[T]) Update(ctx context.Context, fn func(T) T) error {
 			return err
 		}
 	}
+	// A panic (or runtime.Goexit) in fn releases the lock as it goes
+	// by, as Python's with block does on an exception: else the lock
+	// would stay held by this live process, and every other wait forever.
+	updated := false
+	defer func() {
+		if !updated {
+			_ = mutexUnlock(w)
+		}
+	}()
 	p := v.ptr()
-	v.ops.store(p, fn(v.ops.load(p)))
+	x := fn(v.ops.load(p))
+	updated = true
+	v.ops.store(p, x)
 	if uerr := mutexUnlock(w); uerr != nil {
 		return uerr
 	}
@@ -269,6 +286,7 @@ func (a *Array[T]) Load(i int) T {
 func (a *Array[T]) Store(i int, x T) {
 	if a.quick() {
 		a.ops.store(a.at(i), x)
+		runtime.KeepAlive(a) // as in Value.Store
 	}
 }
 

@@ -210,12 +210,13 @@ func (s *segment) release() {
 	}
 	// A quick call (handle.quick) may still run on a handle closed
 	// meanwhile: the address range stays mapped, to blank memory, until
-	// the segment is unreachable, and so is every handle that named it.
-	if shmRetire(s.mem) {
-		runtime.AddCleanup(s, shmUnmap, s.mem)
-	} else {
-		shmUnmap(s.mem)
-	}
+	// the segment is unreachable, and so is every handle that named it
+	// (a quick call keeps its handle alive until its operation is done).
+	// Should the retiring fail (no memory for the new mapping), the
+	// shared mapping itself stays until then: never an unmapped range
+	// under a running call.
+	shmRetire(s.mem)
+	runtime.AddCleanup(s, shmUnmap, s.mem)
 	shmClose(s.fd)
 }
 
@@ -270,14 +271,17 @@ func (h *handle) leave() {
 // closed. Such a call asks quickDone after its operation whether a Close
 // ran meanwhile: if so, the operation may have gone to the blank memory
 // that replaces a closed mapping (shmRetire), and the call returns as on
-// a closed handle. A quick call must not stop between two writes that
-// must both happen (a lock taken and released): those take a reference
-// (enter).
+// a closed handle. The handle must stay reachable until the operation
+// is done (quickDone after it does so, or runtime.KeepAlive): the blank
+// range is unmapped once the segment, reachable from the handle, is not.
+// A quick call must not stop between two writes that must both happen
+// (a lock taken and released): those take a reference (enter).
 func (h *handle) quick() bool {
-	if quickHook != nil {
-		quickHook(h)
+	ok := h.seg != nil && h.state.Load()&handleClosed == 0
+	if ok && quickHook != nil {
+		quickHook(h) // between the check and the operation
 	}
-	return h.seg != nil && h.state.Load()&handleClosed == 0
+	return ok
 }
 
 // quickDone reports whether a quick call's operation reached the shared
@@ -286,7 +290,9 @@ func (h *handle) quick() bool {
 // blank memory sees the flag after.)
 func (h *handle) quickDone() bool { return h.state.Load()&handleClosed == 0 }
 
-// quickHook, if set (by a test), runs at the start of each quick call.
+// quickHook, if set (by a test), runs in each quick call on an open
+// handle, after its check and before its operation: where a Close in
+// another goroutine is the hardest case.
 var quickHook func(*handle)
 
 // closed reports whether Close was called on the handle.

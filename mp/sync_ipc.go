@@ -185,8 +185,9 @@ func awaitWord(ctx context.Context, w, sleepers *uint32, done func() bool) error
 
 // Lock is Python's multiprocessing.Lock: a mutex shared by processes. A
 // process that dies holding it does not hang the others: the next Lock
-// takes it over and returns a *HolderDiedError (within about 0.1 s of the
-// death).
+// takes it over and returns a *HolderDiedError (within about 0.2 s of
+// the death: a waiter looks at a holder it has seen for 0.1 s, every
+// 0.1 s).
 //
 // Create it with NewLock and hand it to other processes as an argument of
 // a registered function (run by a Process or a Pool); every copy names the
@@ -231,15 +232,20 @@ func (l *Lock) Lock(ctx context.Context) error {
 }
 
 // tryQuick takes the lock if it is free, as a quick call. A Close that
-// ran meanwhile makes it ErrHandleClosed, whether or not the lock was
-// taken (as when this process closes its handle while holding the lock,
-// the lock then stays held).
+// ran meanwhile makes it ErrHandleClosed, and the lock not taken: if the
+// word it took was the shared one (another handle of this process keeps
+// the mapping), it is released again; if it was the blank memory of a
+// retired mapping, so is that, harmlessly.
 func (l *Lock) tryQuick() (ok bool, err error) {
 	if !l.quick() {
 		return false, ErrHandleClosed
 	}
-	ok = mutexTry(l.seg.u32(l.off))
+	w := l.seg.u32(l.off)
+	ok = mutexTry(w)
 	if !l.quickDone() {
+		if ok {
+			_ = mutexUnlock(w)
+		}
 		return false, ErrHandleClosed
 	}
 	return ok, nil
@@ -270,7 +276,8 @@ func (l *Lock) Unlock() (err error) {
 }
 
 // Close releases this process's mapping of the lock (other processes keep
-// theirs); the lock itself is not released.
+// theirs); the lock itself is not released. The lock of a Value or an
+// Array (their Lock method) is their handle's: closing it closes them.
 func (l *Lock) Close() error {
 	if l.handle != nil {
 		l.close()
@@ -474,8 +481,12 @@ func (e *Event) UnmarshalBinary(b []byte) error {
 // it holds the lock only counts one level more; Lock through any other
 // handle (another process's, or another one of this process made with
 // NewOwner) waits. Goroutines of one process that must exclude each
-// other each use a handle of their own (NewOwner); goroutines sharing a
-// handle are one owner, as the code of one thread is in Python. A
+// other each use a handle of their own (NewOwner). A handle is one owner,
+// as one Python thread is: use it from one goroutine at a time (the
+// goroutines of a task handing work to each other, one running at a
+// time, may share it); two goroutines locking and unlocking through one
+// handle at once do not exclude each other and can lose a level of its
+// count. A
 // process that dies holding it is reported to the next Lock with a
 // *HolderDiedError, as for Lock.
 type RLock struct {
@@ -533,6 +544,20 @@ func (r *RLock) owned() bool {
 		atomic.LoadUint32(r.seg.u32(rlockOwner)) == r.token
 }
 
+// errRLockDepth is returned by Lock and refused by TryLock past the
+// deepest recursion the depth word counts.
+var errRLockDepth = errors.New("mp: RLock taken 2^32-1 times by one owner without Unlock: its recursion depth cannot grow further")
+
+// deeper takes one level more of the lock this handle holds.
+func (r *RLock) deeper() error {
+	d := r.seg.u32(rlockDepth)
+	if atomic.LoadUint32(d) == math.MaxUint32 {
+		return errRLockDepth
+	}
+	atomic.AddUint32(d, 1)
+	return nil
+}
+
 // took records this handle as the owner of the lock it just took.
 func (r *RLock) took() {
 	atomic.StoreUint32(r.seg.u32(rlockOwner), r.token)
@@ -550,12 +575,7 @@ func (r *RLock) Lock(ctx context.Context) error {
 	}
 	defer r.leave()
 	if r.owned() {
-		d := r.seg.u32(rlockDepth)
-		if atomic.LoadUint32(d) == math.MaxUint32 {
-			return errors.New("mp: RLock taken 2^32-1 times by one owner without Unlock")
-		}
-		atomic.AddUint32(d, 1)
-		return nil
+		return r.deeper()
 	}
 	w := r.seg.u32(rlockMutex)
 	if mutexTry(w) {
@@ -579,8 +599,7 @@ func (r *RLock) TryLock() bool {
 	}
 	defer r.leave()
 	if r.owned() {
-		atomic.AddUint32(r.seg.u32(rlockDepth), 1)
-		return true
+		return r.deeper() == nil // not past the deepest: the count would wrap to 0
 	}
 	if mutexTry(r.seg.u32(rlockMutex)) {
 		r.took()

@@ -282,6 +282,8 @@ func (w *wproc) readLoop() {
 			if errors.Is(err, io.EOF) {
 				if !bye {
 					killOwnGroup() // the parent died: no one else will
+				} else {
+					leaveQueues() // the pool closed: a consumer that ended, not one that crashed
 				}
 				os.Exit(exitOK)
 			}
@@ -502,6 +504,7 @@ func (w *wproc) run(t *wtask) {
 	}
 	w.write(b, tail)
 	if retire {
+		leaveQueues()
 		os.Exit(exitOK)
 	}
 	w.mu.Lock()
