@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/braid-go/braid/futures"
 	"github.com/braid-go/braid/mp"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -78,6 +79,9 @@ type worker struct {
 	runCtx    context.Context // cancelled (errDrain) when draining times out
 	runCancel context.CancelCauseFunc
 
+	stopServe context.CancelCauseFunc // ends Serve's loop with the cause Serve returns
+	breakOnce sync.Once
+
 	mu        sync.Mutex
 	running   map[string]*held
 	cancelled map[string]time.Time
@@ -94,7 +98,10 @@ type worker struct {
 // the worker down), until ctx ends. Then it drains: it takes no new task,
 // hands back the ones it holds and has not started, lets the running ones
 // finish for up to WithDrainTimeout and hands back those still running,
-// and returns nil. It returns an error at once if it cannot connect.
+// and returns nil. It returns an error at once if it cannot connect, and
+// an error matching futures.ErrBroken, after draining, if its process pool
+// breaks (its processes cannot start, WithPoolOptions' initializer fails):
+// the tasks it held go back to the queue for other workers.
 //
 // The program must have called mp.Main (Main does), and registered its
 // functions at package level: a worker runs only registered functions, and
@@ -148,6 +155,8 @@ func Serve(ctx context.Context, opts ...Option) error {
 	}
 	w.runCtx, w.runCancel = context.WithCancelCause(context.Background())
 	defer w.runCancel(nil)
+	ctx, w.stopServe = context.WithCancelCause(ctx)
+	defer w.stopServe(nil)
 	sub, err := w.nc.Subscribe(w.names.cancelSubject, w.onCancel)
 	if err != nil {
 		w.pool.Close()
@@ -218,6 +227,9 @@ func Serve(ctx context.Context, opts ...Option) error {
 	scancel()
 	close(regStop)
 	<-regDone
+	if err := context.Cause(ctx); errors.Is(err, futures.ErrBroken) {
+		return err
+	}
 	return nil
 }
 
@@ -368,6 +380,16 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 		w.cfg.logger.Warn("cluster: a task's process died; handing it back", "worker", w.name, "task", id, "fn", fn, "attempt", attempt, "err", err)
 		msg.NakWithDelay(w.backoff(attempt))
 		w.nHanded.Add(1)
+	case errors.Is(err, futures.ErrBroken):
+		// This worker's pool cannot run anything any more: hand the task
+		// back to a healthy worker and stop serving, rather than fail
+		// every task sent here.
+		msg.Nak()
+		w.nHanded.Add(1)
+		w.breakOnce.Do(func() {
+			w.cfg.logger.Error("cluster: the worker's process pool is broken; handing its tasks back and stopping", "worker", w.name, "err", err)
+			w.stopServe(fmt.Errorf("cluster: worker %s stopped: its process pool is broken: %w", w.name, err))
+		})
 	default:
 		w.nFail.Add(1)
 		w.fail(msg, cid, id, attempt, err)

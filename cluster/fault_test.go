@@ -1,0 +1,49 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/braid-go/braid/cluster"
+	"github.com/braid-go/braid/futures"
+	"github.com/braid-go/braid/mp"
+)
+
+// BadInit is a pool initializer that always fails: a pool given it breaks.
+var BadInit = mp.Register("ctest.badinit", func(ctx context.Context, _ int) (int, error) {
+	return 0, errors.New("no database here")
+})
+
+// A worker whose process pool breaks hands its task back and stops with
+// an error matching futures.ErrBroken, instead of failing every task sent
+// to it; a healthy worker then completes the task.
+func TestBrokenPoolHandsBack(t *testing.T) {
+	c, w := newClient(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	f, err := Square.Submit(ctx, c, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cluster.Serve(ctx, cluster.WithURLs(c.URL()), cluster.WithWorkerName("broken"),
+		cluster.WithPoolOptions(mp.WithInitializer(BadInit, 0)))
+	if !errors.Is(err, futures.ErrBroken) {
+		t.Fatalf("Serve with a broken pool returned %v, want an error matching futures.ErrBroken", err)
+	}
+	t.Log(err)
+	if f.State().Done() {
+		r, err := f.Result(ctx)
+		t.Fatalf("the task ended on the broken worker: %d, %v", r, err)
+	}
+	w.add(c.URL(), nil)
+	if r, err := f.Result(ctx); err != nil || r != 81 {
+		t.Fatalf("after a healthy worker joined: %d, %v", r, err)
+	}
+	for _, st := range c.Tasks() {
+		if st.Worker == "broken" {
+			t.Fatalf("task state names the broken worker: %+v", st)
+		}
+	}
+}
