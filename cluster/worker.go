@@ -391,9 +391,11 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 			w.stopServe(fmt.Errorf("cluster: worker %s stopped: its process pool is broken: %w", w.name, err))
 		})
 	default:
+		// The task's final error (its process crashed on the last
+		// delivery, it was killed): offered as patiently as a result, so
+		// that a client reconnecting meanwhile still gets it.
 		w.nFail.Add(1)
-		w.fail(msg, cid, id, attempt, err)
-		msg.Ack()
+		w.publish(msg, cid, id, attempt, statusError, encodeErr(err, attempt))
 	}
 }
 
