@@ -303,7 +303,7 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 	if reason != "" {
 		w.cfg.logger.Warn("cluster: worker rejects a malformed task message", "worker", w.name, "reason", reason)
 		if validToken(id) && validToken(cid) {
-			w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: ErrMalformed})
+			w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: ErrMalformed}, 0)
 		}
 		msg.TermWithReason("malformed: " + reason)
 		w.nFail.Add(1)
@@ -312,17 +312,19 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 	if n := len(msg.Data()); n > w.cfg.maxPayload {
 		reason := fmt.Sprintf("the argument is %d bytes, over this worker's payload limit of %d (cluster.WithPayloadLimit)", n, w.cfg.maxPayload)
 		w.cfg.logger.Warn("cluster: worker rejects an oversized task", "worker", w.name, "task", id, "reason", reason)
-		w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: ErrTooLarge})
 		msg.TermWithReason("too large")
 		w.nFail.Add(1)
+		rel()
+		w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: ErrTooLarge}, resultPatience)
 		return
 	}
 	if !mp.Registered(fn) {
 		reason := fmt.Sprintf("function %q is not registered in this worker's binary: register it with mp.Register at package level in the program the workers run", fn)
 		w.cfg.logger.Warn("cluster: worker rejects a task of an unknown function", "worker", w.name, "task", id, "fn", fn)
-		w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: mp.ErrUnregistered})
 		msg.TermWithReason("unregistered function")
 		w.nFail.Add(1)
+		rel()
+		w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: mp.ErrUnregistered}, resultPatience)
 		return
 	}
 	ctx, cancel := context.WithCancelCause(w.runCtx)
@@ -460,10 +462,14 @@ func (w *worker) backoff(attempt int) time.Duration {
 	return w.cfg.backoff[min(attempt-1, len(w.cfg.backoff)-1)]
 }
 
-// fail offers err as the task's result once, not waiting for a client
-// that does not answer (the caller acks or terms the task).
-func (w *worker) fail(msg jetstream.Msg, cid, id string, attempt int, err error) {
-	w.send(cid, id, attempt, statusError, encodeErr(err, attempt), 0)
+// fail offers err as the task's result for up to patience (0: once). A
+// task the worker refuses (an unknown function, too large) is terminated
+// first, so that it is not delivered again while the worker waits, then
+// offered for resultPatience, so that a client reconnecting meanwhile
+// still learns why; the caller releases its task slot before. A malformed
+// message, which may name no real client, is offered once.
+func (w *worker) fail(msg jetstream.Msg, cid, id string, attempt int, err error, patience time.Duration) {
+	w.send(cid, id, attempt, statusError, encodeErr(err, attempt), patience)
 }
 
 // publish sends the result and then acknowledges the task; if the result
