@@ -32,6 +32,11 @@ type Client struct {
 	tasks jetstream.Stream
 
 	subs []*nats.Subscription
+	// bg counts the goroutines that still talk to the server for tasks
+	// (publishing, deleting cancelled ones): teardown waits for them
+	// before it closes the connection. Add under mu while the task is
+	// pending, so that no Add races teardown's Wait.
+	bg sync.WaitGroup
 
 	objOnce sync.Once
 	obj     jetstream.ObjectStore
@@ -233,6 +238,7 @@ func (c *Client) Execute(job futures.Job) error {
 		return nil
 	}
 	c.pending[t.id] = t
+	c.bg.Add(1) // the publishing goroutine below
 	c.mu.Unlock()
 
 	m := nats.NewMsg(c.names.taskSubject)
@@ -253,10 +259,10 @@ func (c *Client) Execute(job futures.Job) error {
 	// the submitter (back pressure); retries go on in the background.
 	f, err := c.js.PublishMsgAsync(m)
 	if err != nil {
-		go c.republish(t, m, err)
+		go func() { defer c.bg.Done(); c.republish(t, m, err) }()
 		return nil
 	}
-	go c.awaitAck(t, m, f)
+	go func() { defer c.bg.Done(); c.awaitAck(t, m, f) }()
 	return nil
 }
 
@@ -265,14 +271,25 @@ func (c *Client) Execute(job futures.Job) error {
 func (c *Client) awaitAck(t *task, m *nats.Msg, f jetstream.PubAckFuture) {
 	select {
 	case ack := <-f.Ok():
-		c.mu.Lock()
-		if c.pending[t.id] == t {
-			t.seq = ack.Sequence
-			c.bySeq[ack.Sequence] = t
-		}
-		c.mu.Unlock()
+		c.stored(t, ack.Sequence)
 	case err := <-f.Err():
 		c.republish(t, m, err)
+	}
+}
+
+// stored records that the stream holds task t at seq. A task that ended
+// before its acknowledgement came (cancelled, Close) is deleted from the
+// stream now: no worker must run it.
+func (c *Client) stored(t *task, seq uint64) {
+	c.mu.Lock()
+	live := c.pending[t.id] == t
+	if live {
+		t.seq = seq
+		c.bySeq[seq] = t
+	}
+	c.mu.Unlock()
+	if !live {
+		c.deleteTask(seq)
 	}
 }
 
@@ -295,12 +312,7 @@ func (c *Client) republish(t *task, m *nats.Msg, err error) {
 		ack, err = c.js.PublishMsg(ctx, m)
 		cancel()
 		if err == nil {
-			c.mu.Lock()
-			if c.pending[t.id] == t {
-				t.seq = ack.Sequence
-				c.bySeq[ack.Sequence] = t
-			}
-			c.mu.Unlock()
+			c.stored(t, ack.Sequence)
 			return
 		}
 	}
@@ -497,11 +509,14 @@ func (c *Client) contextDone(t *task, ctx context.Context) {
 		err = cause
 	}
 	seq := t.seq
+	if seq != 0 {
+		c.bg.Add(1)
+	}
 	c.finishLocked(t, Cancelled, err)
 	c.mu.Unlock()
 	c.nc.Publish(c.names.cancelSubject, []byte(t.id))
 	if seq != 0 {
-		go c.deleteTask(seq)
+		go func() { defer c.bg.Done(); c.deleteTask(seq) }()
 	}
 	t.job.Fail(err)
 }
@@ -556,18 +571,28 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Close stops accepting tasks and cancels those no worker has started
-// (they are deleted from the stream); running tasks run to their end. It
-// does not wait: Shutdown does. The client lets go of its connection and
-// embedded server once the running tasks are done.
+// Close stops accepting tasks and cancels those no worker has reported
+// started (their futures end Cancelled, and they are deleted from the
+// stream, in the background: a worker that took one already is told to
+// stop it); running tasks run to their end. It does not wait: Shutdown
+// does. The client lets go of its connection and embedded server once
+// the running tasks are done and the cancelled ones deleted.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	c.shut = true
 	var queued []*task
+	var seqs []uint64
 	for _, t := range c.pending {
 		if t.state.Status == Queued {
 			queued = append(queued, t)
+			if t.seq != 0 {
+				seqs = append(seqs, t.seq)
+			}
 		}
+	}
+	if len(seqs) > 0 {
+		c.bg.Add(1)
+		go func() { defer c.bg.Done(); c.deleteTasks(seqs) }()
 	}
 	for _, t := range queued {
 		c.finishLocked(t, Cancelled, futures.ErrCancelled)
@@ -579,18 +604,43 @@ func (c *Client) Close() error {
 			t.stop()
 		}
 		c.nc.Publish(c.names.cancelSubject, []byte(t.id))
-		if t.seq != 0 {
-			c.deleteTask(t.seq)
-		}
 		futures.CancelJob(t.job)
 	}
 	return nil
+}
+
+// deleteTasks deletes cancelled tasks from the stream, a few requests at
+// a time, for a minute at most (a server that is away).
+func (c *Client) deleteTasks(seqs []uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ch := make(chan uint64)
+	var wg sync.WaitGroup
+	for range min(8, len(seqs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := range ch {
+				if ctx.Err() == nil {
+					c.tasks.DeleteMsg(ctx, seq)
+				}
+			}
+		}()
+	}
+	for _, seq := range seqs {
+		ch <- seq
+	}
+	close(ch)
+	wg.Wait()
 }
 
 // Done returns a channel closed when the client has shut down.
 func (c *Client) Done() <-chan struct{} { return c.finished }
 
 func (c *Client) teardown() {
+	// Publishes awaiting their acknowledgement end within the publish
+	// timeout (10 s); deletes within theirs (5 s each).
+	c.bg.Wait()
 	for _, s := range c.subs {
 		s.Unsubscribe()
 	}

@@ -47,3 +47,49 @@ func TestBrokenPoolHandsBack(t *testing.T) {
 		}
 	}
 }
+
+// Close cancels the tasks no worker has started, and none of them stays
+// in the stream to be run later, even those whose publish was not yet
+// acknowledged when Close came.
+func TestCloseDeletesQueuedTasks(t *testing.T) {
+	srv, err := cluster.StartServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c, err := cluster.New(ctx, cluster.WithURLs(srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var futs []*futures.Future[int]
+	for i := range 300 {
+		f, err := Square.Submit(ctx, c, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		futs = append(futs, f)
+	}
+	c.Close()
+	for i, f := range futs {
+		if _, err := f.Result(ctx); !errors.Is(err, futures.ErrCancelled) {
+			t.Fatalf("task %d after Close: %v, want cancelled", i, err)
+		}
+	}
+	if _, err := Square.Submit(ctx, c, 1); !errors.Is(err, futures.ErrShutdown) {
+		t.Fatalf("Submit after Close: %v", err)
+	}
+	select {
+	case <-c.Done():
+	case <-ctx.Done():
+		t.Fatal("the client did not let go of its connection after Close")
+	}
+	st, err := cluster.Status(ctx, cluster.WithURLs(srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Stored != 0 || st.Queued != 0 {
+		t.Fatalf("after Close, the stream still holds tasks: %+v", st)
+	}
+}
