@@ -37,6 +37,9 @@ type Client struct {
 	// before it closes the connection. Add under mu while the task is
 	// pending, so that no Add races teardown's Wait.
 	bg sync.WaitGroup
+	// life ends when teardown starts: background work stops waiting.
+	life     context.Context
+	lifeDone context.CancelFunc
 
 	objOnce sync.Once
 	obj     jetstream.ObjectStore
@@ -130,6 +133,7 @@ func New(ctx context.Context, opts ...Option) (*Client, error) {
 	c := &Client{cfg: cfg, names: newNames(cfg.namespace), id: nuid.Next(),
 		pending: map[string]*task{}, bySeq: map[uint64]*task{}, history: map[string]TaskState{},
 		finished: make(chan struct{})}
+	c.life, c.lifeDone = context.WithCancel(context.Background())
 	urls := cfg.urls
 	if len(urls) == 0 {
 		srv, err := startServer(cfg)
@@ -179,7 +183,126 @@ func (c *Client) start(ctx context.Context, urls []string) error {
 	if err := nc.Flush(); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
+	nc.SetReconnectHandler(func(*nats.Conn) { c.reconcileSoon() })
 	return nil
+}
+
+// reconcileSoon checks the pending tasks against the stream after a
+// reconnection: while this client was away, a worker may have dropped a
+// task whose client it could not reach for 10 s, or given up a task
+// whose result or failure it could not deliver, and the server may have
+// raised the max-deliveries advisory with nobody to hear it. Each such
+// task would otherwise wait for ever.
+func (c *Client) reconcileSoon() {
+	c.mu.Lock()
+	if c.tearing {
+		c.mu.Unlock()
+		return
+	}
+	c.bg.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.bg.Done()
+		delay := 500 * time.Millisecond
+		var check []*task // nil: every pending task
+		for range 5 {
+			if check = c.reconcile(check); len(check) == 0 {
+				return
+			}
+			select { // a retry delay for a server still starting, not synchronisation
+			case <-time.After(delay):
+			case <-c.life.Done():
+				return
+			}
+			delay *= 2
+		}
+	}()
+}
+
+// reconcile fails every task of check (nil: every pending task) whose
+// message left the stream without its result reaching this client
+// (ErrLost), or that the workers' consumer gave up after its last delivery
+// (ErrMaxDeliveries). It returns the tasks it could not check yet: the
+// stream could not be read, or the task's publish is not acknowledged yet.
+func (c *Client) reconcile(check []*task) []*task {
+	c.mu.Lock()
+	if check == nil {
+		for _, t := range c.pending {
+			check = append(check, t)
+		}
+	}
+	var seqs []uint64
+	live := check[:0]
+	for _, t := range check {
+		if c.pending[t.id] == t {
+			live = append(live, t)
+			seqs = append(seqs, t.seq)
+		}
+	}
+	check = live
+	c.mu.Unlock()
+	if len(check) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(c.life, time.Minute)
+	defer cancel()
+	cons, err := c.tasks.Consumer(ctx, consumerName)
+	if err != nil {
+		return check
+	}
+	ci, err := cons.Info(ctx)
+	if err != nil {
+		return check
+	}
+	var again []*task
+	for i, t := range check {
+		if seqs[i] == 0 {
+			again = append(again, t)
+			continue
+		}
+		m, err := c.tasks.GetMsg(ctx, seqs[i])
+		var lost, exhausted bool
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			lost = true
+		case err != nil:
+			again = append(again, t)
+			continue
+		case m.Header.Get(hdrMsgID) != t.id:
+			lost = true // another stream of the same name (a new store)
+		case seqs[i] <= ci.AckFloor.Stream:
+			// Still stored yet under the consumer's ack floor: in a
+			// work-queue stream, the consumer gave it up.
+			exhausted = true
+		}
+		if !lost && !exhausted {
+			continue
+		}
+		c.mu.Lock()
+		if c.pending[t.id] != t {
+			c.mu.Unlock()
+			continue
+		}
+		var terr *TaskError
+		if lost {
+			terr = &TaskError{TaskID: t.id, Function: t.fn, Worker: t.state.Worker, Attempts: t.state.Attempts, err: ErrLost,
+				Reason: "its message left the task stream without its result reaching this client: a worker dropped it while it could not reach this client for over 10 s, or it was deleted from the stream; it may have run (see the workers' logs)"}
+		} else {
+			terr = &TaskError{TaskID: t.id, Function: t.fn, Worker: t.state.Worker, Attempts: ci.Config.MaxDeliver, err: ErrMaxDeliveries,
+				Reason: fmt.Sprintf("delivered %d times (the consumer's max deliver) without completing, while this client was disconnected", ci.Config.MaxDeliver)}
+			t.state.Attempts = max(t.state.Attempts, ci.Config.MaxDeliver)
+		}
+		c.finishLocked(t, Failed, terr)
+		c.mu.Unlock()
+		if exhausted {
+			c.tasks.DeleteMsg(ctx, seqs[i])
+		}
+		if t.stop != nil {
+			t.stop()
+		}
+		t.job.Fail(terr)
+	}
+	return again
 }
 
 // ID returns the client's ID, part of its result and state subjects.
@@ -640,6 +763,7 @@ func (c *Client) Done() <-chan struct{} { return c.finished }
 func (c *Client) teardown() {
 	// Publishes awaiting their acknowledgement end within the publish
 	// timeout (10 s); deletes within theirs (5 s each).
+	c.lifeDone()
 	c.bg.Wait()
 	for _, s := range c.subs {
 		s.Unsubscribe()

@@ -9,6 +9,8 @@ import (
 	"github.com/braid-go/braid/cluster"
 	"github.com/braid-go/braid/futures"
 	"github.com/braid-go/braid/mp"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // BadInit is a pool initializer that always fails: a pool given it breaks.
@@ -92,4 +94,59 @@ func TestCloseDeletesQueuedTasks(t *testing.T) {
 	if st.Stored != 0 || st.Queued != 0 {
 		t.Fatalf("after Close, the stream still holds tasks: %+v", st)
 	}
+}
+
+// A task dropped from the stream while its client was away (here taken
+// and terminated by a rogue consumer, as a worker does when it cannot reach
+// the client for 10 s) fails with ErrLost when the client reconnects,
+// instead of waiting for ever.
+func TestLostTaskFailsOnReconnect(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	srv, err := cluster.StartServer(cluster.WithStoreDir(dir), cluster.WithPort(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c, err := cluster.New(ctx, cluster.WithURLs(srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown(ctx)
+	f, err := Square.Submit(ctx, c, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(ctx, "braid_tasks", "workers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := cons.Next(jetstream.FetchMaxWait(60 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.DoubleAck(ctx); err != nil { // gone from the stream, no result sent
+		t.Fatal(err)
+	}
+	nc.Close()
+	srv.Shutdown()
+	srv, err = cluster.StartServer(cluster.WithStoreDir(dir), cluster.WithPort(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Result(ctx)
+	if !errors.Is(err, cluster.ErrLost) {
+		t.Fatalf("got %v, want an error matching cluster.ErrLost", err)
+	}
+	t.Log(err)
 }
