@@ -13,7 +13,9 @@ import (
 // Option configures New (the client), Serve (a worker), Status and
 // StartServer (the embedded server). Each option says which of them it
 // applies to; the others ignore it, so that one option list can be shared
-// by a program's client and workers.
+// by a program's client and workers. Of the credential options
+// (WithUserPassword, WithToken, WithNKeySeedFile, WithCredentialsFile),
+// the last one given is used.
 type Option func(*config)
 
 type config struct {
@@ -113,8 +115,15 @@ func WithUserPassword(user, password string) Option {
 			c.bad("WithUserPassword: empty user name")
 			return
 		}
+		c.setCredential()
 		c.user, c.password = user, password
 	}
+}
+
+// setCredential forgets the credential set so far: the last credential
+// option given is the one used.
+func (c *config) setCredential() {
+	c.user, c.password, c.token, c.nkeySeed, c.credsFile = "", "", "", "", ""
 }
 
 // WithToken authenticates with a token (New, Serve, Status); the embedded
@@ -125,6 +134,7 @@ func WithToken(token string) Option {
 			c.bad("WithToken: empty token")
 			return
 		}
+		c.setCredential()
 		c.token = token
 	}
 }
@@ -138,6 +148,7 @@ func WithNKeySeedFile(file string) Option {
 			c.bad("WithNKeySeedFile: empty file name")
 			return
 		}
+		c.setCredential()
 		c.nkeySeed = file
 	}
 }
@@ -151,6 +162,7 @@ func WithCredentialsFile(file string) Option {
 			c.bad("WithCredentialsFile: empty file name")
 			return
 		}
+		c.setCredential()
 		c.credsFile = file
 	}
 }
