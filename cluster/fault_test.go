@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -149,4 +150,36 @@ func TestLostTaskFailsOnReconnect(t *testing.T) {
 		t.Fatalf("got %v, want an error matching cluster.ErrLost", err)
 	}
 	t.Log(err)
+}
+
+// The embedded server's temporary store directory goes with the client;
+// a directory given with WithStoreDir stays, with the streams in it.
+func TestEmbeddedStoreDir(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := cluster.New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := c.Server().StoreDir()
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the owned store directory %s is still there after Shutdown: %v", dir, err)
+	}
+	kept := t.TempDir()
+	c, err = cluster.New(ctx, cluster.WithStoreDir(kept))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ents, err := os.ReadDir(kept); err != nil || len(ents) == 0 {
+		t.Fatalf("the given store directory was emptied or removed: %v, %v", ents, err)
+	}
 }
