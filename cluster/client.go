@@ -378,6 +378,15 @@ func (c *Client) Execute(job futures.Job) error {
 		t.stop = stop
 		c.mu.Unlock()
 	}
+	// A future cancelled while its task waits (fut.Cancel(), as Python's
+	// future.cancel()) takes the task out of the stream.
+	if d, ok := job.(doneNotifier); ok {
+		d.AddDoneCallback(func() {
+			if d.State() == futures.Cancelled {
+				c.futureCancelled(t)
+			}
+		})
+	}
 	// The first publish is tried here, so that a full pipeline blocks
 	// the submitter (back pressure); retries go on in the background.
 	f, err := c.js.PublishMsgAsync(m)
@@ -387,6 +396,37 @@ func (c *Client) Execute(job futures.Job) error {
 	}
 	go func() { defer c.bg.Done(); c.awaitAck(t, m, f) }()
 	return nil
+}
+
+// doneNotifier is a job whose future tells when it is done (the jobs of
+// mp's Func.Submit embed a *futures.Future).
+type doneNotifier interface {
+	AddDoneCallback(fn func())
+	State() futures.State
+}
+
+// futureCancelled forgets a task whose future was cancelled before it
+// started: workers are told not to run it (or to stop it), and it is
+// deleted from the stream.
+func (c *Client) futureCancelled(t *task) {
+	c.mu.Lock()
+	if c.pending[t.id] != t {
+		c.mu.Unlock()
+		return
+	}
+	seq := t.seq
+	if seq != 0 {
+		c.bg.Add(1)
+	}
+	c.finishLocked(t, Cancelled, futures.ErrCancelled)
+	c.mu.Unlock()
+	if t.stop != nil {
+		t.stop()
+	}
+	c.nc.Publish(c.names.cancelSubject, []byte(t.id))
+	if seq != 0 {
+		go func() { defer c.bg.Done(); c.deleteTask(seq) }()
+	}
 }
 
 // awaitAck records the task's stream sequence, or publishes it again (the

@@ -183,3 +183,40 @@ func TestEmbeddedStoreDir(t *testing.T) {
 		t.Fatalf("the given store directory was emptied or removed: %v, %v", ents, err)
 	}
 }
+
+// Cancelling a queued task's future (Python's future.cancel()) takes the
+// task out of the stream: no worker runs it, and Shutdown does not wait
+// for it.
+func TestFutureCancelDeletesTask(t *testing.T) {
+	srv, err := cluster.StartServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := cluster.New(ctx, cluster.WithURLs(srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Square.Submit(ctx, c, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Cancel() {
+		t.Fatal("Cancel of a queued task's future returned false")
+	}
+	if st := c.Tasks(); len(st) != 1 || st[0].Status != cluster.Cancelled {
+		t.Fatalf("states after Cancel: %+v", st)
+	}
+	if err := c.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown after the only task was cancelled: %v", err)
+	}
+	st, err := cluster.Status(ctx, cluster.WithURLs(srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Stored != 0 {
+		t.Fatalf("the cancelled task is still in the stream: %+v", st)
+	}
+}
