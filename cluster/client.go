@@ -123,8 +123,14 @@ const historySize = 10000
 // them, of an embedded NATS server it starts in this process (JetStream
 // on, on 127.0.0.1 at a free port, file store in WithStoreDir or a
 // temporary directory) and stops at Shutdown: workers (Serve, Main) then
-// connect to URL(). It creates the task and result streams if they are
-// missing. ctx bounds the set-up only.
+// connect to URL(). It creates the task stream and the workers' consumer
+// if they are missing. ctx bounds the set-up only.
+//
+// Every task submitted ends: with its result or error, ErrMaxDeliveries,
+// the caller's context error, ErrCancelled (the future cancelled, Close),
+// or ErrLost (its message was dropped while the client was unreachable;
+// the client checks its pending tasks against the stream each time it
+// reconnects).
 func New(ctx context.Context, opts ...Option) (*Client, error) {
 	cfg, err := resolve(opts)
 	if err != nil {

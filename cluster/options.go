@@ -276,8 +276,11 @@ func WithPayloadLimit(n int) Option {
 	}
 }
 
-// WithResultTTL is how long a result waits in the result stream for a
-// client that went away (default 24 h).
+// WithResultTTL is how long a result over the payload limit stays in the
+// object store bucket when its client never fetches it (default 24 h;
+// New, Serve). The client deletes each such result once it has it. A
+// setting of the bucket, rewritten by each client and worker that opens
+// it: give all of them the same value.
 func WithResultTTL(d time.Duration) Option {
 	return func(c *config) {
 		if d < time.Second {
