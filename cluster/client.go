@@ -394,14 +394,28 @@ func (c *Client) Execute(job futures.Job) error {
 		})
 	}
 	// The first publish is tried here, so that a full pipeline blocks
-	// the submitter (back pressure); retries go on in the background.
+	// the submitter (back pressure): with 4,096 publishes awaiting the
+	// stream's acknowledgement, PublishMsgAsync gives up after a short
+	// stall, and Execute tries again while the task is live. Other
+	// errors are retried in the background.
 	f, err := c.js.PublishMsgAsync(m)
+	for errors.Is(err, jetstream.ErrTooManyStalledMsgs) && c.live(t) {
+		f, err = c.js.PublishMsgAsync(m)
+	}
 	if err != nil {
 		go func() { defer c.bg.Done(); c.republish(t, m, err) }()
 		return nil
 	}
 	go func() { defer c.bg.Done(); c.awaitAck(t, m, f) }()
 	return nil
+}
+
+// live reports whether t is still pending (not failed by its context,
+// cancelled, or finished).
+func (c *Client) live(t *task) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending[t.id] == t
 }
 
 // doneNotifier is a job whose future tells when it is done (the jobs of

@@ -292,8 +292,11 @@ func WithResultTTL(d time.Duration) Option {
 }
 
 // WithMaxQueued bounds the tasks waiting in the task stream (default
-// 1,048,576); a publish over it is retried until there is room (back
-// pressure), and Execute blocks meanwhile.
+// 1,048,576; New, Serve: a setting of the stream, made by whoever creates
+// it). The stream refuses a task over it, and the client publishes that
+// task again in the background, every second at most, until there is
+// room: Execute does not block for it, the task stays queued in the
+// client (Pending counts it).
 func WithMaxQueued(n int) Option {
 	return func(c *config) {
 		if n < 1 {
