@@ -537,14 +537,43 @@ func (c *Client) onResult(msg *nats.Msg) {
 		msg.Respond(nil) // a duplicate, or a task already cancelled
 		return
 	}
+	if name := h.Get(hdrObject); name != "" {
+		// A result in the object store: fetched off this handler, which
+		// every result of this client goes through.
+		c.mu.Lock()
+		if c.pending[id] != t {
+			c.mu.Unlock()
+			msg.Respond(nil)
+			return
+		}
+		c.bg.Add(1)
+		c.mu.Unlock()
+		go func() {
+			defer c.bg.Done()
+			data, err := c.fetchObject(name)
+			if err != nil {
+				// Not answered: the worker offers the result again (and
+				// hands the task back if it never gets through).
+				c.cfg.logger.Warn("cluster: cannot fetch a task's result from the object store; waiting for the worker to offer it again", "task", id, "err", err)
+				return
+			}
+			c.complete(msg, t, data)
+			c.deleteObject(name)
+		}()
+		return
+	}
+	c.complete(msg, t, msg.Data)
+}
+
+// complete finishes t with the result message msg, whose body is data,
+// and answers the worker.
+func (c *Client) complete(msg *nats.Msg, t *task, data []byte) {
+	h := msg.Header
+	id := t.id
 	worker := h.Get(hdrWorker)
 	attempts, _ := strconv.Atoi(h.Get(hdrAttempt))
-	data := msg.Data
 	var err error
-	if name := h.Get(hdrObject); name != "" {
-		data, err = c.fetchObject(name)
-	}
-	if err == nil && h.Get(hdrStatus) != statusOK {
+	if h.Get(hdrStatus) != statusOK {
 		err = decodeErr(data, id, t.fn, worker, attempts)
 	}
 	c.mu.Lock()
@@ -583,8 +612,18 @@ func (c *Client) fetchObject(name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: cannot fetch the result object %s: %w", name, err)
 	}
-	obj.Delete(ctx, name)
 	return b, nil
+}
+
+// deleteObject deletes a result object the client has taken.
+func (c *Client) deleteObject(name string) {
+	obj, err := c.objects()
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	obj.Delete(ctx, name)
 }
 
 func (c *Client) objects() (jetstream.ObjectStore, error) {
