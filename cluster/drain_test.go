@@ -87,6 +87,8 @@ func TestMalformedMessage(t *testing.T) {
 		// Well formed, with an argument that is not CBOR: its "client",
 		// the subscription below, gets a decode error.
 		{Subject: "braid.task", Header: nats.Header{"Nats-Msg-Id": {"id2"}, "Braid-Fn": {"ctest.square"}, "Braid-Client": {"tester"}}, Data: []byte{0xff, 0xfe}},
+		// The worker's own function, not callable from outside.
+		{Subject: "braid.task", Header: nats.Header{"Nats-Msg-Id": {"id4"}, "Braid-Fn": {"braid.cluster.run"}, "Braid-Client": {"tester"}}, Data: []byte{0xa0}},
 	} {
 		if err := nc.PublishMsg(m); err != nil {
 			t.Fatal(err)
@@ -100,11 +102,11 @@ func TestMalformedMessage(t *testing.T) {
 			t.Fatalf("after malformed messages: %d, %v", r, err)
 		}
 	}
-	// Both the bad argument (id2) and the oversized task (id3) are
-	// answered, each with its own error; an offer repeated is not a
+	// The bad argument (id2), the oversized task (id3) and the internal
+	// function (id4) are answered, each with its own error; an offer repeated is not a
 	// second answer.
 	seen := map[string]bool{}
-	for len(seen) < 2 {
+	for len(seen) < 3 {
 		select {
 		case m := <-got:
 			id := m.Header.Get("Braid-Task")
@@ -117,12 +119,16 @@ func TestMalformedMessage(t *testing.T) {
 				if m.Header.Get("Braid-Status") != "error" || !strings.Contains(string(m.Data), "too-large") {
 					t.Fatalf("result of an oversized task: %v %s", m.Header, m.Data)
 				}
+			case "id4":
+				if m.Header.Get("Braid-Status") != "error" || !strings.Contains(string(m.Data), "unregistered") {
+					t.Fatalf("result of a task naming the worker's own function: %v %s", m.Header, m.Data)
+				}
 			default:
 				t.Fatalf("a result for task %q, which was never sent to this client: %v %s", id, m.Header, m.Data)
 			}
 			seen[id] = true
 		case <-ctx.Done():
-			t.Fatalf("answers for %v only: none for the task with a bad argument or the oversized one", seen)
+			t.Fatalf("answers for %v only, want id2, id3 and id4", seen)
 		}
 	}
 	if _, err := cluster.Status(ctx); err != cluster.ErrNoURL {

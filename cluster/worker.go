@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -318,7 +319,7 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 		w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: ErrTooLarge}, resultPatience)
 		return
 	}
-	if !mp.Registered(fn) {
+	if !mp.Registered(fn) || strings.HasPrefix(fn, "braid.cluster.") {
 		reason := fmt.Sprintf("function %q is not registered in this worker's binary: register it with mp.Register at package level in the program the workers run", fn)
 		w.cfg.logger.Warn("cluster: worker rejects a task of an unknown function", "worker", w.name, "task", id, "fn", fn)
 		msg.TermWithReason("unregistered function")
