@@ -85,7 +85,13 @@ type worker struct {
 
 	mu        sync.Mutex
 	running   map[string]*held
-	cancelled map[string]time.Time
+	// cancelled and cancelledOld hold the IDs of tasks cancelled while
+	// this worker did not run them, in two generations: the current one
+	// becomes the old one after cancelEvery or maxCancelled/2 IDs, so an
+	// ID is remembered for cancelEvery at least, and a burst costs O(1)
+	// per cancel and bounded memory.
+	cancelled, cancelledOld map[string]struct{}
+	cancelledAt             time.Time
 
 	wg             sync.WaitGroup
 	nRun, nDone    atomic.Int64
@@ -117,7 +123,7 @@ func Serve(ctx context.Context, opts ...Option) error {
 		return ErrNoURL
 	}
 	w := &worker{cfg: cfg, names: newNames(cfg.namespace), name: cfg.workerName,
-		running: map[string]*held{}, cancelled: map[string]time.Time{}, started: time.Now()}
+		running: map[string]*held{}, cancelled: map[string]struct{}{}, started: time.Now()}
 	if w.name == "" {
 		host, _ := os.Hostname()
 		w.name = sanitize(host) + "-" + strconv.Itoa(os.Getpid())
@@ -247,8 +253,15 @@ func sanitize(s string) string {
 	return string(b)
 }
 
+// Bounds of the cancelled task IDs a worker remembers.
+const (
+	cancelEvery  = 5 * time.Minute
+	maxCancelled = 100_000
+)
+
 // onCancel stops a task this worker runs, or remembers that it must not
-// run it.
+// run it (a client that cancels a task also deletes it from the stream:
+// this covers a worker that took it already).
 func (w *worker) onCancel(m *nats.Msg) {
 	id := string(m.Data)
 	if !validToken(id) {
@@ -261,14 +274,10 @@ func (w *worker) onCancel(m *nats.Msg) {
 		return
 	}
 	now := time.Now()
-	if len(w.cancelled) > 10000 {
-		for k, t := range w.cancelled {
-			if now.Sub(t) > 10*time.Minute {
-				delete(w.cancelled, k)
-			}
-		}
+	if now.Sub(w.cancelledAt) > cancelEvery || len(w.cancelled) >= maxCancelled/2 {
+		w.cancelledOld, w.cancelled, w.cancelledAt = w.cancelled, map[string]struct{}{}, now
 	}
-	w.cancelled[id] = now
+	w.cancelled[id] = struct{}{}
 }
 
 // handle runs one task message to its end: a result published and the
@@ -337,6 +346,9 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 	}
 	w.mu.Lock()
 	_, dead := w.cancelled[id]
+	if !dead {
+		_, dead = w.cancelledOld[id]
+	}
 	if !dead {
 		w.running[id] = &held{msg: msg, cancel: cancel}
 	}
