@@ -83,8 +83,8 @@ type worker struct {
 	stopServe context.CancelCauseFunc // ends Serve's loop with the cause Serve returns
 	breakOnce sync.Once
 
-	mu        sync.Mutex
-	running   map[string]*held
+	mu      sync.Mutex
+	running map[string]*held
 	// cancelled and cancelledOld hold the IDs of tasks cancelled while
 	// this worker did not run them, in two generations: the current one
 	// becomes the old one after cancelEvery or maxCancelled/2 IDs, so an
