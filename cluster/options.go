@@ -323,7 +323,11 @@ func WithConcurrency(n int) Option {
 // keep its processes busy between tasks (Serve; default: the concurrency).
 // A task taken ahead starts as soon as the previous one ends; use 0 when
 // tasks are long and uneven, so that an idle worker is not left waiting
-// while another holds a task it has not started.
+// while another holds a task it has not started. Even with 0, the worker
+// receives one task ahead (the buffer of its pull from the server); such a
+// task is not reported in progress until it starts, so one that waits
+// there longer than the ack wait is delivered again, possibly to another
+// worker, and may run twice.
 func WithPrefetch(n int) Option {
 	return func(c *config) {
 		if n < 0 {
