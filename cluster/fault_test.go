@@ -184,9 +184,9 @@ func TestEmbeddedStoreDir(t *testing.T) {
 	}
 }
 
-// Cancelling a queued task's future (Python's future.cancel()) takes the
-// task out of the stream: no worker runs it, and Shutdown does not wait
-// for it.
+// Cancelling a queued task's future (Python's future.cancel()), or its
+// context, takes the task out of the stream: no worker runs it, and
+// Shutdown does not wait for it.
 func TestFutureCancelDeletesTask(t *testing.T) {
 	srv, err := cluster.StartServer()
 	if err != nil {
@@ -208,6 +208,19 @@ func TestFutureCancelDeletesTask(t *testing.T) {
 	}
 	if st := c.Tasks(); len(st) != 1 || st[0].Status != cluster.Cancelled {
 		t.Fatalf("states after Cancel: %+v", st)
+	}
+	// The same through the task's context (whether or not the stream
+	// acknowledged the publish by then).
+	for range 2 {
+		tctx, tcancel := context.WithCancel(ctx)
+		f, err := Square.Submit(tctx, c, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tcancel()
+		if _, err := f.Result(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("after its context was cancelled: %v", err)
+		}
 	}
 	if err := c.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown after the only task was cancelled: %v", err)
