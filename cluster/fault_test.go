@@ -233,3 +233,36 @@ func TestFutureCancelDeletesTask(t *testing.T) {
 		t.Fatalf("the cancelled task is still in the stream: %+v", st)
 	}
 }
+
+// A worker whose consumer is deleted under it (an operator's `nats
+// consumer rm`) makes it again and goes on serving, instead of returning
+// as if it had been told to stop.
+func TestConsumerDeleted(t *testing.T) {
+	c, w := newClient(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if r, err := Square.Call(ctx, c, 2); err != nil || r != 4 {
+		t.Fatalf("before: %d, %v", r, err)
+	}
+	nc, err := nats.Connect(c.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteConsumer(ctx, "braid_tasks", "workers"); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := Square.Call(ctx, c, 3); err != nil || r != 9 {
+		t.Fatalf("after the consumer was deleted: %d, %v", r, err)
+	}
+	select {
+	case err := <-w.errs[0]:
+		w.errs[0] = nil
+		t.Fatalf("the worker exited: %v", err)
+	default:
+	}
+}

@@ -177,7 +177,8 @@ func Serve(ctx context.Context, opts ...Option) error {
 	go w.progress(regStop, hbDone)
 	defer func() { <-hbDone }()
 
-	it, err := cons.Messages(jetstream.PullMaxMessages(max(1, cfg.prefetch)), jetstream.PullExpiry(2*time.Second))
+	pullOpts := []jetstream.PullMessagesOpt{jetstream.PullMaxMessages(max(1, cfg.prefetch)), jetstream.PullExpiry(2 * time.Second)}
+	it, err := cons.Messages(pullOpts...)
 	if err != nil {
 		w.pool.Close()
 		close(regStop)
@@ -196,7 +197,19 @@ func Serve(ctx context.Context, opts ...Option) error {
 		msg, err := it.Next()
 		if err != nil {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				break
+				if ctx.Err() != nil {
+					break
+				}
+				// Closed under the worker: its consumer was deleted (a
+				// server that lost its store, an operator). Make the
+				// stream and consumer again and go on serving.
+				<-sem
+				stopIt()
+				if it = w.reopen(ctx, pullOpts); it == nil {
+					break
+				}
+				stopIt = context.AfterFunc(ctx, it.Drain)
+				continue
 			}
 			if ctx.Err() == nil {
 				<-sem
@@ -238,6 +251,32 @@ func Serve(ctx context.Context, opts ...Option) error {
 		return err
 	}
 	return nil
+}
+
+// reopen makes the task stream and the workers' consumer again (or finds
+// them) and returns a new iterator on it, trying every few seconds until
+// ctx ends (then nil).
+func (w *worker) reopen(ctx context.Context, opts []jetstream.PullMessagesOpt) jetstream.MessagesContext {
+	delay := 100 * time.Millisecond
+	for {
+		w.cfg.logger.Warn("cluster: the worker's consumer is gone; making it again", "worker", w.name)
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, cons, err := ensureStreams(sctx, w.js, w.names, w.cfg)
+		cancel()
+		if err == nil {
+			it, err := cons.Messages(opts...)
+			if err == nil {
+				return it
+			}
+		}
+		w.cfg.logger.Warn("cluster: the worker cannot consume tasks yet", "worker", w.name, "err", err)
+		select { // a retry delay, not synchronisation
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
 }
 
 func sanitize(s string) string {
