@@ -252,6 +252,15 @@ func (c *Client) reconcile(check []*task) []*task {
 	}
 	ctx, cancel := context.WithTimeout(c.life, time.Minute)
 	defer cancel()
+	if _, err := c.js.Stream(ctx, c.names.taskStream); errors.Is(err, jetstream.ErrStreamNotFound) {
+		// The server lost its store: make the stream and consumer again,
+		// for the tasks still to publish; the messages it held are gone,
+		// and the lookups below find them lost.
+		c.cfg.logger.Warn("cluster: the task stream is gone from the server; making it again", "stream", c.names.taskStream)
+		if _, _, err := ensureStreams(ctx, c.js, c.names, c.cfg); err != nil {
+			return check
+		}
+	}
 	cons, err := c.tasks.Consumer(ctx, consumerName)
 	if err != nil {
 		return check

@@ -234,6 +234,68 @@ func TestFutureCancelDeletesTask(t *testing.T) {
 	}
 }
 
+// A server restarted without its store (the streams gone): the client
+// makes the stream again and fails the task the old one held with
+// ErrLost, the worker makes its consumer again and goes on serving, and
+// new tasks complete.
+func TestServerLostStore(t *testing.T) {
+	port := freePort(t)
+	srv, err := cluster.StartServer(cluster.WithStoreDir(t.TempDir()), cluster.WithPort(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c, err := cluster.New(ctx, cluster.WithURLs(srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown(ctx)
+	w := startWorkers(t, srv.URL(), 1, nil)
+	if r, err := Square.Call(ctx, c, 2); err != nil || r != 4 {
+		t.Fatalf("before: %d, %v", r, err)
+	}
+	// A task that stays queued: its only worker is busy with a gate.
+	ready, rel := newFIFO(t), newFIFO(t)
+	g, err := Gate.Submit(ctx, c, gate{Ready: ready, Release: rel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAnnounce(t, ready)
+	// The worker's pool has 1 process and prefetch 1: a second gate
+	// waits in the worker; the third stays in the stream.
+	var queued []*futures.Future[int]
+	for i := range 2 {
+		f, err := Square.Submit(ctx, c, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued = append(queued, f)
+	}
+	srv.Shutdown()
+	srv, err = cluster.StartServer(cluster.WithStoreDir(t.TempDir()), cluster.WithPort(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release(t, rel)
+	if r, err := g.Result(ctx); err != nil || r != "released" {
+		// The gate's result goes straight to the client.
+		t.Fatalf("the running task: %q, %v", r, err)
+	}
+	for i, f := range queued {
+		// Each queued task ends: run (it was already with the worker),
+		// or lost with the store.
+		if r, err := f.Result(ctx); err != nil && !errors.Is(err, cluster.ErrLost) || err == nil && r != i*i {
+			t.Fatalf("queued task %d: %d, %v", i, r, err)
+		}
+	}
+	if r, err := Square.Call(ctx, c, 5); err != nil || r != 25 {
+		t.Fatalf("after the store was lost: %d, %v", r, err)
+	}
+	w.stop()
+}
+
 // A worker whose consumer is deleted under it (an operator's `nats
 // consumer rm`) makes it again and goes on serving, instead of returning
 // as if it had been told to stop.
