@@ -30,6 +30,9 @@ type Client struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	tasks jetstream.Stream
+	// created is when the task stream was made: another time after a
+	// reconnection means the server lost its store.
+	created time.Time
 
 	subs []*nats.Subscription
 	// bg counts the goroutines that still talk to the server for tasks
@@ -114,6 +117,9 @@ type task struct {
 	started bool
 	state   TaskState
 	stop    func() bool
+	// orphan: its message went with a server's lost store while a
+	// worker ran it; it waits for that worker's result.
+	orphan bool
 }
 
 // historySize bounds the finished tasks kept for Task and Tasks.
@@ -172,6 +178,9 @@ func (c *Client) start(ctx context.Context, urls []string) error {
 	c.tasks, _, err = ensureStreams(ctx, c.js, c.names, c.cfg)
 	if err != nil {
 		return err
+	}
+	if ci := c.tasks.CachedInfo(); ci != nil {
+		c.created = ci.Created
 	}
 	for subj, h := range map[string]nats.MsgHandler{
 		c.names.resultPrefix + c.id: c.onResult,
@@ -252,14 +261,28 @@ func (c *Client) reconcile(check []*task) []*task {
 	}
 	ctx, cancel := context.WithTimeout(c.life, time.Minute)
 	defer cancel()
-	if _, err := c.js.Stream(ctx, c.names.taskStream); errors.Is(err, jetstream.ErrStreamNotFound) {
-		// The server lost its store: make the stream and consumer again,
-		// for the tasks still to publish; the messages it held are gone,
-		// and the lookups below find them lost.
+	// A server that lost its store lost the messages of the tasks
+	// running too, but their workers go on and send the results: those
+	// tasks stay pending.
+	storeLost := false
+	s, err := c.js.Stream(ctx, c.names.taskStream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		// Make the stream and consumer again, for the tasks still to
+		// publish; the lookups below find the queued ones lost.
 		c.cfg.logger.Warn("cluster: the task stream is gone from the server; making it again", "stream", c.names.taskStream)
-		if _, _, err := ensureStreams(ctx, c.js, c.names, c.cfg); err != nil {
+		if s, _, err = ensureStreams(ctx, c.js, c.names, c.cfg); err != nil {
 			return check
 		}
+	} else if err != nil {
+		return check
+	}
+	if ci := s.CachedInfo(); ci != nil {
+		c.mu.Lock()
+		if !ci.Created.Equal(c.created) {
+			storeLost = true
+			c.created = ci.Created
+		}
+		c.mu.Unlock()
 	}
 	cons, err := c.tasks.Consumer(ctx, consumerName)
 	if err != nil {
@@ -295,6 +318,11 @@ func (c *Client) reconcile(check []*task) []*task {
 		}
 		c.mu.Lock()
 		if c.pending[t.id] != t {
+			c.mu.Unlock()
+			continue
+		}
+		if lost && (t.orphan || storeLost && t.state.Status == Running) {
+			t.orphan = true
 			c.mu.Unlock()
 			continue
 		}

@@ -235,8 +235,8 @@ func TestFutureCancelDeletesTask(t *testing.T) {
 }
 
 // A server restarted without its store (the streams gone): the client
-// makes the stream again and fails the task the old one held with
-// ErrLost, the worker makes its consumer again and goes on serving, and
+// makes the stream again and fails the tasks the old one held with
+// ErrLost (a running one waits for its worker's result), the worker makes its consumer again and goes on serving, and
 // new tasks complete.
 func TestServerLostStore(t *testing.T) {
 	port := freePort(t)
@@ -279,8 +279,11 @@ func TestServerLostStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	release(t, rel)
-	if r, err := g.Result(ctx); err != nil || r != "released" {
-		// The gate's result goes straight to the client.
+	// The running gate's result goes straight to the client, which keeps
+	// a task a worker reported running when the store is lost; the report
+	// may not have come before the server stopped, and then the task is
+	// failed as lost.
+	if r, err := g.Result(ctx); (err != nil || r != "released") && !errors.Is(err, cluster.ErrLost) {
 		t.Fatalf("the running task: %q, %v", r, err)
 	}
 	for i, f := range queued {
