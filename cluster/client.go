@@ -134,9 +134,11 @@ const historySize = 10000
 //
 // Every task submitted ends: with its result or error, ErrMaxDeliveries,
 // the caller's context error, ErrCancelled (the future cancelled, Close),
-// or ErrLost (its message was dropped while the client was unreachable;
-// the client checks its pending tasks against the stream each time it
-// reconnects).
+// or ErrLost (its message was dropped while the client was unreachable,
+// or went with a server's lost store; the client checks its pending tasks
+// against the stream each time it reconnects). The exception: a task
+// running when the server lost its store ends only with its worker's
+// result, or the caller's context, since nothing can deliver it again.
 func New(ctx context.Context, opts ...Option) (*Client, error) {
 	cfg, err := resolve(opts)
 	if err != nil {
