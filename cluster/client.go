@@ -30,8 +30,19 @@ type Client struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	tasks jetstream.Stream
+	// created is when the task stream was made: another time after a
+	// reconnection means the server lost its store.
+	created time.Time
 
 	subs []*nats.Subscription
+	// bg counts the goroutines that still talk to the server for tasks
+	// (publishing, deleting cancelled ones): teardown waits for them
+	// before it closes the connection. Add under mu while the task is
+	// pending, so that no Add races teardown's Wait.
+	bg sync.WaitGroup
+	// life ends when teardown starts: background work stops waiting.
+	life     context.Context
+	lifeDone context.CancelFunc
 
 	objOnce sync.Once
 	obj     jetstream.ObjectStore
@@ -106,6 +117,9 @@ type task struct {
 	started bool
 	state   TaskState
 	stop    func() bool
+	// orphan: its message went with a server's lost store while a
+	// worker ran it; it waits for that worker's result.
+	orphan bool
 }
 
 // historySize bounds the finished tasks kept for Task and Tasks.
@@ -115,8 +129,16 @@ const historySize = 10000
 // them, of an embedded NATS server it starts in this process (JetStream
 // on, on 127.0.0.1 at a free port, file store in WithStoreDir or a
 // temporary directory) and stops at Shutdown: workers (Serve, Main) then
-// connect to URL(). It creates the task and result streams if they are
-// missing. ctx bounds the set-up only.
+// connect to URL(). It creates the task stream and the workers' consumer
+// if they are missing. ctx bounds the set-up only.
+//
+// Every task submitted ends: with its result or error, ErrMaxDeliveries,
+// the caller's context error, ErrCancelled (the future cancelled, Close),
+// or ErrLost (its message was dropped while the client was unreachable,
+// or went with a server's lost store; the client checks its pending tasks
+// against the stream each time it reconnects). The exception: a task
+// running when the server lost its store ends only with its worker's
+// result, or the caller's context, since nothing can deliver it again.
 func New(ctx context.Context, opts ...Option) (*Client, error) {
 	cfg, err := resolve(opts)
 	if err != nil {
@@ -125,6 +147,7 @@ func New(ctx context.Context, opts ...Option) (*Client, error) {
 	c := &Client{cfg: cfg, names: newNames(cfg.namespace), id: nuid.Next(),
 		pending: map[string]*task{}, bySeq: map[uint64]*task{}, history: map[string]TaskState{},
 		finished: make(chan struct{})}
+	c.life, c.lifeDone = context.WithCancel(context.Background())
 	urls := cfg.urls
 	if len(urls) == 0 {
 		srv, err := startServer(cfg)
@@ -158,6 +181,9 @@ func (c *Client) start(ctx context.Context, urls []string) error {
 	if err != nil {
 		return err
 	}
+	if ci := c.tasks.CachedInfo(); ci != nil {
+		c.created = ci.Created
+	}
 	for subj, h := range map[string]nats.MsgHandler{
 		c.names.resultPrefix + c.id: c.onResult,
 		c.names.statePrefix + c.id:  c.onState,
@@ -174,7 +200,154 @@ func (c *Client) start(ctx context.Context, urls []string) error {
 	if err := nc.Flush(); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
+	nc.SetReconnectHandler(func(*nats.Conn) { c.reconcileSoon() })
 	return nil
+}
+
+// reconcileSoon checks the pending tasks against the stream after a
+// reconnection: while this client was away, a worker may have dropped a
+// task whose client it could not reach for 10 s, or given up a task
+// whose result or failure it could not deliver, and the server may have
+// raised the max-deliveries advisory with nobody to hear it. Each such
+// task would otherwise wait for ever.
+func (c *Client) reconcileSoon() {
+	c.mu.Lock()
+	if c.tearing {
+		c.mu.Unlock()
+		return
+	}
+	c.bg.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.bg.Done()
+		delay := 500 * time.Millisecond
+		var check []*task // nil: every pending task
+		for range 5 {
+			if check = c.reconcile(check); len(check) == 0 {
+				return
+			}
+			select { // a retry delay for a server still starting, not synchronisation
+			case <-time.After(delay):
+			case <-c.life.Done():
+				return
+			}
+			delay *= 2
+		}
+	}()
+}
+
+// reconcile fails every task of check (nil: every pending task) whose
+// message left the stream without its result reaching this client
+// (ErrLost), or that the workers' consumer gave up after its last delivery
+// (ErrMaxDeliveries). It returns the tasks it could not check yet: the
+// stream could not be read, or the task's publish is not acknowledged yet.
+func (c *Client) reconcile(check []*task) []*task {
+	c.mu.Lock()
+	if check == nil {
+		for _, t := range c.pending {
+			check = append(check, t)
+		}
+	}
+	var seqs []uint64
+	live := check[:0]
+	for _, t := range check {
+		if c.pending[t.id] == t {
+			live = append(live, t)
+			seqs = append(seqs, t.seq)
+		}
+	}
+	check = live
+	c.mu.Unlock()
+	if len(check) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(c.life, time.Minute)
+	defer cancel()
+	// A server that lost its store lost the messages of the tasks
+	// running too, but their workers go on and send the results: those
+	// tasks stay pending.
+	storeLost := false
+	s, err := c.js.Stream(ctx, c.names.taskStream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		// Make the stream and consumer again, for the tasks still to
+		// publish; the lookups below find the queued ones lost.
+		c.cfg.logger.Warn("cluster: the task stream is gone from the server; making it again", "stream", c.names.taskStream)
+		if s, _, err = ensureStreams(ctx, c.js, c.names, c.cfg); err != nil {
+			return check
+		}
+	} else if err != nil {
+		return check
+	}
+	if ci := s.CachedInfo(); ci != nil {
+		c.mu.Lock()
+		if !ci.Created.Equal(c.created) {
+			storeLost = true
+			c.created = ci.Created
+		}
+		c.mu.Unlock()
+	}
+	cons, err := c.tasks.Consumer(ctx, consumerName)
+	if err != nil {
+		return check
+	}
+	ci, err := cons.Info(ctx)
+	if err != nil {
+		return check
+	}
+	var again []*task
+	for i, t := range check {
+		if seqs[i] == 0 {
+			again = append(again, t)
+			continue
+		}
+		m, err := c.tasks.GetMsg(ctx, seqs[i])
+		var lost, exhausted bool
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			lost = true
+		case err != nil:
+			again = append(again, t)
+			continue
+		case m.Header.Get(hdrMsgID) != t.id:
+			lost = true // another stream of the same name (a new store)
+		case seqs[i] <= ci.AckFloor.Stream:
+			// Still stored yet under the consumer's ack floor: in a
+			// work-queue stream, the consumer gave it up.
+			exhausted = true
+		}
+		if !lost && !exhausted {
+			continue
+		}
+		c.mu.Lock()
+		if c.pending[t.id] != t {
+			c.mu.Unlock()
+			continue
+		}
+		if lost && (t.orphan || storeLost && t.state.Status == Running) {
+			t.orphan = true
+			c.mu.Unlock()
+			continue
+		}
+		var terr *TaskError
+		if lost {
+			terr = &TaskError{TaskID: t.id, Function: t.fn, Worker: t.state.Worker, Attempts: t.state.Attempts, err: ErrLost,
+				Reason: "its message left the task stream without its result reaching this client: a worker dropped it while it could not reach this client for over 10 s, or it was deleted from the stream; it may have run (see the workers' logs)"}
+		} else {
+			terr = &TaskError{TaskID: t.id, Function: t.fn, Worker: t.state.Worker, Attempts: ci.Config.MaxDeliver, err: ErrMaxDeliveries,
+				Reason: fmt.Sprintf("delivered %d times (the consumer's max deliver) without completing, while this client was disconnected", ci.Config.MaxDeliver)}
+			t.state.Attempts = max(t.state.Attempts, ci.Config.MaxDeliver)
+		}
+		c.finishLocked(t, Failed, terr)
+		c.mu.Unlock()
+		if exhausted {
+			c.tasks.DeleteMsg(ctx, seqs[i])
+		}
+		if t.stop != nil {
+			t.stop()
+		}
+		t.job.Fail(terr)
+	}
+	return again
 }
 
 // ID returns the client's ID, part of its result and state subjects.
@@ -233,6 +406,7 @@ func (c *Client) Execute(job futures.Job) error {
 		return nil
 	}
 	c.pending[t.id] = t
+	c.bg.Add(1) // the publishing goroutine below
 	c.mu.Unlock()
 
 	m := nats.NewMsg(c.names.taskSubject)
@@ -249,15 +423,69 @@ func (c *Client) Execute(job futures.Job) error {
 		t.stop = stop
 		c.mu.Unlock()
 	}
+	// A future cancelled while its task waits (fut.Cancel(), as Python's
+	// future.cancel()) takes the task out of the stream.
+	if d, ok := job.(doneNotifier); ok {
+		d.AddDoneCallback(func() {
+			if d.State() == futures.Cancelled {
+				c.futureCancelled(t)
+			}
+		})
+	}
 	// The first publish is tried here, so that a full pipeline blocks
-	// the submitter (back pressure); retries go on in the background.
+	// the submitter (back pressure): with 4,096 publishes awaiting the
+	// stream's acknowledgement, PublishMsgAsync gives up after a short
+	// stall, and Execute tries again while the task is live. Other
+	// errors are retried in the background.
 	f, err := c.js.PublishMsgAsync(m)
+	for errors.Is(err, jetstream.ErrTooManyStalledMsgs) && c.live(t) {
+		f, err = c.js.PublishMsgAsync(m)
+	}
 	if err != nil {
-		go c.republish(t, m, err)
+		go func() { defer c.bg.Done(); c.republish(t, m, err) }()
 		return nil
 	}
-	go c.awaitAck(t, m, f)
+	go func() { defer c.bg.Done(); c.awaitAck(t, m, f) }()
 	return nil
+}
+
+// live reports whether t is still pending (not failed by its context,
+// cancelled, or finished).
+func (c *Client) live(t *task) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending[t.id] == t
+}
+
+// doneNotifier is a job whose future tells when it is done (the jobs of
+// mp's Func.Submit embed a *futures.Future).
+type doneNotifier interface {
+	AddDoneCallback(fn func())
+	State() futures.State
+}
+
+// futureCancelled forgets a task whose future was cancelled before it
+// started: workers are told not to run it (or to stop it), and it is
+// deleted from the stream.
+func (c *Client) futureCancelled(t *task) {
+	c.mu.Lock()
+	if c.pending[t.id] != t {
+		c.mu.Unlock()
+		return
+	}
+	seq := t.seq
+	if seq != 0 {
+		c.bg.Add(1)
+	}
+	c.finishLocked(t, Cancelled, futures.ErrCancelled)
+	c.mu.Unlock()
+	if t.stop != nil {
+		t.stop()
+	}
+	c.nc.Publish(c.names.cancelSubject, []byte(t.id))
+	if seq != 0 {
+		go func() { defer c.bg.Done(); c.deleteTask(seq) }()
+	}
 }
 
 // awaitAck records the task's stream sequence, or publishes it again (the
@@ -265,14 +493,25 @@ func (c *Client) Execute(job futures.Job) error {
 func (c *Client) awaitAck(t *task, m *nats.Msg, f jetstream.PubAckFuture) {
 	select {
 	case ack := <-f.Ok():
-		c.mu.Lock()
-		if c.pending[t.id] == t {
-			t.seq = ack.Sequence
-			c.bySeq[ack.Sequence] = t
-		}
-		c.mu.Unlock()
+		c.stored(t, ack.Sequence)
 	case err := <-f.Err():
 		c.republish(t, m, err)
+	}
+}
+
+// stored records that the stream holds task t at seq. A task that ended
+// before its acknowledgement came (cancelled, Close) is deleted from the
+// stream now: no worker must run it.
+func (c *Client) stored(t *task, seq uint64) {
+	c.mu.Lock()
+	live := c.pending[t.id] == t
+	if live {
+		t.seq = seq
+		c.bySeq[seq] = t
+	}
+	c.mu.Unlock()
+	if !live {
+		c.deleteTask(seq)
 	}
 }
 
@@ -295,12 +534,7 @@ func (c *Client) republish(t *task, m *nats.Msg, err error) {
 		ack, err = c.js.PublishMsg(ctx, m)
 		cancel()
 		if err == nil {
-			c.mu.Lock()
-			if c.pending[t.id] == t {
-				t.seq = ack.Sequence
-				c.bySeq[ack.Sequence] = t
-			}
-			c.mu.Unlock()
+			c.stored(t, ack.Sequence)
 			return
 		}
 	}
@@ -342,14 +576,43 @@ func (c *Client) onResult(msg *nats.Msg) {
 		msg.Respond(nil) // a duplicate, or a task already cancelled
 		return
 	}
+	if name := h.Get(hdrObject); name != "" {
+		// A result in the object store: fetched off this handler, which
+		// every result of this client goes through.
+		c.mu.Lock()
+		if c.pending[id] != t {
+			c.mu.Unlock()
+			msg.Respond(nil)
+			return
+		}
+		c.bg.Add(1)
+		c.mu.Unlock()
+		go func() {
+			defer c.bg.Done()
+			data, err := c.fetchObject(name)
+			if err != nil {
+				// Not answered: the worker offers the result again (and
+				// hands the task back if it never gets through).
+				c.cfg.logger.Warn("cluster: cannot fetch a task's result from the object store; waiting for the worker to offer it again", "task", id, "err", err)
+				return
+			}
+			c.complete(msg, t, data)
+			c.deleteObject(name)
+		}()
+		return
+	}
+	c.complete(msg, t, msg.Data)
+}
+
+// complete finishes t with the result message msg, whose body is data,
+// and answers the worker.
+func (c *Client) complete(msg *nats.Msg, t *task, data []byte) {
+	h := msg.Header
+	id := t.id
 	worker := h.Get(hdrWorker)
 	attempts, _ := strconv.Atoi(h.Get(hdrAttempt))
-	data := msg.Data
 	var err error
-	if name := h.Get(hdrObject); name != "" {
-		data, err = c.fetchObject(name)
-	}
-	if err == nil && h.Get(hdrStatus) != statusOK {
+	if h.Get(hdrStatus) != statusOK {
 		err = decodeErr(data, id, t.fn, worker, attempts)
 	}
 	c.mu.Lock()
@@ -388,8 +651,18 @@ func (c *Client) fetchObject(name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: cannot fetch the result object %s: %w", name, err)
 	}
-	obj.Delete(ctx, name)
 	return b, nil
+}
+
+// deleteObject deletes a result object the client has taken.
+func (c *Client) deleteObject(name string) {
+	obj, err := c.objects()
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	obj.Delete(ctx, name)
 }
 
 func (c *Client) objects() (jetstream.ObjectStore, error) {
@@ -497,11 +770,14 @@ func (c *Client) contextDone(t *task, ctx context.Context) {
 		err = cause
 	}
 	seq := t.seq
+	if seq != 0 {
+		c.bg.Add(1)
+	}
 	c.finishLocked(t, Cancelled, err)
 	c.mu.Unlock()
 	c.nc.Publish(c.names.cancelSubject, []byte(t.id))
 	if seq != 0 {
-		go c.deleteTask(seq)
+		go func() { defer c.bg.Done(); c.deleteTask(seq) }()
 	}
 	t.job.Fail(err)
 }
@@ -556,18 +832,28 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Close stops accepting tasks and cancels those no worker has started
-// (they are deleted from the stream); running tasks run to their end. It
-// does not wait: Shutdown does. The client lets go of its connection and
-// embedded server once the running tasks are done.
+// Close stops accepting tasks and cancels those no worker has reported
+// started (their futures end Cancelled, and they are deleted from the
+// stream, in the background: a worker that took one already is told to
+// stop it); running tasks run to their end. It does not wait: Shutdown
+// does. The client lets go of its connection and embedded server once
+// the running tasks are done and the cancelled ones deleted.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	c.shut = true
 	var queued []*task
+	var seqs []uint64
 	for _, t := range c.pending {
 		if t.state.Status == Queued {
 			queued = append(queued, t)
+			if t.seq != 0 {
+				seqs = append(seqs, t.seq)
+			}
 		}
+	}
+	if len(seqs) > 0 {
+		c.bg.Add(1)
+		go func() { defer c.bg.Done(); c.deleteTasks(seqs) }()
 	}
 	for _, t := range queued {
 		c.finishLocked(t, Cancelled, futures.ErrCancelled)
@@ -579,18 +865,44 @@ func (c *Client) Close() error {
 			t.stop()
 		}
 		c.nc.Publish(c.names.cancelSubject, []byte(t.id))
-		if t.seq != 0 {
-			c.deleteTask(t.seq)
-		}
 		futures.CancelJob(t.job)
 	}
 	return nil
+}
+
+// deleteTasks deletes cancelled tasks from the stream, a few requests at
+// a time, for a minute at most (a server that is away).
+func (c *Client) deleteTasks(seqs []uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ch := make(chan uint64)
+	var wg sync.WaitGroup
+	for range min(8, len(seqs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := range ch {
+				if ctx.Err() == nil {
+					c.tasks.DeleteMsg(ctx, seq)
+				}
+			}
+		}()
+	}
+	for _, seq := range seqs {
+		ch <- seq
+	}
+	close(ch)
+	wg.Wait()
 }
 
 // Done returns a channel closed when the client has shut down.
 func (c *Client) Done() <-chan struct{} { return c.finished }
 
 func (c *Client) teardown() {
+	// Publishes awaiting their acknowledgement end within the publish
+	// timeout (10 s); deletes within theirs (5 s each).
+	c.lifeDone()
+	c.bg.Wait()
 	for _, s := range c.subs {
 		s.Unsubscribe()
 	}

@@ -66,12 +66,12 @@ func TestMalformedMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	got := make(chan *nats.Msg, 2)
+	got := make(chan *nats.Msg, 16)
 	sub, err := nc.Subscribe("braid.result.tester", func(m *nats.Msg) {
 		m.Respond(nil)
 		select {
 		case got <- m:
-		default: // an offer repeated
+		default: // offers repeated many times: the test has what it needs
 		}
 	})
 	if err != nil {
@@ -87,6 +87,8 @@ func TestMalformedMessage(t *testing.T) {
 		// Well formed, with an argument that is not CBOR: its "client",
 		// the subscription below, gets a decode error.
 		{Subject: "braid.task", Header: nats.Header{"Nats-Msg-Id": {"id2"}, "Braid-Fn": {"ctest.square"}, "Braid-Client": {"tester"}}, Data: []byte{0xff, 0xfe}},
+		// The worker's own function, not callable from outside.
+		{Subject: "braid.task", Header: nats.Header{"Nats-Msg-Id": {"id4"}, "Braid-Fn": {"braid.cluster.run"}, "Braid-Client": {"tester"}}, Data: []byte{0xa0}},
 	} {
 		if err := nc.PublishMsg(m); err != nil {
 			t.Fatal(err)
@@ -100,21 +102,33 @@ func TestMalformedMessage(t *testing.T) {
 			t.Fatalf("after malformed messages: %d, %v", r, err)
 		}
 	}
-	for range 2 {
+	// The bad argument (id2), the oversized task (id3) and the internal
+	// function (id4) are answered, each with its own error; an offer repeated is not a
+	// second answer.
+	seen := map[string]bool{}
+	for len(seen) < 3 {
 		select {
 		case m := <-got:
-			switch m.Header.Get("Braid-Task") {
+			id := m.Header.Get("Braid-Task")
+			switch id {
 			case "id2":
 				if m.Header.Get("Braid-Status") != "error" || !strings.Contains(string(m.Data), `"kind":"remote"`) {
 					t.Fatalf("result of a bad argument: %v %s", m.Header, m.Data)
 				}
 			case "id3":
-				if !strings.Contains(string(m.Data), "too-large") {
+				if m.Header.Get("Braid-Status") != "error" || !strings.Contains(string(m.Data), "too-large") {
 					t.Fatalf("result of an oversized task: %v %s", m.Header, m.Data)
 				}
+			case "id4":
+				if m.Header.Get("Braid-Status") != "error" || !strings.Contains(string(m.Data), "unregistered") {
+					t.Fatalf("result of a task naming the worker's own function: %v %s", m.Header, m.Data)
+				}
+			default:
+				t.Fatalf("a result for task %q, which was never sent to this client: %v %s", id, m.Header, m.Data)
 			}
+			seen[id] = true
 		case <-ctx.Done():
-			t.Fatal("no result for the task with a bad argument or the oversized one")
+			t.Fatalf("answers for %v only, want id2, id3 and id4", seen)
 		}
 	}
 	if _, err := cluster.Status(ctx); err != cluster.ErrNoURL {

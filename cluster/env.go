@@ -37,27 +37,52 @@ func EnvOptions() ([]Option, error) {
 	if ca == "" && cert == "" && key == "" {
 		return o, nil
 	}
+	cfg, err := tlsFiles(ca, cert, key, "BRAID_CLUSTER_TLS_CA", "BRAID_CLUSTER_TLS_CERT", "BRAID_CLUSTER_TLS_KEY")
+	if err != nil {
+		return nil, err
+	}
+	return append(o, WithTLS(cfg)), nil
+}
+
+// WithTLSFiles is WithTLS from PEM files (New, Serve, Status): ca, the CA
+// certificate that signs the servers' certificates ("" for the system's
+// roots), and cert and key, this client's certificate and key (both, or
+// neither). A file that cannot be read makes New, Serve or Status fail.
+func WithTLSFiles(ca, cert, key string) Option {
+	return func(c *config) {
+		cfg, err := tlsFiles(ca, cert, key, "WithTLSFiles: CA", "WithTLSFiles: certificate", "WithTLSFiles: key")
+		if err != nil {
+			c.errs = append(c.errs, err)
+			return
+		}
+		c.tls = cfg
+	}
+}
+
+// tlsFiles reads a client TLS configuration; the names say where each
+// file came from in errors.
+func tlsFiles(ca, cert, key, caName, certName, keyName string) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if ca != "" {
 		pem, err := os.ReadFile(ca)
 		if err != nil {
-			return nil, fmt.Errorf("cluster: BRAID_CLUSTER_TLS_CA: %w", err)
+			return nil, fmt.Errorf("cluster: %s: %w", caName, err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("cluster: BRAID_CLUSTER_TLS_CA: %s holds no PEM certificate", ca)
+			return nil, fmt.Errorf("cluster: %s: %s holds no PEM certificate", caName, ca)
 		}
 		cfg.RootCAs = pool
 	}
 	if cert != "" || key != "" {
 		if cert == "" || key == "" {
-			return nil, fmt.Errorf("cluster: set both BRAID_CLUSTER_TLS_CERT and BRAID_CLUSTER_TLS_KEY, or neither")
+			return nil, fmt.Errorf("cluster: give both the %s and the %s, or neither", certName, keyName)
 		}
 		c, err := tls.LoadX509KeyPair(cert, key)
 		if err != nil {
-			return nil, fmt.Errorf("cluster: BRAID_CLUSTER_TLS_CERT/KEY: %w", err)
+			return nil, fmt.Errorf("cluster: %s/%s: %w", certName, keyName, err)
 		}
 		cfg.Certificates = []tls.Certificate{c}
 	}
-	return append(o, WithTLS(cfg)), nil
+	return cfg, nil
 }

@@ -22,6 +22,13 @@ var (
 	// refused for its size.
 	ErrTooLarge = errors.New("cluster: message over the payload limit")
 
+	// ErrLost matches the error of a task whose message left the task
+	// stream without its result reaching the client: a worker dropped it
+	// because the client was unreachable for over 10 s, or someone deleted
+	// it. The client finds such tasks when it reconnects; the task may
+	// have run.
+	ErrLost = errors.New("cluster: task lost")
+
 	// ErrNoURL is returned by Serve and Status without a server URL.
 	ErrNoURL = errors.New("cluster: no NATS server URL: pass cluster.WithURLs(\"nats://host:4222\") (a worker must reach the client's server; New alone starts an embedded one)")
 )

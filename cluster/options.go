@@ -13,7 +13,9 @@ import (
 // Option configures New (the client), Serve (a worker), Status and
 // StartServer (the embedded server). Each option says which of them it
 // applies to; the others ignore it, so that one option list can be shared
-// by a program's client and workers.
+// by a program's client and workers. Of the credential options
+// (WithUserPassword, WithToken, WithNKeySeedFile, WithCredentialsFile),
+// the last one given is used.
 type Option func(*config)
 
 type config struct {
@@ -113,8 +115,15 @@ func WithUserPassword(user, password string) Option {
 			c.bad("WithUserPassword: empty user name")
 			return
 		}
+		c.setCredential()
 		c.user, c.password = user, password
 	}
+}
+
+// setCredential forgets the credential set so far: the last credential
+// option given is the one used.
+func (c *config) setCredential() {
+	c.user, c.password, c.token, c.nkeySeed, c.credsFile = "", "", "", "", ""
 }
 
 // WithToken authenticates with a token (New, Serve, Status); the embedded
@@ -125,6 +134,7 @@ func WithToken(token string) Option {
 			c.bad("WithToken: empty token")
 			return
 		}
+		c.setCredential()
 		c.token = token
 	}
 }
@@ -138,6 +148,7 @@ func WithNKeySeedFile(file string) Option {
 			c.bad("WithNKeySeedFile: empty file name")
 			return
 		}
+		c.setCredential()
 		c.nkeySeed = file
 	}
 }
@@ -151,6 +162,7 @@ func WithCredentialsFile(file string) Option {
 			c.bad("WithCredentialsFile: empty file name")
 			return
 		}
+		c.setCredential()
 		c.credsFile = file
 	}
 }
@@ -264,8 +276,11 @@ func WithPayloadLimit(n int) Option {
 	}
 }
 
-// WithResultTTL is how long a result waits in the result stream for a
-// client that went away (default 24 h).
+// WithResultTTL is how long a result over the payload limit stays in the
+// object store bucket when its client never fetches it (default 24 h;
+// New, Serve). The client deletes each such result once it has it. A
+// setting of the bucket, rewritten by each client and worker that opens
+// it: give all of them the same value.
 func WithResultTTL(d time.Duration) Option {
 	return func(c *config) {
 		if d < time.Second {
@@ -277,8 +292,11 @@ func WithResultTTL(d time.Duration) Option {
 }
 
 // WithMaxQueued bounds the tasks waiting in the task stream (default
-// 1,048,576); a publish over it is retried until there is room (back
-// pressure), and Execute blocks meanwhile.
+// 1,048,576; New, Serve: a setting of the stream, made by whoever creates
+// it). The stream refuses a task over it, and the client publishes that
+// task again in the background, every second at most, until there is
+// room: Execute does not block for it, the task stays queued in the
+// client (Pending counts it).
 func WithMaxQueued(n int) Option {
 	return func(c *config) {
 		if n < 1 {
@@ -305,7 +323,11 @@ func WithConcurrency(n int) Option {
 // keep its processes busy between tasks (Serve; default: the concurrency).
 // A task taken ahead starts as soon as the previous one ends; use 0 when
 // tasks are long and uneven, so that an idle worker is not left waiting
-// while another holds a task it has not started.
+// while another holds a task it has not started. Even with 0, the worker
+// receives one task ahead (the buffer of its pull from the server); such a
+// task is not reported in progress until it starts, so one that waits
+// there longer than the ack wait is delivered again, possibly to another
+// worker, and may run twice.
 func WithPrefetch(n int) Option {
 	return func(c *config) {
 		if n < 0 {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/braid-go/braid/futures"
 	"github.com/braid-go/braid/mp"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -78,9 +80,18 @@ type worker struct {
 	runCtx    context.Context // cancelled (errDrain) when draining times out
 	runCancel context.CancelCauseFunc
 
-	mu        sync.Mutex
-	running   map[string]*held
-	cancelled map[string]time.Time
+	stopServe context.CancelCauseFunc // ends Serve's loop with the cause Serve returns
+	breakOnce sync.Once
+
+	mu      sync.Mutex
+	running map[string]*held
+	// cancelled and cancelledOld hold the IDs of tasks cancelled while
+	// this worker did not run them, in two generations: the current one
+	// becomes the old one after cancelEvery or maxCancelled/2 IDs, so an
+	// ID is remembered for cancelEvery at least, and a burst costs O(1)
+	// per cancel and bounded memory.
+	cancelled, cancelledOld map[string]struct{}
+	cancelledAt             time.Time
 
 	wg             sync.WaitGroup
 	nRun, nDone    atomic.Int64
@@ -94,7 +105,10 @@ type worker struct {
 // the worker down), until ctx ends. Then it drains: it takes no new task,
 // hands back the ones it holds and has not started, lets the running ones
 // finish for up to WithDrainTimeout and hands back those still running,
-// and returns nil. It returns an error at once if it cannot connect.
+// and returns nil. It returns an error at once if it cannot connect, and
+// an error matching futures.ErrBroken, after draining, if its process pool
+// breaks (its processes cannot start, WithPoolOptions' initializer fails):
+// the tasks it held go back to the queue for other workers.
 //
 // The program must have called mp.Main (Main does), and registered its
 // functions at package level: a worker runs only registered functions, and
@@ -109,7 +123,7 @@ func Serve(ctx context.Context, opts ...Option) error {
 		return ErrNoURL
 	}
 	w := &worker{cfg: cfg, names: newNames(cfg.namespace), name: cfg.workerName,
-		running: map[string]*held{}, cancelled: map[string]time.Time{}, started: time.Now()}
+		running: map[string]*held{}, cancelled: map[string]struct{}{}, started: time.Now()}
 	if w.name == "" {
 		host, _ := os.Hostname()
 		w.name = sanitize(host) + "-" + strconv.Itoa(os.Getpid())
@@ -148,6 +162,8 @@ func Serve(ctx context.Context, opts ...Option) error {
 	}
 	w.runCtx, w.runCancel = context.WithCancelCause(context.Background())
 	defer w.runCancel(nil)
+	ctx, w.stopServe = context.WithCancelCause(ctx)
+	defer w.stopServe(nil)
 	sub, err := w.nc.Subscribe(w.names.cancelSubject, w.onCancel)
 	if err != nil {
 		w.pool.Close()
@@ -161,7 +177,8 @@ func Serve(ctx context.Context, opts ...Option) error {
 	go w.progress(regStop, hbDone)
 	defer func() { <-hbDone }()
 
-	it, err := cons.Messages(jetstream.PullMaxMessages(max(1, cfg.prefetch)), jetstream.PullExpiry(2*time.Second))
+	pullOpts := []jetstream.PullMessagesOpt{jetstream.PullMaxMessages(max(1, cfg.prefetch)), jetstream.PullExpiry(2 * time.Second)}
+	it, err := cons.Messages(pullOpts...)
 	if err != nil {
 		w.pool.Close()
 		close(regStop)
@@ -180,7 +197,19 @@ func Serve(ctx context.Context, opts ...Option) error {
 		msg, err := it.Next()
 		if err != nil {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				break
+				if ctx.Err() != nil {
+					break
+				}
+				// Closed under the worker: its consumer was deleted (a
+				// server that lost its store, an operator). Make the
+				// stream and consumer again and go on serving.
+				<-sem
+				stopIt()
+				if it = w.reopen(ctx, pullOpts); it == nil {
+					break
+				}
+				stopIt = context.AfterFunc(ctx, it.Drain)
+				continue
 			}
 			if ctx.Err() == nil {
 				<-sem
@@ -218,7 +247,36 @@ func Serve(ctx context.Context, opts ...Option) error {
 	scancel()
 	close(regStop)
 	<-regDone
+	if err := context.Cause(ctx); errors.Is(err, futures.ErrBroken) {
+		return err
+	}
 	return nil
+}
+
+// reopen makes the task stream and the workers' consumer again (or finds
+// them) and returns a new iterator on it, trying every few seconds until
+// ctx ends (then nil).
+func (w *worker) reopen(ctx context.Context, opts []jetstream.PullMessagesOpt) jetstream.MessagesContext {
+	delay := 100 * time.Millisecond
+	for {
+		w.cfg.logger.Warn("cluster: the worker's consumer is gone; making it again", "worker", w.name)
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, cons, err := ensureStreams(sctx, w.js, w.names, w.cfg)
+		cancel()
+		if err == nil {
+			it, err := cons.Messages(opts...)
+			if err == nil {
+				return it
+			}
+		}
+		w.cfg.logger.Warn("cluster: the worker cannot consume tasks yet", "worker", w.name, "err", err)
+		select { // a retry delay, not synchronisation
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
 }
 
 func sanitize(s string) string {
@@ -234,8 +292,15 @@ func sanitize(s string) string {
 	return string(b)
 }
 
+// Bounds of the cancelled task IDs a worker remembers.
+const (
+	cancelEvery  = 5 * time.Minute
+	maxCancelled = 100_000
+)
+
 // onCancel stops a task this worker runs, or remembers that it must not
-// run it.
+// run it (a client that cancels a task also deletes it from the stream:
+// this covers a worker that took it already).
 func (w *worker) onCancel(m *nats.Msg) {
 	id := string(m.Data)
 	if !validToken(id) {
@@ -248,14 +313,10 @@ func (w *worker) onCancel(m *nats.Msg) {
 		return
 	}
 	now := time.Now()
-	if len(w.cancelled) > 10000 {
-		for k, t := range w.cancelled {
-			if now.Sub(t) > 10*time.Minute {
-				delete(w.cancelled, k)
-			}
-		}
+	if now.Sub(w.cancelledAt) > cancelEvery || len(w.cancelled) >= maxCancelled/2 {
+		w.cancelledOld, w.cancelled, w.cancelledAt = w.cancelled, map[string]struct{}{}, now
 	}
-	w.cancelled[id] = now
+	w.cancelled[id] = struct{}{}
 }
 
 // handle runs one task message to its end: a result published and the
@@ -291,7 +352,7 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 	if reason != "" {
 		w.cfg.logger.Warn("cluster: worker rejects a malformed task message", "worker", w.name, "reason", reason)
 		if validToken(id) && validToken(cid) {
-			w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: ErrMalformed})
+			w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: ErrMalformed}, 0)
 		}
 		msg.TermWithReason("malformed: " + reason)
 		w.nFail.Add(1)
@@ -300,17 +361,19 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 	if n := len(msg.Data()); n > w.cfg.maxPayload {
 		reason := fmt.Sprintf("the argument is %d bytes, over this worker's payload limit of %d (cluster.WithPayloadLimit)", n, w.cfg.maxPayload)
 		w.cfg.logger.Warn("cluster: worker rejects an oversized task", "worker", w.name, "task", id, "reason", reason)
-		w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: ErrTooLarge})
 		msg.TermWithReason("too large")
 		w.nFail.Add(1)
+		rel()
+		w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: ErrTooLarge}, resultPatience)
 		return
 	}
-	if !mp.Registered(fn) {
+	if !mp.Registered(fn) || strings.HasPrefix(fn, "braid.cluster.") {
 		reason := fmt.Sprintf("function %q is not registered in this worker's binary: register it with mp.Register at package level in the program the workers run", fn)
 		w.cfg.logger.Warn("cluster: worker rejects a task of an unknown function", "worker", w.name, "task", id, "fn", fn)
-		w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: mp.ErrUnregistered})
 		msg.TermWithReason("unregistered function")
 		w.nFail.Add(1)
+		rel()
+		w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: mp.ErrUnregistered}, resultPatience)
 		return
 	}
 	ctx, cancel := context.WithCancelCause(w.runCtx)
@@ -322,6 +385,9 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 	}
 	w.mu.Lock()
 	_, dead := w.cancelled[id]
+	if !dead {
+		_, dead = w.cancelledOld[id]
+	}
 	if !dead {
 		w.running[id] = &held{msg: msg, cancel: cancel}
 	}
@@ -368,10 +434,22 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 		w.cfg.logger.Warn("cluster: a task's process died; handing it back", "worker", w.name, "task", id, "fn", fn, "attempt", attempt, "err", err)
 		msg.NakWithDelay(w.backoff(attempt))
 		w.nHanded.Add(1)
+	case errors.Is(err, futures.ErrBroken):
+		// This worker's pool cannot run anything any more: hand the task
+		// back to a healthy worker and stop serving, rather than fail
+		// every task sent here.
+		msg.Nak()
+		w.nHanded.Add(1)
+		w.breakOnce.Do(func() {
+			w.cfg.logger.Error("cluster: the worker's process pool is broken; handing its tasks back and stopping", "worker", w.name, "err", err)
+			w.stopServe(fmt.Errorf("cluster: worker %s stopped: its process pool is broken: %w", w.name, err))
+		})
 	default:
+		// The task's final error (its process crashed on the last
+		// delivery, it was killed): offered as patiently as a result, so
+		// that a client reconnecting meanwhile still gets it.
 		w.nFail.Add(1)
-		w.fail(msg, cid, id, attempt, err)
-		msg.Ack()
+		w.publish(msg, cid, id, attempt, statusError, encodeErr(err, attempt))
 	}
 }
 
@@ -436,10 +514,14 @@ func (w *worker) backoff(attempt int) time.Duration {
 	return w.cfg.backoff[min(attempt-1, len(w.cfg.backoff)-1)]
 }
 
-// fail offers err as the task's result once, not waiting for a client
-// that does not answer (the caller acks or terms the task).
-func (w *worker) fail(msg jetstream.Msg, cid, id string, attempt int, err error) {
-	w.send(cid, id, attempt, statusError, encodeErr(err, attempt), 0)
+// fail offers err as the task's result for up to patience (0: once). A
+// task the worker refuses (an unknown function, too large) is terminated
+// first, so that it is not delivered again while the worker waits, then
+// offered for resultPatience, so that a client reconnecting meanwhile
+// still learns why; the caller releases its task slot before. A malformed
+// message, which may name no real client, is offered once.
+func (w *worker) fail(msg jetstream.Msg, cid, id string, attempt int, err error, patience time.Duration) {
+	w.send(cid, id, attempt, statusError, encodeErr(err, attempt), patience)
 }
 
 // publish sends the result and then acknowledges the task; if the result

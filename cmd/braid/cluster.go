@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -34,6 +35,11 @@ func newClusterStatusCmd(stdout io.Writer) *cobra.Command {
 		namespace string
 		asJSON    bool
 		timeout   time.Duration
+		creds     string
+		nkeySeed  string
+		tlsCA     string
+		tlsCert   string
+		tlsKey    string
 	)
 	c := &cobra.Command{
 		Use:   "status --server nats://HOST:4222",
@@ -48,6 +54,9 @@ BRAID_CLUSTER_USER and BRAID_CLUSTER_PASSWORD, BRAID_CLUSTER_TOKEN,
 BRAID_CLUSTER_NKEY_SEED (a seed file) or BRAID_CLUSTER_CREDS (a credentials
 file); BRAID_CLUSTER_TLS_CA (the CA file of the server's certificate),
 BRAID_CLUSTER_TLS_CERT and BRAID_CLUSTER_TLS_KEY (a client certificate).
+The flags --creds, --nkey-seed, --tls-ca, --tls-cert and --tls-key name
+such files and take precedence over the environment. A password or a
+token is never a flag: other users of the machine can read command lines.
 
 Exit codes: 0 success, 1 the server could not be reached or read, 2 bad
 command line.`,
@@ -62,6 +71,25 @@ command line.`,
 				return usageError{err}
 			}
 			opts = append(opts, env...)
+			for flag, file := range map[string]string{"--creds": creds, "--nkey-seed": nkeySeed, "--tls-ca": tlsCA, "--tls-cert": tlsCert, "--tls-key": tlsKey} {
+				if file == "" {
+					continue
+				}
+				if _, err := os.Stat(file); err != nil {
+					return usageError{fmt.Errorf("%s: %w", flag, err)}
+				}
+			}
+			// Flags after the environment: the last credential, and
+			// the last TLS setting, win.
+			if nkeySeed != "" {
+				opts = append(opts, cluster.WithNKeySeedFile(nkeySeed))
+			}
+			if creds != "" {
+				opts = append(opts, cluster.WithCredentialsFile(creds))
+			}
+			if tlsCA != "" || tlsCert != "" || tlsKey != "" {
+				opts = append(opts, cluster.WithTLSFiles(tlsCA, tlsCert, tlsKey))
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
 			st, err := cluster.Status(ctx, opts...)
@@ -90,5 +118,10 @@ command line.`,
 	c.Flags().StringVar(&namespace, "namespace", "braid", "the cluster's namespace (cluster.WithNamespace)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "give up after this long")
+	c.Flags().StringVar(&creds, "creds", "", "NATS credentials file: a user JWT and its seed (or BRAID_CLUSTER_CREDS)")
+	c.Flags().StringVar(&nkeySeed, "nkey-seed", "", "file holding the user's nkey seed (or BRAID_CLUSTER_NKEY_SEED)")
+	c.Flags().StringVar(&tlsCA, "tls-ca", "", "CA certificate file that signs the server's certificate (or BRAID_CLUSTER_TLS_CA)")
+	c.Flags().StringVar(&tlsCert, "tls-cert", "", "client certificate file, with --tls-key (or BRAID_CLUSTER_TLS_CERT)")
+	c.Flags().StringVar(&tlsKey, "tls-key", "", "client key file, with --tls-cert (or BRAID_CLUSTER_TLS_KEY)")
 	return c
 }

@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nkeys"
 
 	"github.com/braid-go/braid/cluster"
 )
@@ -42,5 +46,49 @@ func TestClusterStatusErrors(t *testing.T) {
 	code, _, stderr := runArgs(t, "cluster", "status", "--server", "nats://127.0.0.1:1", "--timeout", "5s")
 	if code != 1 || !strings.Contains(stderr, "cannot connect") {
 		t.Fatalf("unreachable server: exit %d, %s", code, stderr)
+	}
+}
+
+// The credential files of a server that requires an nkey, given as flags.
+func TestClusterStatusCredentialFlags(t *testing.T) {
+	dir := t.TempDir()
+	seed := func(name string) string {
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := kp.Seed()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, s, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good, bad := seed("good.nk"), seed("bad.nk")
+	srv, err := cluster.StartServer(cluster.WithNKeySeedFile(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := cluster.New(ctx, cluster.WithURLs(srv.URL()), cluster.WithNKeySeedFile(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown(ctx)
+	if code, stdout, stderr := runArgs(t, "cluster", "status", "--server", srv.URL(), "--nkey-seed", good); code != 0 || !strings.Contains(stdout, "queue: 0 queued") {
+		t.Fatalf("with the right seed: exit %d: %s %s", code, stdout, stderr)
+	}
+	// The flag wins over a credential in the environment.
+	t.Setenv("BRAID_CLUSTER_TOKEN", "not-this")
+	if code, _, stderr := runArgs(t, "cluster", "status", "--server", srv.URL(), "--nkey-seed", good); code != 0 {
+		t.Fatalf("flag and environment: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runArgs(t, "cluster", "status", "--server", srv.URL(), "--nkey-seed", bad); code != 1 || !strings.Contains(stderr, "refused the credentials") {
+		t.Fatalf("with a wrong seed: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runArgs(t, "cluster", "status", "--server", srv.URL(), "--tls-ca", filepath.Join(dir, "missing.pem")); code != 2 || !strings.Contains(stderr, "--tls-ca") {
+		t.Fatalf("with a missing CA file: exit %d: %s", code, stderr)
 	}
 }
