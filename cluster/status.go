@@ -93,8 +93,8 @@ func (w *worker) keepRegistered(kv jetstream.KeyValue, stop <-chan struct{}, don
 	}
 }
 
-// ClusterStatus is what Status reports: the live workers and the queue.
-type ClusterStatus struct {
+// StatusReport is what Status reports: the live workers and the queue.
+type StatusReport struct {
 	// Workers are the workers whose entry is fresh, by name.
 	Workers []WorkerInfo `json:"workers"`
 	// Queued is the number of tasks no worker has taken; InFlight the
@@ -108,8 +108,8 @@ type ClusterStatus struct {
 }
 
 // Status reads the workers and queue depth of the cluster at WithURLs.
-func Status(ctx context.Context, opts ...Option) (ClusterStatus, error) {
-	var st ClusterStatus
+func Status(ctx context.Context, opts ...Option) (StatusReport, error) {
+	var st StatusReport
 	cfg, err := resolve(opts)
 	if err != nil {
 		return st, err
@@ -130,12 +130,12 @@ func Status(ctx context.Context, opts ...Option) (ClusterStatus, error) {
 }
 
 // Status reads the workers and queue depth of the client's cluster.
-func (c *Client) Status(ctx context.Context) (ClusterStatus, error) {
+func (c *Client) Status(ctx context.Context) (StatusReport, error) {
 	return readStatus(ctx, c.js, c.names)
 }
 
-func readStatus(ctx context.Context, js jetstream.JetStream, n names) (ClusterStatus, error) {
-	var st ClusterStatus
+func readStatus(ctx context.Context, js jetstream.JetStream, n names) (StatusReport, error) {
+	var st StatusReport
 	s, err := js.Stream(ctx, n.taskStream)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrStreamNotFound) {

@@ -26,7 +26,7 @@ func TestClusterStatus(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var st cluster.ClusterStatus
+	var st cluster.StatusReport
 	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}
