@@ -28,18 +28,39 @@ func benchCluster(b *testing.B, workerArgs []string, opts ...cluster.Option) (*c
 	}
 	b.Cleanup(func() { c.Shutdown(context.Background()) })
 	w := startWorkers(b, c.URL(), 2, nil, append([]string{"--concurrency", "1"}, workerArgs...)...)
-	fs := make([]*futures.Future[int], 200)
-	for i := range fs {
-		if fs[i], err = Inc.Submit(ctx, c, i); err != nil {
-			b.Fatal(err)
+	// Warm up until both workers have run tasks: a worker still starting
+	// when the measurement begins would leave its first rounds to the
+	// other one (8 fibs on one worker instead of 4 on each).
+	for round := 0; ; round++ {
+		if round == 100 {
+			b.Fatalf("after %d warm-up rounds, tasks ran on %d worker(s), not 2", round, len(ranOn(c)))
+		}
+		fs := make([]*futures.Future[int], 200)
+		for i := range fs {
+			if fs[i], err = Inc.Submit(ctx, c, i); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, f := range fs {
+			if _, err := f.Result(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if len(ranOn(c)) >= 2 {
+			return c, w
 		}
 	}
-	for _, f := range fs {
-		if _, err := f.Result(ctx); err != nil {
-			b.Fatal(err)
+}
+
+// ranOn returns the workers that ran the client's tasks.
+func ranOn(c *cluster.Client) map[string]bool {
+	m := map[string]bool{}
+	for _, st := range c.Tasks() {
+		if st.Worker != "" {
+			m[st.Worker] = true
 		}
 	}
-	return c, w
+	return m
 }
 
 // BenchmarkClusterThroughput: b.N trivial tasks submitted at once, one
