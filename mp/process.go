@@ -389,6 +389,9 @@ func (f Func[A, R]) Result(p *Process) (R, error) {
 	if f.f == nil {
 		return zero, errZeroFunc
 	}
+	if p == nil {
+		return zero, errors.New("mp: Func.Result: nil *Process: pass the process made by NewProcess with this Func")
+	}
 	if p.fn != f.f.name {
 		return zero, fmt.Errorf("mp: Func.Result: process %s runs %s, not %s: read its result with the Func it was made with", p.name, p.fn, f.f.name)
 	}

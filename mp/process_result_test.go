@@ -64,6 +64,9 @@ func TestProcessResult(t *testing.T) {
 	if got := stderr.String(); got != "tally 21 on stderr\n" {
 		t.Errorf("stderr %q", got)
 	}
+	if _, err := Tally.Result(nil); err == nil || !strings.Contains(err.Error(), "nil *Process") {
+		t.Errorf("Result(nil): %v, want an error naming the nil *Process", err)
+	}
 }
 
 // The function's error crosses with its message; the exit code stays 1
