@@ -77,11 +77,12 @@ func buildOptions(opts []Option) (options, error) {
 // ExitCode is what a shell returns for it: 127 when the program is not
 // found, 126 when it cannot be executed.
 type StartError struct {
-	Name     string
-	ExitCode int
-	Err      error
+	Name     string // the command as given
+	ExitCode int    // 127 (not found) or 126 (cannot be executed), as a shell would exit
+	Err      error  // the error from starting it
 }
 
+// Error says what could not be started and what to check.
 func (e *StartError) Error() string {
 	if e.ExitCode == 127 {
 		return fmt.Sprintf("%s: command not found (%v): check the name and PATH", e.Name, e.Err)
@@ -89,6 +90,7 @@ func (e *StartError) Error() string {
 	return fmt.Sprintf("%s: cannot execute (%v): check that it is an executable file for this system", e.Name, e.Err)
 }
 
+// Unwrap returns the error from starting the command.
 func (e *StartError) Unwrap() error { return e.Err }
 
 // Command runs argv[0] with the arguments argv[1:], passing its standard
