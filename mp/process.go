@@ -219,8 +219,12 @@ func (p *Process) Start() error {
 			// Counted from the start, as the child's context of the
 			// function: the parent kills it when it expires.
 			runTimer = time.AfterFunc(p.runTO, func() {
-				if cmd.Process.Signal(syscall.SIGKILL) == nil {
-					p.timedOut.Store(true)
+				// Marked before the kill: the child's death ends
+				// cmd.Wait and may be read at once by Err, which must
+				// then see the mark.
+				p.timedOut.Store(true)
+				if cmd.Process.Signal(syscall.SIGKILL) != nil {
+					p.timedOut.Store(false) // it had exited: not our kill
 				}
 			})
 		}
