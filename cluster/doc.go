@@ -23,8 +23,12 @@
 // back to the submitting client as requests it answers. Delivery is at
 // least once: a task whose worker dies runs again elsewhere, and TaskID
 // gives the function an ID that is the same on every delivery. A task
-// that exhausts its deliveries fails with ErrMaxDeliveries. Cancelling a
-// task's context, or its deadline, kills the process running it.
+// that exhausts its deliveries fails with ErrMaxDeliveries, and one whose
+// message left the stream without its result (found when the client
+// reconnects) with ErrLost. Cancelling a task's context, or its deadline,
+// kills the process running it; cancelling the future of a task no worker
+// has reported started (Python's future.cancel()), or Close, takes it out
+// of the stream.
 //
 // docs/CLUSTER.md in the repository has the protocol, the delivery
 // guarantees, security and scale; docs/PYTHON.md the differences with Dask

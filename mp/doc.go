@@ -33,18 +33,21 @@
 // blocking Call, Map and Shutdown return futures.ErrBlockingOnLoop
 // there instead of stopping the loop.
 //
-// Beyond the pool, mp has multiprocessing's own pieces (Linux; elsewhere
-// their constructors return ErrNotSupported): NewProcess runs a registered
-// function in a process of its own (Start, Join, ExitCode, Terminate, Kill,
-// daemons); NewQueue, NewJoinableQueue and NewPipe move values between
-// processes through shared memory (and JoinableQueue.Join, or a Put on a
-// full queue, says when the consumers died: ConsumerDiedError); NewValue
-// and NewArray are numbers in a shared mapping with atomic operations and
-// a lock of their own; NewLock, NewRLock, NewSemaphore, NewEvent,
-// NewCondition and NewBarrier synchronise processes, and a lock whose
-// holder died says so (HolderDiedError) to the next acquirer. Each is
-// handed to a child as an argument of a registered function, or to a pool
-// task; in a loop task their waits suspend only the task.
+// Beyond the pool, mp has multiprocessing's own pieces. NewProcess runs a
+// registered function in a process of its own (Start, Join, ExitCode,
+// Terminate, Kill, daemons; after it exits, Process.Err is the function's
+// error and Func.Result its typed result, which Python's Process
+// discards). The shared objects need Linux (elsewhere their constructors
+// return ErrNotSupported): NewQueue, NewJoinableQueue and NewPipe move
+// values between processes through shared memory (and JoinableQueue.Join,
+// or a Put on a full queue, says when the consumers died:
+// ConsumerDiedError); NewValue and NewArray are numbers in a shared
+// mapping with atomic operations and a lock of their own; NewLock,
+// NewRLock, NewSemaphore, NewEvent, NewCondition and NewBarrier
+// synchronise processes, and a lock whose holder died says so
+// (HolderDiedError) to the next acquirer. Each is handed to a child as an
+// argument of a registered function, or to a pool task; in a loop task
+// their waits suspend only the task.
 //
 // Arguments and results are encoded in CBOR with decoding limits; a []byte
 // travels raw. Workers talk to the pool over two pipes with length-prefixed
