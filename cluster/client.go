@@ -330,8 +330,11 @@ func (c *Client) reconcile(check []*task) []*task {
 		}
 		var terr *TaskError
 		if lost {
-			terr = &TaskError{TaskID: t.id, Function: t.fn, Worker: t.state.Worker, Attempts: t.state.Attempts, err: ErrLost,
-				Reason: "its message left the task stream without its result reaching this client: a worker dropped it while it could not reach this client for over 10 s, or it was deleted from the stream; it may have run (see the workers' logs)"}
+			reason := "its message left the task stream without its result reaching this client: a worker dropped it while it could not reach this client for over 10 s, or it was deleted from the stream; it may have run (see the workers' logs)"
+			if storeLost {
+				reason = "it was queued when the server lost its store (the task stream was made again, empty): submit it again if it must run"
+			}
+			terr = &TaskError{TaskID: t.id, Function: t.fn, Worker: t.state.Worker, Attempts: t.state.Attempts, err: ErrLost, Reason: reason}
 		} else {
 			terr = &TaskError{TaskID: t.id, Function: t.fn, Worker: t.state.Worker, Attempts: ci.Config.MaxDeliver, err: ErrMaxDeliveries,
 				Reason: fmt.Sprintf("delivered %d times (the consumer's max deliver) without completing, while this client was disconnected", ci.Config.MaxDeliver)}
@@ -370,7 +373,10 @@ func (c *Client) Server() *Server { return c.srv }
 // Func.Map) as a task. A job that is a Go closure gets an error matching
 // mp.ErrNotRemote; an argument over the payload limit one matching
 // ErrTooLarge; after Shutdown or Close, futures.ErrShutdown. A job whose
-// context already ended fails with the context's error.
+// context already ended fails with the context's error. Execute blocks
+// (back pressure) while 4,096 of the client's publishes await the
+// server's acknowledgement, until there is room or the job's context
+// ends.
 func (c *Client) Execute(job futures.Job) error {
 	if job == nil {
 		return errors.New("cluster: nil job")

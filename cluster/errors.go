@@ -24,9 +24,10 @@ var (
 
 	// ErrLost matches the error of a task whose message left the task
 	// stream without its result reaching the client: a worker dropped it
-	// because the client was unreachable for over 10 s, or someone deleted
-	// it. The client finds such tasks when it reconnects; the task may
-	// have run.
+	// because the client was unreachable for over 10 s, someone deleted
+	// it, or the server came back without its store (the stream is new)
+	// while the task was still queued. The client finds such tasks when it
+	// reconnects; the task may have run.
 	ErrLost = errors.New("cluster: task lost")
 
 	// ErrNoURL is returned by Serve and Status without a server URL.

@@ -385,9 +385,10 @@ func (p *Process) outcome() ([]byte, error) {
 }
 
 // Result returns the result of f's call that process p ran, once p has
-// exited (Python's Process discards it). Its error is p.Err(): when it is
-// not nil the result is the zero value. f must be the function p was made
-// with (NewProcess(f, ...)); another is an error saying so.
+// exited (Python's Process discards it). Its error is p.Err(), or an
+// error matching ErrProtocol when the result sent cannot be decoded as R;
+// with an error the result is the zero value. f must be the function p
+// was made with (NewProcess(f, ...)); another is an error saying so.
 func (f Func[A, R]) Result(p *Process) (R, error) {
 	var zero R
 	if f.f == nil {

@@ -690,8 +690,9 @@ func leaveQueues() {
 // waiting for room in a full queue, when the processes that take from
 // the queue died: Join because a consumer ended holding items it took and
 // never marked done (TaskDone; whether it crashed or returned, no one
-// else can mark them), or, for both, because every process that ever
-// took from the queue crashed or was killed while items wait in it.
+// else can mark them), or, for both, because no process that took from
+// the queue is alive any more and at least one of them crashed or was
+// killed, while items wait in it.
 // Python's multiprocessing waits forever in both cases.
 //
 // A consumer that ended normally is not counted in the second case: one
