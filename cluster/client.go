@@ -286,14 +286,12 @@ func (c *Client) reconcile(check []*task) []*task {
 		}
 		c.mu.Unlock()
 	}
+	// The lookup fetched the consumer's info: no second request.
 	cons, err := c.tasks.Consumer(ctx, consumerName)
 	if err != nil {
 		return check
 	}
-	ci, err := cons.Info(ctx)
-	if err != nil {
-		return check
-	}
+	ci := cons.CachedInfo()
 	var again []*task
 	for i, t := range check {
 		if seqs[i] == 0 {
