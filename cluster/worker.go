@@ -93,6 +93,11 @@ type worker struct {
 	cancelled, cancelledOld map[string]struct{}
 	cancelledAt             time.Time
 
+	// obj is the object store for results over the payload limit,
+	// opened at the first such result and kept once opened.
+	objMu sync.Mutex
+	obj   jetstream.ObjectStore
+
 	wg             sync.WaitGroup
 	nRun, nDone    atomic.Int64
 	nFail, nHanded atomic.Int64
@@ -554,7 +559,7 @@ func (w *worker) send(cid, id string, attempt int, status string, body []byte, p
 	m.Header.Set(hdrAttempt, strconv.Itoa(attempt))
 	m.Header.Set(hdrStatus, status)
 	if len(body) > w.cfg.maxPayload {
-		obj, err := openObjects(w.js, w.names, w.cfg)
+		obj, err := w.objects()
 		if err != nil {
 			return err
 		}
@@ -585,4 +590,20 @@ func (w *worker) send(cid, id string, attempt int, status string, body []byte, p
 		time.Sleep(delay) // a retry delay, not synchronisation
 		delay = min(2*delay, time.Second)
 	}
+}
+
+// objects returns the object store for large results, opening it the
+// first time (a create-or-update request) rather than for each result; a
+// failed open is tried again at the next one.
+func (w *worker) objects() (jetstream.ObjectStore, error) {
+	w.objMu.Lock()
+	defer w.objMu.Unlock()
+	if w.obj == nil {
+		obj, err := openObjects(w.js, w.names, w.cfg)
+		if err != nil {
+			return nil, err
+		}
+		w.obj = obj
+	}
+	return w.obj, nil
 }
