@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -522,10 +521,7 @@ func (c *Client) stored(t *task, seq uint64) {
 func (c *Client) republish(t *task, m *nats.Msg, err error) {
 	delay := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		c.mu.Lock()
-		live := c.pending[t.id] == t
-		c.mu.Unlock()
-		if !live {
+		if !c.live(t) {
 			return
 		}
 		if attempt%20 == 0 {
@@ -921,5 +917,5 @@ func (c *Client) teardown() {
 
 // String names the client and its server.
 func (c *Client) String() string {
-	return "cluster.Client(" + c.id + " at " + strings.Join(append([]string(nil), c.URL()), ",") + ")"
+	return "cluster.Client(" + c.id + " at " + c.URL() + ")"
 }
