@@ -476,15 +476,22 @@ func (c *Client) futureCancelled(t *task) {
 		c.mu.Unlock()
 		return
 	}
-	seq := t.seq
-	if seq != 0 {
-		c.bg.Add(1)
-	}
-	c.finishLocked(t, Cancelled, futures.ErrCancelled)
-	c.mu.Unlock()
+	c.withdrawLocked(t, futures.ErrCancelled)
 	if t.stop != nil {
 		t.stop()
 	}
+}
+
+// withdrawLocked finishes t Cancelled with err, releases c.mu (held by
+// the caller), tells the workers to drop or stop t, and deletes its
+// message from the stream in the background.
+func (c *Client) withdrawLocked(t *task, err error) {
+	seq := t.seq
+	if seq != 0 {
+		c.bg.Add(1) // under mu while t is pending: no race with teardown's Wait
+	}
+	c.finishLocked(t, Cancelled, err)
+	c.mu.Unlock()
 	c.nc.Publish(c.names.cancelSubject, []byte(t.id))
 	if seq != 0 {
 		go func() { defer c.bg.Done(); c.deleteTask(seq) }()
@@ -769,16 +776,7 @@ func (c *Client) contextDone(t *task, ctx context.Context) {
 	} else {
 		err = cause
 	}
-	seq := t.seq
-	if seq != 0 {
-		c.bg.Add(1)
-	}
-	c.finishLocked(t, Cancelled, err)
-	c.mu.Unlock()
-	c.nc.Publish(c.names.cancelSubject, []byte(t.id))
-	if seq != 0 {
-		go func() { defer c.bg.Done(); c.deleteTask(seq) }()
-	}
+	c.withdrawLocked(t, err)
 	t.job.Fail(err)
 }
 
