@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -286,14 +285,12 @@ func (c *Client) reconcile(check []*task) []*task {
 		}
 		c.mu.Unlock()
 	}
+	// The lookup fetched the consumer's info: no second request.
 	cons, err := c.tasks.Consumer(ctx, consumerName)
 	if err != nil {
 		return check
 	}
-	ci, err := cons.Info(ctx)
-	if err != nil {
-		return check
-	}
+	ci := cons.CachedInfo()
 	var again []*task
 	for i, t := range check {
 		if seqs[i] == 0 {
@@ -479,15 +476,22 @@ func (c *Client) futureCancelled(t *task) {
 		c.mu.Unlock()
 		return
 	}
-	seq := t.seq
-	if seq != 0 {
-		c.bg.Add(1)
-	}
-	c.finishLocked(t, Cancelled, futures.ErrCancelled)
-	c.mu.Unlock()
+	c.withdrawLocked(t, futures.ErrCancelled)
 	if t.stop != nil {
 		t.stop()
 	}
+}
+
+// withdrawLocked finishes t Cancelled with err, releases c.mu (held by
+// the caller), tells the workers to drop or stop t, and deletes its
+// message from the stream in the background.
+func (c *Client) withdrawLocked(t *task, err error) {
+	seq := t.seq
+	if seq != 0 {
+		c.bg.Add(1) // under mu while t is pending: no race with teardown's Wait
+	}
+	c.finishLocked(t, Cancelled, err)
+	c.mu.Unlock()
 	c.nc.Publish(c.names.cancelSubject, []byte(t.id))
 	if seq != 0 {
 		go func() { defer c.bg.Done(); c.deleteTask(seq) }()
@@ -524,10 +528,7 @@ func (c *Client) stored(t *task, seq uint64) {
 func (c *Client) republish(t *task, m *nats.Msg, err error) {
 	delay := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		c.mu.Lock()
-		live := c.pending[t.id] == t
-		c.mu.Unlock()
-		if !live {
+		if !c.live(t) {
 			return
 		}
 		if attempt%20 == 0 {
@@ -775,16 +776,7 @@ func (c *Client) contextDone(t *task, ctx context.Context) {
 	} else {
 		err = cause
 	}
-	seq := t.seq
-	if seq != 0 {
-		c.bg.Add(1)
-	}
-	c.finishLocked(t, Cancelled, err)
-	c.mu.Unlock()
-	c.nc.Publish(c.names.cancelSubject, []byte(t.id))
-	if seq != 0 {
-		go func() { defer c.bg.Done(); c.deleteTask(seq) }()
-	}
+	c.withdrawLocked(t, err)
 	t.job.Fail(err)
 }
 
@@ -923,5 +915,5 @@ func (c *Client) teardown() {
 
 // String names the client and its server.
 func (c *Client) String() string {
-	return "cluster.Client(" + c.id + " at " + strings.Join(append([]string(nil), c.URL()), ",") + ")"
+	return "cluster.Client(" + c.id + " at " + c.URL() + ")"
 }

@@ -143,17 +143,12 @@ func readStatus(ctx context.Context, js jetstream.JetStream, n names) (StatusRep
 		}
 		return st, fmt.Errorf("cluster: task stream %s: %w", n.taskStream, err)
 	}
-	si, err := s.Info(ctx)
-	if err != nil {
-		return st, fmt.Errorf("cluster: task stream %s: %w", n.taskStream, err)
-	}
-	st.Stored = si.State.Msgs
-	cons, err := s.Consumer(ctx, consumerName)
-	if err == nil {
-		ci, err := cons.Info(ctx)
-		if err == nil {
-			st.Queued, st.InFlight, st.Redelivered = ci.NumPending, ci.NumAckPending, ci.NumRedelivered
-		}
+	// The lookups fetched the stream's and the consumer's info: no
+	// second request for either.
+	st.Stored = s.CachedInfo().State.Msgs
+	if cons, err := s.Consumer(ctx, consumerName); err == nil {
+		ci := cons.CachedInfo()
+		st.Queued, st.InFlight, st.Redelivered = ci.NumPending, ci.NumAckPending, ci.NumRedelivered
 	}
 	kv, err := js.KeyValue(ctx, n.workersBucket)
 	if err != nil {
@@ -162,18 +157,26 @@ func readStatus(ctx context.Context, js jetstream.JetStream, n names) (StatusRep
 		}
 		return st, fmt.Errorf("cluster: workers bucket: %w", err)
 	}
-	keys, err := kv.ListKeys(ctx)
+	// One watch delivers every entry with its value (then nil), where
+	// listing the keys and getting each would cost a request per worker.
+	watch, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		return st, fmt.Errorf("cluster: workers bucket: %w", err)
 	}
-	for k := range keys.Keys() {
-		e, err := kv.Get(ctx, k)
-		if err != nil {
-			continue
-		}
-		var wi WorkerInfo
-		if json.Unmarshal(e.Value(), &wi) == nil {
-			st.Workers = append(st.Workers, wi)
+	defer watch.Stop()
+entries:
+	for {
+		select {
+		case e := <-watch.Updates():
+			if e == nil {
+				break entries
+			}
+			var wi WorkerInfo
+			if json.Unmarshal(e.Value(), &wi) == nil {
+				st.Workers = append(st.Workers, wi)
+			}
+		case <-ctx.Done():
+			break entries
 		}
 	}
 	sort.Slice(st.Workers, func(i, j int) bool { return st.Workers[i].Name < st.Workers[j].Name })

@@ -179,7 +179,7 @@ type wireErr struct {
 	Match string `json:"match,omitempty"`
 }
 
-func encodeErr(err error, attempts int) []byte {
+func encodeErr(err error) []byte {
 	var w wireErr
 	var re *mp.RemoteError
 	var we *mp.WorkerError

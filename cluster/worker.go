@@ -37,7 +37,7 @@ var runTask = mp.Register("braid.cluster.run", func(ctx context.Context, a runAr
 	ctx = context.WithValue(ctx, taskIDKey{}, a.ID)
 	res, err := mp.Invoke(ctx, a.Fn, a.Payload)
 	if err != nil {
-		return runOut{Err: encodeErr(err, 0)}, nil
+		return runOut{Err: encodeErr(err)}, nil
 	}
 	if res == nil {
 		res = []byte{}
@@ -92,6 +92,11 @@ type worker struct {
 	// per cancel and bounded memory.
 	cancelled, cancelledOld map[string]struct{}
 	cancelledAt             time.Time
+
+	// obj is the object store for results over the payload limit,
+	// opened at the first such result and kept once opened.
+	objMu sync.Mutex
+	obj   jetstream.ObjectStore
 
 	wg             sync.WaitGroup
 	nRun, nDone    atomic.Int64
@@ -352,7 +357,7 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 	if reason != "" {
 		w.cfg.logger.Warn("cluster: worker rejects a malformed task message", "worker", w.name, "reason", reason)
 		if validToken(id) && validToken(cid) {
-			w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: ErrMalformed}, 0)
+			w.fail(cid, id, fn, attempt, reason, ErrMalformed, 0)
 		}
 		msg.TermWithReason("malformed: " + reason)
 		w.nFail.Add(1)
@@ -364,7 +369,7 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 		msg.TermWithReason("too large")
 		w.nFail.Add(1)
 		rel()
-		w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: ErrTooLarge}, resultPatience)
+		w.fail(cid, id, fn, attempt, reason, ErrTooLarge, resultPatience)
 		return
 	}
 	if !mp.Registered(fn) || strings.HasPrefix(fn, "braid.cluster.") {
@@ -373,7 +378,7 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 		msg.TermWithReason("unregistered function")
 		w.nFail.Add(1)
 		rel()
-		w.fail(msg, cid, id, attempt, &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: mp.ErrUnregistered}, resultPatience)
+		w.fail(cid, id, fn, attempt, reason, mp.ErrUnregistered, resultPatience)
 		return
 	}
 	ctx, cancel := context.WithCancelCause(w.runCtx)
@@ -449,7 +454,7 @@ func (w *worker) handle(msg jetstream.Msg, release func()) {
 		// delivery, it was killed): offered as patiently as a result, so
 		// that a client reconnecting meanwhile still gets it.
 		w.nFail.Add(1)
-		w.publish(msg, cid, id, attempt, statusError, encodeErr(err, attempt))
+		w.publish(msg, cid, id, attempt, statusError, encodeErr(err))
 	}
 }
 
@@ -514,14 +519,16 @@ func (w *worker) backoff(attempt int) time.Duration {
 	return w.cfg.backoff[min(attempt-1, len(w.cfg.backoff)-1)]
 }
 
-// fail offers err as the task's result for up to patience (0: once). A
+// fail offers the task's failure (a *TaskError of reason, matching
+// sentinel) as its result for up to patience (0: once). A
 // task the worker refuses (an unknown function, too large) is terminated
 // first, so that it is not delivered again while the worker waits, then
 // offered for resultPatience, so that a client reconnecting meanwhile
 // still learns why; the caller releases its task slot before. A malformed
 // message, which may name no real client, is offered once.
-func (w *worker) fail(msg jetstream.Msg, cid, id string, attempt int, err error, patience time.Duration) {
-	w.send(cid, id, attempt, statusError, encodeErr(err, attempt), patience)
+func (w *worker) fail(cid, id, fn string, attempt int, reason string, sentinel error, patience time.Duration) {
+	err := &TaskError{TaskID: id, Function: fn, Worker: w.name, Attempts: attempt, Reason: reason, err: sentinel}
+	w.send(cid, id, attempt, statusError, encodeErr(err), patience)
 }
 
 // publish sends the result and then acknowledges the task; if the result
@@ -554,7 +561,7 @@ func (w *worker) send(cid, id string, attempt int, status string, body []byte, p
 	m.Header.Set(hdrAttempt, strconv.Itoa(attempt))
 	m.Header.Set(hdrStatus, status)
 	if len(body) > w.cfg.maxPayload {
-		obj, err := openObjects(w.js, w.names, w.cfg)
+		obj, err := w.objects()
 		if err != nil {
 			return err
 		}
@@ -585,4 +592,20 @@ func (w *worker) send(cid, id string, attempt int, status string, body []byte, p
 		time.Sleep(delay) // a retry delay, not synchronisation
 		delay = min(2*delay, time.Second)
 	}
+}
+
+// objects returns the object store for large results, opening it the
+// first time (a create-or-update request) rather than for each result; a
+// failed open is tried again at the next one.
+func (w *worker) objects() (jetstream.ObjectStore, error) {
+	w.objMu.Lock()
+	defer w.objMu.Unlock()
+	if w.obj == nil {
+		obj, err := openObjects(w.js, w.names, w.cfg)
+		if err != nil {
+			return nil, err
+		}
+		w.obj = obj
+	}
+	return w.obj, nil
 }
