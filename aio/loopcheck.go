@@ -114,12 +114,11 @@ func (r *loopRef) bindCaller() *Loop {
 	if l := r.p.Load(); l != nil {
 		return l
 	}
-	if cl := callerLoop(nil); cl != nil && !r.p.CompareAndSwap(nil, cl) {
-		return r.p.Load()
-	} else if cl != nil {
+	cl := callerLoop(nil)
+	if cl == nil || r.p.CompareAndSwap(nil, cl) {
 		return cl
 	}
-	return nil
+	return r.p.Load() // another caller bound it first
 }
 
 func mustOnLoop(l *Loop, what string) {

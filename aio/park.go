@@ -69,16 +69,8 @@ func park(ctx context.Context, t *taskCore, c parkCond, o parkOpts) error {
 	}
 	stop := t.watch(ctx)
 	var err error
-	for {
-		c.register(t)
-		if !t.park() {
-			err = errAbandoned
-			break
-		}
-		var done bool
-		if done, err = parkCheck(ctx, c, o.ctxFirst); done {
-			break
-		}
+	for done := false; !done; {
+		done, err = parkOnce(ctx, t, c, o.ctxFirst)
 	}
 	return unpark(t, c, stop, err)
 }
@@ -112,13 +104,8 @@ func parkTimed(ctx context.Context, t *taskCore, c parkCond, o parkOpts) error {
 			armed = time.Time{}
 			l.stopTaskTimer(t)
 		}
-		c.register(t)
-		if !t.park() {
-			err = errAbandoned
-			break
-		}
 		var done bool
-		if done, err = parkCheck(ctx, c, o.ctxFirst); done {
+		if done, err = parkOnce(ctx, t, c, o.ctxFirst); done {
 			break
 		}
 	}
@@ -133,6 +120,17 @@ func parkTimed(ctx context.Context, t *taskCore, c parkCond, o parkOpts) error {
 		l.stopTaskTimer(t)
 	}
 	return unpark(t, c, stop, err)
+}
+
+// parkOnce is one round of the waits of park and parkTimed: it asks c
+// for a wake-up, suspends t, and reports as parkCheck does whether the
+// wait is over, or errAbandoned when the loop abandoned t.
+func parkOnce(ctx context.Context, t *taskCore, c parkCond, ctxFirst bool) (bool, error) {
+	c.register(t)
+	if !t.park() {
+		return true, errAbandoned
+	}
+	return parkCheck(ctx, c, ctxFirst)
 }
 
 // unpark ends a wait of park or parkTimed: it undoes the watch of the

@@ -171,7 +171,7 @@ func (s *signalState) removeCtx(n *notifyCtx) {
 	}
 	freed := false
 	for _, sig := range n.sigs {
-		rest := slices.DeleteFunc(slices.Clone(s.ctxs[sig]), func(o *notifyCtx) bool { return o == n })
+		rest := slices.DeleteFunc(s.ctxs[sig], func(o *notifyCtx) bool { return o == n }) // in place: dispatch iterates a copy
 		if len(rest) > 0 {
 			s.ctxs[sig] = rest
 			continue

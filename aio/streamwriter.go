@@ -55,10 +55,7 @@ func (w *StreamWriter) Drain(ctx context.Context) error {
 // use the writer.
 func (w *StreamWriter) drainDeadline(ctx context.Context, t *taskCore, dl *time.Time) error {
 	if w.lost {
-		if w.lerr != nil {
-			return w.lerr
-		}
-		return ErrTransportClosed
+		return w.lostErr()
 	}
 	if !w.sp.writePaused {
 		return nil
@@ -77,12 +74,18 @@ func (w *StreamWriter) drainDeadline(ctx context.Context, t *taskCore, dl *time.
 		return err
 	}
 	if w.lost {
-		if w.lerr != nil {
-			return w.lerr
-		}
-		return ErrTransportClosed
+		return w.lostErr()
 	}
 	return nil
+}
+
+// lostErr is the error of a writer whose connection is gone: the error
+// it was lost with, or ErrTransportClosed after a clean close.
+func (w *StreamWriter) lostErr() error {
+	if w.lerr != nil {
+		return w.lerr
+	}
+	return ErrTransportClosed
 }
 
 // Close closes the connection after the buffered data is sent (asyncio's

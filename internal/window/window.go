@@ -50,12 +50,9 @@ func (w *Ordered[C]) Add(c C) bool {
 	}
 	if err := w.Submit(c); err != nil {
 		// Results submitted earlier come first, then the refusal.
-		for w.pending.Len() > 0 {
-			if !w.drainOne() {
-				return false
-			}
+		if w.drainAll() {
+			w.Refused(err)
 		}
-		w.Refused(err)
 		return false
 	}
 	w.pending.Push(c)
@@ -64,12 +61,17 @@ func (w *Ordered[C]) Add(c C) bool {
 
 // Finish drains every chunk still in the window, oldest first, until Drain
 // returns false.
-func (w *Ordered[C]) Finish() {
+func (w *Ordered[C]) Finish() { w.drainAll() }
+
+// drainAll drains every chunk in the window, oldest first; it returns
+// false when Drain did.
+func (w *Ordered[C]) drainAll() bool {
 	for w.pending.Len() > 0 {
 		if !w.drainOne() {
-			return
+			return false
 		}
 	}
+	return true
 }
 
 // Pop takes the oldest chunk still submitted and not drained, for the
