@@ -867,26 +867,7 @@ func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 	if done() {
 		return nil
 	}
-	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
-		stop := wakeOnDone(ctx, w)
-		defer stop()
-		for {
-			// Read before looking at done: a change after the look
-			// makes the futex wait return at once.
-			v := atomic.LoadUint32(w)
-			if done() {
-				return struct{}{}, nil
-			}
-			// The consumers first: their death is the definite
-			// answer, and a Join with an ended ctx still gets it.
-			if err := q.consumersGone(true); err != nil {
-				return struct{}{}, err
-			}
-			if err := ctx.Err(); err != nil {
-				return struct{}{}, err
-			}
-			futexWait(w, v, livenessEvery)
-		}
-	})
-	return err
+	// The consumers are asked before ctx: their death is the definite
+	// answer, and a Join with an ended ctx still gets it.
+	return awaitWord(ctx, w, nil, done, func(context.Context) error { return q.consumersGone(true) })
 }
