@@ -118,28 +118,37 @@ type Queue[T any] struct {
 // its buffer's size, as Python's Queue(maxsize=0)); Put blocks while it is
 // full.
 func NewQueue[T any](maxsize int, opts ...QueueOption) (*Queue[T], error) {
+	q := new(Queue[T])
+	if err := q.init(maxsize, opts); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// init makes q a new queue (NewQueue's work, also JoinableQueue's).
+func (q *Queue[T]) init(maxsize int, opts []QueueOption) error {
 	if maxsize < 0 || maxsize > math.MaxUint32 {
-		return nil, fmt.Errorf("mp: NewQueue(%d): maxsize must be between 0 (no limit) and %d", maxsize, uint32(math.MaxUint32))
+		return fmt.Errorf("mp: NewQueue(%d): maxsize must be between 0 (no limit) and %d", maxsize, uint32(math.MaxUint32))
 	}
 	if err := checkType(reflect.TypeFor[T]()); err != nil {
-		return nil, fmt.Errorf("mp: NewQueue: the item %v", err)
+		return fmt.Errorf("mp: NewQueue: the item %v", err)
 	}
 	cfg := queueConfig{bytes: DefaultQueueBytes}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.bytes < 64 || cfg.bytes > 1<<30 {
-		return nil, fmt.Errorf("mp: QueueBytes(%d): the buffer must be between 64 bytes and 1 GiB", cfg.bytes)
+		return fmt.Errorf("mp: QueueBytes(%d): the buffer must be between 64 bytes and 1 GiB", cfg.bytes)
 	}
 	s, err := newSegment(kindQueue, qRing+cfg.bytes)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	*s.u32(qMaxSize) = uint32(maxsize)
 	*s.u64(qRingSize) = uint64(cfg.bytes)
-	q := &Queue[T]{handle: handle{seg: s}}
+	q.seg = s
 	q.codec, q.size = codecOf[T]()
-	return q, nil
+	return nil
 }
 
 func (q *Queue[T]) ring() []byte {
@@ -815,11 +824,11 @@ type JoinableQueue[T any] struct {
 
 // NewJoinableQueue creates a JoinableQueue (see NewQueue).
 func NewJoinableQueue[T any](maxsize int, opts ...QueueOption) (*JoinableQueue[T], error) {
-	q, err := NewQueue[T](maxsize, opts...)
-	if err != nil {
+	q := new(JoinableQueue[T])
+	if err := q.init(maxsize, opts); err != nil {
 		return nil, err
 	}
-	return &JoinableQueue[T]{Queue: Queue[T]{handle: handle{seg: q.seg}, codec: q.codec, size: q.size}}, nil
+	return q, nil
 }
 
 // TaskDone tells that an item taken by Get is finished; an error if
@@ -867,26 +876,7 @@ func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 	if done() {
 		return nil
 	}
-	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
-		stop := wakeOnDone(ctx, w)
-		defer stop()
-		for {
-			// Read before looking at done: a change after the look
-			// makes the futex wait return at once.
-			v := atomic.LoadUint32(w)
-			if done() {
-				return struct{}{}, nil
-			}
-			// The consumers first: their death is the definite
-			// answer, and a Join with an ended ctx still gets it.
-			if err := q.consumersGone(true); err != nil {
-				return struct{}{}, err
-			}
-			if err := ctx.Err(); err != nil {
-				return struct{}{}, err
-			}
-			futexWait(w, v, livenessEvery)
-		}
-	})
-	return err
+	// The consumers are asked before ctx: their death is the definite
+	// answer, and a Join with an ended ctx still gets it.
+	return awaitWord(ctx, w, nil, done, func(context.Context) error { return q.consumersGone(true) })
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"reflect"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -22,14 +21,12 @@ type Number interface {
 const valueOff = 64
 
 // numOps are the atomic operations on a number of type T in shared memory.
-type numOps[T Number] struct {
-	float bool
-}
+// They need nothing but T: the zero numOps[T] is ready.
+type numOps[T Number] struct{}
 
-func opsFor[T Number]() numOps[T] {
-	k := reflect.TypeFor[T]().Kind()
-	return numOps[T]{float: k == reflect.Float32 || k == reflect.Float64}
-}
+// float reports whether T is a floating-point type (a half is not 0),
+// which T alone says: the compiler folds it to a constant.
+func (numOps[T]) float() bool { return T(1)/2 != 0 }
 
 func (numOps[T]) load(p unsafe.Pointer) T {
 	var z T
@@ -57,7 +54,7 @@ func (numOps[T]) cas(p unsafe.Pointer, old, new T) bool {
 }
 
 func (o numOps[T]) add(p unsafe.Pointer, d T) T {
-	if o.float {
+	if o.float() {
 		for {
 			old := o.load(p)
 			if o.cas(p, old, old+d) {
@@ -99,7 +96,7 @@ func NewValue[T Number](v T) (*Value[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &Value[T]{handle: handle{seg: s}, ops: opsFor[T]()}
+	x := &Value[T]{handle: handle{seg: s}}
 	x.lock = Lock{handle: &x.handle}
 	x.ops.store(x.ptr(), v)
 	return x, nil
@@ -213,7 +210,6 @@ func (v *Value[T]) UnmarshalBinary(b []byte) error {
 		v.close()
 		return fmt.Errorf("mp: a shared Value of %d-byte numbers cannot be received as a Value[%T]", x[0], z)
 	}
-	v.ops = opsFor[T]()
 	v.lock = Lock{handle: &v.handle}
 	return nil
 }
@@ -243,7 +239,7 @@ func NewArray[T Number](n int) (*Array[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Array[T]{handle: handle{seg: s}, ops: opsFor[T](), n: n}
+	a := &Array[T]{handle: handle{seg: s}, n: n}
 	a.lock = Lock{handle: &a.handle}
 	return a, nil
 }
@@ -350,7 +346,7 @@ func (a *Array[T]) UnmarshalBinary(b []byte) error {
 		a.close()
 		return fmt.Errorf("mp: a shared Array handle claims %d elements, more than its memory holds", x[1])
 	}
-	a.ops, a.n = opsFor[T](), int(x[1])
+	a.n = int(x[1])
 	a.lock = Lock{handle: &a.handle}
 	return nil
 }

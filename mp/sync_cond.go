@@ -65,7 +65,7 @@ func (c *Condition) Wait(ctx context.Context) error {
 	if err := mutexUnlock(mu); err != nil {
 		return err
 	}
-	werr := awaitWord(ctx, seqW, nil, func() bool { return atomic.LoadUint32(seqW) != seq })
+	werr := awaitWord(ctx, seqW, nil, func() bool { return atomic.LoadUint32(seqW) != seq }, nil)
 	atomic.AddUint32(c.seg.u32(condWaiters), ^uint32(0))
 	if err := mutexLock(context.Background(), mu); err != nil {
 		return err
@@ -181,21 +181,17 @@ func (b *Barrier) Wait(ctx context.Context) (int, error) {
 		return int(idx), nil
 	}
 	mutexUnlock(mu)
-	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
-		stop := wakeOnDone(ctx, genW)
-		defer stop()
-		for atomic.LoadUint32(genW) == gen {
+	err := awaitWord(ctx, genW, nil, func() bool { return atomic.LoadUint32(genW) != gen },
+		func(ctx context.Context) error {
 			if atomic.LoadUint32(b.seg.u32(barBroken)) != 0 {
-				return struct{}{}, ErrBrokenBarrier
+				return ErrBrokenBarrier
 			}
-			if err := ctx.Err(); err != nil {
+			if ctx.Err() != nil {
 				b.Abort()
-				return struct{}{}, ErrBrokenBarrier
+				return ErrBrokenBarrier
 			}
-			futexWait(genW, gen, livenessEvery)
-		}
-		return struct{}{}, nil
-	})
+			return nil
+		})
 	return int(idx), err
 }
 

@@ -155,9 +155,16 @@ func awaitable[T any](ctx context.Context, call func(context.Context) (T, error)
 // awaitWord waits until done reports true, or ctx ends (then ctx's
 // error), sleeping on the futex word w: whoever makes done true changes w
 // afterwards and wakes its sleepers. sleepers, if not nil, counts the
-// waiters asleep, for a waker that wakes only when there are some. In a
-// task of an aio loop only the task waits.
-func awaitWord(ctx context.Context, w, sleepers *uint32, done func() bool) error {
+// waiters asleep, for a waker that wakes only when there are some. check,
+// if not nil, is asked before ctx at each look and at least every
+// livenessEvery while it waits (it is given the waiting goroutine's ctx);
+// an error from it ends the wait with that error. In a task of an aio
+// loop only the task waits.
+func awaitWord(ctx context.Context, w, sleepers *uint32, done func() bool, check func(context.Context) error) error {
+	var every time.Duration
+	if check != nil {
+		every = livenessEvery
+	}
 	_, err := awaitable(ctx, func(ctx context.Context) (struct{}, error) {
 		stop := wakeOnDone(ctx, w)
 		defer stop()
@@ -168,13 +175,18 @@ func awaitWord(ctx context.Context, w, sleepers *uint32, done func() bool) error
 			if done() {
 				return struct{}{}, nil
 			}
+			if check != nil {
+				if err := check(ctx); err != nil {
+					return struct{}{}, err
+				}
+			}
 			if err := ctx.Err(); err != nil {
 				return struct{}{}, err
 			}
 			if sleepers != nil {
 				atomic.AddUint32(sleepers, 1)
 			}
-			futexWait(w, v, 0)
+			futexWait(w, v, every)
 			if sleepers != nil {
 				atomic.AddUint32(sleepers, ^uint32(0))
 			}
@@ -355,7 +367,7 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 	if s.tryDown() {
 		return nil
 	}
-	return awaitWord(ctx, s.seg.u32(0), s.seg.u32(4), s.tryDown)
+	return awaitWord(ctx, s.seg.u32(0), s.seg.u32(4), s.tryDown, nil)
 }
 
 // TryAcquire takes a unit if there is one.
@@ -457,7 +469,7 @@ func (e *Event) Wait(ctx context.Context) error {
 	if atomic.LoadUint32(w) != 0 {
 		return nil
 	}
-	return awaitWord(ctx, w, nil, func() bool { return atomic.LoadUint32(w) != 0 })
+	return awaitWord(ctx, w, nil, func() bool { return atomic.LoadUint32(w) != 0 }, nil)
 }
 
 // Close releases this process's mapping of the event.
